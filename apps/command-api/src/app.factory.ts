@@ -1,0 +1,17 @@
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { AppDependencies, AppModule } from './app.module';
+import { jsonBody } from './http/json-body.middleware';
+import { setupOpenApi } from './openapi';
+
+/** Builds the HTTP app around ready dependencies; used by main and by the e2e specs alike. */
+export async function createApp(deps: AppDependencies): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(deps), { bodyParser: false, logger: ['error', 'warn', 'log'] });
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(jsonBody);
+  setupOpenApi(app);
+  return app;
+}

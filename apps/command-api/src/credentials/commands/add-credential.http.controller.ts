@@ -1,0 +1,31 @@
+import { Body, Controller, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import type { Principal } from '@keystream/auth';
+import { CurrentPrincipal, RequireRole } from '../../http/auth.guard';
+import { CredentialCommandService } from '../credential-command.service';
+import { asObject, assertSafeKeys, parseAdd, throwIfAny } from '../credential-requests';
+import { toView } from '../credential.view';
+import { preconditions, send } from '../write-context';
+
+@ApiTags('credentials')
+@ApiBearerAuth()
+@Controller('v1/orgs/:orgId/credentials')
+export class AddCredentialHttpController {
+  constructor(private readonly commands: CredentialCommandService) {}
+
+  @Post()
+  @RequireRole('admin')
+  @ApiOperation({ summary: 'Add a credential to a section' })
+  @ApiBody({ schema: { $ref: '#/components/schemas/AddCredentialRequest' } })
+  async add(@Param('orgId') orgId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    assertSafeKeys(body);
+    const { change, errors } = parseAdd(asObject(body));
+    throwIfAny(errors);
+    const result = await this.commands.execute({ orgId, principal, changes: [change!], batch: false, ...preconditions(req) }, (r) => ({
+      status: 201,
+      body: { credential: toView(r.state.credentials.get(r.addedIds[0])!), version: r.version },
+    }));
+    return send(res, result);
+  }
+}

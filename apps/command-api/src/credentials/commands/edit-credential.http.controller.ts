@@ -1,0 +1,34 @@
+import { Body, Controller, Param, Patch, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import type { Principal } from '@keystream/auth';
+import { CurrentPrincipal, RequireRole } from '../../http/auth.guard';
+import { CredentialCommandService } from '../credential-command.service';
+import { CredentialQueryService } from '../credential-query.service';
+import { asObject, assertSafeKeys, parseEdit, throwIfAny } from '../credential-requests';
+import { toView } from '../credential.view';
+import { credentialIdParam, preconditions, send } from '../write-context';
+
+@ApiTags('credentials')
+@ApiBearerAuth()
+@Controller('v1/orgs/:orgId/credentials')
+export class EditCredentialHttpController {
+  constructor(private readonly commands: CredentialCommandService, private readonly queries: CredentialQueryService) {}
+
+  @Patch(':id')
+  @RequireRole('admin')
+  @ApiOperation({ summary: 'Edit a credential; an omitted secret stays unchanged, null clears an optional field' })
+  @ApiBody({ schema: { $ref: '#/components/schemas/EditCredentialRequest' } })
+  async edit(@Param('orgId') orgId: string, @Param('id') rawId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    const id = credentialIdParam(rawId);
+    assertSafeKeys(body);
+    const provider = (await this.queries.providersOf(orgId, [{ id, field: 'id' }])).get(id)!;
+    const { change, errors } = parseEdit(id, provider, asObject(body));
+    throwIfAny(errors);
+    const result = await this.commands.execute({ orgId, principal, changes: [change!], batch: false, ...preconditions(req) }, (r) => ({
+      status: 200,
+      body: { credential: toView(r.state.credentials.get(id)!), version: r.version },
+    }));
+    return send(res, result);
+  }
+}

@@ -1,0 +1,26 @@
+import { Controller, Delete, Param, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import type { Principal } from '@keystream/auth';
+import { CurrentPrincipal, RequireRole } from '../../http/auth.guard';
+import { CredentialCommandService } from '../credential-command.service';
+import { credentialIdParam, preconditions, send } from '../write-context';
+
+@ApiTags('credentials')
+@ApiBearerAuth()
+@Controller('v1/orgs/:orgId/credentials')
+export class RemoveCredentialHttpController {
+  constructor(private readonly commands: CredentialCommandService) {}
+
+  @Delete(':id')
+  @RequireRole('admin')
+  @ApiOperation({ summary: 'Remove a credential' })
+  async remove(@Param('orgId') orgId: string, @Param('id') rawId: string, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    const id = credentialIdParam(rawId);
+    const result = await this.commands.execute({ orgId, principal, changes: [{ op: 'remove', id }], batch: false, ...preconditions(req) }, (r) => ({
+      status: 200,
+      body: { version: r.version },
+    }));
+    return send(res, result);
+  }
+}

@@ -1,0 +1,73 @@
+import { Body, Controller, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import type { Principal } from '@keystream/auth';
+import { FieldError } from '@keystream/credentials';
+import { CurrentPrincipal, RequireRole } from '../../http/auth.guard';
+import { CredentialCommandService } from '../credential-command.service';
+import { CredentialQueryService } from '../credential-query.service';
+import { asObject, assertSafeKeys, MAX_BATCH_CHANGES, parseAdd, parseEdit, parseRemove, PlainChange, throwIfAny } from '../credential-requests';
+import { toView } from '../credential.view';
+import { preconditions, send } from '../write-context';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const OPS = ['add', 'edit', 'remove'];
+
+@ApiTags('credentials')
+@ApiBearerAuth()
+@Controller('v1/orgs/:orgId')
+export class SaveBatchHttpController {
+  constructor(private readonly commands: CredentialCommandService, private readonly queries: CredentialQueryService) {}
+
+  @Post('credentials\\:batch')
+  @HttpCode(200)
+  @RequireRole('admin')
+  @ApiOperation({ summary: 'Save several changes at once: all or nothing, one contiguous version range' })
+  @ApiBody({ schema: { $ref: '#/components/schemas/BatchRequest' } })
+  async save(@Param('orgId') orgId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    assertSafeKeys(body);
+    const items = this.items(asObject(body));
+    const refs = items.flatMap((it, i) => (it.op === 'edit' ? [{ id: (it.id as string).toLowerCase(), field: `changes[${i}].id` }] : []));
+    const providers = await this.queries.providersOf(orgId, refs);
+    const errors: FieldError[] = [];
+    const changes: PlainChange[] = [];
+    items.forEach((it, i) => {
+      const prefix = `changes[${i}].`;
+      const id = typeof it.id === 'string' ? it.id.toLowerCase() : '';
+      const parsed = it.op === 'add' ? parseAdd(it, prefix, true) : it.op === 'edit' ? parseEdit(id, providers.get(id)!, it, prefix, true) : parseRemove(id, it, prefix, true);
+      errors.push(...parsed.errors);
+      if (parsed.change) changes.push(parsed.change);
+    });
+    throwIfAny(errors);
+    const result = await this.commands.execute({ orgId, principal, changes, batch: true, ...preconditions(req) }, (r) => {
+      const added = [...r.addedIds];
+      const credentials = changes.map((c) => {
+        const id = c.op === 'add' ? added.shift()! : c.id;
+        const now = r.state.credentials.get(id);
+        return now ? toView(now) : { id, removed: true };
+      });
+      return { status: 200, body: { version: r.version, credentials } };
+    });
+    return send(res, result);
+  }
+
+  /** The envelope of each change: an object with a known op, and a UUID id where one is needed. */
+  private items(body: Record<string, unknown>): Record<string, unknown>[] {
+    const errors: FieldError[] = Object.keys(body)
+      .filter((k) => k !== 'changes')
+      .map((k) => ({ field: k, code: 'unknown_field', message: 'is not a known field' }));
+    const { changes } = body;
+    if (!Array.isArray(changes) || changes.length === 0 || changes.length > MAX_BATCH_CHANGES) {
+      errors.push({ field: 'changes', code: 'invalid_length', message: `must be an array of 1 to ${MAX_BATCH_CHANGES} changes` });
+      throwIfAny(errors);
+    }
+    (changes as unknown[]).forEach((c, i) => {
+      const it = c as Record<string, unknown>;
+      if (c === null || typeof c !== 'object' || Array.isArray(c)) errors.push({ field: `changes[${i}]`, code: 'invalid_type', message: 'must be an object' });
+      else if (!OPS.includes(it.op as string)) errors.push({ field: `changes[${i}].op`, code: 'invalid_value', message: 'must be add, edit or remove' });
+      else if (it.op !== 'add' && (typeof it.id !== 'string' || !UUID.test(it.id))) errors.push({ field: `changes[${i}].id`, code: 'invalid_id', message: 'must be a credential id (UUID)' });
+    });
+    throwIfAny(errors);
+    return changes as Record<string, unknown>[];
+  }
+}

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { decide, EVENT_SCHEMA_VERSION, EventEnvelope, evolve, KeySet, SaveCredentials } from '@keystream/credentials';
+import { Principal } from '@keystream/auth';
+import { SecretCipher } from '@keystream/crypto';
+import { InProcessChangeFeedAdapter } from '@keystream/event-log';
+import { decisionStateRows, eventRows, idempotencyKeys, orgStreams } from '@keystream/persistence';
+import { IdempotencyRequest } from '../http/preconditions';
+import { CHANGE_FEED, CLOCK, Clock, DATA_SOURCE, SECRET_CIPHER } from '../tokens';
+import { PlainChange } from './credential-requests';
+import { sealChanges } from './secret-sealing';
+import { ConcurrentWriteError, IdempotencyKeyReusedError } from './write-errors';
+
+export interface WriteRequest {
+  readonly orgId: string;
+  readonly principal: Principal;
+  readonly changes: readonly PlainChange[];
+  readonly batch: boolean;
+  readonly expectedVersion?: number;
+  readonly idempotency?: IdempotencyRequest;
+}
+
+export interface CommitResult {
+  readonly version: number;
+  readonly state: KeySet;
+  readonly events: readonly EventEnvelope[];
+  /** Ids of the adds, in request order. */
+  readonly addedIds: readonly string[];
+}
+
+export interface WriteResponse {
+  readonly status: number;
+  readonly body: object & { version: number };
+}
+
+/** Work that must commit with the events: the inline projection (embedded) or the outbox (distributed). */
+export type CommitHook = (m: EntityManager, orgId: string, events: readonly EventEnvelope[]) => Promise<void>;
+export const COMMIT_HOOKS = Symbol('COMMIT_HOOKS');
+
+/**
+ * The one command-handling function: lock the org's head, load its decision state, decide, append the
+ * events with gapless versions, update the state, run the commit hooks, remember the response for the
+ * Idempotency-Key, commit; then tell the change feed. All or nothing.
+ */
+@Injectable()
+export class CredentialCommandService {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(SECRET_CIPHER) private readonly cipher: SecretCipher,
+    @Inject(CHANGE_FEED) private readonly feed: InProcessChangeFeedAdapter,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(COMMIT_HOOKS) private readonly hooks: CommitHook[],
+  ) {}
+
+  async execute(req: WriteRequest, respond: (r: CommitResult) => WriteResponse): Promise<WriteResponse> {
+    const changes = sealChanges(this.cipher, req.orgId, req.changes);
+    const command: SaveCredentials = {
+      changes,
+      batch: req.batch,
+      metadata: { orgId: req.orgId, actor: { userId: req.principal.userId }, commandId: randomUUID(), occurredAt: this.clock().toISOString(), expectedVersion: req.expectedVersion },
+    };
+    let committed: CommitResult | undefined;
+    const response = await this.inTransaction(async (m) => {
+      const head = await orgStreams.lock(m, req.orgId);
+      const replay = req.idempotency && (await this.replayed(m, req.orgId, req.idempotency));
+      if (replay) return replay;
+      const state = await decisionStateRows.load(m, req.orgId, head.version);
+      const envelopes = this.envelopes(command, decide(command, state), head.version);
+      const after = envelopes.reduce((s, e) => evolve(s, { type: e.type, data: e.data } as never, e.version), state);
+      if (envelopes.length > 0) {
+        await eventRows.append(m, envelopes);
+        await decisionStateRows.replace(m, req.orgId, after, envelopes.map((e) => e.data.credentialId));
+        await orgStreams.advance(m, req.orgId, after.version);
+        for (const hook of this.hooks) await hook(m, req.orgId, envelopes);
+      }
+      committed = { version: after.version, state: after, events: envelopes, addedIds: changes.flatMap((c) => (c.op === 'add' ? [c.credentialId] : [])) };
+      const res = respond(committed);
+      if (req.idempotency) await idempotencyKeys.save(m, req.orgId, req.idempotency.key, { requestHash: req.idempotency.requestHash, ...res });
+      return res;
+    });
+    if (committed && committed.events.length > 0) {
+      const { events } = committed;
+      this.feed.publish({ orgId: req.orgId, fromVersion: events[0].version, toVersion: events[events.length - 1].version, events });
+    }
+    return response;
+  }
+
+  private async replayed(m: EntityManager, orgId: string, idem: IdempotencyRequest): Promise<WriteResponse | undefined> {
+    const stored = await idempotencyKeys.find(m, orgId, idem.key);
+    if (!stored) return undefined;
+    if (stored.requestHash !== idem.requestHash) throw new IdempotencyKeyReusedError();
+    return { status: stored.status, body: stored.body as WriteResponse['body'] };
+  }
+
+  private envelopes(cmd: SaveCredentials, events: ReturnType<typeof decide>, headVersion: number): EventEnvelope[] {
+    const batch = cmd.batch ? { id: randomUUID(), size: events.length } : undefined;
+    const { orgId, actor, commandId, occurredAt } = cmd.metadata;
+    return events.map((e, i) => ({
+      eventId: randomUUID(),
+      type: e.type,
+      schemaVersion: EVENT_SCHEMA_VERSION,
+      orgId,
+      version: headVersion + i + 1,
+      occurredAt,
+      actor,
+      commandId,
+      ...(batch ? { batch } : {}),
+      data: e.data,
+    })) as EventEnvelope[];
+  }
+
+  private async inTransaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await this.ds.transaction('READ COMMITTED', work);
+    } catch (e) {
+      if (e instanceof QueryFailedError && (e.driverError as { code?: string })?.code === '23505') throw new ConcurrentWriteError();
+      throw e;
+    }
+  }
+}

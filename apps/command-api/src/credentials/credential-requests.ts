@@ -1,0 +1,84 @@
+import { FieldError, isProviderId, PROVIDER_IDS, PROVIDERS, ProviderId, RawValues, validateCredentialInput, ValidationFailedError } from '@keystream/credentials';
+import { badRequest } from '../http/problem';
+import { dtoFor, ENVELOPE_KEYS, RequestShape, shapeErrors } from './request-dtos';
+
+export interface PlainAdd {
+  readonly op: 'add';
+  readonly provider: ProviderId;
+  readonly label: string;
+  readonly values: Readonly<Record<string, string>>;
+}
+export interface PlainEdit {
+  readonly op: 'edit';
+  readonly id: string;
+  readonly provider: ProviderId;
+  /** The provider the client named, if any: the decider refuses a mismatch. */
+  readonly claimedProvider?: ProviderId;
+  readonly label?: string;
+  readonly values: Readonly<Record<string, string | null>>;
+}
+export interface PlainRemove {
+  readonly op: 'remove';
+  readonly id: string;
+}
+export type PlainChange = PlainAdd | PlainEdit | PlainRemove;
+
+export const MAX_BATCH_CHANGES = 100;
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Rejects prototype-pollution keys anywhere in the body, naming where they were. */
+export function assertSafeKeys(value: unknown, path = ''): void {
+  if (value === null || typeof value !== 'object') return;
+  for (const key of Object.keys(value)) {
+    const here = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    if (FORBIDDEN_KEYS.has(key)) throw new ValidationFailedError([{ field: here, code: 'forbidden_key', message: `"${key}" is not allowed as a key` }]);
+    assertSafeKeys((value as Record<string, unknown>)[key], here);
+  }
+}
+
+export function asObject(body: unknown, field = 'body'): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw badRequest('invalid_body', `${field} must be a JSON object`, [{ field, code: 'invalid_type', message: 'must be a JSON object' }]);
+  }
+  return body as Record<string, unknown>;
+}
+
+function valuesOf(body: Record<string, unknown>): RawValues {
+  return Object.fromEntries(Object.entries(body).filter(([k]) => !(ENVELOPE_KEYS as readonly string[]).includes(k)));
+}
+
+/** Shape errors first; meaning errors only for fields whose shape was right, so each field gets one clear reason. */
+function check(provider: ProviderId, shape: RequestShape, body: Record<string, unknown>, prefix: string, inBatch: boolean): FieldError[] {
+  const errors = shapeErrors(dtoFor(provider, shape, inBatch), body, prefix);
+  if (shape === 'remove') return errors;
+  const flagged = new Set(errors.map((e) => e.field));
+  const meaning = validateCredentialInput(PROVIDERS[provider], body.label, valuesOf(body), shape, prefix).filter((e) => !flagged.has(e.field));
+  return [...errors, ...meaning];
+}
+
+export function parseAdd(body: Record<string, unknown>, prefix = '', inBatch = false): { change?: PlainAdd; errors: FieldError[] } {
+  if (!isProviderId(body.provider)) {
+    return { errors: [{ field: `${prefix}provider`, code: 'unknown_provider', message: `must be one of ${PROVIDER_IDS.join(', ')}` }] };
+  }
+  const errors = check(body.provider, 'add', body, prefix, inBatch);
+  if (errors.length > 0) return { errors };
+  return { change: { op: 'add', provider: body.provider, label: body.label as string, values: valuesOf(body) as Record<string, string> }, errors };
+}
+
+export function parseEdit(id: string, provider: ProviderId, body: Record<string, unknown>, prefix = '', inBatch = false): { change?: PlainEdit; errors: FieldError[] } {
+  // A wrong provider is the decider's provider_mismatch; validate the values against the credential's real provider.
+  const claimed = isProviderId(body.provider) ? body.provider : undefined;
+  const errors = check(provider, 'edit', { ...body, provider: claimed === undefined ? body.provider : provider, id }, prefix, inBatch);
+  if (errors.length > 0) return { errors };
+  const label = body.label as string | undefined;
+  return { change: { op: 'edit', id, provider, claimedProvider: claimed, label, values: valuesOf(body) as Record<string, string | null> }, errors };
+}
+
+export function parseRemove(id: string, body: Record<string, unknown>, prefix = '', inBatch = false): { change?: PlainRemove; errors: FieldError[] } {
+  const errors = check('openai', 'remove', { ...body, id }, prefix, inBatch);
+  return errors.length > 0 ? { errors } : { change: { op: 'remove', id }, errors };
+}
+
+export function throwIfAny(errors: FieldError[]): void {
+  if (errors.length > 0) throw new ValidationFailedError(errors);
+}

@@ -1,0 +1,52 @@
+import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { AuthError, isValidOrgId, Principal, Role, TokenVerifier } from '@keystream/auth';
+import { TOKEN_VERIFIER } from '../tokens';
+
+const PUBLIC = 'keystream:public';
+const ROLE = 'keystream:role';
+
+/** Health, metrics and docs need no token. */
+export const Public = () => SetMetadata(PUBLIC, true);
+/** The role a route needs within the org of its path; admins may do what members may. */
+export const RequireRole = (role: Role) => SetMetadata(ROLE, role);
+
+type AuthedRequest = Request & { principal?: Principal };
+
+export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
+  const p = ctx.switchToHttp().getRequest<AuthedRequest>().principal;
+  if (!p) throw new AuthError('unauthorized', 'not authenticated');
+  return p;
+});
+
+/**
+ * Every route is authenticated unless marked @Public. A route with an `orgId` path parameter is only for
+ * principals of that org: anyone else gets 403 before the org is even looked up, so existence never leaks.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(private readonly reflector: Reflector, @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) return true;
+    const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+    const principal = await this.verifier.verify(bearer(req.headers.authorization));
+    req.principal = principal;
+    const orgId = req.params?.orgId as string | undefined;
+    if (orgId !== undefined && (!isValidOrgId(orgId) || orgId !== principal.orgId)) {
+      throw new AuthError('forbidden', 'the token is not valid for this organization');
+    }
+    const role = this.reflector.getAllAndOverride<Role | undefined>(ROLE, targets);
+    if (role === 'admin' && principal.role !== 'admin') throw new AuthError('forbidden', 'only an organization admin may change credentials');
+    return true;
+  }
+}
+
+function bearer(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim());
+  if (!m) throw new AuthError('unauthorized', 'the Authorization header must be "Bearer <token>"');
+  return m[1];
+}

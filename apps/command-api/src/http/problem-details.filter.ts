@@ -1,0 +1,57 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Response, Request } from 'express';
+import { AuthError } from '@keystream/auth';
+import { DomainError } from '@keystream/credentials';
+import { Problem, problem, PROBLEM_CONTENT_TYPE, ProblemException } from './problem';
+
+const DOMAIN_STATUS: Record<string, [number, string]> = {
+  validation_failed: [422, 'Validation failed'],
+  label_taken: [409, 'Label already used'],
+  credential_not_found: [404, 'Credential not found'],
+  org_not_found: [404, 'Organization not found'],
+  version_conflict: [412, 'Precondition failed'],
+  provider_mismatch: [422, 'Provider mismatch'],
+  too_many_credentials: [422, 'Too many credentials'],
+  concurrent_write: [409, 'Concurrent write'],
+  idempotency_key_reused: [422, 'Idempotency key reused'],
+};
+
+const AUTH_STATUS: Record<AuthError['code'], number> = { unauthorized: 401, token_expired: 401, forbidden: 403 };
+
+/** The one place where errors become HTTP: domain codes, auth codes, edge problems, and Nest's own exceptions. */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('http');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const res = ctx.getResponse<Response>();
+    const req = ctx.getRequest<Request>();
+    const { body, headers } = this.toProblem(exception);
+    if (res.headersSent) return;
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    res.status(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify({ ...body, instance: req.originalUrl.split('?')[0] }));
+  }
+
+  private toProblem(e: unknown): { body: Problem; headers: Record<string, string> } {
+    if (e instanceof ProblemException) return { body: e.problem, headers: e.headers };
+    if (e instanceof DomainError) {
+      const [status, title] = DOMAIN_STATUS[e.code] ?? [422, 'Rejected'];
+      return { body: problem(status, e.code, title, e.message, e.errors), headers: {} };
+    }
+    if (e instanceof AuthError) {
+      const status = AUTH_STATUS[e.code];
+      const headers: Record<string, string> = status === 401 ? { 'WWW-Authenticate': `Bearer error="invalid_token"` } : {};
+      return { body: problem(status, e.code, status === 401 ? 'Unauthorized' : 'Forbidden', e.message), headers };
+    }
+    if (e instanceof HttpException) {
+      const status = e.getStatus();
+      const code = status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : 'http_error';
+      return { body: problem(status, code, e.name.replace(/Exception$/, ''), e.message), headers: {} };
+    }
+    // Log the type and stack only: messages of driver errors can contain query parameters.
+    const err = e as Error;
+    this.logger.error(`unhandled ${err?.name ?? typeof e}: ${err?.stack?.split('\n').slice(1, 4).join(' | ') ?? ''}`);
+    return { body: problem(500, 'internal_error', 'Internal error', 'An unexpected error occurred; nothing was changed.'), headers: {} };
+  }
+}

@@ -1,0 +1,39 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { ConfigError, loadConfig } from '@keystream/config';
+import { InProcessChangeFeedAdapter } from '@keystream/event-log';
+import { openDatabase, startEmbeddedPostgres } from '@keystream/persistence';
+import { createApp } from './app.factory';
+
+async function main(): Promise<void> {
+  const log = new Logger('keystream');
+  const config = loadConfig();
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir);
+  if (embedded) log.log(`embedded Postgres running under ${config.dataDir}/postgres`);
+  const dataSource = await openDatabase({ url: config.databaseUrl ?? embedded!.url, applicationName: 'keystream-command-api' });
+  const app = await createApp({ config, dataSource, changeFeed: new InProcessChangeFeedAdapter() });
+  const stop = async () => {
+    await dataSource.destroy().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+  };
+  process.once('beforeExit', stop);
+  await app.listen(config.port, config.host);
+  log.log(`Keystream (${config.mode}) listening on http://${config.host}:${config.port}  docs: /docs`);
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, async () => {
+      log.log(`${sig}: shutting down`);
+      await app.close();
+      await stop();
+      process.exit(0);
+    });
+  }
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`${e.message}\n`);
+    process.exit(78);
+  }
+  process.stderr.write(`keystream failed to start: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,3 @@
+export * from './dev-token';
+export * from './principal';
+export * from './token-verifier';

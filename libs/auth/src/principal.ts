@@ -1,0 +1,20 @@
+export type Role = 'admin' | 'member';
+
+/** The verified caller. Built only from a verified token. */
+export interface Principal {
+  readonly userId: string;
+  readonly orgId: string;
+  readonly role: Role;
+  readonly deviceId?: string;
+  /** Seconds since epoch. */
+  readonly expiresAt: number;
+}
+
+export type AuthErrorCode = 'unauthorized' | 'forbidden' | 'token_expired';
+
+/** Mapped at each edge: 401/403 over HTTP, connect_error codes on sockets, exit codes in the CLI. */
+export class AuthError extends Error {
+  constructor(readonly code: AuthErrorCode, message: string) {
+    super(message);
+  }
+}

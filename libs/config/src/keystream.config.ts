@@ -1,0 +1,124 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+
+export type Mode = 'embedded' | 'distributed';
+
+export interface KeystreamConfig {
+  readonly mode: Mode;
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** Absent → embedded Postgres under dataDir. */
+  readonly databaseUrl?: string;
+  /** Absent → the embedded log (a Postgres table). */
+  readonly kafkaBrokers?: readonly string[];
+  readonly masterKey: Buffer;
+  readonly auth: AuthConfig;
+}
+
+export interface AuthConfig {
+  readonly jwtSecret?: Buffer;
+  readonly jwksUrl?: string;
+  readonly issuer?: string;
+  readonly audience?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, reason: string) {
+    super(`Invalid configuration: ${variable} ${reason}`);
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+type Warn = (message: string) => void;
+
+/** Reads and checks the whole configuration at start; any problem names its variable and stops the process. */
+export function loadConfig(env: Env = process.env, warn: Warn = (m) => process.stderr.write(`WARN ${m}\n`)): KeystreamConfig {
+  const databaseUrl = optionalUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const kafkaBrokers = brokers(env);
+  if (kafkaBrokers && !databaseUrl) throw new ConfigError('DATABASE_URL', 'is required when KAFKA_BROKERS is set');
+  const mode: Mode = kafkaBrokers ? 'distributed' : 'embedded';
+  const dataDir = resolve(env.KEYSTREAM_DATA_DIR ?? 'data');
+  const auth = authConfig(env, mode, dataDir, warn);
+  return {
+    mode,
+    port: port(env),
+    host: env.HOST ?? '127.0.0.1',
+    dataDir,
+    databaseUrl,
+    kafkaBrokers,
+    masterKey: masterKey(env, mode, dataDir, warn),
+    auth,
+  };
+}
+
+function port(env: Env): number {
+  const raw = env.PORT ?? '8080';
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 0 || n > 65535) throw new ConfigError('PORT', `must be a port number 0-65535, got "${raw}"`);
+  return n;
+}
+
+function optionalUrl(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(url.protocol)) throw new ConfigError(name, `must use ${protocols.join(' or ')}`);
+  return raw;
+}
+
+function brokers(env: Env): string[] | undefined {
+  const raw = env.KAFKA_BROKERS;
+  if (raw === undefined || raw === '') return undefined;
+  const list = raw.split(',').map((b) => b.trim());
+  for (const b of list) {
+    if (!/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/.test(b)) throw new ConfigError('KAFKA_BROKERS', `entry "${b}" is not host:port`);
+  }
+  return list;
+}
+
+function masterKey(env: Env, mode: Mode, dataDir: string, warn: Warn): Buffer {
+  const raw = env.KEYSTREAM_MASTER_KEY;
+  if (raw) return decodeKey(raw, 'KEYSTREAM_MASTER_KEY');
+  if (mode === 'distributed') throw new ConfigError('KEYSTREAM_MASTER_KEY', 'is required in distributed mode (32 bytes, base64 or hex)');
+  const file = join(dataDir, 'master.key');
+  return fileSecret(file, warn, 'KEYSTREAM_MASTER_KEY is not set: using a generated master key in');
+}
+
+function authConfig(env: Env, mode: Mode, dataDir: string, warn: Warn): AuthConfig {
+  const jwksUrl = optionalUrl(env, 'AUTH_JWKS_URL', ['https:', 'http:']);
+  const issuer = env.AUTH_ISSUER || undefined;
+  const audience = env.AUTH_AUDIENCE || undefined;
+  if (env.AUTH_JWT_SECRET) {
+    const jwtSecret = Buffer.from(env.AUTH_JWT_SECRET, 'utf8');
+    if (jwtSecret.length < 32) throw new ConfigError('AUTH_JWT_SECRET', 'must be at least 32 bytes');
+    return { jwtSecret, jwksUrl, issuer, audience };
+  }
+  if (jwksUrl) return { jwksUrl, issuer, audience };
+  if (mode === 'distributed') throw new ConfigError('AUTH_JWT_SECRET', 'or AUTH_JWKS_URL is required in distributed mode');
+  const jwtSecret = fileSecret(join(dataDir, 'jwt.secret'), warn, 'AUTH_JWT_SECRET is not set: using a generated development signing secret in');
+  return { jwtSecret, issuer, audience };
+}
+
+/** A 32-byte secret kept in a 0600 file under the data dir, generated on first use (embedded mode only). */
+function fileSecret(file: string, warn: Warn, why: string): Buffer {
+  if (existsSync(file)) return decodeKey(readFileSync(file, 'utf8').trim(), file);
+  mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+  const key = randomBytes(32);
+  writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  warn(`${why} ${file} (mode 0600). Set it explicitly for anything but local use.`);
+  return key;
+}
+
+export function decodeKey(raw: string, name: string): Buffer {
+  const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (key.length !== 32) throw new ConfigError(name, 'must be 32 bytes, base64 or hex encoded');
+  return key;
+}

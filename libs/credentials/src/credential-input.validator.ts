@@ -1,0 +1,64 @@
+import { FieldError } from './errors';
+import { FieldSpec, ProviderSpec } from './providers';
+
+/** Raw values from the edge: a string, `null` (clear an optional field on edit) or anything a client sent. */
+export type RawValues = Readonly<Record<string, unknown>>;
+
+export const LABEL_MAX = 64;
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const ANY_SPACE = /\s/;
+
+/** Checks every value of one add/edit against its provider's table. Error messages never echo a secret. */
+export function validateCredentialInput(
+  spec: ProviderSpec,
+  label: unknown,
+  values: RawValues,
+  mode: 'add' | 'edit',
+  prefix = '',
+): FieldError[] {
+  const errors: FieldError[] = [];
+  const at = (name: string) => `${prefix}${name}`;
+  if (label !== undefined || mode === 'add') {
+    const problem = checkLabel(label);
+    if (problem) errors.push({ field: at('label'), ...problem });
+  }
+  const known = new Set(spec.fields.map((f) => f.name));
+  for (const name of Object.keys(values)) {
+    if (!known.has(name)) {
+      errors.push({ field: at(name), code: 'unknown_field', message: `is not a field of ${spec.section}` });
+    }
+  }
+  for (const f of spec.fields) {
+    const problem = checkValue(f, values[f.name], mode);
+    if (problem) errors.push({ field: at(f.name), ...problem });
+  }
+  return errors;
+}
+
+function checkLabel(label: unknown): { code: string; message: string } | undefined {
+  if (typeof label !== 'string') return { code: 'required', message: 'is required and must be a string' };
+  if (label.length === 0) return { code: 'empty', message: 'must not be empty' };
+  if (label.trim() !== label) return { code: 'whitespace', message: 'must not start or end with whitespace' };
+  if (label.length > LABEL_MAX) return { code: 'too_long', message: `must be at most ${LABEL_MAX} characters` };
+  if (CONTROL.test(label)) return { code: 'invalid_characters', message: 'must not contain control characters' };
+  return undefined;
+}
+
+function checkValue(f: FieldSpec, value: unknown, mode: 'add' | 'edit'): { code: string; message: string } | undefined {
+  if (value === undefined || value === null) {
+    if (mode === 'add' && f.required) return { code: 'required', message: 'is required' };
+    if (value === null && f.required) return { code: 'required', message: 'is required and cannot be cleared' };
+    return undefined;
+  }
+  if (typeof value !== 'string') return { code: 'invalid_type', message: 'must be a string' };
+  if (value.length === 0) return { code: 'empty', message: 'must not be empty (omit it or send null to clear it)' };
+  if (value.length > f.maxLength) return { code: 'too_long', message: `must be at most ${f.maxLength} characters` };
+  if (value.trim() !== value) return { code: 'whitespace', message: 'must not start or end with whitespace (check the paste)' };
+  if (f.secret && ANY_SPACE.test(value)) return { code: 'whitespace', message: 'must not contain whitespace' };
+  if (CONTROL.test(value)) return { code: 'invalid_characters', message: 'must not contain control characters' };
+  for (const rule of f.rules) {
+    const problem = rule(value);
+    if (problem) return problem;
+  }
+  return undefined;
+}

@@ -1,0 +1,20 @@
+import type { EventEnvelope } from '@keystream/credentials';
+
+/** One committed save: its events, contiguous in version, all of one org. */
+export interface CommittedSave {
+  readonly orgId: string;
+  readonly fromVersion: number;
+  readonly toVersion: number;
+  readonly events: readonly EventEnvelope[];
+}
+
+export type CommitListener = (save: CommittedSave) => void;
+
+/**
+ * How readers learn that something was committed. Embedded: in-process, right after the commit.
+ * Distributed: the Kafka topic. Readers must not rely on which; a notification may repeat, and a missed
+ * one is caught up from the log by version.
+ */
+export interface ChangeFeed {
+  subscribe(listener: CommitListener): () => void;
+}

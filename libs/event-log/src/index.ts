@@ -1,0 +1,2 @@
+export * from './change-feed.port';
+export * from './in-process-change-feed.adapter';

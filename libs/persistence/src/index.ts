@@ -1,0 +1,6 @@
+export * from './data-source';
+export * from './embedded-postgres';
+export * from './entities';
+export { MIGRATIONS } from './migrations';
+export * from './repositories';
+export * from './key-set.projection';

@@ -1,0 +1,41 @@
+import { EntityManager } from 'typeorm';
+import { OrgNotFoundError } from '@keystream/credentials';
+import { OrganizationEntity, OrgStreamEntity } from '../entities';
+
+export interface StreamHead {
+  readonly orgId: string;
+  readonly version: number;
+  readonly epoch: number;
+}
+
+export class OrgStreamsRepository {
+  /** Locks the org's head row for the rest of the transaction: writers to one org take turns, so versions stay gapless. */
+  async lock(m: EntityManager, orgId: string): Promise<StreamHead> {
+    const rows: StreamHead[] = await m.query(`SELECT org_id AS "orgId", version, epoch FROM org_streams WHERE org_id = $1 FOR UPDATE`, [orgId]);
+    if (rows.length === 0) throw new OrgNotFoundError(orgId);
+    return rows[0];
+  }
+
+  async head(m: EntityManager, orgId: string): Promise<StreamHead> {
+    const row = await m.findOne(OrgStreamEntity, { where: { orgId } });
+    if (!row) throw new OrgNotFoundError(orgId);
+    return { orgId: row.orgId, version: row.version, epoch: row.epoch };
+  }
+
+  async advance(m: EntityManager, orgId: string, version: number): Promise<void> {
+    await m.update(OrgStreamEntity, { orgId }, { version });
+  }
+
+  /** Registers an organization (idempotent). Returns true when it was new. */
+  async ensureOrg(m: EntityManager, orgId: string, name = orgId): Promise<boolean> {
+    const inserted = await m.query(`INSERT INTO organizations (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id`, [orgId, name]);
+    await m.query(`INSERT INTO org_streams (org_id) VALUES ($1) ON CONFLICT (org_id) DO NOTHING`, [orgId]);
+    return inserted.length > 0;
+  }
+
+  async exists(m: EntityManager, orgId: string): Promise<boolean> {
+    return (await m.count(OrganizationEntity, { where: { id: orgId } })) > 0;
+  }
+}
+
+export const orgStreams = new OrgStreamsRepository();
