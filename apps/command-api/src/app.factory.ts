@@ -1,4 +1,4 @@
-import { INestApplication } from '@nestjs/common';
+import { INestApplication, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppDependencies, AppModule } from './app.module';
@@ -6,8 +6,8 @@ import { jsonBody } from './http/json-body.middleware';
 import { setupOpenApi } from './openapi';
 
 /** Builds the HTTP app around ready dependencies; used by main and by the e2e specs alike. */
-export async function createApp(deps: AppDependencies): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(deps), { bodyParser: false, logger: ['error', 'warn', 'log'] });
+export async function createApp(deps: AppDependencies, logger: LogLevel[] = ['error', 'warn', 'log']): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(deps), { bodyParser: false, logger });
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 
 type EmbeddedPostgresCtor = new (options: Record<string, unknown>) => {
@@ -30,6 +30,8 @@ export async function startEmbeddedPostgres(dataDir: string, log: (m: string) =>
   // As root, Postgres runs as the `postgres` user, which must be able to pass through (not list) the data dir.
   if (isRoot) chmodSync(dataDir, 0o711);
   const password = secretFile(join(dataDir, 'postgres.password'));
+  const running = await runningCluster(dir);
+  if (running) return { url: urlFor(password, running), stop: async () => undefined };
   const port = await freePort();
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
@@ -50,10 +52,39 @@ export async function startEmbeddedPostgres(dataDir: string, log: (m: string) =>
   const exists = await client.query(`SELECT 1 FROM pg_database WHERE datname = 'keystream'`);
   await client.end();
   if (!exists.rowCount) await pg.createDatabase('keystream');
-  return {
-    url: `postgres://keystream:${encodeURIComponent(password)}@127.0.0.1:${port}/keystream`,
-    stop: () => pg.stop(),
-  };
+  return { url: urlFor(password, port), stop: () => pg.stop() };
+}
+
+function urlFor(password: string, port: number): string {
+  return `postgres://keystream:${encodeURIComponent(password)}@127.0.0.1:${port}/keystream`;
+}
+
+/**
+ * The port of a cluster already serving this data dir (another Keystream process, e.g. the server while
+ * the CLI runs), read from postmaster.pid and checked to accept connections; undefined when none runs.
+ */
+async function runningCluster(dir: string): Promise<number | undefined> {
+  const pidFile = join(dir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return undefined;
+  }
+  return (await accepts(port)) ? port : undefined;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
 }
 
 function secretFile(file: string): string {

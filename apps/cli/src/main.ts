@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { Command } from 'commander';
+import { ConfigError } from '@keystream/config';
+import { CliError } from './cli-context';
+import { tokenCommand } from './commands/token.command';
+
+const program = new Command('keystream')
+  .description('Keystream: organization AI-provider credentials, live on every agent')
+  .showHelpAfterError()
+  .addCommand(tokenCommand);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`${e.message}\n`);
+    process.exit(78);
+  }
+  if (e instanceof CliError) {
+    process.stderr.write(`keystream: ${e.message}\n`);
+    process.exit(e.exitCode);
+  }
+  process.stderr.write(`keystream: ${(e as Error).message}\n`);
+  process.exit(1);
+});

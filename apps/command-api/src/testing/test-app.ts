@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { issueDevToken, Role } from '@keystream/auth';
+import { KeystreamConfig } from '@keystream/config';
+import { InProcessChangeFeedAdapter } from '@keystream/event-log';
+import { openDatabase, orgStreams } from '@keystream/persistence';
+import { newOrgId } from '@keystream/testing';
+import { createApp } from '../app.factory';
+
+export interface TestApp {
+  readonly app: INestApplication;
+  readonly ds: DataSource;
+  readonly config: KeystreamConfig;
+  readonly feed: InProcessChangeFeedAdapter;
+  readonly http: () => ReturnType<typeof request>;
+  token(orgId: string, role?: Role, opts?: { ttlSeconds?: number; userId?: string }): Promise<string>;
+  /** A registered org with its admin token. */
+  org(): Promise<{ orgId: string; admin: string; member: string }>;
+  close(): Promise<void>;
+}
+
+/** The real app (real Postgres from DATABASE_URL, real HTTP server on a free port); only keys are test-made. */
+export async function startTestApp(overrides: Partial<KeystreamConfig> = {}): Promise<TestApp> {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is not set: the integration global setup provides it');
+  const config: KeystreamConfig = {
+    mode: 'embedded',
+    port: 0,
+    host: '127.0.0.1',
+    dataDir: '/nonexistent',
+    databaseUrl: url,
+    masterKey: overrides.masterKey ?? randomBytes(32),
+    auth: { jwtSecret: randomBytes(32) },
+    ...overrides,
+  };
+  const ds = await openDatabase({ url, poolSize: 10, applicationName: 'keystream-test' });
+  const feed = new InProcessChangeFeedAdapter();
+  const app = await createApp({ config, dataSource: ds, changeFeed: feed }, ['error', 'warn']);
+  await app.listen(0, '127.0.0.1');
+  const t: TestApp = {
+    app,
+    ds,
+    config,
+    feed,
+    http: () => request(app.getHttpServer()),
+    token: (orgId, role = 'admin', opts = {}) =>
+      issueDevToken(config.auth.jwtSecret!, { userId: opts.userId ?? `${role}-user`, orgId, role, ttlSeconds: opts.ttlSeconds ?? 600 }),
+    async org() {
+      const orgId = newOrgId();
+      await ds.transaction((m) => orgStreams.ensureOrg(m, orgId));
+      return { orgId, admin: await t.token(orgId, 'admin'), member: await t.token(orgId, 'member') };
+    },
+    async close() {
+      await app.close();
+      await ds.destroy();
+    },
+  };
+  return t;
+}

@@ -1,0 +1,13 @@
+// Jest loads global setup outside its module mapper, so this one import is relative.
+import { openDatabase } from '../../persistence/src/data-source';
+import { providePostgres } from './infra';
+
+/** Runs once before the integration project: provides Postgres and migrates it. Workers inherit the env. */
+export default async function globalSetup(): Promise<void> {
+  const pg = await providePostgres();
+  process.env.DATABASE_URL = pg.url;
+  (globalThis as { __keystreamPg?: typeof pg }).__keystreamPg = pg;
+  const ds = await openDatabase({ url: pg.url, poolSize: 1, applicationName: 'keystream-test-setup' });
+  await ds.destroy();
+  process.stderr.write(`\n[integration] Postgres from ${pg.source}\n`);
+}

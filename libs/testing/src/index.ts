@@ -1,0 +1,2 @@
+export * from './fake-keys';
+export * from './infra';
