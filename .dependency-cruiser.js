@@ -1,0 +1,58 @@
+/** Who may import what. Run by `npm run lint` (part of `npm test`). */
+module.exports = {
+  forbidden: [
+    {
+      name: 'domain-is-pure',
+      comment: 'libs/credentials is the pure domain: no framework, broker, ORM, socket or driver imports.',
+      severity: 'error',
+      from: { path: '^libs/credentials/' },
+      to: { path: ['node_modules/(@nestjs|kafkajs|typeorm|socket\\.io|pg|express|class-validator|jose)'] },
+    },
+    {
+      name: 'domain-imports-no-libs',
+      comment: 'The domain depends on nothing else of ours.',
+      severity: 'error',
+      from: { path: '^libs/credentials/' },
+      to: { path: '^libs/(?!credentials/)' },
+    },
+    {
+      name: 'libs-never-import-apps',
+      severity: 'error',
+      from: { path: '^libs/' },
+      to: { path: '^apps/' },
+    },
+    {
+      name: 'apps-are-independent',
+      comment: 'An app imports libs, never another app.',
+      severity: 'error',
+      from: { path: '^apps/([^/]+)/' },
+      to: { path: '^apps/', pathNot: '^apps/$1/' },
+    },
+    {
+      name: 'no-nest-http-in-libs',
+      comment: 'Nothing under libs/ throws HttpException: domain errors carry codes, each app maps them.',
+      severity: 'error',
+      from: { path: '^libs/' },
+      to: { path: 'node_modules/@nestjs/(common|core|platform-express)' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'production-code-never-imports-tests',
+      severity: 'error',
+      from: { pathNot: '(\\.(spec|int-spec|e2e-spec)\\.ts$|/testing/)' },
+      to: { path: '(\\.(spec|int-spec|e2e-spec)\\.ts$|^libs/testing/|/testing/)' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^dist/' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};
