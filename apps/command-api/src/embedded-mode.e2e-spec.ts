@@ -69,7 +69,7 @@ describe('embedded mode (built server process, embedded Postgres)', () => {
     await start();
     const list = await fetch(url('/v1/orgs/embedded-acme/credentials'), { headers: auth });
     expect(list.status).toBe(200);
-    const body = await list.json();
+    const body = (await list.json()) as { version: number; sections: { credentials: { label: string }[] }[] };
     expect(body.version).toBe(1);
     expect(body.sections[1].credentials.map((c: { label: string }) => c.label)).toEqual(['Kept']);
   }, 240_000);

@@ -8,6 +8,9 @@ import { createApp } from './app.factory';
 async function main(): Promise<void> {
   const log = new Logger('keystream');
   const config = loadConfig();
+  if (config.mode === 'distributed') {
+    throw new ConfigError('KAFKA_BROKERS', 'is set, but distributed mode (Kafka) is not part of this build yet; unset it to run embedded');
+  }
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir);
   if (embedded) log.log(`embedded Postgres running under ${config.dataDir}/postgres`);
   const dataSource = await openDatabase({ url: config.databaseUrl ?? embedded!.url, applicationName: 'keystream-command-api' });

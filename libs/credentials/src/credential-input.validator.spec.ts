@@ -49,35 +49,35 @@ describe('validateCredentialInput: accepted values', () => {
     expect(validate(provider, 'Prod', { ...VALID[provider], [name]: example })).toEqual([]);
   });
 
-  it.each<[ProviderId, string, string]>([
-    ['openai', 'apiKey', KEYS.openaiLegacy],
-    ['openai', 'apiKey', KEYS.openaiProject],
-    ['openai', 'apiKey', KEYS.openaiServiceAccount],
-    ['openai', 'apiKey', KEYS.openaiNone],
-    ['openai', 'organization', 'org-FAKE00000000000000000'],
-    ['openai', 'project', 'proj_FAKE0000000000000000'],
-    ['openai', 'baseUrl', 'https://gateway.example.com/openai/v1'],
-    ['openai', 'baseUrl', 'http://localhost:8080/v1'],
-    ['anthropic', 'apiKey', KEYS.anthropic],
-    ['anthropic', 'baseUrl', 'http://127.0.0.1:4000'],
-    ['gemini', 'apiKey', KEYS.gemini],
-    ['bedrock-access', 'accessKeyId', KEYS.awsAccess],
-    ['bedrock-access', 'accessKeyId', KEYS.awsTemporary],
-    ['bedrock-access', 'secretAccessKey', KEYS.awsSecret],
-    ['bedrock-access', 'sessionToken', KEYS.awsSessionToken],
-    ['bedrock-access', 'region', 'us-gov-west-1'],
-    ['bedrock-access', 'region', 'eu-central-2'],
-    ['bedrock-access', 'region', 'ap-southeast-5'],
-    ['bedrock-api-key', 'apiKey', KEYS.bedrockLongTerm],
-    ['bedrock-api-key', 'apiKey', KEYS.bedrockShortTerm],
-    ['azure-openai', 'apiKey', KEYS.azureHex],
-    ['azure-openai', 'apiKey', KEYS.azure84],
-    ['azure-openai', 'endpoint', 'https://x.openai.azure.com/'],
-    ['azure-openai', 'apiVersion', '2024-10-21'],
-    ['azure-openai', 'apiVersion', '2025-04-01-preview'],
-    ['azure-openai', 'apiVersion', 'v1'],
-    ['azure-openai', 'apiVersion', '2024-02-29'],
-  ])('accepts %s %s = %s', (provider, name, value) => {
+  it.each<[ProviderId, string, string, string]>([
+    ['openai', 'apiKey', 'legacy sk-<48 alphanumerics>', KEYS.openaiLegacy],
+    ['openai', 'apiKey', 'project key sk-proj-…', KEYS.openaiProject],
+    ['openai', 'apiKey', 'service-account key sk-svcacct-…', KEYS.openaiServiceAccount],
+    ['openai', 'apiKey', 'user key sk-None-…', KEYS.openaiNone],
+    ['openai', 'organization', 'org-…', 'org-FAKE00000000000000000'],
+    ['openai', 'project', 'proj_…', 'proj_FAKE0000000000000000'],
+    ['openai', 'baseUrl', 'an https gateway', 'https://gateway.example.com/openai/v1'],
+    ['openai', 'baseUrl', 'a plain-http localhost proxy', 'http://localhost:8080/v1'],
+    ['anthropic', 'apiKey', 'sk-ant-api03-…', KEYS.anthropic],
+    ['anthropic', 'baseUrl', 'a plain-http loopback proxy', 'http://127.0.0.1:4000'],
+    ['gemini', 'apiKey', 'AIza + 35 characters', KEYS.gemini],
+    ['bedrock-access', 'accessKeyId', 'long-term AKIA…', KEYS.awsAccess],
+    ['bedrock-access', 'accessKeyId', 'temporary ASIA…', KEYS.awsTemporary],
+    ['bedrock-access', 'secretAccessKey', '40 base64 characters', KEYS.awsSecret],
+    ['bedrock-access', 'sessionToken', 'a 900-character token', KEYS.awsSessionToken],
+    ['bedrock-access', 'region', 'us-gov-west-1', 'us-gov-west-1'],
+    ['bedrock-access', 'region', 'eu-central-2', 'eu-central-2'],
+    ['bedrock-access', 'region', 'ap-southeast-5', 'ap-southeast-5'],
+    ['bedrock-api-key', 'apiKey', 'long-term ABSK…', KEYS.bedrockLongTerm],
+    ['bedrock-api-key', 'apiKey', 'short-term bedrock-api-key-…', KEYS.bedrockShortTerm],
+    ['azure-openai', 'apiKey', '32 hex characters', KEYS.azureHex],
+    ['azure-openai', 'apiKey', '84 alphanumerics', KEYS.azure84],
+    ['azure-openai', 'endpoint', 'https://x.openai.azure.com/', 'https://x.openai.azure.com/'],
+    ['azure-openai', 'apiVersion', '2024-10-21', '2024-10-21'],
+    ['azure-openai', 'apiVersion', '2025-04-01-preview', '2025-04-01-preview'],
+    ['azure-openai', 'apiVersion', 'v1', 'v1'],
+    ['azure-openai', 'apiVersion', 'a leap day 2024-02-29', '2024-02-29'],
+  ])('%s %s accepts %s', (provider, name, _, value) => {
     expect(validate(provider, 'Prod', { ...VALID[provider], [name]: value })).toEqual([]);
   });
 
@@ -110,11 +110,14 @@ interface Rejection {
 
 const LABEL = Symbol('default label');
 const row = (provider: ProviderId, values: RawValues, field: string, code: string, extra: { mode?: 'add' | 'edit'; label?: unknown } = {}): [string, Rejection] => [
-  `${provider} ${field} → ${code} (${JSON.stringify(values).slice(0, 60)}${extra.label !== undefined ? ` label ${JSON.stringify(extra.label)}` : ''})`,
+  `${extra.mode ?? 'add'} ${provider}: ${field} → ${code} (${JSON.stringify('label' in extra ? { label: extra.label } : values).slice(0, 60)})`,
   { provider, values, field, code, label: 'label' in extra ? extra.label : LABEL, ...('mode' in extra ? { mode: extra.mode } : {}) },
 ];
 
 const REJECTIONS: [string, Rejection][] = [
+  row('gemini', {}, 'label', 'invalid_type', { label: 42 }),
+  row('azure-openai', { endpoint: 'https://x.openai.azure.com/?' }, 'endpoint', 'invalid_url'),
+  row('azure-openai', { endpoint: 'https://x.openai.azure.com/#' }, 'endpoint', 'invalid_url'),
   // A key pasted into the wrong section.
   row('openai', { apiKey: KEYS.anthropic }, 'apiKey', 'wrong_provider'),
   row('openai', { apiKey: KEYS.gemini }, 'apiKey', 'wrong_provider'),

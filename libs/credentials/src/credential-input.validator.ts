@@ -36,7 +36,8 @@ export function validateCredentialInput(
 }
 
 function checkLabel(label: unknown): { code: string; message: string } | undefined {
-  if (typeof label !== 'string') return { code: 'required', message: 'is required and must be a string' };
+  if (label === undefined || label === null) return { code: 'required', message: 'is required' };
+  if (typeof label !== 'string') return { code: 'invalid_type', message: 'must be a string' };
   if (label.length === 0) return { code: 'empty', message: 'must not be empty' };
   if (label.trim() !== label) return { code: 'whitespace', message: 'must not start or end with whitespace' };
   if (label.length > LABEL_MAX) return { code: 'too_long', message: `must be at most ${LABEL_MAX} characters` };

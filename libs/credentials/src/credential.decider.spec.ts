@@ -1,6 +1,7 @@
 import { AddCredential, CredentialChange, EditCredential, RemoveCredential, SaveCredentials } from './commands';
 import { decide, MAX_CREDENTIALS_PER_SECTION } from './credential.decider';
 import {
+  CredentialExistsError,
   CredentialNotFoundError,
   DomainError,
   LabelTakenError,
@@ -108,6 +109,10 @@ describe('decide: add', () => {
 
   it('accepts the current expected version', () => {
     given(added(prod)).when(save(dev, 1)).then([added(dev)]);
+  });
+
+  it('rejects an add that reuses an existing credential id', () => {
+    given(added(prod)).when(save(addOpenAi(prod.credentialId, 'Other'))).thenThrows(CredentialExistsError, 'credential_exists', 'id');
   });
 
   it('rejects a temporary ASIA access key without a session token', () => {

@@ -1,5 +1,6 @@
 import { AddCredential, CredentialChange, EditCredential, RemoveCredential, SaveCredentials } from './commands';
 import {
+  CredentialExistsError,
   CredentialNotFoundError,
   LabelTakenError,
   ProviderMismatchError,
@@ -17,7 +18,8 @@ export const MAX_CREDENTIALS_PER_SECTION = 50;
 /**
  * The whole write decision: given the org's key set and a save, the events to append, or a domain error.
  * Changes are decided one after another against the evolving state, so a batch may add and then edit,
- * and any failure rejects the whole save.
+ * and any failure rejects the whole save. Label uniqueness is a property of the saved result, so it is
+ * checked once on the final state: a batch may swap two labels.
  */
 export function decide(command: SaveCredentials, state: KeySet): CredentialEvent[] {
   const { expectedVersion } = command.metadata;
@@ -25,15 +27,35 @@ export function decide(command: SaveCredentials, state: KeySet): CredentialEvent
     throw new VersionConflictError(expectedVersion, state.version);
   }
   const events: CredentialEvent[] = [];
+  const labelSetBy = new Map<string, string>();
   let working = state;
   command.changes.forEach((change, i) => {
-    const event = decideChange(change, working, command.batch ? `changes[${i}].` : '');
+    const prefix = command.batch ? `changes[${i}].` : '';
+    const event = decideChange(change, working, prefix);
     if (event) {
       events.push(event);
       working = evolve(working, event, working.version + 1);
+      if (event.type !== 'CredentialRemoved' && event.data.label !== undefined) labelSetBy.set(event.data.credentialId, `${prefix}label`);
     }
   });
+  assertLabelsUnique(working, labelSetBy);
   return events;
+}
+
+/** Every credential whose label this save set must be alone with that label (case-insensitively) in its section. */
+function assertLabelsUnique(state: KeySet, labelSetBy: ReadonlyMap<string, string>): void {
+  const seen = new Map<string, StoredCredential[]>();
+  for (const c of state.credentials.values()) {
+    const key = `${c.provider}\0${c.label.toLocaleLowerCase('en')}`;
+    seen.set(key, [...(seen.get(key) ?? []), c]);
+  }
+  // Latest first: when two changes of one save collide, the later one is named.
+  for (const [id, field] of [...labelSetBy].reverse()) {
+    const c = state.credentials.get(id);
+    if (c && seen.get(`${c.provider}\0${c.label.toLocaleLowerCase('en')}`)!.length > 1) {
+      throw new LabelTakenError(field, c.label, PROVIDERS[c.provider].section);
+    }
+  }
 }
 
 function decideChange(change: CredentialChange, state: KeySet, prefix: string): CredentialEvent | undefined {
@@ -57,7 +79,7 @@ function decideAdd(add: AddCredential, state: KeySet, prefix: string): Credentia
   if (inSection.length >= MAX_CREDENTIALS_PER_SECTION) {
     throw new TooManyCredentialsError(`${prefix}provider`, spec.section, MAX_CREDENTIALS_PER_SECTION);
   }
-  assertLabelFree(state, add.provider, add.label, undefined, prefix);
+  if (state.credentials.has(add.credentialId)) throw new CredentialExistsError(add.credentialId, `${prefix}id`);
   checkCrossFields(add.provider, add.fields, add.secrets, prefix);
   const { credentialId, provider, label, fields, secrets } = add;
   return { type: 'CredentialAdded', data: { credentialId, provider, label, fields, secrets } };
@@ -69,7 +91,6 @@ function decideEdit(edit: EditCredential, state: KeySet, prefix: string): Creden
     throw new ProviderMismatchError(`${prefix}provider`, current.provider, edit.provider);
   }
   const label = edit.label !== undefined && edit.label !== current.label ? edit.label : undefined;
-  if (label !== undefined) assertLabelFree(state, current.provider, label, current.id, prefix);
   const fields = changedEntries(edit.fields, (k, v) => (v === null ? k in current.fields : current.fields[k] !== v));
   const secrets = changedEntries(edit.secrets, (k, v) =>
     v === null ? k in current.secrets : current.secrets[k]?.fingerprint !== v.fingerprint,
@@ -89,15 +110,6 @@ function find(state: KeySet, id: string, prefix: string): StoredCredential {
   const found = state.credentials.get(id);
   if (!found) throw new CredentialNotFoundError(id, `${prefix}id`);
   return found;
-}
-
-function assertLabelFree(state: KeySet, provider: ProviderId, label: string, self: string | undefined, prefix: string): void {
-  const wanted = label.toLocaleLowerCase('en');
-  for (const c of state.credentials.values()) {
-    if (c.provider === provider && c.id !== self && c.label.toLocaleLowerCase('en') === wanted) {
-      throw new LabelTakenError(`${prefix}label`, label, PROVIDERS[provider].section);
-    }
-  }
 }
 
 function checkCrossFields(provider: ProviderId, fields: Readonly<Record<string, string>>, secrets: Readonly<Record<string, SealedSecret>>, prefix: string): void {

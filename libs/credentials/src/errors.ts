@@ -77,3 +77,11 @@ export class OrgNotFoundError extends DomainError {
     super(`Organization ${orgId} does not exist`, [{ field: 'orgId', code: 'org_not_found', message: `no organization ${orgId}` }]);
   }
 }
+
+/** Credential ids are made by the server; an add reusing one is a programming error surfaced as a conflict. */
+export class CredentialExistsError extends DomainError {
+  readonly code = 'credential_exists';
+  constructor(readonly credentialId: string, field = 'id') {
+    super(`A credential with id ${credentialId} already exists`, [{ field, code: 'credential_exists', message: `id ${credentialId} is already used` }]);
+  }
+}

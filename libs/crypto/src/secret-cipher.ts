@@ -49,9 +49,13 @@ export class SecretCipher {
       throw new SecretDecryptError(`secret sealed with unknown key ${sealed.keyId}`);
     }
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.encKey, Buffer.from(sealed.iv, 'base64url'));
+      const tag = Buffer.from(sealed.tag, 'base64url');
+      const iv = Buffer.from(sealed.iv, 'base64url');
+      // A short tag would authenticate with fewer bits: accept exactly 128-bit tags and 96-bit nonces.
+      if (tag.length !== 16 || iv.length !== 12) throw new Error('bad tag or nonce length');
+      const decipher = createDecipheriv('aes-256-gcm', this.encKey, iv, { authTagLength: 16 });
       decipher.setAAD(aad(ctx));
-      decipher.setAuthTag(Buffer.from(sealed.tag, 'base64url'));
+      decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, 'base64url')), decipher.final()]).toString('utf8');
     } catch {
       // Never include the ciphertext or context values that could help an attacker.

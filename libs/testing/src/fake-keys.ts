@@ -9,7 +9,7 @@ export const FAKE = {
   awsSecret: 'FAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKE0001',
   awsSessionToken: 'FAKEsessionTOKENfakeSESSIONtoken0001',
   bedrockApiKey: 'ABSKFAKEFAKEFAKEFAKEFAKEFAKE0001',
-  azure: '0000000000000000000000000fake0001',
+  azure: '0000000000000000000000000000fa4e',
 } as const;
 
 /** One valid add request per provider. */

@@ -8,6 +8,7 @@ const DOMAIN_STATUS: Record<string, [number, string]> = {
   validation_failed: [422, 'Validation failed'],
   label_taken: [409, 'Label already used'],
   credential_not_found: [404, 'Credential not found'],
+  credential_exists: [409, 'Credential exists'],
   org_not_found: [404, 'Organization not found'],
   version_conflict: [412, 'Precondition failed'],
   provider_mismatch: [422, 'Provider mismatch'],

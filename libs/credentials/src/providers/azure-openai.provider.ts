@@ -15,10 +15,10 @@ export const AZURE_OPENAI: ProviderSpec = {
     field({
       name: 'apiKey',
       secret: true,
-      // 32 hex characters (classic) or 84 alphanumerics (current); anything alphanumeric in between is accepted.
-      rules: [inferenceKey(undefined, /^[A-Za-z0-9]{32,128}$/, 'Azure OpenAI key')],
+      // 32 hex characters (classic keys) or 84 alphanumerics (current keys).
+      rules: [inferenceKey(undefined, /^([0-9a-fA-F]{32}|[A-Za-z0-9]{84})$/, 'Azure OpenAI key')],
       description: 'Azure OpenAI resource key',
-      example: '00000000000000000000000000fake00',
+      example: '0000000000000000000000000000fa4e',
     }),
     field({
       name: 'deployment',

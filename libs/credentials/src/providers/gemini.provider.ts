@@ -8,7 +8,7 @@ export const GEMINI: ProviderSpec = {
     field({
       name: 'apiKey',
       secret: true,
-      rules: [inferenceKey('gemini', /^AIza[0-9A-Za-z_-]{30,}$/, 'Gemini API key')],
+      rules: [inferenceKey('gemini', /^AIza[0-9A-Za-z_-]{35}$/, 'Gemini API key')],
       description: 'Google AI Studio / Gemini API key',
       example: 'AIzaFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAK',
     }),

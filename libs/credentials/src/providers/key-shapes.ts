@@ -22,7 +22,7 @@ const SHAPES: ReadonlyArray<[KeyShape, RegExp]> = [
   ['anthropic', /^sk-ant-/],
   ['openai-admin', /^sk-admin-/],
   ['openai', /^sk-[A-Za-z0-9_-]{20,}$/],
-  ['gemini', /^AIza[0-9A-Za-z_-]{30,}$/],
+  ['gemini', /^AIza[0-9A-Za-z_-]{35}$/],
   ['google-oauth', /^(ya29\.|1\/\/|GOCSPX-)/],
   ['aws-access-key-id', /^(AKIA|ASIA)[A-Z0-9]{12,}$/],
   ['bedrock-api-key', /^(ABSK|bedrock-api-key-)/],

@@ -7,10 +7,12 @@ const fail = (code: string, message: string) => ({ code, message });
 export function inferenceKey(own: KeyShape | undefined, pattern: RegExp, what: string): Rule {
   return (value) => {
     const shape = keyShape(value);
-    if (shape !== undefined && shape !== own) {
-      if (NOT_INFERENCE.has(shape)) {
-        return fail('not_inference_key', `looks like ${SHAPE_HOME[shape]}; an inference API key is needed here`);
-      }
+    if (shape !== undefined && NOT_INFERENCE.has(shape)) {
+      return fail('not_inference_key', `looks like ${SHAPE_HOME[shape]}; an inference API key is needed here`);
+    }
+    // A provider without a prefix of its own (Azure) accepts any value of its exact format, whatever it starts with.
+    const ownExact = own === undefined && pattern.test(value);
+    if (shape !== undefined && shape !== own && !ownExact) {
       return fail('wrong_provider', `looks like ${SHAPE_HOME[shape]}, not ${what}`);
     }
     return pattern.test(value) ? undefined : fail('invalid_format', `is not a valid ${what}`);
@@ -36,12 +38,13 @@ export function httpsUrl(opts: { allowLoopbackHttp: boolean }): Rule {
     if (url.protocol !== 'https:' && !loopbackHttp) return fail('insecure_url', 'must be an https:// URL');
     if (!url.hostname || url.hostname.includes('..')) return fail('invalid_url', 'has no valid host name');
     if (url.username || url.password) return fail('invalid_url', 'must not contain a user name or password');
-    if (url.search || url.hash) return fail('invalid_url', 'must not contain a query string or fragment');
+    if (url.search || url.hash || value.includes('?') || value.includes('#')) return fail('invalid_url', 'must not contain a query string or fragment');
     return undefined;
   };
 }
 
-const REGION = /^(us|eu|ap|ca|sa|me|af|il|mx|cn|us-gov|us-iso|us-isob)-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$/;
+// Every area and partition prefix in use, the isolated and sovereign partitions included.
+const REGION = /^(us|eu|ap|ca|sa|me|af|il|mx|cn|us-gov|us-iso|us-isob|us-isof|eu-isoe|eusc-de)-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$/;
 export const awsRegion: Rule = matches(REGION, 'is not an AWS region (for example us-east-1)', 'invalid_region');
 
 /** Azure OpenAI api-version: a real calendar date (optionally -preview), or the v1 API's aliases. */
