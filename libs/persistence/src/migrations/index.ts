@@ -1,4 +1,5 @@
 import { InitialSchema1764300000000 } from './1764300000000-initial-schema';
+import { Devices1764300000001 } from './1764300000001-devices';
 
 /** In order. Production and embedded run exactly these; `synchronize` is never used. */
-export const MIGRATIONS = [InitialSchema1764300000000];
+export const MIGRATIONS = [InitialSchema1764300000000, Devices1764300000001];

@@ -2,3 +2,4 @@ export * from './credential-rows.repository';
 export * from './event-rows.repository';
 export * from './idempotency-keys.repository';
 export * from './org-streams.repository';
+export * from './devices.repository';

@@ -1,0 +1,88 @@
+import type { CredentialEventType, ProviderId } from '@keystream/credentials';
+
+/**
+ * The agent socket protocol (socket.io v4, namespace /agents). Shared by the gateway and the agent SDK.
+ * Secrets travel in plaintext here, and only here: to an authenticated member of the org, over the socket.
+ */
+export const AGENTS_NAMESPACE = '/agents';
+
+export const EVENTS = {
+  snapshot: 'keys.snapshot',
+  changes: 'keys.changes',
+  ack: 'keys.ack',
+  resync: 'keys.resync',
+  revoked: 'session.revoked',
+} as const;
+
+export interface AgentSecret {
+  readonly value: string;
+  readonly fingerprint: string;
+}
+
+export interface AgentCredential {
+  readonly id: string;
+  readonly provider: ProviderId;
+  readonly label: string;
+  readonly fields: Readonly<Record<string, string>>;
+  readonly secrets: Readonly<Record<string, AgentSecret>>;
+}
+
+/** One event as an agent applies it: the same delta semantics as the log (null = cleared, absent = unchanged). */
+export interface AgentChange {
+  readonly version: number;
+  readonly type: CredentialEventType;
+  readonly credentialId: string;
+  readonly provider: ProviderId;
+  readonly label?: string;
+  readonly fields?: Readonly<Record<string, string | null>>;
+  readonly secrets?: Readonly<Record<string, AgentSecret | null>>;
+}
+
+/** Handshake `auth`. */
+export interface HandshakeAuth {
+  readonly token: string;
+  readonly resume?: { readonly epoch: number; readonly version: number };
+  readonly hash?: string;
+  /** Optional: the org the agent expects; a token of another org is refused with `forbidden`. */
+  readonly orgId?: string;
+}
+
+export interface SnapshotMessage {
+  readonly orgId: string;
+  readonly epoch: number;
+  readonly version: number;
+  readonly hash: string;
+  readonly credentials: readonly AgentCredential[];
+}
+
+/** One per save, in order; `hash` is the key-set hash at `toVersion` when the server knows it. */
+export interface ChangesMessage {
+  readonly orgId: string;
+  readonly epoch: number;
+  readonly fromVersion: number;
+  readonly toVersion: number;
+  readonly changes: readonly AgentChange[];
+  readonly hash?: string;
+}
+
+export interface AckMessage {
+  readonly epoch: number;
+  readonly version: number;
+}
+
+export interface ResyncRequest {
+  readonly epoch: number;
+  readonly version: number;
+  readonly hash: string;
+}
+
+export type ResyncResult = 'in-sync' | 'changes' | 'snapshot';
+
+export type AckReply<T = unknown> = { readonly ok: true; readonly result?: T } | { readonly ok: false; readonly error: { readonly code: SocketErrorCode; readonly message: string } };
+
+export interface RevokedMessage {
+  readonly reason: 'token_expired' | 'revoked';
+}
+
+/** connect_error `data.code` values, and the error codes of acks. */
+export type SocketErrorCode = 'unauthorized' | 'forbidden' | 'token_expired' | 'invalid_payload' | 'rate_limited' | 'internal_error';
