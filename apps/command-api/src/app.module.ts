@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { DataSource } from 'typeorm';
+import { AgentGatewayModule } from '@keystream/agent-gateway';
 import { KeystreamConfig } from '@keystream/config';
 import { TokenVerifier } from '@keystream/auth';
 import { SecretCipher } from '@keystream/crypto';
@@ -8,6 +9,7 @@ import { InProcessChangeFeedAdapter } from '@keystream/event-log';
 import { keySetProjection } from '@keystream/persistence';
 import { COMMIT_HOOKS, CommitHook } from './credentials/credential-command.service';
 import { CredentialsModule } from './credentials/credentials.module';
+import { DevicesModule } from './devices/devices.module';
 import { HealthController } from './health/health.controller';
 import { AuthGuard } from './http/auth.guard';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
@@ -21,29 +23,34 @@ export interface AppDependencies {
 
 /** Embedded mode projects the key set inside the command's own transaction: one process, always consistent. */
 const inlineProjection: CommitHook = async (m, orgId, events) => {
-  await keySetProjection.apply(m, orgId, events);
+  const { epoch, hash } = await keySetProjection.apply(m, orgId, events);
+  return { epoch, hash };
 };
 
 @Module({})
 export class AppModule {
   static register(deps: AppDependencies): DynamicModule {
+    const verifier = new TokenVerifier(deps.config.auth);
+    const cipher = new SecretCipher(deps.config.masterKey);
     const core = {
       module: class CoreModule {},
       global: true,
       providers: [
         { provide: CONFIG, useValue: deps.config },
         { provide: DATA_SOURCE, useValue: deps.dataSource },
-        { provide: TOKEN_VERIFIER, useValue: new TokenVerifier(deps.config.auth) },
-        { provide: SECRET_CIPHER, useValue: new SecretCipher(deps.config.masterKey) },
+        { provide: TOKEN_VERIFIER, useValue: verifier },
+        { provide: SECRET_CIPHER, useValue: cipher },
         { provide: CHANGE_FEED, useValue: deps.changeFeed },
         { provide: CLOCK, useValue: () => new Date() },
         { provide: COMMIT_HOOKS, useValue: [inlineProjection] },
       ],
       exports: [CONFIG, DATA_SOURCE, TOKEN_VERIFIER, SECRET_CIPHER, CHANGE_FEED, CLOCK, COMMIT_HOOKS],
     };
+    // Embedded mode: the agent gateway runs in this process and learns of commits in-process.
+    const gateway = AgentGatewayModule.register({ dataSource: deps.dataSource, cipher, verifier, feed: deps.changeFeed });
     return {
       module: AppModule,
-      imports: [core, CredentialsModule],
+      imports: [core, CredentialsModule, DevicesModule, gateway],
       controllers: [HealthController],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },

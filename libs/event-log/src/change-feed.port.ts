@@ -6,6 +6,9 @@ export interface CommittedSave {
   readonly fromVersion: number;
   readonly toVersion: number;
   readonly events: readonly EventEnvelope[];
+  /** The read model's epoch and key-set hash at `toVersion`, when the publisher projected it itself. */
+  readonly epoch?: number;
+  readonly hash?: string;
 }
 
 export type CommitListener = (save: CommittedSave) => void;

@@ -35,7 +35,12 @@ export interface WriteResponse {
 }
 
 /** Work that must commit with the events: the inline projection (embedded) or the outbox (distributed). */
-export type CommitHook = (m: EntityManager, orgId: string, events: readonly EventEnvelope[]) => Promise<void>;
+export type CommitHook = (m: EntityManager, orgId: string, events: readonly EventEnvelope[]) => Promise<ProjectedHead | void>;
+/** What an inline projection knows after applying a save; passed on to the change feed. */
+export interface ProjectedHead {
+  readonly epoch: number;
+  readonly hash: string;
+}
 export const COMMIT_HOOKS = Symbol('COMMIT_HOOKS');
 
 /**
@@ -61,6 +66,7 @@ export class CredentialCommandService {
       metadata: { orgId: req.orgId, actor: { userId: req.principal.userId }, commandId: randomUUID(), occurredAt: this.clock().toISOString(), expectedVersion: req.expectedVersion },
     };
     let committed: CommitResult | undefined;
+    let projected: ProjectedHead | undefined;
     const response = await this.inTransaction(async (m) => {
       const head = await orgStreams.lock(m, req.orgId);
       const replay = req.idempotency && (await this.replayed(m, req.orgId, req.idempotency));
@@ -72,7 +78,7 @@ export class CredentialCommandService {
         await eventRows.append(m, envelopes);
         await decisionStateRows.replace(m, req.orgId, after, envelopes.map((e) => e.data.credentialId));
         await orgStreams.advance(m, req.orgId, after.version);
-        for (const hook of this.hooks) await hook(m, req.orgId, envelopes);
+        for (const hook of this.hooks) projected = (await hook(m, req.orgId, envelopes)) ?? projected;
       }
       committed = { version: after.version, state: after, events: envelopes, addedIds: changes.flatMap((c) => (c.op === 'add' ? [c.credentialId] : [])) };
       const res = respond(committed);
@@ -81,7 +87,7 @@ export class CredentialCommandService {
     });
     if (committed && committed.events.length > 0) {
       const { events } = committed;
-      this.feed.publish({ orgId: req.orgId, fromVersion: events[0].version, toVersion: events[events.length - 1].version, events });
+      this.feed.publish({ orgId: req.orgId, fromVersion: events[0].version, toVersion: events[events.length - 1].version, events, ...projected });
     }
     return response;
   }

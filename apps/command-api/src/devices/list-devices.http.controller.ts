@@ -1,0 +1,34 @@
+import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { DataSource } from 'typeorm';
+import { devices, orgStreams } from '@keystream/persistence';
+import { RequireRole } from '../http/auth.guard';
+import { DATA_SOURCE } from '../tokens';
+
+@ApiTags('devices')
+@ApiBearerAuth()
+@Controller('v1/orgs/:orgId/devices')
+export class ListDevicesHttpController {
+  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {}
+
+  /** The rollout view: which devices hold the latest key set, and when each was last seen. */
+  @Get()
+  @RequireRole('admin')
+  @ApiOperation({ summary: "Each agent device's applied version and last contact; how many hold the latest keys" })
+  async list(@Param('orgId') orgId: string) {
+    const head = await this.ds.transaction((m) => orgStreams.head(m, orgId));
+    const epochRows: { epoch: number }[] = await this.ds.query('SELECT epoch FROM key_sets WHERE org_id = $1', [orgId]);
+    const epoch = epochRows[0]?.epoch ?? 1;
+    const rows = await devices.list(this.ds, orgId);
+    const items = rows.map((d) => ({
+      deviceId: d.deviceId,
+      userId: d.userId,
+      appliedVersion: d.appliedVersion,
+      epoch: d.epoch,
+      connected: d.connected,
+      lastSeenAt: d.lastSeenAt,
+      upToDate: d.epoch === epoch && d.appliedVersion >= head.version,
+    }));
+    return { orgId, version: head.version, epoch, summary: { total: items.length, upToDate: items.filter((d) => d.upToDate).length, connected: items.filter((d) => d.connected).length }, devices: items };
+  }
+}

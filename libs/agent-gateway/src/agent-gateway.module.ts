@@ -1,0 +1,30 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { TokenVerifier } from '@keystream/auth';
+import { SecretCipher } from '@keystream/crypto';
+import { ChangeFeed } from '@keystream/event-log';
+import { AgentKeySetReader } from './agent-key-set.reader';
+import { AgentsGateway } from './agents.gateway';
+import { DevicePositionsRecorder } from './device-positions.recorder';
+import { GATEWAY_DEPS, GatewayDeps } from './gateway-deps';
+
+export interface AgentGatewayOptions {
+  readonly dataSource: DataSource;
+  readonly cipher: SecretCipher;
+  readonly verifier: TokenVerifier;
+  readonly feed: ChangeFeed;
+}
+
+/** The agent socket gateway as a Nest module: in the API's process (embedded) or its own (distributed). */
+@Module({})
+export class AgentGatewayModule {
+  static register(opts: AgentGatewayOptions): DynamicModule {
+    const deps: GatewayDeps = {
+      verifier: opts.verifier,
+      reader: new AgentKeySetReader(opts.dataSource, opts.cipher),
+      feed: opts.feed,
+      positions: new DevicePositionsRecorder(opts.dataSource),
+    };
+    return { module: AgentGatewayModule, providers: [{ provide: GATEWAY_DEPS, useValue: deps }, AgentsGateway], exports: [AgentsGateway] };
+  }
+}

@@ -1,0 +1,122 @@
+import { Inject, Logger, OnModuleDestroy } from '@nestjs/common';
+import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import type { Namespace } from 'socket.io';
+import { AckReply, AGENTS_NAMESPACE, checkAck, checkResync, EVENTS, ResyncResult, RevokedMessage } from '@keystream/agent-protocol';
+import { agentAuthMiddleware } from './agent-auth.middleware';
+import { AgentSocket, orgRoom, session } from './agent-socket';
+import { syncAgent } from './agent-sync';
+import { GATEWAY_DEPS, GatewayDeps } from './gateway-deps';
+import { OrgFanOut } from './org-fan-out';
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+@WebSocketGateway({
+  namespace: AGENTS_NAMESPACE,
+  serveClient: false,
+  perMessageDeflate: false,
+  httpCompression: false,
+  maxHttpBufferSize: 16 * 1024,
+  pingInterval: 25_000,
+  pingTimeout: 20_000,
+  cors: { origin: false },
+})
+export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnection<AgentSocket>, OnGatewayDisconnect<AgentSocket>, OnModuleDestroy {
+  private readonly log = new Logger('agents');
+  private ns!: Namespace;
+  private fanOut!: OrgFanOut;
+  private unsubscribe: () => void = () => undefined;
+
+  constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {}
+
+  afterInit(ns: Namespace): void {
+    this.ns = ns;
+    ns.use(agentAuthMiddleware(this.deps.verifier, this.deps.reader));
+    // One emit per org room: socket.io encodes the packet once for all its sockets.
+    this.fanOut = new OrgFanOut(this.deps.reader, (orgId, msg) => ns.to(orgRoom(orgId)).emit(EVENTS.changes, msg), (e) => this.fail('fan-out', e));
+    this.unsubscribe = this.deps.feed.subscribe((save) => void this.fanOut.onSave(save));
+  }
+
+  async handleConnection(socket: AgentSocket): Promise<void> {
+    const s = session(socket);
+    this.scheduleExpiry(socket);
+    socket.join(orgRoom(s.orgId));
+    const resume = s.handshake.resume;
+    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, epoch: resume?.epoch ?? 0, appliedVersion: resume?.version ?? 0, connected: true });
+    try {
+      const result = await syncAgent(socket, this.deps.reader, s.orgId, resume, s.handshake.hash);
+      this.deps.metrics?.onSync(result);
+    } catch (e) {
+      this.fail('initial sync', e);
+      socket.disconnect(true);
+    }
+  }
+
+  handleDisconnect(socket: AgentSocket): void {
+    const s = socket.data.session;
+    if (!s) return;
+    if (s.expiry) clearTimeout(s.expiry);
+    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, epoch: 0, appliedVersion: 0, connected: false });
+  }
+
+  @SubscribeMessage(EVENTS.ack)
+  onAck(@ConnectedSocket() socket: AgentSocket, @MessageBody() body: unknown): AckReply {
+    const s = session(socket);
+    const ack = checkAck(body);
+    if (!ack.value) return { ok: false, error: { code: 'invalid_payload', message: ack.error! } };
+    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, epoch: ack.value.epoch, appliedVersion: ack.value.version, connected: true });
+    return { ok: true };
+  }
+
+  @SubscribeMessage(EVENTS.resync)
+  async onResync(@ConnectedSocket() socket: AgentSocket, @MessageBody() body: unknown): Promise<AckReply<ResyncResult>> {
+    const s = session(socket);
+    const req = checkResync(body);
+    if (!req.value) return { ok: false, error: { code: 'invalid_payload', message: req.error! } };
+    try {
+      const result = await syncAgent(socket, this.deps.reader, s.orgId, { epoch: req.value.epoch, version: req.value.version }, req.value.hash);
+      this.deps.metrics?.onSync(result);
+      return { ok: true, result };
+    } catch (e) {
+      this.fail('resync', e);
+      return { ok: false, error: { code: 'internal_error', message: 'resync failed; retry' } };
+    }
+  }
+
+  /** Ends every live session of a user in an org (access revoked): nothing is delivered to them after. */
+  revokeUser(orgId: string, userId: string): number {
+    let n = 0;
+    for (const socket of this.ns.sockets.values() as IterableIterator<AgentSocket>) {
+      const s = socket.data.session;
+      if (s && s.orgId === orgId && s.principal.userId === userId) {
+        this.revoke(socket, 'revoked');
+        n += 1;
+      }
+    }
+    return n;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.unsubscribe();
+    await this.deps.positions.close();
+  }
+
+  private scheduleExpiry(socket: AgentSocket): void {
+    const s = session(socket);
+    const ms = s.principal.expiresAt * 1000 - Date.now();
+    s.expiry = setTimeout(() => this.revoke(socket, 'token_expired'), Math.max(0, Math.min(ms, MAX_TIMER_MS)));
+  }
+
+  /** Leaves the room first, so not one more change reaches the socket; then tells it why and closes. */
+  private revoke(socket: AgentSocket, reason: RevokedMessage['reason']): void {
+    const s = session(socket);
+    if (s.revoked) return;
+    s.revoked = true;
+    socket.leave(orgRoom(s.orgId));
+    socket.emit(EVENTS.revoked, { reason } satisfies RevokedMessage);
+    setTimeout(() => socket.disconnect(true), 20);
+  }
+
+  private fail(where: string, e: unknown): void {
+    this.log.error(`${where} failed: ${(e as Error)?.name ?? 'error'} ${(e as { code?: string })?.code ?? ''}`.trim());
+  }
+}

@@ -1,0 +1,19 @@
+import type { ResyncResult } from '@keystream/agent-protocol';
+import type { TokenVerifier } from '@keystream/auth';
+import type { ChangeFeed } from '@keystream/event-log';
+import type { AgentKeySetReader } from './agent-key-set.reader';
+import type { DevicePositionsRecorder } from './device-positions.recorder';
+
+export const GATEWAY_DEPS = Symbol('GATEWAY_DEPS');
+
+export interface GatewayMetrics {
+  onSync(result: ResyncResult): void;
+}
+
+export interface GatewayDeps {
+  readonly verifier: TokenVerifier;
+  readonly reader: AgentKeySetReader;
+  readonly feed: ChangeFeed;
+  readonly positions: DevicePositionsRecorder;
+  readonly metrics?: GatewayMetrics;
+}
