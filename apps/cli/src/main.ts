@@ -2,12 +2,14 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { ConfigError } from '@keystream/config';
 import { CliError } from './cli-context';
+import { agentCommand } from './commands/agent.command';
 import { tokenCommand } from './commands/token.command';
 
 const program = new Command('keystream')
   .description('Keystream: organization AI-provider credentials, live on every agent')
   .showHelpAfterError()
-  .addCommand(tokenCommand);
+  .addCommand(tokenCommand)
+  .addCommand(agentCommand);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof ConfigError) {
