@@ -5,7 +5,7 @@ import { AgentGatewayModule } from '@keystream/agent-gateway';
 import { KeystreamConfig } from '@keystream/config';
 import { TokenVerifier } from '@keystream/auth';
 import { SecretCipher } from '@keystream/crypto';
-import { InProcessChangeFeedAdapter } from '@keystream/event-log';
+import { InProcessChangeFeedAdapter, writeOutbox } from '@keystream/event-log';
 import { keySetProjection } from '@keystream/persistence';
 import { COMMIT_HOOKS, CommitHook } from './credentials/credential-command.service';
 import { CredentialsModule } from './credentials/credentials.module';
@@ -27,11 +27,17 @@ const inlineProjection: CommitHook = async (m, orgId, events) => {
   return { epoch, hash };
 };
 
+/** Distributed mode commits the events to the outbox with the decision; the relay publishes them to Kafka. */
+const outbox: CommitHook = async (m, _orgId, events) => {
+  await writeOutbox(m, events);
+};
+
 @Module({})
 export class AppModule {
   static register(deps: AppDependencies): DynamicModule {
     const verifier = new TokenVerifier(deps.config.auth);
     const cipher = new SecretCipher(deps.config.masterKey);
+    const embedded = deps.config.mode === 'embedded';
     const core = {
       module: class CoreModule {},
       global: true,
@@ -42,15 +48,16 @@ export class AppModule {
         { provide: SECRET_CIPHER, useValue: cipher },
         { provide: CHANGE_FEED, useValue: deps.changeFeed },
         { provide: CLOCK, useValue: () => new Date() },
-        { provide: COMMIT_HOOKS, useValue: [inlineProjection] },
+        { provide: COMMIT_HOOKS, useValue: embedded ? [inlineProjection] : [outbox] },
       ],
       exports: [CONFIG, DATA_SOURCE, TOKEN_VERIFIER, SECRET_CIPHER, CHANGE_FEED, CLOCK, COMMIT_HOOKS],
     };
     // Embedded mode: the agent gateway runs in this process and learns of commits in-process.
-    const gateway = AgentGatewayModule.register({ dataSource: deps.dataSource, cipher, verifier, feed: deps.changeFeed });
+    // Distributed mode: gateways are their own processes, fed by Kafka.
+    const gateway = embedded ? [AgentGatewayModule.register({ dataSource: deps.dataSource, cipher, verifier, feed: deps.changeFeed })] : [];
     return {
       module: AppModule,
-      imports: [core, CredentialsModule, DevicesModule, gateway],
+      imports: [core, CredentialsModule, DevicesModule, ...gateway],
       controllers: [HealthController],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },

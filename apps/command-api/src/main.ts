@@ -1,21 +1,25 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@keystream/config';
-import { InProcessChangeFeedAdapter } from '@keystream/event-log';
+import { InProcessChangeFeedAdapter, KafkaEventLogAdapter, OutboxRelay } from '@keystream/event-log';
 import { openDatabase, startEmbeddedPostgres } from '@keystream/persistence';
 import { createApp } from './app.factory';
 
 async function main(): Promise<void> {
   const log = new Logger('keystream');
   const config = loadConfig();
-  if (config.mode === 'distributed') {
-    throw new ConfigError('KAFKA_BROKERS', 'is set, but distributed mode (Kafka) is not part of this build yet; unset it to run embedded');
-  }
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir);
   if (embedded) log.log(`embedded Postgres running under ${config.dataDir}/postgres`);
   const dataSource = await openDatabase({ url: config.databaseUrl ?? embedded!.url, applicationName: 'keystream-command-api' });
   const app = await createApp({ config, dataSource, changeFeed: new InProcessChangeFeedAdapter() });
+  // Distributed mode: this process also relays its outbox to Kafka (one relay leads, the others stand by).
+  const kafka = config.kafkaBrokers ? new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-command-api', ...config.kafka }) : undefined;
+  const relay = kafka && config.outboxRelay ? new OutboxRelay(dataSource, kafka, { onError: (e) => log.error(`outbox relay: ${(e as Error).message}`) }) : undefined;
+  if (kafka) await kafka.init();
+  relay?.start();
   const stop = async () => {
+    await relay?.stop().catch(() => undefined);
+    await kafka?.close().catch(() => undefined);
     await dataSource.destroy().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
   };

@@ -15,6 +15,10 @@ export interface KeystreamConfig {
   readonly kafkaBrokers?: readonly string[];
   readonly masterKey: Buffer;
   readonly auth: AuthConfig;
+  /** Topic layout, used when KAFKA_BROKERS is set. */
+  readonly kafka: { readonly topic: string; readonly partitions: number; readonly replicationFactor: number; readonly maxBytesPerPartition: number };
+  /** Whether a command-api process relays the outbox (off: a dedicated relay deployment does). */
+  readonly outboxRelay: boolean;
 }
 
 export interface AuthConfig {
@@ -50,6 +54,14 @@ export function loadConfig(env: Env = process.env, warn: Warn = (m) => process.s
     kafkaBrokers,
     masterKey: masterKey(env, mode, dataDir, warn),
     auth,
+    kafka: {
+      topic: env.KAFKA_TOPIC || 'keystream.credentials.v1',
+      partitions: intVar(env, 'KAFKA_PARTITIONS', 6, 1, 1000),
+      replicationFactor: intVar(env, 'KAFKA_REPLICATION_FACTOR', 1, 1, 7),
+      // Bounds one fetch, hence one projector transaction.
+      maxBytesPerPartition: intVar(env, 'KAFKA_MAX_BYTES_PER_PARTITION', 1_048_576, 1024, 104_857_600),
+    },
+    outboxRelay: onOff(env, 'KEYSTREAM_OUTBOX_RELAY', true),
   };
 }
 
@@ -57,6 +69,22 @@ function port(env: Env): number {
   const raw = env.PORT ?? '8080';
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < 0 || n > 65535) throw new ConfigError('PORT', `must be a port number 0-65535, got "${raw}"`);
+  return n;
+}
+
+function onOff(env: Env, name: string, dflt: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (raw === 'on' || raw === 'true' || raw === '1') return true;
+  if (raw === 'off' || raw === 'false' || raw === '0') return false;
+  throw new ConfigError(name, `must be on or off, got "${raw}"`);
+}
+
+function intVar(env: Env, name: string, dflt: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < min || n > max) throw new ConfigError(name, `must be an integer ${min}-${max}, got "${raw}"`);
   return n;
 }
 

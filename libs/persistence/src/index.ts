@@ -4,3 +4,4 @@ export * from './entities';
 export { MIGRATIONS } from './migrations';
 export * from './repositories';
 export * from './key-set.projection';
+export * from './key-set.projector';

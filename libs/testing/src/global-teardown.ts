@@ -1,5 +1,6 @@
 import type { ProvidedService } from './infra';
 
 export default async function globalTeardown(): Promise<void> {
-  await (globalThis as { __keystreamPg?: ProvidedService }).__keystreamPg?.stop();
+  const services = (globalThis as { __keystreamServices?: ProvidedService[] }).__keystreamServices ?? [];
+  await Promise.all(services.map((s) => s.stop()));
 }

@@ -1,2 +1,4 @@
 export * from './fake-keys';
 export * from './infra';
+export * from './processes';
+export * from './agent-probe';

@@ -60,3 +60,41 @@ export async function providePostgres(): Promise<ProvidedService> {
     'Integration specs need Postgres: set DATABASE_URL, or run a Docker engine (testcontainers), or install PostgreSQL binaries for deploy/local/postgres.sh',
   );
 }
+
+function scriptStatus(script: string): boolean {
+  try {
+    execFileSync(script, ['status'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(bin: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Kafka for integration specs: KAFKA_BROKERS; a testcontainers broker where a Docker engine answers;
+ * the repo's deploy/local/kafka.sh (Apache Kafka 3.9 from Maven Central on the machine's Java). None → an error.
+ */
+export async function provideKafka(): Promise<ProvidedService> {
+  if (process.env.KAFKA_BROKERS) return { url: process.env.KAFKA_BROKERS, source: 'env', stop: async () => undefined };
+  if (dockerReachable()) {
+    const { KafkaContainer } = await import('@testcontainers/kafka');
+    const c = await new KafkaContainer('confluentinc/cp-kafka:7.7.1').withKraft().start();
+    return { url: `${c.getHost()}:${c.getMappedPort(9093)}`, source: 'testcontainers', stop: async () => void (await c.stop()) };
+  }
+  if (onPath('java') && onPath('mvn')) {
+    const script = join(ROOT, 'deploy', 'local', 'kafka.sh');
+    const wasRunning = scriptStatus(script);
+    const out = execFileSync(script, ['start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n');
+    return { url: out[out.length - 1], source: 'local-script', stop: async () => void (wasRunning ? undefined : execFileSync(script, ['stop'], { stdio: 'ignore' })) };
+  }
+  throw new Error('Integration specs need Kafka: set KAFKA_BROKERS, or run a Docker engine (testcontainers), or install Java 17 and Maven for deploy/local/kafka.sh');
+}

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EVENTS } from '@keystream/agent-protocol';
 import { issueDevToken } from '@keystream/auth';
-import { newOrgId, oneOfEach } from '@keystream/testing';
-import { AgentProbe } from '../testing/agent-probe';
+import { AgentProbe, newOrgId, oneOfEach } from '@keystream/testing';
 import { startTestApp, TestApp } from '../testing/test-app';
 
 /** Handshake auth, session expiry, hostile payloads, and a gateway restart. */

@@ -1,6 +1,5 @@
 import { ChangesMessage, EVENTS, SnapshotMessage } from '@keystream/agent-protocol';
-import { FAKE, oneOfEach } from '@keystream/testing';
-import { AgentProbe, ProbeOptions } from '../testing/agent-probe';
+import { AgentProbe, FAKE, oneOfEach, ProbeOptions } from '@keystream/testing';
 import { startTestApp, TestApp } from '../testing/test-app';
 
 /** Real socket.io clients against the running app: delivery, ordering, isolation, resume. */

@@ -35,6 +35,8 @@ export async function startTestApp(overrides: Partial<KeystreamConfig> = {}): Pr
     databaseUrl: url,
     masterKey: overrides.masterKey ?? randomBytes(32),
     auth: { jwtSecret: randomBytes(32) },
+    kafka: { topic: 'keystream.credentials.v1', partitions: 6, replicationFactor: 1, maxBytesPerPartition: 1_048_576 },
+    outboxRelay: false,
     ...overrides,
   };
   const ds = await openDatabase({ url, poolSize: 10, applicationName: 'keystream-test' });

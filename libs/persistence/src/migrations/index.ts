@@ -1,5 +1,6 @@
 import { InitialSchema1764300000000 } from './1764300000000-initial-schema';
 import { Devices1764300000001 } from './1764300000001-devices';
+import { Distributed1764300000002 } from './1764300000002-distributed';
 
 /** In order. Production and embedded run exactly these; `synchronize` is never used. */
-export const MIGRATIONS = [InitialSchema1764300000000, Devices1764300000001];
+export const MIGRATIONS = [InitialSchema1764300000000, Devices1764300000001, Distributed1764300000002];

@@ -33,10 +33,29 @@ export function fromEventRow(r: EventEntity): EventEnvelope {
   } as EventEnvelope;
 }
 
+/** Writers hold it shared while they append; a log reader briefly takes it exclusively as a barrier. */
+export const EVENTS_APPEND_LOCK = 0x6b657973; // 'keys'
+
 /** The embedded log: an append-only table with a gapless version per org and a global position. */
 export class EventRowsRepository {
   async append(m: EntityManager, envelopes: readonly EventEnvelope[]): Promise<void> {
-    if (envelopes.length > 0) await m.insert(EventEntity, envelopes.map(toEventRow));
+    if (envelopes.length === 0) return;
+    await m.query('SELECT pg_advisory_xact_lock_shared($1)', [EVENTS_APPEND_LOCK]);
+    await m.insert(EventEntity, envelopes.map(toEventRow));
+  }
+
+  /**
+   * The highest position no in-flight transaction can still fill below. Positions come from a sequence,
+   * so a row with a lower position may commit after a higher one; waiting for every writer that holds the
+   * append lock makes everything up to the sequence value read here final (committed or rolled back).
+   */
+  async stableHorizon(m: EntityManager): Promise<string> {
+    const [{ hi }] = await m.query(`SELECT coalesce(max(position), 0)::text AS hi FROM events`);
+    const [{ seq }] = await m.query(`SELECT CASE WHEN is_called THEN last_value ELSE 0 END::text AS seq FROM events_position_seq`);
+    await m.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [EVENTS_APPEND_LOCK]);
+    });
+    return BigInt(seq) > BigInt(hi) ? seq : hi;
   }
 
   async readOrg(m: EntityManager, orgId: string, afterVersion: number, limit = 1000): Promise<EventEnvelope[]> {
@@ -49,11 +68,11 @@ export class EventRowsRepository {
     return rows.map(fromEventRow);
   }
 
-  /** Everything after a global position, in commit order of positions. */
-  async readAll(m: EntityManager, afterPosition: string, limit: number): Promise<{ position: string; event: EventEnvelope }[]> {
+  /** Everything after a global position up to `upTo` (a stable horizon), in position order. */
+  async readAll(m: EntityManager, afterPosition: string, upTo: string, limit: number): Promise<{ position: string; event: EventEnvelope }[]> {
     const rows = await m
       .createQueryBuilder(EventEntity, 'e')
-      .where('e.position > :afterPosition', { afterPosition })
+      .where('e.position > :afterPosition AND e.position <= :upTo', { afterPosition, upTo })
       .orderBy('e.position', 'ASC')
       .limit(limit)
       .getMany();

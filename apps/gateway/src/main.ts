@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TokenVerifier } from '@keystream/auth';
+import { ConfigError, loadConfig } from '@keystream/config';
+import { SecretCipher } from '@keystream/crypto';
+import { KafkaEventLogAdapter, LogChangeFeedAdapter } from '@keystream/event-log';
+import { openDatabase } from '@keystream/persistence';
+import { GatewayAppModule } from './gateway.module';
+
+/** Distributed mode only: serves agents on /agents. Scale out freely: every instance reads every change. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.kafkaBrokers || !config.databaseUrl) throw new ConfigError('KAFKA_BROKERS', 'and DATABASE_URL are required for the gateway');
+  const ds = await openDatabase({ url: config.databaseUrl, poolSize: 10, applicationName: 'keystream-gateway' });
+  const eventLog = new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-gateway', ...config.kafka });
+  const feed = new LogChangeFeedAdapter(eventLog);
+  const app = await NestFactory.create(
+    GatewayAppModule.register({ dataSource: ds, cipher: new SecretCipher(config.masterKey), verifier: new TokenVerifier(config.auth), feed }),
+    { logger: ['error', 'warn', 'log'] },
+  );
+  app.enableShutdownHooks();
+  await feed.start();
+  await app.listen(config.port, config.host);
+  new Logger('gateway').log(`agents on ws://${config.host}:${config.port}/agents`);
+  app.getHttpServer().on('close', () => void feed.stop().then(() => eventLog.close()).then(() => ds.destroy()));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof ConfigError ? e.message : `keystream gateway failed: ${(e as Error).message}`}\n`);
+  process.exit(e instanceof ConfigError ? 78 : 1);
+});

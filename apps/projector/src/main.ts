@@ -1,0 +1,28 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, loadConfig } from '@keystream/config';
+import { KafkaEventLogAdapter } from '@keystream/event-log';
+import { openDatabase } from '@keystream/persistence';
+import { ProjectorModule } from './projector.module';
+import { ProjectorRunner } from './projector.runner';
+
+/** Distributed mode only: consumes keystream.credentials.v1 into the key-set projection. Scale out: one group. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.kafkaBrokers || !config.databaseUrl) throw new ConfigError('KAFKA_BROKERS', 'and DATABASE_URL are required for the projector');
+  const ds = await openDatabase({ url: config.databaseUrl, poolSize: 5, applicationName: 'keystream-projector' });
+  const eventLog = new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-projector', ...config.kafka });
+  const runner = new ProjectorRunner(ds, eventLog, config.kafka.topic);
+  const app = await NestFactory.create(ProjectorModule.register(runner, ds), { logger: ['error', 'warn', 'log'] });
+  app.enableShutdownHooks();
+  await app.listen(config.port, config.host);
+  await runner.start();
+  new Logger('projector').log(`health on http://${config.host}:${config.port}/health/ready`);
+  app.getHttpServer().on('close', () => void eventLog.close().then(() => ds.destroy()));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof ConfigError ? e.message : `keystream projector failed: ${(e as Error).message}`}\n`);
+  process.exit(e instanceof ConfigError ? 78 : 1);
+});

@@ -1,0 +1,48 @@
+import { Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { EventLogPort, LogConsumer } from '@keystream/event-log';
+import { KeySetProjector, ProjectionGapError } from '@keystream/persistence';
+
+export const PROJECTOR_GROUP = 'keystream-projector';
+
+/** Consumes the log (one consumer group across all projector instances) into the key-set projection. */
+export class ProjectorRunner {
+  private readonly log = new Logger('projector');
+  private consumer?: LogConsumer;
+  private readonly projector: KeySetProjector;
+  /** Set while a gap blocks a partition: readiness fails and an operator is alerted. */
+  gap?: ProjectionGapError;
+  applied = 0;
+
+  constructor(private readonly ds: DataSource, private readonly eventLog: EventLogPort, topic: string) {
+    this.projector = new KeySetProjector(ds, PROJECTOR_GROUP, topic, {
+      poison: (r) => this.alert('poison_message', { partition: r.partition, offset: r.offset, reason: r.error, bytes: r.valueBytes }),
+      gap: (e) => {
+        if (this.gap?.message !== e.message) this.alert('projection_gap', { orgId: e.orgId, applied: e.applied, received: e.received });
+        this.gap = e;
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    this.consumer = await this.eventLog.consume({ groupId: PROJECTOR_GROUP, fromBeginning: true }, async (records) => {
+      const r = await this.projector.apply(records);
+      this.applied += r.applied;
+      this.gap = undefined;
+    });
+    this.log.log('consuming');
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.stop();
+  }
+
+  get running(): boolean {
+    return this.consumer !== undefined && this.gap === undefined;
+  }
+
+  /** One JSON line an alerting pipeline can match on (`"alert":"…"`). Never contains a message value. */
+  private alert(kind: string, detail: Record<string, unknown>): void {
+    process.stderr.write(`${JSON.stringify({ level: 'error', alert: kind, component: 'projector', ...detail, at: new Date().toISOString() })}\n`);
+  }
+}

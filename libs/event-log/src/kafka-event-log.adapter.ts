@@ -1,0 +1,121 @@
+import { Consumer, Kafka, Partitioners, Producer } from 'kafkajs';
+import type { EventEnvelope } from '@keystream/credentials';
+import { encodeEnvelope } from './envelope.codec';
+import { ConsumeOptions, EventLogPort, LogConsumer, LogRecord } from './event-log.port';
+import { createKafka, CREDENTIALS_TOPIC, ensureTopic, KafkaSettings } from './kafka';
+import { recordFromBytes } from './record';
+
+/**
+ * The distributed log: topic keystream.credentials.v1, key = orgId, so one org's events share a
+ * partition and keep their order. Idempotent producer, acks=all, the default (murmur2) partitioner
+ * pinned explicitly so every producer maps an org to the same partition.
+ */
+export class KafkaEventLogAdapter implements EventLogPort {
+  private readonly kafka: Kafka;
+  private readonly topic: string;
+  private producer?: Producer;
+  private readonly consumers = new Set<Consumer>();
+  private ready?: Promise<void>;
+
+  constructor(private readonly settings: KafkaSettings) {
+    this.kafka = createKafka(settings);
+    this.topic = settings.topic ?? CREDENTIALS_TOPIC;
+  }
+
+  /** Creates the topic if missing and connects the producer; idempotent. */
+  init(): Promise<void> {
+    this.ready ??= (async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      try {
+        await ensureTopic(admin, this.settings);
+      } finally {
+        await admin.disconnect();
+      }
+      this.producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        // An idempotent producer must keep retrying; the outbox keeps rows until a send is acknowledged.
+        retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 },
+      });
+      await this.producer.connect();
+    })();
+    return this.ready;
+  }
+
+  async append(events: readonly EventEnvelope[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.init();
+    await this.producer!.send({
+      topic: this.topic,
+      acks: -1,
+      messages: events.map((e) => ({
+        key: e.orgId,
+        value: encodeEnvelope(e),
+        headers: { 'event-type': e.type, 'schema-version': String(e.schemaVersion), 'event-id': e.eventId },
+      })),
+    });
+  }
+
+  async consume(opts: ConsumeOptions, onBatch: (records: readonly LogRecord[]) => Promise<void>): Promise<LogConsumer> {
+    await this.init();
+    const startAt = opts.fromBeginning ? undefined : await this.endOffsetsIfNew(opts.groupId);
+    const consumer = this.kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 50, maxBytesPerPartition: this.settings.maxBytesPerPartition ?? 1_048_576 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topic, fromBeginning: opts.fromBeginning });
+    // Resolve only once partitions are assigned, so a caller appending right after never races the join.
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      // Every delivered batch is handled, stale or not: returning early would leave kafkajs fetching past
+      // unprocessed records. Handlers are idempotent by (orgId, version), so a stale batch is harmless.
+      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+        if (batch.messages.length === 0) return;
+        const records = batch.messages.map((m) => recordFromBytes(batch.partition, m.offset, m.key?.toString('utf8') ?? null, m.value));
+        try {
+          await onBatch(records);
+        } catch (e) {
+          opts.onError?.(e);
+          throw e; // kafkajs re-fetches from the last committed offset: redelivered, never skipped
+        }
+        const last = batch.messages[batch.messages.length - 1].offset;
+        resolveOffset(last);
+        await consumer.commitOffsets([{ topic: this.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+        await heartbeat();
+      },
+    });
+    // A new group "from the end" starts at the end as of now, not as of its first fetch, so nothing
+    // appended after consume() returns can be missed.
+    for (const { partition, offset } of startAt ?? []) consumer.seek({ topic: this.topic, partition, offset });
+    await joined;
+    this.consumers.add(consumer);
+    return {
+      stop: async () => {
+        this.consumers.delete(consumer);
+        await consumer.disconnect();
+      },
+    };
+  }
+
+  /** High watermarks of every partition when the group has no committed offsets yet; else undefined. */
+  private async endOffsetsIfNew(groupId: string): Promise<{ partition: number; offset: string }[] | undefined> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const committed = await admin.fetchOffsets({ groupId, topics: [this.topic] });
+      const hasCommitted = committed.some((t) => t.partitions.some((p) => p.offset !== '-1'));
+      if (hasCommitted) return undefined;
+      return (await admin.fetchTopicOffsets(this.topic)).map((p) => ({ partition: p.partition, offset: p.high }));
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((c) => c.disconnect()));
+    this.consumers.clear();
+    await this.producer?.disconnect();
+  }
+}

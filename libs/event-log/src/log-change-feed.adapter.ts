@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import type { EventEnvelope } from '@keystream/credentials';
+import { ChangeFeed, CommitListener, CommittedSave } from './change-feed.port';
+import { EventLogPort, LogConsumer } from './event-log.port';
+
+/**
+ * A change feed read from the log (Kafka in distributed mode). Every gateway instance uses its own
+ * consumer group, so each one sees every change. Events of one save are held back until the save is
+ * complete (its batch size), so agents never get half a batch.
+ */
+export class LogChangeFeedAdapter implements ChangeFeed {
+  private readonly listeners = new Set<CommitListener>();
+  private readonly partial = new Map<string, EventEnvelope[]>();
+  private consumer?: LogConsumer;
+
+  constructor(private readonly log: EventLogPort, private readonly groupPrefix = 'keystream-gateway') {}
+
+  async start(): Promise<void> {
+    this.consumer = await this.log.consume({ groupId: `${this.groupPrefix}-${randomUUID()}`, fromBeginning: false }, async (records) => {
+      for (const r of records) if (r.envelope) this.accept(r.envelope);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.stop();
+  }
+
+  subscribe(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private accept(e: EventEnvelope): void {
+    const size = e.batch?.size ?? 1;
+    const key = `${e.orgId}\0${e.commandId}`;
+    const events = [...(this.partial.get(key) ?? []), e];
+    if (events.length < size) {
+      this.partial.set(key, events);
+      return;
+    }
+    this.partial.delete(key);
+    events.sort((a, b) => a.version - b.version);
+    const save: CommittedSave = { orgId: e.orgId, fromVersion: events[0].version, toVersion: events[events.length - 1].version, events };
+    for (const l of this.listeners) {
+      try {
+        l(save);
+      } catch {
+        // a listener's failure is its own; the others still hear of the save
+      }
+    }
+  }
+}

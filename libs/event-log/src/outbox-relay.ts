@@ -1,0 +1,128 @@
+import { DataSource, EntityManager } from 'typeorm';
+import type { EventEnvelope } from '@keystream/credentials';
+import type { EventLogPort } from './event-log.port';
+
+export const OUTBOX_CHANNEL = 'keystream_outbox';
+const RELAY_LOCK = 0x72656c61; // 'rela'
+
+/** In the command's transaction: the events go to the outbox with the decision; NOTIFY wakes the relay at commit. */
+export async function writeOutbox(m: EntityManager, events: readonly EventEnvelope[]): Promise<void> {
+  if (events.length === 0) return;
+  const values: unknown[] = [];
+  const tuples = events.map((e, i) => {
+    values.push(e.orgId, e.version, JSON.stringify(e));
+    return `($${i * 3 + 1}, $${i * 3 + 2}, $${i * 3 + 3}::jsonb)`;
+  });
+  await m.query(`INSERT INTO outbox (org_id, version, envelope) VALUES ${tuples.join(', ')}`, values);
+  await m.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
+}
+
+export interface RelayOptions {
+  readonly batchSize?: number;
+  readonly pollMs?: number;
+  readonly onError?: (e: unknown) => void;
+  readonly onPublished?: (n: number) => void;
+}
+
+/**
+ * Publishes outbox rows to the log in position order, then deletes them. One relay at a time holds a
+ * Postgres advisory lock (the others wait as standbys), so per-org order survives several API instances.
+ * A crash between publish and delete republishes: consumers dedupe by (orgId, version). Nothing accepted
+ * is lost, because the row was committed with the decision.
+ */
+export class OutboxRelay {
+  private stopped = false;
+  private woken = false;
+  private wakeSleeper: () => void = () => undefined;
+  private loop?: Promise<void>;
+  private listener?: RelayListener;
+
+  constructor(private readonly ds: DataSource, private readonly log: EventLogPort, private readonly opts: RelayOptions = {}) {}
+
+  start(): void {
+    this.loop ??= this.run().catch((e) => this.opts.onError?.(e));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.loop;
+  }
+
+  /** Rows not yet published (the outbox backlog). */
+  async backlog(): Promise<number> {
+    const [{ n }] = await this.ds.query('SELECT count(*)::int AS n FROM outbox');
+    return n;
+  }
+
+  private async run(): Promise<void> {
+    const runner = this.ds.createQueryRunner();
+    await runner.connect();
+    try {
+      while (!this.stopped && !(await this.tryLead(runner))) await this.sleep(1000);
+      await this.listen();
+      while (!this.stopped) {
+        this.woken = false;
+        const published = await this.publishBatch().catch((e) => {
+          this.opts.onError?.(e);
+          return -1;
+        });
+        if (published <= 0) await this.sleep(published < 0 ? 500 : (this.opts.pollMs ?? 1000));
+      }
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch(() => undefined);
+      await runner.release();
+      this.listener?.release();
+    }
+  }
+
+  private async tryLead(runner: ReturnType<DataSource['createQueryRunner']>): Promise<boolean> {
+    const [{ ok }] = await runner.query('SELECT pg_try_advisory_lock($1) AS ok', [RELAY_LOCK]);
+    return ok === true;
+  }
+
+  /** LISTEN on a dedicated pooled connection; a notification ends the current sleep. */
+  private async listen(): Promise<void> {
+    const driver = this.ds.driver as unknown as { master: { connect(): Promise<RelayListener> } };
+    const client = await driver.master.connect();
+    client.on('notification', () => this.wake());
+    await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    this.listener = client;
+  }
+
+  private async publishBatch(): Promise<number> {
+    const rows: { position: string; envelope: EventEnvelope }[] = await this.ds.query(
+      'SELECT position::text AS position, envelope FROM outbox ORDER BY position LIMIT $1',
+      [this.opts.batchSize ?? 500],
+    );
+    if (rows.length === 0) return 0;
+    await this.log.append(rows.map((r) => r.envelope));
+    // Exactly the rows published: a row that became visible meanwhile (a late commit) waits for the next round.
+    await this.ds.query('DELETE FROM outbox WHERE position = ANY($1::bigint[])', [rows.map((r) => r.position)]);
+    this.opts.onPublished?.(rows.length);
+    return rows.length;
+  }
+
+  /** A notification that arrives while publishing is remembered, so the next sleep returns at once. */
+  private wake(): void {
+    this.woken = true;
+    this.wakeSleeper();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wakeSleeper = () => {
+        clearTimeout(t);
+        this.woken = false;
+        resolve();
+      };
+    });
+  }
+}
+
+type RelayListener = { release(): void; query(sql: string): Promise<unknown>; on(ev: string, fn: () => void): void };
