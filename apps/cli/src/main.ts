@@ -3,12 +3,17 @@ import { Command } from 'commander';
 import { ConfigError } from '@keystream/config';
 import { CliError } from './cli-context';
 import { agentCommand } from './commands/agent.command';
+import { eventsCommand } from './commands/events.command';
+import { replayCommand, verifyCommand } from './commands/replay.command';
 import { tokenCommand } from './commands/token.command';
 
 const program = new Command('keystream')
   .description('Keystream: organization AI-provider credentials, live on every agent')
   .showHelpAfterError()
   .addCommand(tokenCommand)
+  .addCommand(replayCommand)
+  .addCommand(verifyCommand)
+  .addCommand(eventsCommand)
   .addCommand(agentCommand);
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -4,6 +4,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppDependencies, AppModule } from './app.module';
 import { jsonBody } from './http/json-body.middleware';
 import { setupOpenApi } from './openapi';
+import { registerScrapeGauges } from './scrape-gauges';
 
 /** Builds the HTTP app around ready dependencies; used by main and by the e2e specs alike. */
 export async function createApp(deps: AppDependencies, logger: LogLevel[] = ['error', 'warn', 'log']): Promise<INestApplication> {
@@ -13,5 +14,6 @@ export async function createApp(deps: AppDependencies, logger: LogLevel[] = ['er
   app.set('query parser', 'simple');
   app.use(jsonBody);
   setupOpenApi(app);
+  registerScrapeGauges(deps.dataSource, deps.config.mode === 'distributed');
   return app;
 }

@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { AgentGatewayModule } from '@keystream/agent-gateway';
 import { KeystreamConfig } from '@keystream/config';
+import { MetricsController } from '@keystream/observability';
 import { TokenVerifier } from '@keystream/auth';
 import { SecretCipher } from '@keystream/crypto';
 import { InProcessChangeFeedAdapter, writeOutbox } from '@keystream/event-log';
@@ -10,6 +11,7 @@ import { keySetProjection } from '@keystream/persistence';
 import { COMMIT_HOOKS, CommitHook } from './credentials/credential-command.service';
 import { CredentialsModule } from './credentials/credentials.module';
 import { DevicesModule } from './devices/devices.module';
+import { AdminUiModule } from './admin-ui/admin-ui.module';
 import { HealthController } from './health/health.controller';
 import { AuthGuard } from './http/auth.guard';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
@@ -57,8 +59,8 @@ export class AppModule {
     const gateway = embedded ? [AgentGatewayModule.register({ dataSource: deps.dataSource, cipher, verifier, feed: deps.changeFeed })] : [];
     return {
       module: AppModule,
-      imports: [core, CredentialsModule, DevicesModule, ...gateway],
-      controllers: [HealthController],
+      imports: [core, CredentialsModule, DevicesModule, AdminUiModule, ...gateway],
+      controllers: [HealthController, MetricsController],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

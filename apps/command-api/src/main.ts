@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@keystream/config';
 import { InProcessChangeFeedAdapter, KafkaEventLogAdapter, OutboxRelay } from '@keystream/event-log';
 import { openDatabase, startEmbeddedPostgres } from '@keystream/persistence';
+import { metrics } from '@keystream/observability';
 import { createApp } from './app.factory';
 
 async function main(): Promise<void> {
@@ -14,7 +15,10 @@ async function main(): Promise<void> {
   const app = await createApp({ config, dataSource, changeFeed: new InProcessChangeFeedAdapter() });
   // Distributed mode: this process also relays its outbox to Kafka (one relay leads, the others stand by).
   const kafka = config.kafkaBrokers ? new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-command-api', ...config.kafka }) : undefined;
-  const relay = kafka && config.outboxRelay ? new OutboxRelay(dataSource, kafka, { onError: (e) => log.error(`outbox relay: ${(e as Error).message}`) }) : undefined;
+  const relay =
+    kafka && config.outboxRelay
+      ? new OutboxRelay(dataSource, kafka, { onError: (e) => log.error(`outbox relay: ${(e as Error).message}`), onPublished: (n) => metrics.outboxPublished.inc(n) })
+      : undefined;
   if (kafka) await kafka.init();
   relay?.start();
   const stop = async () => {

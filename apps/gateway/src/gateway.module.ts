@@ -1,6 +1,7 @@
 import { Controller, DynamicModule, Get, Inject, Module, ServiceUnavailableException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AgentGatewayModule, AgentGatewayOptions } from '@keystream/agent-gateway';
+import { MetricsController } from '@keystream/observability';
 
 const DS = Symbol('DS');
 
@@ -28,7 +29,7 @@ export class GatewayAppModule {
     return {
       module: GatewayAppModule,
       imports: [AgentGatewayModule.register(opts)],
-      controllers: [GatewayHealthController],
+      controllers: [GatewayHealthController, MetricsController],
       providers: [{ provide: DS, useValue: opts.dataSource }],
     };
   }

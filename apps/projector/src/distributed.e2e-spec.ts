@@ -174,6 +174,9 @@ describe('distributed mode (Kafka + Postgres, separate processes)', () => {
     expect(poison).toEqual([{ reason: 'value is not JSON', value_bytes: 18 }]);
     expect(projector.stderr).toContain('"alert":"poison_message"');
     expect((await fetch(`${projector.url}/health/ready`)).status).toBe(200);
+    const scraped = await (await fetch(`${projector.url}/metrics`)).text();
+    expect(scraped).toMatch(/keystream_projector_poison_messages_total 1/);
+    expect(scraped).toMatch(/keystream_projector_lag\{partition="0"\} \d+/);
     await projector.kill('SIGTERM');
   }, 120_000);
 });

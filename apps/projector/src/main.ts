@@ -6,6 +6,7 @@ import { KafkaEventLogAdapter } from '@keystream/event-log';
 import { openDatabase } from '@keystream/persistence';
 import { ProjectorModule } from './projector.module';
 import { ProjectorRunner } from './projector.runner';
+import { registerLagGauge } from './lag-gauge';
 
 /** Distributed mode only: consumes keystream.credentials.v1 into the key-set projection. Scale out: one group. */
 async function main(): Promise<void> {
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);
   await runner.start();
+  registerLagGauge(ds, config.kafkaBrokers, config.kafka.topic);
   new Logger('projector').log(`health on http://${config.host}:${config.port}/health/ready`);
   app.getHttpServer().on('close', () => void eventLog.close().then(() => ds.destroy()));
 }

@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Module, OnApplicationShutdown, ServiceUnavailableException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { MetricsController } from '@keystream/observability';
 import { ProjectorRunner } from './projector.runner';
 
 export const RUNNER = Symbol('RUNNER');
@@ -31,7 +32,7 @@ export class ProjectorModule implements OnApplicationShutdown {
   static register(runner: ProjectorRunner, ds: DataSource) {
     return {
       module: ProjectorModule,
-      controllers: [ProjectorHealthController],
+      controllers: [ProjectorHealthController, MetricsController],
       providers: [
         { provide: RUNNER, useValue: runner },
         { provide: DS, useValue: ds },

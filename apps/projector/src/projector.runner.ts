@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EventLogPort, LogConsumer } from '@keystream/event-log';
+import { metrics } from '@keystream/observability';
 import { KeySetProjector, ProjectionGapError } from '@keystream/persistence';
 
 export const PROJECTOR_GROUP = 'keystream-projector';
@@ -16,10 +17,14 @@ export class ProjectorRunner {
 
   constructor(private readonly ds: DataSource, private readonly eventLog: EventLogPort, topic: string) {
     this.projector = new KeySetProjector(ds, PROJECTOR_GROUP, topic, {
-      poison: (r) => this.alert('poison_message', { partition: r.partition, offset: r.offset, reason: r.error, bytes: r.valueBytes }),
+      poison: (r) => {
+        metrics.poison.inc();
+        this.alert('poison_message', { partition: r.partition, offset: r.offset, reason: r.error, bytes: r.valueBytes });
+      },
       gap: (e) => {
         if (this.gap?.message !== e.message) this.alert('projection_gap', { orgId: e.orgId, applied: e.applied, received: e.received });
         this.gap = e;
+        metrics.gap.set(1);
       },
     });
   }
@@ -28,7 +33,9 @@ export class ProjectorRunner {
     this.consumer = await this.eventLog.consume({ groupId: PROJECTOR_GROUP, fromBeginning: true }, async (records) => {
       const r = await this.projector.apply(records);
       this.applied += r.applied;
+      metrics.projected.inc(r.applied);
       this.gap = undefined;
+      metrics.gap.set(0);
     });
     this.log.log('consuming');
   }

@@ -6,6 +6,7 @@ import { ChangeFeed } from '@keystream/event-log';
 import { AgentKeySetReader } from './agent-key-set.reader';
 import { AgentsGateway } from './agents.gateway';
 import { DevicePositionsRecorder } from './device-positions.recorder';
+import { EpochWatcher } from './epoch-watcher';
 import { GATEWAY_DEPS, GatewayDeps } from './gateway-deps';
 
 export interface AgentGatewayOptions {
@@ -13,6 +14,17 @@ export interface AgentGatewayOptions {
   readonly cipher: SecretCipher;
   readonly verifier: TokenVerifier;
   readonly feed: ChangeFeed;
+}
+
+function epochWatcher(ds: DataSource): GatewayDeps['epochs'] {
+  let watcher: EpochWatcher | undefined;
+  return {
+    start: async (onChange) => {
+      watcher = new EpochWatcher(ds, onChange);
+      await watcher.start();
+    },
+    stop: () => watcher?.stop(),
+  };
 }
 
 /** The agent socket gateway as a Nest module: in the API's process (embedded) or its own (distributed). */
@@ -24,6 +36,7 @@ export class AgentGatewayModule {
       reader: new AgentKeySetReader(opts.dataSource, opts.cipher),
       feed: opts.feed,
       positions: new DevicePositionsRecorder(opts.dataSource),
+      epochs: epochWatcher(opts.dataSource),
     };
     return { module: AgentGatewayModule, providers: [{ provide: GATEWAY_DEPS, useValue: deps }, AgentsGateway], exports: [AgentsGateway] };
   }

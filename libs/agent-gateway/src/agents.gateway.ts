@@ -2,6 +2,7 @@ import { Inject, Logger, OnModuleDestroy } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { Namespace } from 'socket.io';
 import { AckReply, AGENTS_NAMESPACE, checkAck, checkResync, EVENTS, ResyncResult, RevokedMessage } from '@keystream/agent-protocol';
+import { metrics } from '@keystream/observability';
 import { agentAuthMiddleware } from './agent-auth.middleware';
 import { AgentSocket, orgRoom, session } from './agent-socket';
 import { syncAgent } from './agent-sync';
@@ -37,12 +38,32 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     this.ns = ns;
     ns.use(agentAuthMiddleware(this.deps.verifier, this.deps.reader));
     // One emit per org room: socket.io encodes the packet once for all its sockets.
-    this.fanOut = new OrgFanOut(this.deps.reader, (orgId, msg) => ns.to(orgRoom(orgId)).emit(EVENTS.changes, msg), (e) => this.fail('fan-out', e));
+    this.fanOut = new OrgFanOut(
+      this.deps.reader,
+      (orgId, msg) => {
+        ns.to(orgRoom(orgId)).emit(EVENTS.changes, msg);
+        metrics.deliveries.inc(ns.adapter.rooms.get(orgRoom(orgId))?.size ?? 0);
+      },
+      (e) => this.fail('fan-out', e),
+    );
     this.unsubscribe = this.deps.feed.subscribe((save) => void this.fanOut.onSave(save));
+    this.deps.epochs?.start((orgId) => void this.newEpoch(orgId)).catch((e) => this.fail('epoch watcher', e));
+  }
+
+  /** A rebuild was cut over: forget the org's sequence and give its agents the new epoch's snapshot (one emit). */
+  private async newEpoch(orgId: string): Promise<void> {
+    try {
+      this.fanOut.reset(orgId);
+      const snapshot = await this.deps.reader.snapshot(orgId);
+      this.ns.to(orgRoom(orgId)).emit(EVENTS.snapshot, snapshot);
+    } catch (e) {
+      this.fail('epoch change', e);
+    }
   }
 
   async handleConnection(socket: AgentSocket): Promise<void> {
     const s = session(socket);
+    metrics.agentsConnected.inc();
     this.scheduleExpiry(socket);
     // Plain listeners, not @SubscribeMessage: Nest's per-socket rxjs pipeline costs ~13 KB per idle agent
     // and several allocations per ack (measured in bench/agents-fanout).
@@ -53,7 +74,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, epoch: resume?.epoch ?? 0, appliedVersion: resume?.version ?? 0, connected: true });
     try {
       const result = await syncAgent(socket, this.deps.reader, s.orgId, resume, s.handshake.hash);
-      this.deps.metrics?.onSync(result);
+      metrics.syncs.inc({ result });
     } catch (e) {
       this.fail('initial sync', e);
       socket.disconnect(true);
@@ -63,6 +84,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
   handleDisconnect(socket: AgentSocket): void {
     const s = socket.data.session;
     if (!s) return;
+    metrics.agentsConnected.dec();
     if (s.expiry) clearTimeout(s.expiry);
     this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, epoch: 0, appliedVersion: 0, connected: false });
   }
@@ -81,7 +103,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     if (!req.value) return { ok: false, error: { code: 'invalid_payload', message: req.error! } };
     try {
       const result = await syncAgent(socket, this.deps.reader, s.orgId, { epoch: req.value.epoch, version: req.value.version }, req.value.hash);
-      this.deps.metrics?.onSync(result);
+      metrics.syncs.inc({ result });
       return { ok: true, result };
     } catch (e) {
       this.fail('resync', e);
@@ -104,6 +126,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
 
   async onModuleDestroy(): Promise<void> {
     this.unsubscribe();
+    this.deps.epochs?.stop();
     await this.deps.positions.close();
   }
 

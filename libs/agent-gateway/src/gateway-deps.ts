@@ -1,4 +1,3 @@
-import type { ResyncResult } from '@keystream/agent-protocol';
 import type { TokenVerifier } from '@keystream/auth';
 import type { ChangeFeed } from '@keystream/event-log';
 import type { AgentKeySetReader } from './agent-key-set.reader';
@@ -6,14 +5,10 @@ import type { DevicePositionsRecorder } from './device-positions.recorder';
 
 export const GATEWAY_DEPS = Symbol('GATEWAY_DEPS');
 
-export interface GatewayMetrics {
-  onSync(result: ResyncResult): void;
-}
-
 export interface GatewayDeps {
   readonly verifier: TokenVerifier;
   readonly reader: AgentKeySetReader;
   readonly feed: ChangeFeed;
   readonly positions: DevicePositionsRecorder;
-  readonly metrics?: GatewayMetrics;
+  readonly epochs?: { start(onChange: (orgId: string) => void): Promise<void>; stop(): void };
 }

@@ -15,7 +15,19 @@ export class LogChangeFeedAdapter implements ChangeFeed {
 
   constructor(private readonly log: EventLogPort, private readonly groupPrefix = 'keystream-gateway') {}
 
-  async start(): Promise<void> {
+  /** Retries while a brand-new broker is still creating its coordinator topics. */
+  async start(attempts = 10): Promise<void> {
+    for (let i = 1; ; i++) {
+      try {
+        return await this.subscribeOnce();
+      } catch (e) {
+        if (i >= attempts) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** i)));
+      }
+    }
+  }
+
+  private async subscribeOnce(): Promise<void> {
     this.consumer = await this.log.consume({ groupId: `${this.groupPrefix}-${randomUUID()}`, fromBeginning: false }, async (records) => {
       for (const r of records) if (r.envelope) this.accept(r.envelope);
     });

@@ -91,14 +91,15 @@ export class OutboxRelay {
   }
 
   private async publishBatch(): Promise<number> {
-    const rows: { position: string; envelope: EventEnvelope }[] = await this.ds.query(
-      'SELECT position::text AS position, envelope FROM outbox ORDER BY position LIMIT $1',
+    // Order by the bigint column, never by a text alias of it ("1000" sorts before "999").
+    const rows: { pos: string; envelope: EventEnvelope }[] = await this.ds.query(
+      'SELECT o.position::text AS pos, o.envelope FROM outbox o ORDER BY o.position LIMIT $1',
       [this.opts.batchSize ?? 500],
     );
     if (rows.length === 0) return 0;
     await this.log.append(rows.map((r) => r.envelope));
     // Exactly the rows published: a row that became visible meanwhile (a late commit) waits for the next round.
-    await this.ds.query('DELETE FROM outbox WHERE position = ANY($1::bigint[])', [rows.map((r) => r.position)]);
+    await this.ds.query('DELETE FROM outbox WHERE position = ANY($1::bigint[])', [rows.map((r) => r.pos)]);
     this.opts.onPublished?.(rows.length);
     return rows.length;
   }

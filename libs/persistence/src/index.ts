@@ -5,3 +5,4 @@ export { MIGRATIONS } from './migrations';
 export * from './repositories';
 export * from './key-set.projection';
 export * from './key-set.projector';
+export * from './replay';

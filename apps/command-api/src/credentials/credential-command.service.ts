@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
-import { decide, EVENT_SCHEMA_VERSION, EventEnvelope, evolve, KeySet, SaveCredentials } from '@keystream/credentials';
+import { decide, DomainError, EVENT_SCHEMA_VERSION, EventEnvelope, evolve, KeySet, SaveCredentials } from '@keystream/credentials';
 import { Principal } from '@keystream/auth';
 import { SecretCipher } from '@keystream/crypto';
 import { InProcessChangeFeedAdapter } from '@keystream/event-log';
+import { metrics } from '@keystream/observability';
 import { decisionStateRows, eventRows, idempotencyKeys, orgStreams } from '@keystream/persistence';
 import { IdempotencyRequest } from '../http/preconditions';
 import { CHANGE_FEED, CLOCK, Clock, DATA_SOURCE, SECRET_CIPHER } from '../tokens';
@@ -59,6 +60,20 @@ export class CredentialCommandService {
   ) {}
 
   async execute(req: WriteRequest, respond: (r: CommitResult) => WriteResponse): Promise<WriteResponse> {
+    const end = metrics.commandSeconds.startTimer();
+    try {
+      const res = await this.commit(req, respond);
+      metrics.commands.inc({ outcome: 'ok' });
+      return res;
+    } catch (e) {
+      metrics.commands.inc({ outcome: e instanceof DomainError ? e.code : 'error' });
+      throw e;
+    } finally {
+      end();
+    }
+  }
+
+  private async commit(req: WriteRequest, respond: (r: CommitResult) => WriteResponse): Promise<WriteResponse> {
     const changes = sealChanges(this.cipher, req.orgId, req.changes);
     const command: SaveCredentials = {
       changes,
@@ -87,6 +102,7 @@ export class CredentialCommandService {
     });
     if (committed && committed.events.length > 0) {
       const { events } = committed;
+      metrics.eventsAppended.inc(events.length);
       this.feed.publish({ orgId: req.orgId, fromVersion: events[0].version, toVersion: events[events.length - 1].version, events, ...projected });
     }
     return response;

@@ -59,6 +59,11 @@ describe('authentication and authorization (real HTTP)', () => {
     );
     expect(doc.body.components.schemas.Add_azure_openai ?? doc.body.components.schemas['Add_azure-openai']).toBeDefined();
     await t.http().get('/docs').expect(200);
+    await t.http().post(`/v1/orgs/${a.orgId}/credentials`).set('Authorization', `Bearer ${a.admin}`).send({ ...oneOfEach()[2], label: 'metered' }).expect(201);
+    const metrics = await t.http().get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/keystream_commands_total\{outcome="ok"\} [1-9]/);
+    expect(metrics.text).toContain('keystream_command_duration_seconds_bucket');
+    expect(metrics.text).toContain('keystream_devices_behind');
     await t.http().get('/nope').expect(404);
   });
 });

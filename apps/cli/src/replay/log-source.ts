@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import type { EventEnvelope } from '@keystream/credentials';
+import { createKafka, KafkaEventLogAdapter, KafkaSettings } from '@keystream/event-log';
+import { eventRows } from '@keystream/persistence';
+
+export interface LogSource {
+  readonly name: string;
+  /** How many records the read will see (for progress and ETA). */
+  total(): Promise<number>;
+  /** Every event up to the end as of the start of the read, in per-org order; resolves when done. */
+  read(onEvent: (e: EventEnvelope) => void, onPoison: (reason: string) => void): Promise<void>;
+}
+
+/** The embedded log (and the write side's record in distributed mode): the events table, by position. */
+export function postgresSource(ds: DataSource, orgId?: string): LogSource {
+  return {
+    name: 'postgres events table',
+    total: async () => Number((await ds.query(`SELECT count(*) AS n FROM events WHERE $1::text IS NULL OR org_id = $1`, [orgId ?? null]))[0].n),
+    read: async (onEvent) => {
+      if (orgId) {
+        let after = 0;
+        for (;;) {
+          const batch = await eventRows.readOrg(ds.manager, orgId, after, 10_000);
+          if (batch.length === 0) return;
+          batch.forEach(onEvent);
+          after = batch[batch.length - 1].version;
+        }
+      }
+      const horizon = await eventRows.stableHorizon(ds.manager);
+      let cursor = '0';
+      for (;;) {
+        const rows = await eventRows.readAll(ds.manager, cursor, horizon, 10_000);
+        if (rows.length === 0) return;
+        for (const r of rows) onEvent(r.event);
+        cursor = rows[rows.length - 1].position;
+      }
+    },
+  };
+}
+
+/** The distributed log: the Kafka topic from its beginning up to the end offsets seen when the read starts. */
+export function kafkaSource(settings: KafkaSettings, orgId?: string): LogSource {
+  const kafka = createKafka(settings);
+  const topic = settings.topic!;
+  const ends = async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  return {
+    name: `kafka topic ${topic}`,
+    total: async () => (await ends()).reduce((n, p) => n + Number(p.high) - Number(p.low), 0),
+    read: async (onEvent, onPoison) => {
+      const target = new Map((await ends()).map((p) => [p.partition, BigInt(p.high)]));
+      const done = new Set([...target].filter(([, high]) => high === 0n).map(([p]) => p));
+      if (done.size === target.size) return;
+      const log = new KafkaEventLogAdapter({ ...settings, clientId: 'keystream-replay' });
+      let finish: () => void = () => undefined;
+      const finished = new Promise<void>((r) => (finish = r));
+      // A throwaway group: replay never moves the projector's or a gateway's position.
+      const consumer = await log.consume({ groupId: `keystream-replay-${randomUUID()}`, fromBeginning: true }, async (records) => {
+        for (const r of records) {
+          const high = target.get(r.partition)!;
+          if (BigInt(r.offset) >= high) continue;
+          if (r.envelope) {
+            if (!orgId || r.envelope.orgId === orgId) onEvent(r.envelope);
+          } else onPoison(r.error ?? 'unreadable');
+          if (BigInt(r.offset) + 1n >= high) done.add(r.partition);
+        }
+        if (done.size === target.size) finish();
+      });
+      await finished;
+      await consumer.stop();
+      await log.close();
+    },
+  };
+}

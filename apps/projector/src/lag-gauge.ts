@@ -1,0 +1,21 @@
+import { DataSource } from 'typeorm';
+import { createKafka } from '@keystream/event-log';
+import { scrapeGauge } from '@keystream/observability';
+import { PROJECTOR_GROUP } from './projector.runner';
+
+/** Lag per partition at scrape time: the topic's end offset minus the position stored with the projection. */
+export function registerLagGauge(ds: DataSource, brokers: readonly string[], topic: string): void {
+  const admin = createKafka({ brokers, clientId: 'keystream-projector-metrics' }).admin();
+  let connected: Promise<void> | undefined;
+  scrapeGauge('keystream_projector_lag', 'Records in the topic not yet applied to the projection, per partition', ['partition'], async (g) => {
+    connected ??= admin.connect();
+    await connected;
+    const ends = await admin.fetchTopicOffsets(topic);
+    const rows: { partition: number; next_offset: string }[] = await ds.query(
+      'SELECT partition, next_offset::text FROM consumer_positions WHERE consumer_group = $1 AND topic = $2',
+      [PROJECTOR_GROUP, topic],
+    );
+    const pos = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
+    for (const p of ends) g.set({ partition: String(p.partition) }, Number(BigInt(p.high) - (pos.get(p.partition) ?? BigInt(p.low))));
+  });
+}

@@ -1,0 +1,2 @@
+export * from './key-set-rebuild';
+export * from './replay-store';

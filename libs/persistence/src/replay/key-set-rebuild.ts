@@ -1,0 +1,43 @@
+import { emptyKeySet, EventEnvelope, evolve, keySetHash, KeySet } from '@keystream/credentials';
+
+export interface RebuiltOrg {
+  readonly orgId: string;
+  readonly state: KeySet;
+  readonly hash: string;
+  /** Set when the log itself has a hole for this org: the rebuild stops there for it. */
+  readonly gapAt?: number;
+}
+
+/**
+ * Folds a stream of events into per-org key sets in memory, the way the projection would, without
+ * touching any table. Duplicates (a version already folded) are skipped; a version past the next one
+ * marks the org as having a gap, and later events of that org are ignored.
+ */
+export class KeySetRebuild {
+  private readonly states = new Map<string, KeySet>();
+  private readonly gaps = new Map<string, number>();
+  events = 0;
+  duplicates = 0;
+
+  constructor(private readonly onlyOrg?: string) {}
+
+  apply(e: EventEnvelope): void {
+    if (this.onlyOrg !== undefined && e.orgId !== this.onlyOrg) return;
+    this.events += 1;
+    if (this.gaps.has(e.orgId)) return;
+    const state = this.states.get(e.orgId) ?? emptyKeySet();
+    if (e.version <= state.version) {
+      this.duplicates += 1;
+      return;
+    }
+    if (e.version > state.version + 1) {
+      this.gaps.set(e.orgId, state.version + 1);
+      return;
+    }
+    this.states.set(e.orgId, evolve(state, { type: e.type, data: e.data } as never, e.version));
+  }
+
+  orgs(): RebuiltOrg[] {
+    return [...this.states.entries()].map(([orgId, state]) => ({ orgId, state, hash: keySetHash(state.credentials.values()), gapAt: this.gaps.get(orgId) }));
+  }
+}
