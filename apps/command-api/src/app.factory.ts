@@ -1,5 +1,6 @@
 import { INestApplication, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppDependencies, AppModule } from './app.module';
 import { jsonBody } from './http/json-body.middleware';
@@ -8,7 +9,8 @@ import { registerScrapeGauges } from './scrape-gauges';
 
 /** Builds the HTTP app around ready dependencies; used by main and by the e2e specs alike. */
 export async function createApp(deps: AppDependencies, logger: LogLevel[] = ['error', 'warn', 'log']): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(deps), { bodyParser: false, logger });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(deps), { bodyParser: false, logger, bufferLogs: !!deps.structuredLogs });
+  if (deps.structuredLogs) app.useLogger(app.get(PinoLogger));
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');

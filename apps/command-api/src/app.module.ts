@@ -3,7 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { AgentGatewayModule } from '@keystream/agent-gateway';
 import { KeystreamConfig } from '@keystream/config';
-import { MetricsController } from '@keystream/observability';
+import { MetricsController, structuredLogging } from '@keystream/observability';
 import { TokenVerifier } from '@keystream/auth';
 import { SecretCipher } from '@keystream/crypto';
 import { InProcessChangeFeedAdapter, writeOutbox } from '@keystream/event-log';
@@ -21,6 +21,8 @@ export interface AppDependencies {
   readonly config: KeystreamConfig;
   readonly dataSource: DataSource;
   readonly changeFeed: InProcessChangeFeedAdapter;
+  /** JSON logs with request ids (the server); tests keep Nest's plain logger. */
+  readonly structuredLogs?: boolean;
 }
 
 /** Embedded mode projects the key set inside the command's own transaction: one process, always consistent. */
@@ -59,7 +61,7 @@ export class AppModule {
     const gateway = embedded ? [AgentGatewayModule.register({ dataSource: deps.dataSource, cipher, verifier, feed: deps.changeFeed })] : [];
     return {
       module: AppModule,
-      imports: [core, CredentialsModule, DevicesModule, AdminUiModule, ...gateway],
+      imports: [...(deps.structuredLogs ? [structuredLogging(embedded ? 'keystream' : 'keystream-command-api')] : []), core, CredentialsModule, DevicesModule, AdminUiModule, ...gateway],
       controllers: [HealthController, MetricsController],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },

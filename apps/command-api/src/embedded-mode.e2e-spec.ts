@@ -15,6 +15,7 @@ describe('embedded mode (built server process, embedded Postgres)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'keystream-embedded-'));
   let port: number;
   let server: ChildProcess | undefined;
+  let logs = '';
   const env = () => {
     const e: NodeJS.ProcessEnv = { ...process.env, KEYSTREAM_DATA_DIR: dataDir, PORT: String(port) };
     delete e.DATABASE_URL;
@@ -34,9 +35,10 @@ describe('embedded mode (built server process, embedded Postgres)', () => {
   });
 
   async function start(): Promise<void> {
-    server = spawn(process.execPath, [SERVER], { env: env(), stdio: ['ignore', 'ignore', 'pipe'] });
+    server = spawn(process.execPath, [SERVER], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     server.stderr!.on('data', (d) => (stderr += String(d)));
+    server.stdout!.on('data', (d) => (logs += String(d)));
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
       if (server.exitCode !== null) throw new Error(`server exited ${server.exitCode}: ${stderr}`);
@@ -62,8 +64,18 @@ describe('embedded mode (built server process, embedded Postgres)', () => {
     for (const f of ['master.key', 'jwt.secret', 'postgres.password']) expect(statSync(join(dataDir, f)).mode & 0o777).toBe(0o600);
 
     const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
-    const add = await fetch(url('/v1/orgs/embedded-acme/credentials'), { method: 'POST', headers: auth, body: JSON.stringify({ provider: 'gemini', label: 'Kept', apiKey: FAKE.gemini }) });
+    const add = await fetch(url('/v1/orgs/embedded-acme/credentials'), {
+      method: 'POST',
+      headers: { ...auth, 'X-Request-Id': 'req-embedded-0001' },
+      body: JSON.stringify({ provider: 'gemini', label: 'Kept', apiKey: FAKE.gemini }),
+    });
     expect(add.status).toBe(201);
+    expect(add.headers.get('x-request-id')).toBe('req-embedded-0001');
+    await new Promise((r) => setTimeout(r, 200));
+    const committed = logs.split('\n').filter((l) => l.includes('"committed"')).map((l) => JSON.parse(l));
+    expect(committed).toEqual([expect.objectContaining({ commandId: 'req-embedded-0001', orgId: 'embedded-acme', toVersion: 1 })]);
+    expect(logs).not.toContain(FAKE.gemini);
+    expect(logs).not.toContain(token);
 
     await stop();
     await start();

@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir);
   if (embedded) log.log(`embedded Postgres running under ${config.dataDir}/postgres`);
   const dataSource = await openDatabase({ url: config.databaseUrl ?? embedded!.url, applicationName: 'keystream-command-api' });
-  const app = await createApp({ config, dataSource, changeFeed: new InProcessChangeFeedAdapter() });
+  const app = await createApp({ config, dataSource, changeFeed: new InProcessChangeFeedAdapter(), structuredLogs: process.env.KEYSTREAM_LOG_FORMAT !== 'pretty' });
   // Distributed mode: this process also relays its outbox to Kafka (one relay leads, the others stand by).
   const kafka = config.kafkaBrokers ? new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-command-api', ...config.kafka }) : undefined;
   const relay =

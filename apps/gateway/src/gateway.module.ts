@@ -1,7 +1,7 @@
 import { Controller, DynamicModule, Get, Inject, Module, ServiceUnavailableException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AgentGatewayModule, AgentGatewayOptions } from '@keystream/agent-gateway';
-import { MetricsController } from '@keystream/observability';
+import { MetricsController, structuredLogging } from '@keystream/observability';
 
 const DS = Symbol('DS');
 
@@ -28,7 +28,7 @@ export class GatewayAppModule {
   static register(opts: AgentGatewayOptions): DynamicModule {
     return {
       module: GatewayAppModule,
-      imports: [AgentGatewayModule.register(opts)],
+      imports: [structuredLogging('keystream-gateway'), AgentGatewayModule.register(opts)],
       controllers: [GatewayHealthController, MetricsController],
       providers: [{ provide: DS, useValue: opts.dataSource }],
     };

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { TokenVerifier } from '@keystream/auth';
 import { ConfigError, loadConfig } from '@keystream/config';
 import { SecretCipher } from '@keystream/crypto';
@@ -17,8 +18,9 @@ async function main(): Promise<void> {
   const feed = new LogChangeFeedAdapter(eventLog);
   const app = await NestFactory.create(
     GatewayAppModule.register({ dataSource: ds, cipher: new SecretCipher(config.masterKey), verifier: new TokenVerifier(config.auth), feed }),
-    { logger: ['error', 'warn', 'log'] },
+    { bufferLogs: true },
   );
+  app.useLogger(app.get(PinoLogger));
   app.enableShutdownHooks();
   await feed.start();
   await app.listen(config.port, config.host);

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { ConfigError, loadConfig } from '@keystream/config';
 import { KafkaEventLogAdapter } from '@keystream/event-log';
 import { openDatabase } from '@keystream/persistence';
@@ -15,7 +16,8 @@ async function main(): Promise<void> {
   const ds = await openDatabase({ url: config.databaseUrl, poolSize: 5, applicationName: 'keystream-projector' });
   const eventLog = new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-projector', ...config.kafka });
   const runner = new ProjectorRunner(ds, eventLog, config.kafka.topic);
-  const app = await NestFactory.create(ProjectorModule.register(runner, ds), { logger: ['error', 'warn', 'log'] });
+  const app = await NestFactory.create(ProjectorModule.register(runner, ds), { bufferLogs: true });
+  app.useLogger(app.get(PinoLogger));
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);
   await runner.start();

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Module, OnApplicationShutdown, ServiceUnavailableException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { MetricsController } from '@keystream/observability';
+import { MetricsController, structuredLogging } from '@keystream/observability';
 import { ProjectorRunner } from './projector.runner';
 
 export const RUNNER = Symbol('RUNNER');
@@ -32,6 +32,7 @@ export class ProjectorModule implements OnApplicationShutdown {
   static register(runner: ProjectorRunner, ds: DataSource) {
     return {
       module: ProjectorModule,
+      imports: [structuredLogging('keystream-projector')],
       controllers: [ProjectorHealthController, MetricsController],
       providers: [
         { provide: RUNNER, useValue: runner },

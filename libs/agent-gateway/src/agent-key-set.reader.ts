@@ -35,13 +35,13 @@ export class AgentKeySetReader {
     });
   }
 
-  /** The log after `afterVersion`, one message per save (events of one command stay together). */
+  /** The log after `afterVersion`, one message per save (a batch's events stay together; other saves are one event). */
   async changesAfter(orgId: string, epoch: number, afterVersion: number, limit: number): Promise<ChangesMessage[]> {
     const events = await eventRows.readOrg(this.ds.manager, orgId, afterVersion, limit);
     const saves: EventEnvelope[][] = [];
     for (const e of events) {
       const last = saves[saves.length - 1];
-      if (last && last[0].commandId === e.commandId) last.push(e);
+      if (last && e.batch && last[0].batch?.id === e.batch.id) last.push(e);
       else saves.push([e]);
     }
     return saves.map((s) => this.changesMessage(orgId, epoch, s));

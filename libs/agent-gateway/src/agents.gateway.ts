@@ -40,9 +40,11 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     // One emit per org room: socket.io encodes the packet once for all its sockets.
     this.fanOut = new OrgFanOut(
       this.deps.reader,
-      (orgId, msg) => {
+      (orgId, msg, commandId) => {
         ns.to(orgRoom(orgId)).emit(EVENTS.changes, msg);
-        metrics.deliveries.inc(ns.adapter.rooms.get(orgRoom(orgId))?.size ?? 0);
+        const sockets = ns.adapter.rooms.get(orgRoom(orgId))?.size ?? 0;
+        metrics.deliveries.inc(sockets);
+        this.log.debug?.({ msg: 'delivered', commandId, orgId, fromVersion: msg.fromVersion, toVersion: msg.toVersion, sockets });
       },
       (e) => this.fail('fan-out', e),
     );

@@ -44,7 +44,7 @@ export class LogChangeFeedAdapter implements ChangeFeed {
 
   private accept(e: EventEnvelope): void {
     const size = e.batch?.size ?? 1;
-    const key = `${e.orgId}\0${e.commandId}`;
+    const key = `${e.orgId}\0${e.batch?.id ?? e.eventId}`;
     const events = [...(this.partial.get(key) ?? []), e];
     if (events.length < size) {
       this.partial.set(key, events);

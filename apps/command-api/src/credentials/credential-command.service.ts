@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { decide, DomainError, EVENT_SCHEMA_VERSION, EventEnvelope, evolve, KeySet, SaveCredentials } from '@keystream/credentials';
 import { Principal } from '@keystream/auth';
@@ -20,6 +20,8 @@ export interface WriteRequest {
   readonly batch: boolean;
   readonly expectedVersion?: number;
   readonly idempotency?: IdempotencyRequest;
+  /** Correlates the request, its events (envelope commandId) and their deliveries in logs. */
+  readonly commandId: string;
 }
 
 export interface CommitResult {
@@ -51,6 +53,8 @@ export const COMMIT_HOOKS = Symbol('COMMIT_HOOKS');
  */
 @Injectable()
 export class CredentialCommandService {
+  private readonly log = new Logger('commands');
+
   constructor(
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(SECRET_CIPHER) private readonly cipher: SecretCipher,
@@ -78,7 +82,7 @@ export class CredentialCommandService {
     const command: SaveCredentials = {
       changes,
       batch: req.batch,
-      metadata: { orgId: req.orgId, actor: { userId: req.principal.userId }, commandId: randomUUID(), occurredAt: this.clock().toISOString(), expectedVersion: req.expectedVersion },
+      metadata: { orgId: req.orgId, actor: { userId: req.principal.userId }, commandId: req.commandId, occurredAt: this.clock().toISOString(), expectedVersion: req.expectedVersion },
     };
     let committed: CommitResult | undefined;
     let projected: ProjectedHead | undefined;
@@ -103,6 +107,7 @@ export class CredentialCommandService {
     if (committed && committed.events.length > 0) {
       const { events } = committed;
       metrics.eventsAppended.inc(events.length);
+      this.log.log({ msg: 'committed', commandId: req.commandId, orgId: req.orgId, fromVersion: events[0].version, toVersion: events[events.length - 1].version, events: events.length });
       this.feed.publish({ orgId: req.orgId, fromVersion: events[0].version, toVersion: events[events.length - 1].version, events, ...projected });
     }
     return response;

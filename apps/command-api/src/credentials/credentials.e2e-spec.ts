@@ -55,6 +55,13 @@ describe('credentials API (real Postgres, real HTTP)', () => {
     expect(same.body.version).toBe(3); // re-sending the same key changes nothing and appends nothing
   });
 
+  it('carries the X-Request-Id as the command id of the events it appends', async () => {
+    const { orgId, admin } = await t.org();
+    await t.http().post(base(orgId)).set('Authorization', `Bearer ${admin}`).set('X-Request-Id', 'req-corr-0001').send(oneOfEach()[1]).expect(201);
+    const [{ command_id }] = await t.ds.query('SELECT command_id FROM events WHERE org_id = $1', [orgId]);
+    expect(command_id).toBe('req-corr-0001');
+  });
+
   it('removes a credential', async () => {
     const { orgId, admin } = await t.org();
     const auth = { Authorization: `Bearer ${admin}` };
