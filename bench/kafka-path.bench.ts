@@ -693,6 +693,9 @@ async function run(brokers: string[], databaseUrl: string, dbIsOurs: boolean, pr
     KAFKA_PARTITIONS: String(CFG.partitions),
     KEYSTREAM_MASTER_KEY: randomBytes(32).toString('base64'),
     AUTH_JWT_SECRET: jwtSecretText,
+    // The bench measures throughput: the per-token write and handshake limits must not shape it.
+    KEYSTREAM_WRITE_RATE_PER_MIN: '1000000',
+    KEYSTREAM_CONNECT_RATE_PER_MIN: '1000000',
   };
   // --cpu-prof is refused in NODE_OPTIONS: it goes on the child's command line.
   const prof = (name: string): string[] => (profChildren.has(name) ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${name}-${tag}.cpuprofile`] : []);

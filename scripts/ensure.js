@@ -15,7 +15,7 @@ function newest(dir) {
   if (!existsSync(dir)) return t;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') ? statSync(p).mtimeMs : 0);
+    t = Math.max(t, e.isDirectory() ? newest(p) : /\.(ts|tsx|css|html|svg)$/.test(e.name) ? statSync(p).mtimeMs : 0);
   }
   return t;
 }

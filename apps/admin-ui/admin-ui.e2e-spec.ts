@@ -17,6 +17,8 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--headless=new', '--disable-gpu', '--dis
 
 const JWT_SECRET = randomBytes(32).toString('base64'); // ≥ 32 bytes as UTF-8, the way the server reads AUTH_JWT_SECRET
 const MASTER_KEY = randomBytes(32).toString('hex');
+/** Typed into the browser. Not FAKE.azure: that equals the provider table's example, which the bundle itself contains. */
+const AZURE_KEY = 'feedfacefeedfacefeedfacefeedface';
 
 /** Newest modification time of the files under `dir` (recursively). */
 function newest(dir: string): number {
@@ -106,13 +108,16 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     await l.filter({ hasText: text }).first().waitFor({ timeout });
   }
 
+  /** A form field by its label; optional fields are labelled "Name (optional)". */
+  const field = (scope: Locator, label: string): Locator => scope.getByLabel(new RegExp(`^${label}( \\(optional\\))?$`));
+
   /** Opens a section's add form, fills it by field label and stages it with the form's Add button. */
   async function addVia(title: string, button: string, values: Record<string, string>): Promise<void> {
     await section(title).getByRole('button', { name: button, exact: true }).click();
     const form = section(title).getByRole('form');
     for (const [label, value] of Object.entries(values)) {
       if (/key|secret|token/i.test(label) && !/id$/i.test(label)) secretsTyped.add(value);
-      await form.getByLabel(label, { exact: true }).fill(value);
+      await field(form, label).fill(value);
     }
     await form.getByRole('button', { name: 'Add', exact: true }).click();
     await form.waitFor({ state: 'detached' });
@@ -206,17 +211,17 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     await addVia('Claude Configuration', '+ Add Credential', { Label: 'Claude', 'API key': FAKE.anthropic });
     await addVia('Bedrock Access Credentials', '+ Add Credentials', { Label: 'AWS temporary', 'Access key ID': FAKE.awsTemporaryKeyId, 'Secret access key': FAKE.awsSecret, 'Session token': FAKE.awsSessionToken, Region: 'us-east-1' });
     await addVia('Bedrock API Keys', '+ Add API Key', { Label: 'Bedrock key', 'API key': FAKE.bedrockApiKey, Region: 'us-west-2' });
-    await addVia('Azure OpenAI', '+ Add Configuration', { Label: 'Azure', Endpoint: 'https://fake-resource.openai.azure.com', 'API key': FAKE.azure, Deployment: 'gpt-4o', 'API version': '2024-10-21' });
+    await addVia('Azure OpenAI', '+ Add Configuration', { Label: 'Azure', Endpoint: 'https://fake-resource.openai.azure.com', 'API key': AZURE_KEY, Deployment: 'gpt-4o', 'API version': '2024-10-21' });
 
     // Edit: rename and change the organization; the API key is left blank, so it stays as it is.
     const openai = section('OpenAI Configuration');
     await openai.getByRole('button', { name: 'Edit Prod' }).click();
     const editForm = openai.getByRole('form', { name: 'Edit "Prod"' });
     await expectFocus(/-label$/);
-    expect(await editForm.getByLabel('API key', { exact: true }).inputValue()).toBe('');
+    expect(await field(editForm, 'API key').inputValue()).toBe('');
     await expectText(editForm, 'Leave blank to keep the stored value (••••0002)');
-    await editForm.getByLabel('Label', { exact: true }).fill('Production');
-    await editForm.getByLabel('Organization ID', { exact: true }).fill('org-FAKE000002');
+    await field(editForm, 'Label').fill('Production');
+    await field(editForm, 'Organization ID').fill('org-FAKE000002');
     await editForm.getByRole('button', { name: 'Apply' }).click();
     await expectFocus(`edit-${prod.body.credential.id}`);
     await expectText(openai, 'Edited · not saved');
@@ -264,7 +269,7 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     await expectText(openai, 'org-FAKE000002');
     await expectText(section('Bedrock Access Credentials'), 'AWS temporary');
     await expectText(section('Bedrock API Keys'), 'Bedrock key');
-    await expectText(section('Azure OpenAI'), '••••fa4e');
+    await expectText(section('Azure OpenAI'), '••••face');
     expect(await section('Claude Configuration').getByText('Old Claude').count()).toBe(0);
     for (const d of devices) d.close();
   }, 180_000);
@@ -276,18 +281,19 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     const openai = section('OpenAI Configuration');
     await openai.getByRole('button', { name: '+ Add Credential' }).click();
     const form = openai.getByRole('form');
-    await form.getByLabel('Label', { exact: true }).fill('Wrong section');
-    await form.getByLabel('API key', { exact: true }).fill(FAKE.anthropic);
+    await field(form, 'Label').fill('Wrong section');
+    await field(form, 'API key').fill(FAKE.anthropic);
     secretsTyped.add(FAKE.anthropic);
     await page.getByRole('button', { name: 'Save', exact: true }).click(); // Save first stages the open form, which is invalid
 
-    const input = form.getByLabel('API key', { exact: true });
+    const input = field(form, 'API key');
     await expectText(form, 'API key looks like an Anthropic API key (Claude Configuration), not OpenAI API key');
     expect(await input.getAttribute('aria-invalid')).toBe('true');
     await expectFocus(/-apiKey$/);
     const described = (await input.getAttribute('aria-describedby'))!.split(' ');
     expect(await page.locator(`#${described[0]}`).textContent()).toContain('not OpenAI API key');
     await expectText(page.getByRole('alert'), 'API key looks like an Anthropic API key');
+    await page.screenshot({ path: join(ARTIFACTS, 'api-keys-inline-validation.png') });
 
     // The form's own Add button too; and a cross-field rule (ASIA key without a session token).
     await form.getByRole('button', { name: 'Add', exact: true }).click();
@@ -296,13 +302,13 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     await form.getByRole('button', { name: 'Cancel' }).click();
     await section('Bedrock Access Credentials').getByRole('button', { name: '+ Add Credentials' }).click();
     const aws = section('Bedrock Access Credentials').getByRole('form');
-    await aws.getByLabel('Label', { exact: true }).fill('Temp');
-    await aws.getByLabel('Access key ID', { exact: true }).fill(FAKE.awsTemporaryKeyId);
-    await aws.getByLabel('Secret access key', { exact: true }).fill(FAKE.awsSecret);
-    await aws.getByLabel('Region', { exact: true }).fill('us-east-1 ');
+    await field(aws, 'Label').fill('Temp');
+    await field(aws, 'Access key ID').fill(FAKE.awsTemporaryKeyId);
+    await field(aws, 'Secret access key').fill(FAKE.awsSecret);
+    await field(aws, 'Region').fill('us-east-1 ');
     await aws.getByRole('button', { name: 'Add', exact: true }).click();
     await expectText(aws, 'Region must not start or end with whitespace (check the paste)');
-    await aws.getByLabel('Region', { exact: true }).fill('us-east-1');
+    await field(aws, 'Region').fill('us-east-1');
     await aws.getByRole('button', { name: 'Add', exact: true }).click();
     await expectText(aws, 'Session token is required with a temporary (ASIA…) access key');
 
@@ -316,62 +322,98 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     await aws.getByRole('button', { name: 'Cancel' }).click();
   }, 120_000);
 
-  it('a concurrent save by another admin: 412 shows what changed, Reload keeps what was typed and flags edits of removed credentials', async () => {
+  it('changes saved by another admin appear live while nothing is pending (polling with If-None-Match, mostly 304s)', async () => {
     const { orgId, admin, other } = await newOrg();
-    const shared = (await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, { provider: 'openai', label: 'Shared', apiKey: FAKE.openai })).body.credential;
-    const doomed = (await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, { provider: 'gemini', label: 'Doomed', apiKey: FAKE.gemini })).body.credential;
+    await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, { provider: 'openai', label: 'First', apiKey: FAKE.openai });
     await signIn(orgId, admin);
-
-    // Live: with nothing pending, another admin's save shows up by itself (polling with If-None-Match, mostly 304s).
-    const seen304 = page.waitForResponse((r) => r.url().endsWith('/credentials') && r.status() === 304, { timeout: 10_000 });
-    await seen304;
-    expect(sent.some((r) => r.url.endsWith('/credentials') && r.headers['if-none-match'] === '"2"')).toBe(true);
+    await page.waitForResponse((r) => r.url().endsWith('/credentials') && r.status() === 304, { timeout: 10_000 });
+    expect(sent.some((r) => r.url.endsWith('/credentials') && r.headers['if-none-match'] === '"1"')).toBe(true);
     await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, { provider: 'anthropic', label: 'Live one', apiKey: FAKE.anthropic });
     await expectText(section('Claude Configuration'), 'Live one', 10_000);
-    await expectText(page.getByRole('status'), 'Updated live to version 3');
+    await expectText(page.getByRole('status'), 'Updated live to version 2: Added "Live one" to Claude Configuration');
+    expect(writes()).toEqual([]);
+  }, 60_000);
 
-    // This admin's pending work: a new Claude key, a rename of Doomed, a new organization for Shared.
+  it('a concurrent save by another admin: 412 shows what changed on the server, Reload re-bases what the admin typed', async () => {
+    const { orgId, admin, other } = await newOrg();
+    const shared = (await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, { provider: 'openai', label: 'Shared', apiKey: FAKE.openai })).body.credential;
+    const gone = (await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, { provider: 'gemini', label: 'Gone', apiKey: FAKE.gemini })).body.credential;
+    await signIn(orgId, admin);
+
+    // This admin's pending work: a new Claude key, a new organization for Shared, the removal of Gone.
     await addVia('Claude Configuration', '+ Add Credential', { Label: 'Mine', 'API key': FAKE.anthropic });
-    await section('Gemini Configuration').getByRole('button', { name: 'Edit Doomed' }).click();
-    await section('Gemini Configuration').getByLabel('Label', { exact: true }).fill('Doomed renamed');
-    await section('Gemini Configuration').getByRole('button', { name: 'Apply' }).click();
     await section('OpenAI Configuration').getByRole('button', { name: 'Edit Shared' }).click();
-    await section('OpenAI Configuration').getByLabel('Organization ID', { exact: true }).fill('org-FAKE000009');
+    await field(section('OpenAI Configuration'), 'Organization ID').fill('org-FAKE000009');
     await section('OpenAI Configuration').getByRole('button', { name: 'Apply' }).click();
+    await section('Gemini Configuration').getByRole('button', { name: 'Remove Gone' }).click();
 
-    // Meanwhile the other admin saves: adds Azure, removes Doomed, renames Shared.
+    // Meanwhile the other admin saves: adds Azure, removes Gone, renames Shared (versions 3-5).
     const theirs = await api(other, 'POST', `/v1/orgs/${orgId}/credentials:batch`, {
       changes: [
         { op: 'add', provider: 'azure-openai', label: 'Theirs', endpoint: 'https://fake-resource.openai.azure.com', apiKey: FAKE.azure, deployment: 'gpt-4o', apiVersion: '2024-10-21' },
-        { op: 'remove', id: doomed.id },
+        { op: 'remove', id: gone.id },
         { op: 'edit', id: shared.id, label: 'Shared by them' },
       ],
     });
-    expect(theirs.status).toBe(200);
+    expect(theirs.body.version).toBe(5);
 
     sent = [];
     const refused = page.waitForResponse((r) => r.url().endsWith('/credentials:batch'));
     await page.getByRole('button', { name: 'Save', exact: true }).click();
-    expect((await refused).status()).toBe(412);
+    const res = await refused;
+    expect(res.status()).toBe(412);
+    expect(res.request().headers()['if-match']).toBe('"2"');
     const panel = page.getByRole('region', { name: 'Not saved: another admin saved first' });
+    await expectText(panel, 'The key set moved from version 2 to 5');
     await expectText(panel, 'Added "Theirs" to Azure OpenAI');
-    await expectText(panel, 'Removed "Doomed" from Gemini Configuration');
+    await expectText(panel, 'Removed "Gone" from Gemini Configuration');
     await expectText(panel, 'Renamed "Shared" to "Shared by them" in OpenAI Configuration');
     await expectFocus('conflict-title');
     await expectText(page.getByRole('alert'), 'another admin saved changes first');
+    await page.screenshot({ path: join(ARTIFACTS, 'api-keys-412-conflict.png'), fullPage: true });
 
     await panel.getByRole('button', { name: 'Reload' }).click();
-    await expectText(page.getByRole('region', { name: 'After reloading' }), '"Doomed renamed" (Gemini Configuration) was removed by another admin');
+    await expectText(page.getByRole('region', { name: 'After reloading' }), '"Gone" (Gemini Configuration) was already removed by another admin.');
     const mine = section('Claude Configuration').getByRole('listitem').filter({ hasText: 'Mine' });
     await expectText(mine, 'New · not saved');
     await expectText(mine, '••••0001');
     const sharedRow = section('OpenAI Configuration').getByRole('listitem').filter({ hasText: 'Shared by them' });
     await expectText(sharedRow, 'org-FAKE000009'); // their rename and this admin's organization, together
-    await expectText(sharedRow, 'Another admin also changed this credential');
-    await expectText(section('Gemini Configuration'), 'Removed by another admin');
+    await expectText(sharedRow, 'Another admin also changed this credential (Label)');
     await expectText(section('Azure OpenAI'), 'Theirs');
+    await expectText(section('Gemini Configuration'), 'No credentials configured');
 
-    // The flagged edit blocks the save until discarded; nothing is sent meanwhile.
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await expectText(page.getByRole('status'), /Saved 2 changes/);
+    expect(writes().map((w) => w.headers['if-match'])).toEqual(['"2"', '"5"']);
+    const after = await api(admin, 'GET', `/v1/orgs/${orgId}/credentials`);
+    expect(after.body.sections[0].credentials).toEqual([expect.objectContaining({ label: 'Shared by them', fields: { organization: 'org-FAKE000009' } })]);
+    expect(after.body.sections[1].credentials).toEqual([]);
+    expect(after.body.sections[2].credentials.map((c: { label: string }) => c.label)).toEqual(['Mine']);
+    expect(after.body.sections[5].credentials.map((c: { label: string }) => c.label)).toEqual(['Theirs']);
+  }, 120_000);
+
+  it('a pending edit of a credential another admin removed is flagged after Reload and blocks Save until discarded', async () => {
+    const { orgId, admin, other } = await newOrg();
+    const doomed = (await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, { provider: 'gemini', label: 'Doomed', apiKey: FAKE.gemini })).body.credential;
+    await signIn(orgId, admin);
+    await section('Gemini Configuration').getByRole('button', { name: 'Edit Doomed' }).click();
+    await field(section('Gemini Configuration'), 'Label').fill('Doomed renamed');
+    await section('Gemini Configuration').getByRole('button', { name: 'Apply' }).click();
+    await addVia('Bedrock API Keys', '+ Add API Key', { Label: 'Kept', 'API key': FAKE.bedrockApiKey, Region: 'us-west-2' });
+    await api(other, 'DELETE', `/v1/orgs/${orgId}/credentials/${doomed.id}`);
+
+    // Whether the poll noticed first or the save is refused (the server answers an edit of a vanished id
+    // with 404 before looking at If-Match), the admin sees the same conflict panel.
+    sent = [];
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    const panel = page.getByRole('region', { name: 'Not saved: another admin saved first' });
+    await expectText(panel, 'Removed "Doomed" from Gemini Configuration');
+    await panel.getByRole('button', { name: 'Reload' }).click();
+    await expectText(page.getByRole('region', { name: 'After reloading' }), '"Doomed renamed" (Gemini Configuration) was removed by another admin: your edit of it cannot be saved.');
+    await expectText(section('Gemini Configuration'), 'Removed by another admin');
+    await expectText(section('Bedrock API Keys').getByRole('listitem'), 'New · not saved'); // what was typed is still here
+
     sent = [];
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await expectText(page.getByRole('alert'), 'Not saved: 1 change needs attention first.');
@@ -379,15 +421,11 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     await expectFocus(`remove-${doomed.id}`);
     await page.keyboard.press('Enter'); // Discard
     await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await expectText(page.getByRole('status'), /Saved 2 changes/);
-    expect(writes()).toHaveLength(1);
-    expect(writes()[0].headers['if-match']).toBe('"6"'); // their batch: three changes, versions 4-6
-
+    await expectText(page.getByRole('status'), /Saved 1 change\./);
+    expect(writes().map((w) => w.headers['if-match'])).toEqual(['"2"']);
     const after = await api(admin, 'GET', `/v1/orgs/${orgId}/credentials`);
-    expect(after.body.sections[0].credentials).toEqual([expect.objectContaining({ label: 'Shared by them', fields: { organization: 'org-FAKE000009' } })]);
     expect(after.body.sections[1].credentials).toEqual([]);
-    expect(after.body.sections[2].credentials.map((c: { label: string }) => c.label)).toEqual(['Live one', 'Mine']);
-    expect(after.body.sections[5].credentials.map((c: { label: string }) => c.label)).toEqual(['Theirs']);
+    expect(after.body.sections[4].credentials.map((c: { label: string }) => c.label)).toEqual(['Kept']);
   }, 120_000);
 
   it('puts the server’s field errors (problem+json changes[i].field) next to the right field of the right change', async () => {
@@ -411,7 +449,7 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     const form = section('Bedrock API Keys').getByRole('form');
     await expectText(form, 'Region is not an AWS region (for example us-east-1)');
     await expectFocus(/^f-new-\d+-region$/);
-    expect(await form.getByLabel('Region', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    expect(await field(form, 'Region').getAttribute('aria-invalid')).toBe('true');
     expect(await section('Gemini Configuration').getByRole('form').count()).toBe(0);
 
     // Apply the form again (what the admin typed was fine) and save: both land.
@@ -421,6 +459,21 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     const after = await api(admin, 'GET', `/v1/orgs/${orgId}/credentials`);
     expect(after.body.sections[4].credentials).toEqual([expect.objectContaining({ label: 'Key', fields: { region: 'eu-west-1' } })]);
   }, 120_000);
+
+  it('an expired token asks for a new one and keeps the unsaved changes', async () => {
+    const { orgId, admin } = await newOrg();
+    const short = await issueDevToken(Buffer.from(JWT_SECRET, 'utf8'), { userId: 'alice-admin', orgId, role: 'admin', ttlSeconds: 4 });
+    await signIn(orgId, short);
+    await addVia('Gemini Configuration', '+ Add Credential', { Label: 'Survivor', 'API key': FAKE.gemini });
+    await page.getByRole('heading', { name: `Sign in again to ${orgId}` }).waitFor({ timeout: 15_000 });
+    await expectText(page.getByRole('alert'), 'Your token has expired');
+    await expectFocus('token');
+    await page.getByLabel('Admin token').fill(admin);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expectText(section('Gemini Configuration').getByRole('listitem'), 'Survivor');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await expectText(page.getByRole('status'), /Saved 1 change\./);
+  }, 60_000);
 
   it('keeps no secret and no token in browser storage, cookies, or anywhere in the browser profile', async () => {
     const { orgId, admin } = await newOrg();
@@ -440,9 +493,9 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
 
     await context.close();
     const needles = [admin, ...secretsTyped, 'AIzaFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAK9999'];
-    const leaks = filesUnder(profileDir).filter((f) => {
+    const leaks = filesUnder(profileDir).flatMap((f) => {
       const content = readFileSync(f).toString('latin1');
-      return needles.some((n) => content.includes(n));
+      return needles.filter((n) => content.includes(n)).map((n) => `${f}: ${n.slice(0, 12)}…`);
     });
     expect(leaks).toEqual([]);
   }, 120_000);

@@ -92,6 +92,8 @@ export function SettingsPage({ orgId, api, onAuthProblem, onSignOut, active }: P
   /** Bumped whenever `base` is replaced by a save or a reload: answers to older polls are dropped. */
   const generation = useRef(0);
   const focusTarget = useRef<string | null>(null);
+  const activeRef = useRef(active);
+  activeRef.current = active;
 
   const update = useCallback((fn: (s: PageState) => PageState) => {
     ref.current = fn(ref.current);
@@ -154,7 +156,8 @@ export function SettingsPage({ orgId, api, onAuthProblem, onSignOut, active }: P
     const tick = async () => {
       const s = ref.current;
       const gen = generation.current;
-      if (!s.saving) {
+      // Paused while signed out (a new token is being asked for) and while a save is in flight.
+      if (!s.saving && activeRef.current) {
         const known = (s.remote ?? s.base)?.version;
         const [list, devices] = await Promise.allSettled([api.list(known), api.devices()]);
         if (!stopped && gen === generation.current && !ref.current.saving) {
@@ -302,7 +305,8 @@ export function SettingsPage({ orgId, api, onAuthProblem, onSignOut, active }: P
   // ------------------------------------------------------------------------------------------------ save
 
   const save = async () => {
-    if (ref.current.saving || !ref.current.base) return;
+    // aria-disabled rather than disabled while saving: the button keeps keyboard focus.
+    if (!active || ref.current.saving || !ref.current.base) return;
     // The reference's flow: fill in a form, then Save. An open form is part of what gets saved.
     if (ref.current.draft) {
       if (isDirty(ref.current.draft)) {
@@ -347,10 +351,14 @@ export function SettingsPage({ orgId, api, onAuthProblem, onSignOut, active }: P
         status: msg(`Saved ${plural(keys.length, 'change')}. The key set is now at version ${result.version}; members' agents receive it now.`),
       }));
     } catch (e) {
-      update((p) => ({ ...p, saving: false }));
+      update((p) => ({ ...p, saving: false, status: null }));
       if (authFailed(e)) return;
       if (e instanceof HttpError && e.status === 412) return refused();
-      if (e instanceof HttpError && e.problem.errors && e.problem.errors.length > 0 && e.status < 500) {
+      if (e instanceof HttpError && e.status < 500 && (e.problem.errors?.length ?? 0) > 0) {
+        // A change refused because the key set moved on (e.g. an edit of a credential someone just removed)
+        // is a conflict like a 412: show what changed on the server rather than the symptom.
+        const now = await api.list().catch(() => null);
+        if (now && now !== 'not-modified' && now.version !== base.version) return refused(now);
         const mapped = applyProblem(ref.current.pending, keys, e.problem);
         update((p) => ({
           ...p,
@@ -387,10 +395,10 @@ export function SettingsPage({ orgId, api, onAuthProblem, onSignOut, active }: P
   };
 
   /** 412: someone saved first. Fetch what they saved and show it; the admin decides to reload. */
-  const refused = async () => {
-    let fresh: KeySet | 'not-modified' | null = null;
+  const refused = async (known?: KeySet) => {
+    let fresh: KeySet | 'not-modified' | null = known ?? null;
     try {
-      fresh = await api.list();
+      fresh ??= await api.list();
     } catch (e) {
       if (authFailed(e)) return;
     }
@@ -483,7 +491,7 @@ export function SettingsPage({ orgId, api, onAuthProblem, onSignOut, active }: P
           <span className="pending-count" id="pending-count">
             {state.saving ? 'Saving…' : pendingCount > 0 ? `${plural(pendingCount, 'unsaved change')}` : 'All changes saved'}
           </span>
-          <button type="button" id="save" className="primary" onClick={() => void save()} disabled={!active || state.saving} aria-describedby="pending-count">
+          <button type="button" id="save" className="primary" onClick={() => void save()} aria-disabled={!active || state.saving || undefined} aria-describedby="pending-count">
             Save
           </button>
           <button type="button" className="ghost" onClick={onSignOut}>

@@ -11,9 +11,11 @@ import { keySetProjection } from '@keystream/persistence';
 import { COMMIT_HOOKS, CommitHook } from './credentials/credential-command.service';
 import { CredentialsModule } from './credentials/credentials.module';
 import { DevicesModule } from './devices/devices.module';
+import { MembersModule } from './members/members.module';
 import { AdminUiModule } from './admin-ui/admin-ui.module';
 import { HealthController } from './health/health.controller';
 import { AuthGuard } from './http/auth.guard';
+import { WriteRateGuard } from './http/write-rate.guard';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { CHANGE_FEED, CLOCK, CONFIG, DATA_SOURCE, SECRET_CIPHER, TOKEN_VERIFIER } from './tokens';
 
@@ -58,13 +60,15 @@ export class AppModule {
     };
     // Embedded mode: the agent gateway runs in this process and learns of commits in-process.
     // Distributed mode: gateways are their own processes, fed by Kafka.
-    const gateway = embedded ? [AgentGatewayModule.register({ dataSource: deps.dataSource, cipher, verifier, feed: deps.changeFeed })] : [];
+    const gateway = embedded ? [AgentGatewayModule.register({ dataSource: deps.dataSource, cipher, verifier, feed: deps.changeFeed, rateLimits: deps.config.rateLimits })] : [];
     return {
       module: AppModule,
-      imports: [...(deps.structuredLogs ? [structuredLogging(embedded ? 'keystream' : 'keystream-command-api')] : []), core, CredentialsModule, DevicesModule, AdminUiModule, ...gateway],
+      imports: [...(deps.structuredLogs ? [structuredLogging(embedded ? 'keystream' : 'keystream-command-api')] : []), core, CredentialsModule, DevicesModule, MembersModule, AdminUiModule, ...gateway],
       controllers: [HealthController, MetricsController],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
+        // After AuthGuard (global guards run in this order): only authenticated writes spend the budget.
+        { provide: APP_GUARD, useClass: WriteRateGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
       ],
     };

@@ -1,24 +1,32 @@
 import { checkHandshake } from '@keystream/agent-protocol';
-import { AuthError, TokenVerifier } from '@keystream/auth';
-import { AgentKeySetReader } from './agent-key-set.reader';
+import { AuthError } from '@keystream/auth';
 import { AgentSocket, socketError } from './agent-socket';
+import { GatewayDeps } from './gateway-deps';
 
 const DEVICE_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 /**
  * Runs on every handshake, reconnections included (Nest guards do not run on connection, and
  * socket.io's connection-state recovery stays off so no socket is ever restored into a room unchecked).
+ * The rate limit is spent after the signature check (only real tokens take memory) and before any
+ * database work. The last revocation look is synchronous, right before `next()`: from there socket.io
+ * adds the socket to the namespace before any I/O callback can run, so a revocation heard later finds it.
  */
-export function agentAuthMiddleware(verifier: TokenVerifier, reader: AgentKeySetReader) {
+export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'reader' | 'connectLimiter' | 'revocations'>) {
+  const { verifier, reader, connectLimiter, revocations } = deps;
   return async (socket: AgentSocket, next: (err?: Error) => void): Promise<void> => {
     try {
       const hs = checkHandshake(socket.handshake.auth);
       if (!hs.value) return next(socketError('unauthorized', hs.error ?? 'auth.token is required'));
       const principal = await verifier.verify(hs.value.token);
+      const rate = await connectLimiter?.consume(hs.value.token);
+      if (rate && !rate.ok) return next(socketError('rate_limited', `too many connections with this token; retry in ${rate.retryAfterSeconds} s`));
       if (hs.value.orgId !== undefined && hs.value.orgId !== principal.orgId) {
         return next(socketError('forbidden', 'the token is not valid for this organization'));
       }
       if (!(await reader.head(principal.orgId))) return next(socketError('forbidden', 'unknown organization'));
+      await revocations?.check(principal);
+      if (revocations?.recentlyRevoked(principal)) return next(socketError('unauthorized', 'access revoked'));
       const deviceId = principal.deviceId && DEVICE_ID.test(principal.deviceId) ? principal.deviceId : `user:${principal.userId}`;
       socket.data.session = { principal, orgId: principal.orgId, deviceId, handshake: hs.value };
       next();

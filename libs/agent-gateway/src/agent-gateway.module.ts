@@ -1,6 +1,7 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { TokenVerifier } from '@keystream/auth';
+import { TokenRateLimiter, TokenVerifier } from '@keystream/auth';
+import { DEFAULT_RATE_LIMITS, RateLimits, readRateLimits } from '@keystream/config';
 import { SecretCipher } from '@keystream/crypto';
 import { ChangeFeed } from '@keystream/event-log';
 import { AgentKeySetReader } from './agent-key-set.reader';
@@ -8,12 +9,23 @@ import { AgentsGateway } from './agents.gateway';
 import { DevicePositionsRecorder } from './device-positions.recorder';
 import { EpochWatcher } from './epoch-watcher';
 import { GATEWAY_DEPS, GatewayDeps } from './gateway-deps';
+import { RevocationWatcher } from './revocation-watcher';
 
 export interface AgentGatewayOptions {
   readonly dataSource: DataSource;
   readonly cipher: SecretCipher;
   readonly verifier: TokenVerifier;
   readonly feed: ChangeFeed;
+  /** Absent → KEYSTREAM_CONNECT_RATE_PER_MIN from the environment (already checked by loadConfig), else the default. */
+  readonly rateLimits?: RateLimits;
+}
+
+function envRateLimits(): RateLimits {
+  try {
+    return readRateLimits(process.env, (name, reason) => new Error(`${name} ${reason}`));
+  } catch {
+    return DEFAULT_RATE_LIMITS;
+  }
 }
 
 function epochWatcher(ds: DataSource): GatewayDeps['epochs'] {
@@ -37,6 +49,8 @@ export class AgentGatewayModule {
       feed: opts.feed,
       positions: new DevicePositionsRecorder(opts.dataSource),
       epochs: epochWatcher(opts.dataSource),
+      connectLimiter: new TokenRateLimiter((opts.rateLimits ?? envRateLimits()).connectsPerMinute),
+      revocations: new RevocationWatcher(opts.dataSource, (e) => new Logger('agents').error(`revocation watcher: ${(e as Error)?.name ?? 'error'} ${(e as { code?: string })?.code ?? ''}`.trim())),
     };
     return { module: AgentGatewayModule, providers: [{ provide: GATEWAY_DEPS, useValue: deps }, AgentsGateway], exports: [AgentsGateway] };
   }

@@ -18,20 +18,24 @@ export async function syncAgent(
   resume: { epoch: number; version: number } | undefined,
   hash: string | undefined,
 ): Promise<ResyncResult> {
+  // The reads below are async: a session revoked meanwhile (expiry, revocation) must get nothing more.
+  const deliver = (event: string, body: unknown) => {
+    if (!socket.data.session?.revoked) socket.emit(event, body);
+  };
   const head = await reader.head(orgId);
   if (head && resume && resume.epoch === head.epoch && resume.version <= head.version && head.version - resume.version <= MAX_RESUME_EVENTS) {
     if (resume.version === head.version && (hash === undefined || hash === head.hash)) return 'in-sync';
     if (resume.version < head.version) {
       const msgs = await reader.changesAfter(orgId, head.epoch, resume.version, MAX_RESUME_EVENTS);
       if (msgs.length > 0 && msgs[0].fromVersion === resume.version + 1) {
-        for (const m of msgs) socket.emit(EVENTS.changes, m);
+        for (const m of msgs) deliver(EVENTS.changes, m);
         return 'changes';
       }
     }
   }
   const snapshot = await reader.snapshot(orgId);
-  socket.emit(EVENTS.snapshot, snapshot);
+  deliver(EVENTS.snapshot, snapshot);
   // The projection may trail the log (distributed mode): top up from the log, which is never behind.
-  for (const m of await reader.changesAfter(orgId, snapshot.epoch, snapshot.version, MAX_RESUME_EVENTS)) socket.emit(EVENTS.changes, m);
+  for (const m of await reader.changesAfter(orgId, snapshot.epoch, snapshot.version, MAX_RESUME_EVENTS)) deliver(EVENTS.changes, m);
   return 'snapshot';
 }

@@ -36,7 +36,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
 
   afterInit(ns: Namespace): void {
     this.ns = ns;
-    ns.use(agentAuthMiddleware(this.deps.verifier, this.deps.reader));
+    ns.use(agentAuthMiddleware(this.deps));
     // One emit per org room: socket.io encodes the packet once for all its sockets.
     this.fanOut = new OrgFanOut(
       this.deps.reader,
@@ -50,6 +50,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     );
     this.unsubscribe = this.deps.feed.subscribe((save) => void this.fanOut.onSave(save));
     this.deps.epochs?.start((orgId) => void this.newEpoch(orgId)).catch((e) => this.fail('epoch watcher', e));
+    this.deps.revocations?.start((orgId, userId) => this.revokeUser(orgId, userId)).catch((e) => this.fail('revocation watcher', e));
   }
 
   /** A rebuild was cut over: forget the org's sequence and give its agents the new epoch's snapshot (one emit). */
@@ -129,6 +130,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
   async onModuleDestroy(): Promise<void> {
     this.unsubscribe();
     this.deps.epochs?.stop();
+    this.deps.revocations?.stop();
     await this.deps.positions.close();
   }
 

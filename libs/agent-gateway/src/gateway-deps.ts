@@ -1,4 +1,4 @@
-import type { TokenVerifier } from '@keystream/auth';
+import type { Principal, TokenRateLimiter, TokenVerifier } from '@keystream/auth';
 import type { ChangeFeed } from '@keystream/event-log';
 import type { AgentKeySetReader } from './agent-key-set.reader';
 import type { DevicePositionsRecorder } from './device-positions.recorder';
@@ -11,4 +11,17 @@ export interface GatewayDeps {
   readonly feed: ChangeFeed;
   readonly positions: DevicePositionsRecorder;
   readonly epochs?: { start(onChange: (orgId: string) => void): Promise<void>; stop(): void };
+  /** Handshakes per token (per process); over it the handshake ends with connect_error `rate_limited`. */
+  readonly connectLimiter?: TokenRateLimiter;
+  readonly revocations?: GatewayRevocations;
+}
+
+/** Revoked access: checked at each handshake, and live sessions ended when a revocation commits anywhere. */
+export interface GatewayRevocations {
+  /** Throws AuthError('unauthorized') when the principal's tokens were revoked. */
+  check(principal: Principal): Promise<void>;
+  /** Synchronous last look, just before a handshake completes (see RevocationWatcher). */
+  recentlyRevoked(principal: Principal): boolean;
+  start(onRevoked: (orgId: string, userId: string) => void): Promise<void>;
+  stop(): void;
 }

@@ -8,6 +8,8 @@ export interface Principal {
   readonly deviceId?: string;
   /** Seconds since epoch. */
   readonly expiresAt: number;
+  /** The token's `iat` (seconds since epoch), when it has one: a revocation rejects tokens issued before it. */
+  readonly issuedAt?: number;
 }
 
 export type AuthErrorCode = 'unauthorized' | 'forbidden' | 'token_expired';

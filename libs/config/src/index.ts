@@ -1,1 +1,2 @@
 export * from './keystream.config';
+export * from './rate-limits';

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { RateLimits, readRateLimits } from './rate-limits';
 
 export type Mode = 'embedded' | 'distributed';
 
@@ -19,6 +20,8 @@ export interface KeystreamConfig {
   readonly kafka: { readonly topic: string; readonly partitions: number; readonly replicationFactor: number; readonly maxBytesPerPartition: number };
   /** Whether a command-api process relays the outbox (off: a dedicated relay deployment does). */
   readonly outboxRelay: boolean;
+  /** Per-token, per-process limits; absent → DEFAULT_RATE_LIMITS. */
+  readonly rateLimits?: RateLimits;
 }
 
 export interface AuthConfig {
@@ -62,6 +65,7 @@ export function loadConfig(env: Env = process.env, warn: Warn = (m) => process.s
       maxBytesPerPartition: intVar(env, 'KAFKA_MAX_BYTES_PER_PARTITION', 1_048_576, 1024, 104_857_600),
     },
     outboxRelay: onOff(env, 'KEYSTREAM_OUTBOX_RELAY', true),
+    rateLimits: readRateLimits(env, (name, reason) => new ConfigError(name, reason)),
   };
 }
 

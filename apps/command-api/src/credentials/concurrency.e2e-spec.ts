@@ -56,6 +56,15 @@ describe('concurrent writers, If-Match and Idempotency-Key (real Postgres)', () 
     await t.http().delete(`/v1/orgs/${orgId}/credentials/${id}`).set('Authorization', `Bearer ${admin}`).set('If-Match', '"2"').expect(200);
   });
 
+  it('answers a stale If-Match with 412 even when the change names a credential removed meanwhile', async () => {
+    const { orgId, admin } = await t.org();
+    const first = await add(orgId, admin, 'gone').expect(201);
+    await t.http().delete(`/v1/orgs/${orgId}/credentials/${first.body.credential.id}`).set('Authorization', `Bearer ${admin}`).expect(200);
+    const auth = { Authorization: `Bearer ${admin}`, 'If-Match': '"1"' };
+    await t.http().patch(`/v1/orgs/${orgId}/credentials/${first.body.credential.id}`).set(auth).send({ label: 'x' }).expect(412);
+    await t.http().post(`/v1/orgs/${orgId}/credentials:batch`).set(auth).send({ changes: [{ op: 'edit', id: first.body.credential.id, label: 'x' }] }).expect(412);
+  });
+
   it('rejects a malformed If-Match with 400', async () => {
     const { orgId, admin } = await t.org();
     const res = await add(orgId, admin, 'a').set('If-Match', 'yesterday').expect(400);

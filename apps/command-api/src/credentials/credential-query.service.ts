@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { CredentialNotFoundError, KeySet, ProviderId } from '@keystream/credentials';
+import { CredentialNotFoundError, KeySet, ProviderId, VersionConflictError } from '@keystream/credentials';
 import { decisionStateRows, orgStreams } from '@keystream/persistence';
 import { DATA_SOURCE } from '../tokens';
 
@@ -14,6 +14,13 @@ export class CredentialQueryService {
       const head = await orgStreams.head(m, orgId);
       return decisionStateRows.load(m, orgId, head.version);
     });
+  }
+
+  /** A stale If-Match is answered with 412 before anything else is looked up (a removed id would otherwise be a 404). */
+  async assertVersion(orgId: string, expected: number | undefined): Promise<void> {
+    if (expected === undefined) return;
+    const head = await this.ds.transaction((m) => orgStreams.head(m, orgId));
+    if (head.version !== expected) throw new VersionConflictError(expected, head.version);
   }
 
   /** Provider of each referenced credential, to pick the right validation table; unknown ids are 404s. */

@@ -5,6 +5,7 @@ import { RemoveCredentialHttpController } from './commands/remove-credential.htt
 import { SaveBatchHttpController } from './commands/save-batch.http.controller';
 import { CredentialCommandService } from './credential-command.service';
 import { CredentialQueryService } from './credential-query.service';
+import { CredentialHistoryHttpController } from './queries/credential-history.http.controller';
 import { ListCredentialsHttpController } from './queries/list-credentials.http.controller';
 
 @Module({
@@ -14,6 +15,7 @@ import { ListCredentialsHttpController } from './queries/list-credentials.http.c
     AddCredentialHttpController,
     EditCredentialHttpController,
     RemoveCredentialHttpController,
+    CredentialHistoryHttpController,
   ],
   providers: [CredentialCommandService, CredentialQueryService],
 })

@@ -1,8 +1,10 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { AuthError, isValidOrgId, Principal, Role, TokenVerifier } from '@keystream/auth';
-import { TOKEN_VERIFIER } from '../tokens';
+import { DataSource } from 'typeorm';
+import { assertNotRevoked, AuthError, isValidOrgId, Principal, RevocationList, Role, TokenVerifier } from '@keystream/auth';
+import { revocations } from '@keystream/persistence';
+import { DATA_SOURCE, TOKEN_VERIFIER } from '../tokens';
 
 const PUBLIC = 'keystream:public';
 const ROLE = 'keystream:role';
@@ -23,16 +25,22 @@ export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: Execution
 /**
  * Every route is authenticated unless marked @Public. A route with an `orgId` path parameter is only for
  * principals of that org: anyone else gets 403 before the org is even looked up, so existence never leaks.
+ * A revoked token (one primary-key lookup per request) is 401 everywhere.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
-  constructor(private readonly reflector: Reflector, @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier) {}
+  private readonly revocations: RevocationList;
+
+  constructor(private readonly reflector: Reflector, @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier, @Inject(DATA_SOURCE) ds: DataSource) {
+    this.revocations = { revokedAt: (orgId, userId) => revocations.revokedAt(ds, orgId, userId) };
+  }
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) return true;
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     const principal = await this.verifier.verify(bearer(req.headers.authorization));
+    await assertNotRevoked(this.revocations, principal);
     req.principal = principal;
     const orgId = req.params?.orgId as string | undefined;
     if (orgId !== undefined && (!isValidOrgId(orgId) || orgId !== principal.orgId)) {

@@ -3,6 +3,7 @@ import type { Response, Request } from 'express';
 import { AuthError } from '@keystream/auth';
 import { DomainError } from '@keystream/credentials';
 import { Problem, problem, PROBLEM_CONTENT_TYPE, ProblemException } from './problem';
+import { RateLimitedError } from './write-rate.guard';
 
 const DOMAIN_STATUS: Record<string, [number, string]> = {
   validation_failed: [422, 'Validation failed'],
@@ -15,6 +16,7 @@ const DOMAIN_STATUS: Record<string, [number, string]> = {
   too_many_credentials: [422, 'Too many credentials'],
   concurrent_write: [409, 'Concurrent write'],
   idempotency_key_reused: [422, 'Idempotency key reused'],
+  rate_limited: [429, 'Too many requests'],
 };
 
 const AUTH_STATUS: Record<AuthError['code'], number> = { unauthorized: 401, token_expired: 401, forbidden: 403 };
@@ -38,7 +40,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (e instanceof ProblemException) return { body: e.problem, headers: e.headers };
     if (e instanceof DomainError) {
       const [status, title] = DOMAIN_STATUS[e.code] ?? [422, 'Rejected'];
-      return { body: problem(status, e.code, title, e.message, e.errors), headers: {} };
+      const headers: Record<string, string> = e instanceof RateLimitedError ? { 'Retry-After': String(e.retryAfterSeconds) } : {};
+      return { body: problem(status, e.code, title, e.message, e.errors), headers };
     }
     if (e instanceof AuthError) {
       const status = AUTH_STATUS[e.code];

@@ -2,6 +2,7 @@ import { InitialSchema1764300000000 } from './1764300000000-initial-schema';
 import { Devices1764300000001 } from './1764300000001-devices';
 import { Distributed1764300000002 } from './1764300000002-distributed';
 import { ReplayShadow1764300000003 } from './1764300000003-replay-shadow';
+import { Revocations1764300000004 } from './1764300000004-revocations';
 
 /** In order. Production and embedded run exactly these; `synchronize` is never used. */
-export const MIGRATIONS = [InitialSchema1764300000000, Devices1764300000001, Distributed1764300000002, ReplayShadow1764300000003];
+export const MIGRATIONS = [InitialSchema1764300000000, Devices1764300000001, Distributed1764300000002, ReplayShadow1764300000003, Revocations1764300000004];

@@ -22,10 +22,12 @@ export class EditCredentialHttpController {
   async edit(@Param('orgId') orgId: string, @Param('id') rawId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const id = credentialIdParam(rawId);
     assertSafeKeys(body);
+    const pre = preconditions(req);
+    await this.queries.assertVersion(orgId, pre.expectedVersion);
     const provider = (await this.queries.providersOf(orgId, [{ id, field: 'id' }])).get(id)!;
     const { change, errors } = parseEdit(id, provider, asObject(body));
     throwIfAny(errors);
-    const result = await this.commands.execute({ orgId, principal, changes: [change!], batch: false, ...preconditions(req) }, (r) => ({
+    const result = await this.commands.execute({ orgId, principal, changes: [change!], batch: false, ...pre }, (r) => ({
       status: 200,
       body: { credential: toView(r.state.credentials.get(id)!), version: r.version },
     }));

@@ -27,6 +27,8 @@ export class SaveBatchHttpController {
   async save(@Param('orgId') orgId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     assertSafeKeys(body);
     const items = this.items(asObject(body));
+    const pre = preconditions(req);
+    await this.queries.assertVersion(orgId, pre.expectedVersion);
     const refs = items.flatMap((it, i) => (it.op === 'edit' ? [{ id: (it.id as string).toLowerCase(), field: `changes[${i}].id` }] : []));
     const providers = await this.queries.providersOf(orgId, refs);
     const errors: FieldError[] = [];
@@ -39,7 +41,7 @@ export class SaveBatchHttpController {
       if (parsed.change) changes.push(parsed.change);
     });
     throwIfAny(errors);
-    const result = await this.commands.execute({ orgId, principal, changes, batch: true, ...preconditions(req) }, (r) => {
+    const result = await this.commands.execute({ orgId, principal, changes, batch: true, ...pre }, (r) => {
       const added = [...r.addedIds];
       const credentials = changes.map((c) => {
         const id = c.op === 'add' ? added.shift()! : c.id;

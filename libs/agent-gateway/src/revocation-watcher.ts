@@ -1,0 +1,145 @@
+import { DataSource } from 'typeorm';
+import { assertNotRevoked, isRevoked, Principal, REVOCATION_CLOCK_SKEW_SECONDS } from '@keystream/auth';
+import { REVOCATION_CHANNEL, RevocationNotice, revocations } from '@keystream/persistence';
+
+type PgClient = {
+  on(ev: 'notification', fn: (m: { channel: string; payload?: string }) => void): void;
+  on(ev: 'error' | 'end', fn: (e?: Error) => void): void;
+  query(sql: string): Promise<unknown>;
+  release(destroy?: boolean): void;
+};
+
+/** How long a heard revocation is remembered in memory: far longer than any handshake takes. */
+const RECENT_MS = 60_000;
+const RETRY_MS = 1_000;
+
+/**
+ * Revocations as one gateway process sees them: the database (checked on every handshake), and a
+ * LISTEN on `keystream_revocations` that ends live sessions the moment a revocation commits, in every
+ * process. Revocations heard are also kept in memory for a minute: a handshake that read the table just
+ * before the commit checks this memory synchronously before it joins, so it cannot slip between the
+ * table read and the notification. When the LISTEN connection drops it is re-opened, and revocations
+ * committed meanwhile are read back from the table and applied.
+ */
+export class RevocationWatcher {
+  private client?: PgClient;
+  private stopped = true;
+  private lostAt?: Date;
+  private retry?: NodeJS.Timeout;
+  private readonly recent = new Map<string, { at: Date; heard: number }>();
+  private onRevoked: (orgId: string, userId: string) => void = () => undefined;
+
+  constructor(private readonly ds: DataSource, private readonly onError: (e: unknown) => void = () => undefined) {}
+
+  /** Throws AuthError('unauthorized', 'access revoked') when the principal's tokens were revoked. */
+  async check(principal: Principal): Promise<void> {
+    await assertNotRevoked({ revokedAt: (orgId, userId) => revocations.revokedAt(this.ds, orgId, userId) }, principal);
+  }
+
+  /** Synchronous: a revocation this process heard of in the last minute applies to the principal. */
+  recentlyRevoked(principal: Principal): boolean {
+    return isRevoked(principal, this.recent.get(key(principal.orgId, principal.userId))?.at);
+  }
+
+  async start(onRevoked: (orgId: string, userId: string) => void): Promise<void> {
+    this.onRevoked = onRevoked;
+    this.stopped = false;
+    this.lostAt = new Date(); // until the LISTEN is up, anything committed must be read back
+    await this.listen().catch((e) => {
+      this.onError(e);
+      this.scheduleRetry();
+    });
+  }
+
+  /** Destroys the LISTEN connection rather than returning it to the pool still listening. */
+  stop(): void {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    const client = this.client;
+    this.client = undefined;
+    client?.release(true);
+  }
+
+  private async listen(): Promise<void> {
+    const driver = this.ds.driver as unknown as { master: { connect(): Promise<PgClient> } };
+    const client = await driver.master.connect();
+    client.on('notification', (m) => m.channel === REVOCATION_CHANNEL && this.heard(m.payload));
+    client.on('error', (e) => this.lost(client, e));
+    client.on('end', () => this.lost(client));
+    try {
+      await client.query(`LISTEN ${REVOCATION_CHANNEL}`);
+    } catch (e) {
+      client.release(true);
+      throw e;
+    }
+    if (this.stopped) return client.release(true);
+    this.client = client;
+    await this.catchUp();
+  }
+
+  /** Applies revocations committed while nothing listened; retried until it succeeds (or the watcher stops). */
+  private async catchUp(): Promise<void> {
+    if (!this.lostAt || this.stopped) return;
+    // The table's clock may run ahead of ours: read back a skew allowance's worth before the loss.
+    const since = new Date(this.lostAt.getTime() - REVOCATION_CLOCK_SKEW_SECONDS * 1000);
+    try {
+      const missed = await revocations.since(this.ds, since);
+      this.lostAt = undefined;
+      for (const n of missed) this.apply(n);
+    } catch (e) {
+      this.onError(e);
+      setTimeout(() => void this.catchUp(), RETRY_MS).unref();
+    }
+  }
+
+  private lost(client: PgClient, e?: Error): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    this.lostAt ??= new Date();
+    client.release(true);
+    if (e) this.onError(e);
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (this.stopped) return;
+      this.listen().catch((e) => {
+        this.onError(e);
+        this.scheduleRetry();
+      });
+    }, RETRY_MS);
+    this.retry.unref();
+  }
+
+  private heard(payload: string | undefined): void {
+    const n = parseNotice(payload);
+    if (n) this.apply(n);
+  }
+
+  private apply(n: RevocationNotice): void {
+    const now = Date.now();
+    for (const [k, v] of this.recent) {
+      if (now - v.heard <= RECENT_MS) break; // insertion order: the rest are newer
+      this.recent.delete(k);
+    }
+    const k = key(n.orgId, n.userId);
+    this.recent.delete(k);
+    this.recent.set(k, { at: new Date(n.revokedAt), heard: now });
+    this.onRevoked(n.orgId, n.userId);
+  }
+}
+
+const key = (orgId: string, userId: string) => `${orgId}\0${userId}`;
+
+function parseNotice(payload: string | undefined): RevocationNotice | undefined {
+  try {
+    const v = JSON.parse(payload ?? '') as Partial<RevocationNotice>;
+    if (typeof v.orgId !== 'string' || typeof v.userId !== 'string' || typeof v.revokedAt !== 'string' || Number.isNaN(Date.parse(v.revokedAt))) return undefined;
+    return { orgId: v.orgId, userId: v.userId, revokedAt: v.revokedAt };
+  } catch {
+    return undefined;
+  }
+}
