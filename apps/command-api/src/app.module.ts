@@ -17,12 +17,14 @@ import { HealthController } from './health/health.controller';
 import { AuthGuard } from './http/auth.guard';
 import { WriteRateGuard } from './http/write-rate.guard';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
-import { CHANGE_FEED, CLOCK, CONFIG, DATA_SOURCE, SECRET_CIPHER, TOKEN_VERIFIER } from './tokens';
+import { CHANGE_FEED, CLOCK, CONFIG, DATA_SOURCE, READINESS_CHECKS, ReadinessChecks, SECRET_CIPHER, TOKEN_VERIFIER } from './tokens';
 
 export interface AppDependencies {
   readonly config: KeystreamConfig;
   readonly dataSource: DataSource;
   readonly changeFeed: InProcessChangeFeedAdapter;
+  /** Extra readiness checks (distributed: Kafka). */
+  readonly readiness?: ReadinessChecks;
   /** JSON logs with request ids (the server); tests keep Nest's plain logger. */
   readonly structuredLogs?: boolean;
 }
@@ -54,9 +56,10 @@ export class AppModule {
         { provide: SECRET_CIPHER, useValue: cipher },
         { provide: CHANGE_FEED, useValue: deps.changeFeed },
         { provide: CLOCK, useValue: () => new Date() },
+        { provide: READINESS_CHECKS, useValue: deps.readiness ?? {} },
         { provide: COMMIT_HOOKS, useValue: embedded ? [inlineProjection] : [outbox] },
       ],
-      exports: [CONFIG, DATA_SOURCE, TOKEN_VERIFIER, SECRET_CIPHER, CHANGE_FEED, CLOCK, COMMIT_HOOKS],
+      exports: [CONFIG, DATA_SOURCE, TOKEN_VERIFIER, SECRET_CIPHER, CHANGE_FEED, CLOCK, COMMIT_HOOKS, READINESS_CHECKS],
     };
     // Embedded mode: the agent gateway runs in this process and learns of commits in-process.
     // Distributed mode: gateways are their own processes, fed by Kafka.

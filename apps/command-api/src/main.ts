@@ -12,9 +12,15 @@ async function main(): Promise<void> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir);
   if (embedded) log.log(`embedded Postgres running under ${config.dataDir}/postgres`);
   const dataSource = await openDatabase({ url: config.databaseUrl ?? embedded!.url, applicationName: 'keystream-command-api' });
-  const app = await createApp({ config, dataSource, changeFeed: new InProcessChangeFeedAdapter(), structuredLogs: process.env.KEYSTREAM_LOG_FORMAT !== 'pretty' });
   // Distributed mode: this process also relays its outbox to Kafka (one relay leads, the others stand by).
   const kafka = config.kafkaBrokers ? new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-command-api', ...config.kafka }) : undefined;
+  const app = await createApp({
+    config,
+    dataSource,
+    changeFeed: new InProcessChangeFeedAdapter(),
+    structuredLogs: process.env.KEYSTREAM_LOG_FORMAT !== 'pretty',
+    readiness: kafka ? { kafka: () => kafka.ping() } : {},
+  });
   const relay =
     kafka && config.outboxRelay
       ? new OutboxRelay(dataSource, kafka, { onError: (e) => log.error(`outbox relay: ${(e as Error).message}`), onPublished: (n) => metrics.outboxPublished.inc(n) })

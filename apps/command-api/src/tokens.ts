@@ -7,3 +7,6 @@ export const CHANGE_FEED = Symbol('CHANGE_FEED');
 export const CLOCK = Symbol('CLOCK');
 
 export type Clock = () => Date;
+export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
+/** Named dependency checks for /health/ready; each rejects when its dependency is unusable. */
+export type ReadinessChecks = Readonly<Record<string, () => Promise<void>>>;

@@ -4,10 +4,11 @@ import { AgentGatewayModule, AgentGatewayOptions } from '@keystream/agent-gatewa
 import { MetricsController, structuredLogging } from '@keystream/observability';
 
 const DS = Symbol('DS');
+const KAFKA_CHECK = Symbol('KAFKA_CHECK');
 
 @Controller('health')
 class GatewayHealthController {
-  constructor(@Inject(DS) private readonly ds: DataSource) {}
+  constructor(@Inject(DS) private readonly ds: DataSource, @Inject(KAFKA_CHECK) private readonly kafka: () => Promise<void>) {}
 
   @Get('live')
   live() {
@@ -16,21 +17,27 @@ class GatewayHealthController {
 
   @Get('ready')
   async ready() {
-    const postgres = await this.ds.query('SELECT 1').then(() => 'ok', () => 'down');
-    if (postgres !== 'ok') throw new ServiceUnavailableException({ status: 'not ready', checks: { postgres } });
-    return { status: 'ok', checks: { postgres } };
+    const checks = {
+      postgres: await this.ds.query('SELECT 1').then(() => 'ok', () => 'down'),
+      kafka: await this.kafka().then(() => 'ok', () => 'down'),
+    };
+    if (checks.postgres !== 'ok' || checks.kafka !== 'ok') throw new ServiceUnavailableException({ status: 'not ready', checks });
+    return { status: 'ok', checks };
   }
 }
 
 /** A gateway process: the agent socket gateway fed from Kafka, snapshots and resumes served from Postgres. */
 @Module({})
 export class GatewayAppModule {
-  static register(opts: AgentGatewayOptions): DynamicModule {
+  static register(opts: AgentGatewayOptions, kafkaCheck: () => Promise<void>): DynamicModule {
     return {
       module: GatewayAppModule,
       imports: [structuredLogging('keystream-gateway'), AgentGatewayModule.register(opts)],
       controllers: [GatewayHealthController, MetricsController],
-      providers: [{ provide: DS, useValue: opts.dataSource }],
+      providers: [
+        { provide: DS, useValue: opts.dataSource },
+        { provide: KAFKA_CHECK, useValue: kafkaCheck },
+      ],
     };
   }
 }

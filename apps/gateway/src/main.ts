@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const eventLog = new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-gateway', ...config.kafka });
   const feed = new LogChangeFeedAdapter(eventLog);
   const app = await NestFactory.create(
-    GatewayAppModule.register({ dataSource: ds, cipher: new SecretCipher(config.masterKey), verifier: new TokenVerifier(config.auth), feed }),
+    GatewayAppModule.register({ dataSource: ds, cipher: new SecretCipher(config.masterKey), verifier: new TokenVerifier(config.auth), feed }, () => eventLog.ping()),
     { bufferLogs: true },
   );
   app.useLogger(app.get(PinoLogger));

@@ -16,6 +16,7 @@ export class KafkaEventLogAdapter implements EventLogPort {
   private producer?: Producer;
   private readonly consumers = new Set<Consumer>();
   private ready?: Promise<void>;
+  private pingAdmin?: ReturnType<Kafka['admin']>;
 
   constructor(private readonly settings: KafkaSettings) {
     this.kafka = createKafka(settings);
@@ -113,7 +114,25 @@ export class KafkaEventLogAdapter implements EventLogPort {
     }
   }
 
+  /** Readiness: the cluster answers a metadata request within `timeoutMs`. */
+  async ping(timeoutMs = 2000): Promise<void> {
+    this.pingAdmin ??= this.kafka.admin();
+    const admin = this.pingAdmin;
+    const check = (async () => {
+      await admin.connect();
+      await admin.describeCluster();
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('kafka did not answer')), timeoutMs)));
+    try {
+      await Promise.race([check, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async close(): Promise<void> {
+    await this.pingAdmin?.disconnect().catch(() => undefined);
     await Promise.all([...this.consumers].map((c) => c.disconnect()));
     this.consumers.clear();
     await this.producer?.disconnect();

@@ -2,28 +2,29 @@ import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/co
 import { ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { Public } from '../http/auth.guard';
-import { DATA_SOURCE } from '../tokens';
+import { DATA_SOURCE, READINESS_CHECKS, ReadinessChecks } from '../tokens';
 
 @ApiTags('health')
 @Public()
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {}
+  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource, @Inject(READINESS_CHECKS) private readonly checks: ReadinessChecks) {}
 
   @Get('live')
   live() {
     return { status: 'ok' };
   }
 
-  /** Ready only when Postgres answers and every migration is applied. */
+  /** Ready only when Postgres answers with every migration applied, and each dependency check (Kafka in distributed mode) passes. */
   @Get('ready')
   async ready() {
-    try {
+    const results: Record<string, string> = {};
+    results.postgres = await (async () => {
       await this.ds.query('SELECT 1');
       if (await this.ds.showMigrations()) throw new Error('pending migrations');
-    } catch {
-      throw new ServiceUnavailableException('the database is not reachable or not migrated');
-    }
-    return { status: 'ok', checks: { postgres: 'ok' } };
+    })().then(() => 'ok', () => 'down');
+    for (const [name, check] of Object.entries(this.checks)) results[name] = await check().then(() => 'ok', () => 'down');
+    if (Object.values(results).some((r) => r !== 'ok')) throw new ServiceUnavailableException({ status: 'not ready', checks: results });
+    return { status: 'ok', checks: results };
   }
 }
