@@ -1,10 +1,12 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { cutover, writeShadow } from '@keystream/persistence';
 import { CliError, config, withDatabase } from '../cli-context';
 import { printDiffs, rebuildAndCompare } from '../replay/replay-run';
 
 interface ReplayOptions {
   org?: string;
+  fromTime?: string;
+  fromPosition?: number;
   source?: 'postgres' | 'kafka';
   dryRun?: boolean;
   cutover?: boolean;
@@ -12,9 +14,21 @@ interface ReplayOptions {
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
+function isoTime(v: string): string {
+  if (Number.isNaN(Date.parse(v))) throw new InvalidArgumentError('must be an ISO 8601 time, e.g. 2026-11-28T10:00:00Z');
+  return new Date(v).toISOString();
+}
+
+function position(v: string): number {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a non-negative integer');
+  return Number(v);
+}
+
 export const replayCommand = new Command('replay')
   .description('Rebuild the key-set projection from the log into shadow tables, compare with the live one, and cut over only with --cutover')
   .option('--org <orgId>', 'only this organization')
+  .option('--from-time <iso>', 'only orgs with events at or after this time (each rebuilt from its first event)', isoTime)
+  .option('--from-position <n>', 'only orgs with events at or after this events-table position', position)
   .addOption(new Option('--source <log>', 'which log to read (default: kafka when KAFKA_BROKERS is set, else postgres)').choices(['postgres', 'kafka']))
   .option('--dry-run', 'compare only; write nothing, not even the shadow tables')
   .option('--cutover', 'replace the live projection of the orgs that differ, bumping their epoch (agents take a snapshot)')
@@ -26,7 +40,7 @@ export const replayCommand = new Command('replay')
       out(`replayed ${r.events} events of ${r.rebuilt.length} org(s) at ${Math.round(r.rate)} events/s${r.poison ? `; ${r.poison} unreadable record(s) set aside` : ''}`);
       printDiffs(r.diffs, out);
       if (opts.dryRun) return;
-      await writeShadow(ds, r.rebuilt, opts.org);
+      await writeShadow(ds, r.rebuilt, r.scope);
       out('rebuilt key sets written to key_set_credentials_shadow / key_sets_shadow');
       if (!opts.cutover) return;
       const gapped = r.diffs.filter((d) => d.gapAt !== undefined).map((d) => d.orgId);

@@ -12,13 +12,37 @@ export interface ReplayResult {
   readonly rate: number;
 }
 
-/** Reads the whole log into memory and compares with the live projection. Writes nothing. */
-export async function rebuildAndCompare(cfg: KeystreamConfig, ds: DataSource, opts: { org?: string; source?: 'postgres' | 'kafka' }): Promise<ReplayResult> {
+export interface ReplayScope {
+  readonly org?: string;
+  /** Only orgs with events at or after this instant (ISO 8601). */
+  readonly fromTime?: string;
+  /** Only orgs with events at or after this log position (the events table's global position). */
+  readonly fromPosition?: number;
+  readonly source?: 'postgres' | 'kafka';
+}
+
+/**
+ * Which orgs a replay rebuilds: all, one, or those with events from a point in time or log position on.
+ * A selected org is always rebuilt from its first event (a key set has no other correct starting point);
+ * the selection itself is read from the write side's events table in both modes.
+ */
+export async function replayScope(ds: DataSource, s: ReplayScope): Promise<Set<string> | undefined> {
+  if (s.fromTime === undefined && s.fromPosition === undefined) return s.org ? new Set([s.org]) : undefined;
+  const rows: { org_id: string }[] = await ds.query(
+    `SELECT DISTINCT org_id FROM events WHERE ($1::timestamptz IS NULL OR occurred_at >= $1) AND ($2::bigint IS NULL OR position >= $2) AND ($3::text IS NULL OR org_id = $3)`,
+    [s.fromTime ?? null, s.fromPosition ?? null, s.org ?? null],
+  );
+  return new Set(rows.map((r) => r.org_id));
+}
+
+/** Reads the log into memory (the orgs in scope) and compares with the live projection. Writes nothing. */
+export async function rebuildAndCompare(cfg: KeystreamConfig, ds: DataSource, opts: ReplayScope): Promise<ReplayResult & { scope?: Set<string> }> {
   const useKafka = (opts.source ?? (cfg.kafkaBrokers ? 'kafka' : 'postgres')) === 'kafka';
   if (useKafka && !cfg.kafkaBrokers) throw new Error('--source kafka needs KAFKA_BROKERS');
+  const scope = await replayScope(ds, opts);
   const source: LogSource = useKafka ? kafkaSource({ brokers: cfg.kafkaBrokers!, clientId: 'keystream-replay', ...cfg.kafka }, opts.org) : postgresSource(ds, opts.org);
   const progress = new Progress(`replay from ${source.name}`, await source.total());
-  const rebuild = new KeySetRebuild(opts.org);
+  const rebuild = new KeySetRebuild(scope);
   let poison = 0;
   await source.read(
     (e) => {
@@ -32,8 +56,8 @@ export async function rebuildAndCompare(cfg: KeystreamConfig, ds: DataSource, op
   );
   progress.done();
   const rebuilt = rebuild.orgs();
-  const diffs = await compareWithLive(ds, rebuilt, opts.org);
-  return { rebuilt, diffs, events: rebuild.events, poison, rate: progress.rate };
+  const diffs = await compareWithLive(ds, rebuilt, scope);
+  return { rebuilt, diffs, events: rebuild.events, poison, rate: progress.rate, scope };
 }
 
 export function printDiffs(diffs: readonly OrgDiff[], out: (line: string) => void): void {

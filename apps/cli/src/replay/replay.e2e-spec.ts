@@ -51,6 +51,19 @@ describe('keystream replay, verify and events (built CLI, real Postgres)', () =>
     expect(v.err).toMatch(/replay from postgres events table: 42\/42 events \(\d[\d,]* events\/s/);
   });
 
+  it('selects orgs by activity from a time or a log position, rebuilding each from its first event', async () => {
+    const none = await cli('replay', '--dry-run', '--org', orgId, '--from-time', '2999-01-01T00:00:00Z');
+    expect(none.out).toContain('replayed 0 events of 0 org(s)');
+    const some = await cli('replay', '--dry-run', '--org', orgId, '--from-time', '2000-01-01T00:00:00Z');
+    expect(some.out).toContain('replayed 42 events of 1 org(s)');
+    const [{ last }] = await ds.query('SELECT max(position)::text AS last FROM events WHERE org_id = $1', [orgId]);
+    const byPosition = await cli('replay', '--dry-run', '--org', orgId, '--from-position', last);
+    expect(byPosition.out).toContain('replayed 42 events of 1 org(s)'); // the whole org, not just its last event
+    const bad = await cli('replay', '--from-time', 'yesterday');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain('ISO 8601');
+  });
+
   it('events tail and inspect show metadata and never a secret', async () => {
     const tail = await cli('events', 'tail', '--org', orgId, '--from-version', '40');
     expect(tail.code).toBe(0);

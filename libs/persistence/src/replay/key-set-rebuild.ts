@@ -19,10 +19,11 @@ export class KeySetRebuild {
   events = 0;
   duplicates = 0;
 
-  constructor(private readonly onlyOrg?: string) {}
+  /** `scope`: the orgs to rebuild (undefined: all). */
+  constructor(private readonly scope?: ReadonlySet<string>) {}
 
   apply(e: EventEnvelope): void {
-    if (this.onlyOrg !== undefined && e.orgId !== this.onlyOrg) return;
+    if (this.scope !== undefined && !this.scope.has(e.orgId)) return;
     this.events += 1;
     if (this.gaps.has(e.orgId)) return;
     const state = this.states.get(e.orgId) ?? emptyKeySet();

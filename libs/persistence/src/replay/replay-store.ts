@@ -21,14 +21,15 @@ export const EPOCH_CHANNEL = 'keystream_epoch';
  * Compares rebuilt key sets with the live projection. The live hash is recomputed from the live rows
  * (never taken from key_sets.hash alone), so a tampered or drifted row is found.
  */
-export async function compareWithLive(ds: DataSource, rebuilt: readonly RebuiltOrg[], scopeOrg?: string): Promise<OrgDiff[]> {
+export async function compareWithLive(ds: DataSource, rebuilt: readonly RebuiltOrg[], scope?: ReadonlySet<string>): Promise<OrgDiff[]> {
+  const orgs = scope ? [...scope] : null;
   const heads: { org_id: string; version: number; hash: string; epoch: number }[] = await ds.query(
-    `SELECT org_id, version, hash, epoch FROM key_sets WHERE $1::text IS NULL OR org_id = $1`,
-    [scopeOrg ?? null],
+    `SELECT org_id, version, hash, epoch FROM key_sets WHERE $1::text[] IS NULL OR org_id = ANY($1)`,
+    [orgs],
   );
   const rows: LiveRow[] = await ds.query(
-    `SELECT org_id, credential_id AS id, provider, label, fields, secrets FROM key_set_credentials WHERE $1::text IS NULL OR org_id = $1`,
-    [scopeOrg ?? null],
+    `SELECT org_id, credential_id AS id, provider, label, fields, secrets FROM key_set_credentials WHERE $1::text[] IS NULL OR org_id = ANY($1)`,
+    [orgs],
   );
   const byOrg = new Map<string, LiveRow[]>();
   for (const r of rows) byOrg.set(r.org_id, [...(byOrg.get(r.org_id) ?? []), r]);
@@ -69,11 +70,11 @@ function differing(rows: readonly LiveRow[], o: RebuiltOrg): string[] {
 }
 
 /** Writes rebuilt key sets to the shadow tables (replacing what a previous run left for the same scope). */
-export async function writeShadow(ds: DataSource, rebuilt: readonly RebuiltOrg[], scopeOrg?: string): Promise<void> {
+export async function writeShadow(ds: DataSource, rebuilt: readonly RebuiltOrg[], scope?: ReadonlySet<string>): Promise<void> {
   await ds.transaction(async (m) => {
-    if (scopeOrg) {
-      await m.query('DELETE FROM key_set_credentials_shadow WHERE org_id = $1', [scopeOrg]);
-      await m.query('DELETE FROM key_sets_shadow WHERE org_id = $1', [scopeOrg]);
+    if (scope) {
+      await m.query('DELETE FROM key_set_credentials_shadow WHERE org_id = ANY($1)', [[...scope]]);
+      await m.query('DELETE FROM key_sets_shadow WHERE org_id = ANY($1)', [[...scope]]);
     } else {
       await m.query('TRUNCATE key_set_credentials_shadow, key_sets_shadow');
     }
