@@ -24,6 +24,20 @@ export const emptyKeySet = (): KeySet => ({ version: 0, credentials: new Map() }
 /** Applies one event at `version`. Pure; the caller guarantees versions arrive in order. */
 export function evolve(state: KeySet, event: CredentialEvent, version: number): KeySet {
   const next = new Map(state.credentials);
+  applyToMap(next, event, version);
+  return { version, credentials: next };
+}
+
+/**
+ * The same step applied in place, for a fold that owns its state (a rebuild over millions of events):
+ * no copy of the org's map per event. Credential objects are replaced, never mutated.
+ */
+export function evolveInPlace(state: { version: number; readonly credentials: Map<string, StoredCredential> }, event: CredentialEvent, version: number): void {
+  applyToMap(state.credentials, event, version);
+  state.version = version;
+}
+
+function applyToMap(next: Map<string, StoredCredential>, event: CredentialEvent, version: number): void {
   switch (event.type) {
     case 'CredentialAdded': {
       const { credentialId: id, provider, label, fields, secrets } = event.data;
@@ -43,7 +57,6 @@ export function evolve(state: KeySet, event: CredentialEvent, version: number): 
       throw new Error(`unknown event ${(_never as { type: string }).type}`);
     }
   }
-  return { version, credentials: next };
 }
 
 function applyEdit(current: StoredCredential, edit: CredentialEdited['data'], version: number): StoredCredential {

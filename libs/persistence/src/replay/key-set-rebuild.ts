@@ -1,4 +1,4 @@
-import { emptyKeySet, EventEnvelope, evolve, keySetHash, KeySet } from '@keystream/credentials';
+import { EventEnvelope, evolveInPlace, keySetHash, KeySet, StoredCredential } from '@keystream/credentials';
 
 export interface RebuiltOrg {
   readonly orgId: string;
@@ -14,7 +14,8 @@ export interface RebuiltOrg {
  * marks the org as having a gap, and later events of that org are ignored.
  */
 export class KeySetRebuild {
-  private readonly states = new Map<string, KeySet>();
+  /** Owned by the rebuild, so folded in place (no copy of an org's map per event). */
+  private readonly states = new Map<string, { version: number; credentials: Map<string, StoredCredential> }>();
   private readonly gaps = new Map<string, number>();
   events = 0;
   duplicates = 0;
@@ -26,7 +27,8 @@ export class KeySetRebuild {
     if (this.scope !== undefined && !this.scope.has(e.orgId)) return;
     this.events += 1;
     if (this.gaps.has(e.orgId)) return;
-    const state = this.states.get(e.orgId) ?? emptyKeySet();
+    let state = this.states.get(e.orgId);
+    if (!state) this.states.set(e.orgId, (state = { version: 0, credentials: new Map() }));
     if (e.version <= state.version) {
       this.duplicates += 1;
       return;
@@ -35,10 +37,10 @@ export class KeySetRebuild {
       this.gaps.set(e.orgId, state.version + 1);
       return;
     }
-    this.states.set(e.orgId, evolve(state, { type: e.type, data: e.data } as never, e.version));
+    evolveInPlace(state, { type: e.type, data: e.data } as never, e.version);
   }
 
   orgs(): RebuiltOrg[] {
-    return [...this.states.entries()].map(([orgId, state]) => ({ orgId, state, hash: keySetHash(state.credentials.values()), gapAt: this.gaps.get(orgId) }));
+    return [...this.states.entries()].map(([orgId, state]) => ({ orgId, state: state as KeySet, hash: keySetHash(state.credentials.values()), gapAt: this.gaps.get(orgId) }));
   }
 }
