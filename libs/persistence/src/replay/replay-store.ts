@@ -1,6 +1,7 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { evolve, keySetHash, KeySet, StoredCredential } from '@keystream/credentials';
 import { eventRows } from '../repositories/event-rows.repository';
+import { copyRows } from './copy-rows';
 import { RebuiltOrg } from './key-set-rebuild';
 
 export interface OrgDiff {
@@ -69,24 +70,32 @@ function differing(rows: readonly LiveRow[], o: RebuiltOrg): string[] {
   });
 }
 
-/** Writes rebuilt key sets to the shadow tables (replacing what a previous run left for the same scope). */
+/** Writes rebuilt key sets to the shadow tables (replacing what a previous run left for the same scope), by COPY, in one transaction. */
 export async function writeShadow(ds: DataSource, rebuilt: readonly RebuiltOrg[], scope?: ReadonlySet<string>): Promise<void> {
-  await ds.transaction(async (m) => {
+  const runner = ds.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.startTransaction();
     if (scope) {
-      await m.query('DELETE FROM key_set_credentials_shadow WHERE org_id = ANY($1)', [[...scope]]);
-      await m.query('DELETE FROM key_sets_shadow WHERE org_id = ANY($1)', [[...scope]]);
+      await runner.query('DELETE FROM key_set_credentials_shadow WHERE org_id = ANY($1)', [[...scope]]);
+      await runner.query('DELETE FROM key_sets_shadow WHERE org_id = ANY($1)', [[...scope]]);
     } else {
-      await m.query('TRUNCATE key_set_credentials_shadow, key_sets_shadow');
+      await runner.query('TRUNCATE key_set_credentials_shadow, key_sets_shadow');
     }
-    await insertRows(m, 'key_set_credentials_shadow', rebuilt.flatMap((o) => [...o.state.credentials.values()].map((c) => ({ orgId: o.orgId, c }))));
-    for (let i = 0; i < rebuilt.length; i += CHUNK) {
-      const part = rebuilt.slice(i, i + CHUNK);
-      await m.query(
-        `INSERT INTO key_sets_shadow (org_id, epoch, version, hash) SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::text[])`,
-        [part.map((o) => o.orgId), part.map(() => 1), part.map((o) => o.state.version), part.map((o) => o.hash)],
-      );
-    }
-  });
+    const credentials = function* () {
+      for (const o of rebuilt) {
+        for (const c of o.state.credentials.values()) yield [o.orgId, c.id, c.provider, c.label, JSON.stringify(c.fields), JSON.stringify(c.secrets), c.version] as const;
+      }
+    };
+    await copyRows(runner, 'key_set_credentials_shadow', ['org_id', 'credential_id', 'provider', 'label', 'fields', 'secrets', 'version'], credentials());
+    await copyRows(runner, 'key_sets_shadow', ['org_id', 'epoch', 'version', 'hash'], rebuilt.map((o) => [o.orgId, 1, o.state.version, o.hash] as const));
+    await runner.commitTransaction();
+  } catch (e) {
+    if (runner.isTransactionActive) await runner.rollbackTransaction();
+    throw e;
+  } finally {
+    await runner.release();
+  }
 }
 
 async function insertRows(m: EntityManager, table: string, rows: { orgId: string; c: StoredCredential }[]): Promise<void> {
