@@ -4,6 +4,7 @@ import { ConfigError } from '@keystream/config';
 import { CliError } from './cli-context';
 import { agentCommand } from './commands/agent.command';
 import { eventsCommand } from './commands/events.command';
+import { keysCommand } from './commands/keys.command';
 import { replayCommand, verifyCommand } from './commands/replay.command';
 import { tokenCommand } from './commands/token.command';
 
@@ -14,7 +15,8 @@ const program = new Command('keystream')
   .addCommand(replayCommand)
   .addCommand(verifyCommand)
   .addCommand(eventsCommand)
-  .addCommand(agentCommand);
+  .addCommand(agentCommand)
+  .addCommand(keysCommand);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof ConfigError) {

@@ -5,9 +5,8 @@ import { AgentGatewayModule } from '@keystream/agent-gateway';
 import { KeystreamConfig } from '@keystream/config';
 import { MetricsController, structuredLogging } from '@keystream/observability';
 import { TokenVerifier } from '@keystream/auth';
-import { SecretCipher } from '@keystream/crypto';
 import { InProcessChangeFeedAdapter, writeOutbox } from '@keystream/event-log';
-import { keySetProjection } from '@keystream/persistence';
+import { keySetProjection, localSecretVault } from '@keystream/persistence';
 import { COMMIT_HOOKS, CommitHook } from './credentials/credential-command.service';
 import { CredentialsModule } from './credentials/credentials.module';
 import { DevicesModule } from './devices/devices.module';
@@ -17,7 +16,7 @@ import { HealthController } from './health/health.controller';
 import { AuthGuard } from './http/auth.guard';
 import { WriteRateGuard } from './http/write-rate.guard';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
-import { CHANGE_FEED, CLOCK, CONFIG, DATA_SOURCE, READINESS_CHECKS, ReadinessChecks, SECRET_CIPHER, TOKEN_VERIFIER } from './tokens';
+import { CHANGE_FEED, CLOCK, CONFIG, DATA_SOURCE, READINESS_CHECKS, ReadinessChecks, SECRET_VAULT, TOKEN_VERIFIER } from './tokens';
 
 export interface AppDependencies {
   readonly config: KeystreamConfig;
@@ -44,7 +43,8 @@ const outbox: CommitHook = async (m, _orgId, events) => {
 export class AppModule {
   static register(deps: AppDependencies): DynamicModule {
     const verifier = new TokenVerifier(deps.config.auth);
-    const cipher = new SecretCipher(deps.config.masterKey);
+    // One vault (and DEK cache) per process, shared by the command side and the in-process gateway.
+    const vault = localSecretVault(deps.dataSource, deps.config.masterKey, deps.config.previousMasterKeys);
     const embedded = deps.config.mode === 'embedded';
     const core = {
       module: class CoreModule {},
@@ -53,17 +53,17 @@ export class AppModule {
         { provide: CONFIG, useValue: deps.config },
         { provide: DATA_SOURCE, useValue: deps.dataSource },
         { provide: TOKEN_VERIFIER, useValue: verifier },
-        { provide: SECRET_CIPHER, useValue: cipher },
+        { provide: SECRET_VAULT, useValue: vault },
         { provide: CHANGE_FEED, useValue: deps.changeFeed },
         { provide: CLOCK, useValue: () => new Date() },
         { provide: READINESS_CHECKS, useValue: deps.readiness ?? {} },
         { provide: COMMIT_HOOKS, useValue: embedded ? [inlineProjection] : [outbox] },
       ],
-      exports: [CONFIG, DATA_SOURCE, TOKEN_VERIFIER, SECRET_CIPHER, CHANGE_FEED, CLOCK, COMMIT_HOOKS, READINESS_CHECKS],
+      exports: [CONFIG, DATA_SOURCE, TOKEN_VERIFIER, SECRET_VAULT, CHANGE_FEED, CLOCK, COMMIT_HOOKS, READINESS_CHECKS],
     };
     // Embedded mode: the agent gateway runs in this process and learns of commits in-process.
     // Distributed mode: gateways are their own processes, fed by Kafka.
-    const gateway = embedded ? [AgentGatewayModule.register({ dataSource: deps.dataSource, cipher, verifier, feed: deps.changeFeed, rateLimits: deps.config.rateLimits })] : [];
+    const gateway = embedded ? [AgentGatewayModule.register({ dataSource: deps.dataSource, vault, verifier, feed: deps.changeFeed, rateLimits: deps.config.rateLimits })] : [];
     return {
       module: AppModule,
       imports: [...(deps.structuredLogs ? [structuredLogging(embedded ? 'keystream' : 'keystream-command-api')] : []), core, CredentialsModule, DevicesModule, MembersModule, AdminUiModule, ...gateway],

@@ -1,10 +1,13 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@keystream/config';
 import { InProcessChangeFeedAdapter, KafkaEventLogAdapter, OutboxRelay } from '@keystream/event-log';
 import { openDatabase, startEmbeddedPostgres } from '@keystream/persistence';
 import { metrics } from '@keystream/observability';
 import { createApp } from './app.factory';
+
+const SHUTDOWN_GRACE_MS = 5_000;
 
 async function main(): Promise<void> {
   const log = new Logger('keystream');
@@ -39,6 +42,10 @@ async function main(): Promise<void> {
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     process.once(sig, async () => {
       log.log(`${sig}: shutting down`);
+      // Keep-alive clients would hold the server open forever: idle ones go now, busy ones after a grace period.
+      const server = app.getHttpServer() as Server;
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
       await app.close();
       await stop();
       process.exit(0);

@@ -2,7 +2,8 @@
 export const CONFIG = Symbol('CONFIG');
 export const DATA_SOURCE = Symbol('DATA_SOURCE');
 export const TOKEN_VERIFIER = Symbol('TOKEN_VERIFIER');
-export const SECRET_CIPHER = Symbol('SECRET_CIPHER');
+/** The envelope-encryption vault (SecretVault): data keys, fingerprints, opening. */
+export const SECRET_VAULT = Symbol('SECRET_VAULT');
 export const CHANGE_FEED = Symbol('CHANGE_FEED');
 export const CLOCK = Symbol('CLOCK');
 

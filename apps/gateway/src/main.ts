@@ -4,9 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { TokenVerifier } from '@keystream/auth';
 import { ConfigError, loadConfig } from '@keystream/config';
-import { SecretCipher } from '@keystream/crypto';
 import { KafkaEventLogAdapter, LogChangeFeedAdapter } from '@keystream/event-log';
-import { openDatabase } from '@keystream/persistence';
+import { localSecretVault, openDatabase } from '@keystream/persistence';
 import { GatewayAppModule } from './gateway.module';
 
 /** Distributed mode only: serves agents on /agents. Scale out freely: every instance reads every change. */
@@ -17,7 +16,7 @@ async function main(): Promise<void> {
   const eventLog = new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-gateway', ...config.kafka });
   const feed = new LogChangeFeedAdapter(eventLog);
   const app = await NestFactory.create(
-    GatewayAppModule.register({ dataSource: ds, cipher: new SecretCipher(config.masterKey), verifier: new TokenVerifier(config.auth), feed }, () => eventLog.ping()),
+    GatewayAppModule.register({ dataSource: ds, vault: localSecretVault(ds, config.masterKey, config.previousMasterKeys), verifier: new TokenVerifier(config.auth), feed }, () => eventLog.ping()),
     { bufferLogs: true },
   );
   app.useLogger(app.get(PinoLogger));

@@ -2,7 +2,7 @@ import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TokenRateLimiter, TokenVerifier } from '@keystream/auth';
 import { DEFAULT_RATE_LIMITS, RateLimits, readRateLimits } from '@keystream/config';
-import { SecretCipher } from '@keystream/crypto';
+import { SecretVault } from '@keystream/crypto';
 import { ChangeFeed } from '@keystream/event-log';
 import { AgentKeySetReader } from './agent-key-set.reader';
 import { AgentsGateway } from './agents.gateway';
@@ -13,7 +13,7 @@ import { RevocationWatcher } from './revocation-watcher';
 
 export interface AgentGatewayOptions {
   readonly dataSource: DataSource;
-  readonly cipher: SecretCipher;
+  readonly vault: SecretVault;
   readonly verifier: TokenVerifier;
   readonly feed: ChangeFeed;
   /** Absent → KEYSTREAM_CONNECT_RATE_PER_MIN from the environment (already checked by loadConfig), else the default. */
@@ -45,7 +45,7 @@ export class AgentGatewayModule {
   static register(opts: AgentGatewayOptions): DynamicModule {
     const deps: GatewayDeps = {
       verifier: opts.verifier,
-      reader: new AgentKeySetReader(opts.dataSource, opts.cipher),
+      reader: new AgentKeySetReader(opts.dataSource, opts.vault),
       feed: opts.feed,
       positions: new DevicePositionsRecorder(opts.dataSource),
       epochs: epochWatcher(opts.dataSource),

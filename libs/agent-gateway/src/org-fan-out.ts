@@ -42,7 +42,7 @@ export class OrgFanOut {
     const epoch = await this.epoch(save);
     if (last === undefined || save.fromVersion <= last + 1) {
       const events = last === undefined ? save.events : save.events.filter((e) => e.version > last);
-      this.emit(orgId, this.reader.changesMessage(orgId, epoch, events, save.hash), events[0]?.commandId);
+      this.emit(orgId, await this.reader.changesMessage(orgId, epoch, events, save.hash), events[0]?.commandId);
       this.lastSent.set(orgId, save.toVersion);
       return;
     }

@@ -15,6 +15,8 @@ export interface KeystreamConfig {
   /** Absent → the embedded log (a Postgres table). */
   readonly kafkaBrokers?: readonly string[];
   readonly masterKey: Buffer;
+  /** KEYSTREAM_PREVIOUS_MASTER_KEYS: unwrap-only key-encryption keys, kept while `keystream keys rotate-kek` runs. */
+  readonly previousMasterKeys?: readonly Buffer[];
   readonly auth: AuthConfig;
   /** Topic layout, used when KAFKA_BROKERS is set. */
   readonly kafka: { readonly topic: string; readonly partitions: number; readonly replicationFactor: number; readonly maxBytesPerPartition: number };
@@ -56,6 +58,7 @@ export function loadConfig(env: Env = process.env, warn: Warn = (m) => process.s
     databaseUrl,
     kafkaBrokers,
     masterKey: masterKey(env, mode, dataDir, warn),
+    previousMasterKeys: previousMasterKeys(env),
     auth,
     kafka: {
       topic: env.KAFKA_TOPIC || 'keystream.credentials.v1',
@@ -121,6 +124,20 @@ function masterKey(env: Env, mode: Mode, dataDir: string, warn: Warn): Buffer {
   if (mode === 'distributed') throw new ConfigError('KEYSTREAM_MASTER_KEY', 'is required in distributed mode (32 bytes, base64 or hex)');
   const file = join(dataDir, 'master.key');
   return fileSecret(file, warn, 'KEYSTREAM_MASTER_KEY is not set: using a generated master key in');
+}
+
+function previousMasterKeys(env: Env): Buffer[] {
+  const raw = env.KEYSTREAM_PREVIOUS_MASTER_KEYS;
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(',').map((entry, i) => {
+    const v = entry.trim();
+    if (!v) throw new ConfigError('KEYSTREAM_PREVIOUS_MASTER_KEYS', `entry ${i + 1} is empty`);
+    try {
+      return decodeKey(v, 'KEYSTREAM_PREVIOUS_MASTER_KEYS');
+    } catch {
+      throw new ConfigError('KEYSTREAM_PREVIOUS_MASTER_KEYS', `entry ${i + 1} must be 32 bytes, base64 or hex encoded`);
+    }
+  });
 }
 
 function authConfig(env: Env, mode: Mode, dataDir: string, warn: Warn): AuthConfig {

@@ -33,10 +33,11 @@ describe('OutboxRelay (real Postgres, real Kafka)', () => {
   });
 
   it('publishes in per-org version order across a decimal-digit boundary of positions, then empties the outbox', async () => {
-    // Move the sequence just below the next power of ten: positions then cross e.g. 99999 → 100000,
-    // where a text sort would put 100000 before 99999.
-    const [{ last }] = await ds.query(`SELECT last_value::text AS last FROM outbox_position_seq`);
-    const boundary = 10n ** BigInt(String(BigInt(last) + 10n).length);
+    // Put the sequence just below a power of ten, so positions cross e.g. 999 → 1000 where a text sort
+    // would put 1000 first. With an empty outbox (the relay deletes what it published) the sequence can
+    // start over; otherwise it moves to the next power of ten (a fresh CI database is empty).
+    const [{ rows, last }] = await ds.query(`SELECT (SELECT count(*) FROM outbox)::int AS rows, (SELECT last_value FROM outbox_position_seq)::text AS last`);
+    const boundary = rows === 0 ? 1000n : 10n ** BigInt(String(BigInt(last) + 10n).length);
     await ds.query(`SELECT setval('outbox_position_seq', $1)`, [(boundary - 6n).toString()]);
     const orgs = [`relay-a-${randomUUID()}`, `relay-b-${randomUUID()}`];
     await ds.transaction((m) => writeOutbox(m, orgs.flatMap((o) => [1, 2, 3, 4, 5, 6].map((v) => envelope(o, v)))));

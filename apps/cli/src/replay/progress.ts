@@ -4,7 +4,7 @@ export class Progress {
   private last = 0;
   count = 0;
 
-  constructor(private readonly label: string, private readonly total: number, private readonly out: NodeJS.WriteStream = process.stderr) {}
+  constructor(private readonly label: string, private readonly total: number, private readonly out: NodeJS.WriteStream = process.stderr, private readonly unit = 'events') {}
 
   tick(n = 1): void {
     this.count += n;
@@ -28,6 +28,6 @@ export class Progress {
   private line(): string {
     const rate = this.rate;
     const eta = this.total > this.count && rate > 0 ? `, ETA ${Math.ceil((this.total - this.count) / rate)} s` : '';
-    return `${this.label}: ${this.count.toLocaleString('en')}/${this.total.toLocaleString('en')} events (${Math.round(rate).toLocaleString('en')} events/s${eta})`;
+    return `${this.label}: ${this.count.toLocaleString('en')}/${this.total.toLocaleString('en')} ${this.unit} (${Math.round(rate).toLocaleString('en')} ${this.unit}/s${eta})`;
   }
 }

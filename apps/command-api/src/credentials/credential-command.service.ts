@@ -3,12 +3,12 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { decide, DomainError, EVENT_SCHEMA_VERSION, EventEnvelope, evolve, KeySet, SaveCredentials } from '@keystream/credentials';
 import { Principal } from '@keystream/auth';
-import { SecretCipher } from '@keystream/crypto';
+import { SecretVault } from '@keystream/crypto';
 import { InProcessChangeFeedAdapter } from '@keystream/event-log';
 import { metrics } from '@keystream/observability';
-import { decisionStateRows, eventRows, idempotencyKeys, orgStreams } from '@keystream/persistence';
+import { dataKeys, decisionStateRows, eventRows, idempotencyKeys, orgStreams } from '@keystream/persistence';
 import { IdempotencyRequest } from '../http/preconditions';
-import { CHANGE_FEED, CLOCK, Clock, DATA_SOURCE, SECRET_CIPHER } from '../tokens';
+import { CHANGE_FEED, CLOCK, Clock, DATA_SOURCE, SECRET_VAULT } from '../tokens';
 import { PlainChange } from './credential-requests';
 import { sealChanges } from './secret-sealing';
 import { ConcurrentWriteError, IdempotencyKeyReusedError } from './write-errors';
@@ -57,7 +57,7 @@ export class CredentialCommandService {
 
   constructor(
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
-    @Inject(SECRET_CIPHER) private readonly cipher: SecretCipher,
+    @Inject(SECRET_VAULT) private readonly vault: SecretVault,
     @Inject(CHANGE_FEED) private readonly feed: InProcessChangeFeedAdapter,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(COMMIT_HOOKS) private readonly hooks: CommitHook[],
@@ -78,7 +78,8 @@ export class CredentialCommandService {
   }
 
   private async commit(req: WriteRequest, respond: (r: CommitResult) => WriteResponse): Promise<WriteResponse> {
-    const changes = sealChanges(this.cipher, req.orgId, req.changes);
+    // Sealing (and making data keys) happens before the transaction; their wrapped forms commit with the events.
+    const { changes, newKeys } = await sealChanges(this.vault, req.orgId, req.changes);
     const command: SaveCredentials = {
       changes,
       batch: req.batch,
@@ -97,6 +98,9 @@ export class CredentialCommandService {
         await eventRows.append(m, envelopes);
         await decisionStateRows.replace(m, req.orgId, after, envelopes.map((e) => e.data.credentialId));
         await orgStreams.advance(m, req.orgId, after.version);
+        await dataKeys.insert(m, req.orgId, newKeys);
+        // Crypto-shredding: a removed credential's data key goes with the removal, in the same transaction.
+        await dataKeys.delete(m, req.orgId, removedIds(envelopes));
         for (const hook of this.hooks) projected = (await hook(m, req.orgId, envelopes)) ?? projected;
       }
       committed = { version: after.version, state: after, events: envelopes, addedIds: changes.flatMap((c) => (c.op === 'add' ? [c.credentialId] : [])) };
@@ -106,6 +110,8 @@ export class CredentialCommandService {
     });
     if (committed && committed.events.length > 0) {
       const { events } = committed;
+      for (const k of newKeys) this.vault.remember(req.orgId, k.credentialId, k.dek);
+      this.vault.forget(req.orgId, removedIds(events));
       metrics.eventsAppended.inc(events.length);
       this.log.log({ msg: 'committed', commandId: req.commandId, orgId: req.orgId, fromVersion: events[0].version, toVersion: events[events.length - 1].version, events: events.length });
       this.feed.publish({ orgId: req.orgId, fromVersion: events[0].version, toVersion: events[events.length - 1].version, events, ...projected });
@@ -145,4 +151,8 @@ export class CredentialCommandService {
       throw e;
     }
   }
+}
+
+function removedIds(events: readonly EventEnvelope[]): string[] {
+  return events.filter((e) => e.type === 'CredentialRemoved').map((e) => e.data.credentialId);
 }

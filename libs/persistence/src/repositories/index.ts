@@ -5,3 +5,4 @@ export * from './org-streams.repository';
 export * from './devices.repository';
 export * from './revocations.repository';
 export * from './credential-history.repository';
+export * from './data-keys.repository';

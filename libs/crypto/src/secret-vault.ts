@@ -1,0 +1,179 @@
+import { randomBytes } from 'node:crypto';
+import type { SealedSecret } from '@keystream/credentials';
+import { DataKeyCache } from './data-key-cache';
+import { DEK_KEY_ID, fingerprintWith, legacyKey, openLegacy, openWithDek, sealWithDek, SecretShreddedError } from './envelope';
+import { KmsContext, KmsPort, WrappedKey } from './kms.port';
+import { SecretContext, SecretDecryptError } from './secret-cipher';
+
+/** Where wrapped keys live (libs/persistence implements it on Postgres). In-transaction inserts/deletes go through the repository. */
+export interface DataKeyStore {
+  /** The wrapped DEKs of those credentials that still have one (a shredded credential has none). */
+  load(orgId: string, credentialIds: readonly string[]): Promise<Map<string, WrappedKey>>;
+  /** Every keyring entry (a handful of rows; a name may have one entry per KEK lineage). */
+  keyring(): Promise<KeyringEntry[]>;
+  /** Inserts unless present under that KEK; returns what is stored (the first writer wins). */
+  createKeyring(name: string, wrapped: WrappedKey): Promise<WrappedKey>;
+}
+
+export interface KeyringEntry {
+  readonly name: string;
+  readonly wrapped: WrappedKey;
+}
+
+export const FINGERPRINT_KEYRING = 'fingerprint';
+export const LEGACY_KEYRING_PREFIX = 'legacy-secret-key:';
+
+export const dekContext = (orgId: string, credentialId: string): KmsContext => ({ purpose: 'dek', orgId, credentialId });
+export const keyringContext = (name: string): KmsContext => ({ purpose: 'keyring', name });
+
+export interface SecretVaultOptions {
+  /** Master keys whose pre-envelope secrets (legacy keyId) must stay readable: current first, then previous. */
+  readonly legacyMasterKeys?: readonly Buffer[];
+  readonly cacheSize?: number;
+  readonly cacheTtlMs?: number;
+}
+
+/**
+ * Envelope encryption: each credential has its own random 256-bit data key (DEK), wrapped by the KMS and
+ * stored per org+credential; its secrets are sealed under it. Deleting the DEK row shreds the credential.
+ * One fingerprint key per deployment lives wrapped in the keyring, so fingerprints survive KEK rotation.
+ */
+export class SecretVault {
+  readonly cache: DataKeyCache;
+  private init?: Promise<void>;
+  private fpKey?: Buffer;
+  private readonly legacy = new Map<string, Buffer>();
+  private readonly inflight = new Map<string, Promise<Buffer | undefined>>();
+
+  constructor(readonly kms: KmsPort, private readonly store: DataKeyStore, private readonly opts: SecretVaultOptions = {}) {
+    this.cache = new DataKeyCache(opts.cacheSize, opts.cacheTtlMs);
+  }
+
+  /** Loads (first use: creates) the keyring. Idempotent; every other method awaits it. */
+  ready(): Promise<void> {
+    this.init ??= this.load().catch((e) => {
+      this.init = undefined;
+      throw e;
+    });
+    return this.init;
+  }
+
+  /** A fresh DEK for a new credential, and its wrapped form to insert in the command's transaction. */
+  async newDataKey(orgId: string, credentialId: string): Promise<{ dek: Buffer; wrapped: WrappedKey }> {
+    const dek = randomBytes(32);
+    return { dek, wrapped: await this.kms.wrap(dek, dekContext(orgId, credentialId)) };
+  }
+
+  /** The DEKs of these credentials that still exist (cache, else one load and one unwrap per credential). */
+  async dataKeys(orgId: string, credentialIds: Iterable<string>): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    const missing: string[] = [];
+    for (const id of new Set(credentialIds)) {
+      const k = this.cache.get(orgId, id);
+      if (k) out.set(id, k);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return out;
+    const waits: Promise<void>[] = [];
+    const toLoad: string[] = [];
+    for (const id of missing) {
+      const p = this.inflight.get(`${orgId}\0${id}`);
+      if (p) waits.push(p.then((k) => void (k && out.set(id, k))));
+      else toLoad.push(id);
+    }
+    if (toLoad.length > 0) {
+      const loading = this.store.load(orgId, toLoad);
+      for (const id of toLoad) {
+        const key = `${orgId}\0${id}`;
+        const p = loading
+          .then(async (rows) => {
+            const w = rows.get(id);
+            if (!w) return undefined;
+            const dek = await this.kms.unwrap(w, dekContext(orgId, id));
+            this.cache.set(orgId, id, dek);
+            return dek;
+          })
+          .finally(() => this.inflight.delete(key));
+        this.inflight.set(key, p);
+        waits.push(p.then((k) => void (k && out.set(id, k))));
+      }
+    }
+    await Promise.all(waits);
+    return out;
+  }
+
+  /** After the DEK's row committed. */
+  remember(orgId: string, credentialId: string, dek: Buffer): void {
+    this.cache.set(orgId, credentialId, dek);
+  }
+
+  /** After a removal committed (crypto-shredding): this process forgets the key too. */
+  forget(orgId: string, credentialIds: Iterable<string>): void {
+    for (const id of credentialIds) this.cache.delete(orgId, id);
+  }
+
+  async fingerprint(orgId: string, plaintext: string): Promise<string> {
+    await this.ready();
+    return fingerprintWith(this.fpKey!, orgId, plaintext);
+  }
+
+  async seal(plaintext: string, ctx: SecretContext, dek: Buffer): Promise<SealedSecret> {
+    return sealWithDek(dek, plaintext, ctx, await this.fingerprint(ctx.orgId, plaintext));
+  }
+
+  /**
+   * Synchronous open once `ready()` resolved and the credential's DEK was fetched (`dataKeys`).
+   * DEK format without its key → SecretShreddedError; anything else that fails → SecretDecryptError.
+   */
+  open(sealed: SealedSecret, ctx: SecretContext, dek: Buffer | undefined): string {
+    if (sealed.keyId === DEK_KEY_ID) {
+      if (!dek) throw new SecretShreddedError(`the data key of this credential was destroyed (field ${ctx.field})`);
+      return openWithDek(dek, sealed, ctx);
+    }
+    const legacy = this.legacy.get(sealed.keyId);
+    if (!legacy) throw new SecretDecryptError(`secret sealed with unknown key ${sealed.keyId}`);
+    return openLegacy(legacy, sealed, ctx);
+  }
+
+  /** One secret, from nothing (CLI, tests). */
+  async openSecret(sealed: SealedSecret, ctx: SecretContext): Promise<string> {
+    await this.ready();
+    const deks = sealed.keyId === DEK_KEY_ID ? await this.dataKeys(ctx.orgId, [ctx.credentialId]) : new Map<string, Buffer>();
+    return this.open(sealed, ctx, deks.get(ctx.credentialId));
+  }
+
+  private async load(): Promise<void> {
+    // Each name is looked up among the entries this process can unwrap, preferring the current KEK's.
+    const usable = async (): Promise<Map<string, Buffer>> => {
+      const out = new Map<string, Buffer>();
+      const entries = (await this.store.keyring()).sort((a, b) => Number(b.wrapped.kekId === this.kms.currentKeyId) - Number(a.wrapped.kekId === this.kms.currentKeyId));
+      for (const { name, wrapped } of entries) {
+        if (out.has(name)) continue;
+        const key = await this.kms.unwrap(wrapped, keyringContext(name)).catch(() => undefined);
+        if (key) out.set(name, key);
+      }
+      return out;
+    };
+    let ring = await usable();
+    let created = false;
+    if (!ring.has(FINGERPRINT_KEYRING)) {
+      await this.store.createKeyring(FINGERPRINT_KEYRING, await this.kms.wrap(randomBytes(32), keyringContext(FINGERPRINT_KEYRING)));
+      created = true;
+    }
+    // Pre-envelope secrets stay readable after their master key leaves the config: their key joins the keyring.
+    for (const master of this.opts.legacyMasterKeys ?? []) {
+      const { keyId, key } = legacyKey(master);
+      this.legacy.set(keyId, key);
+      const name = LEGACY_KEYRING_PREFIX + keyId;
+      if (!ring.has(name)) {
+        await this.store.createKeyring(name, await this.kms.wrap(key, keyringContext(name)));
+        created = true;
+      }
+    }
+    if (created) ring = await usable();
+    this.fpKey = ring.get(FINGERPRINT_KEYRING)!;
+    for (const [name, key] of ring) {
+      if (name.startsWith(LEGACY_KEYRING_PREFIX) && !this.legacy.has(name.slice(LEGACY_KEYRING_PREFIX.length))) this.legacy.set(name.slice(LEGACY_KEYRING_PREFIX.length), key);
+    }
+  }
+}
