@@ -13,8 +13,13 @@ export async function writeOutbox(m: EntityManager, events: readonly EventEnvelo
     values.push(e.orgId, e.version, JSON.stringify(e));
     return `($${i * 3 + 1}, $${i * 3 + 2}, $${i * 3 + 3}::jsonb)`;
   });
-  await m.query(`INSERT INTO outbox (org_id, version, envelope) VALUES ${tuples.join(', ')}`, values);
-  await m.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
+  // One round trip: the insert and the wake-up NOTIFY (delivered at commit) in one statement.
+  values.push(OUTBOX_CHANNEL);
+  await m.query(
+    `WITH inserted AS (INSERT INTO outbox (org_id, version, envelope) VALUES ${tuples.join(', ')} RETURNING 1)
+     SELECT pg_notify($${values.length}, '') FROM (SELECT count(*) FROM inserted) AS n`,
+    values,
+  );
 }
 
 export interface RelayOptions {

@@ -25,19 +25,20 @@ export class KeySetProjection {
   async apply(m: EntityManager, orgId: string, envelopes: readonly EventEnvelope[]): Promise<ProjectedKeySet> {
     const pos = await this.lockPosition(m, orgId);
     let state: KeySet | undefined;
+    let before: KeySet | undefined;
     const touched = new Set<string>();
     let version = pos.version;
     for (const e of envelopes) {
       if (e.orgId !== orgId) throw new Error(`event of org ${e.orgId} given to projection of ${orgId}`);
       if (e.version <= version) continue;
       if (e.version > version + 1) throw new ProjectionGapError(orgId, version, e.version);
-      state ??= await keySetRows.load(m, orgId, version);
+      if (!state) state = before = await keySetRows.load(m, orgId, version);
       state = evolve(state, { type: e.type, data: e.data } as never, e.version);
       touched.add(e.data.credentialId);
       version = e.version;
     }
     if (!state) return pos;
-    await keySetRows.replace(m, orgId, state, touched);
+    await keySetRows.replace(m, orgId, state, touched, before);
     const hash = keySetHash(state.credentials.values());
     await m.query(`UPDATE key_sets SET version = $2, hash = $3, updated_at = now() WHERE org_id = $1`, [orgId, version, hash]);
     return { orgId, epoch: pos.epoch, version, hash };

@@ -96,7 +96,7 @@ export class CredentialCommandService {
       const after = envelopes.reduce((s, e) => evolve(s, { type: e.type, data: e.data } as never, e.version), state);
       if (envelopes.length > 0) {
         await eventRows.append(m, envelopes);
-        await decisionStateRows.replace(m, req.orgId, after, envelopes.map((e) => e.data.credentialId));
+        await decisionStateRows.replace(m, req.orgId, after, envelopes.map((e) => e.data.credentialId), state);
         await orgStreams.advance(m, req.orgId, after.version);
         await dataKeys.insert(m, req.orgId, newKeys);
         // Crypto-shredding: a removed credential's data key goes with the removal, in the same transaction.
@@ -145,7 +145,8 @@ export class CredentialCommandService {
 
   private async inTransaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
     try {
-      return await this.ds.transaction('READ COMMITTED', work);
+      // READ COMMITTED is Postgres's default: no separate SET TRANSACTION round trip; the row lock orders writers.
+      return await this.ds.transaction(work);
     } catch (e) {
       if (e instanceof QueryFailedError && (e.driverError as { code?: string })?.code === '23505') throw new ConcurrentWriteError();
       throw e;
