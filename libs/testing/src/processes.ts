@@ -63,3 +63,15 @@ export class AppProcess {
     await exited;
   }
 }
+
+/** Runs the built `keystream` CLI to completion and returns its exit code and output. */
+export function runCli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [ENTRY.cli, ...args], { env });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += String(d)));
+    p.stderr.on('data', (d) => (err += String(d)));
+    p.on('exit', (code) => resolve({ code, out, err }));
+  });
+}

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
@@ -6,7 +5,7 @@ import { issueDevToken } from '@keystream/auth';
 import { SealedSecret } from '@keystream/credentials';
 import { LocalKmsAdapter } from '@keystream/crypto';
 import { eventRows, localSecretVault, openDatabase, orgStreams } from '@keystream/persistence';
-import { AgentProbe, AppProcess, ENTRY, newOrgId } from '@keystream/testing';
+import { AgentProbe, AppProcess, ENTRY, newOrgId, runCli } from '@keystream/testing';
 
 /**
  * `keystream keys rotate-kek` for real: built API and CLI processes on their own fresh database (a rotation
@@ -27,15 +26,7 @@ describe('keystream keys rotate-kek (built CLI and API, real Postgres, live agen
     delete env.KEYSTREAM_PREVIOUS_MASTER_KEYS;
     return env;
   };
-  const cli = (env: NodeJS.ProcessEnv, ...args: string[]) =>
-    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const p = spawn(process.execPath, [ENTRY.cli, ...args], { env });
-      let out = '';
-      let err = '';
-      p.stdout.on('data', (d) => (out += String(d)));
-      p.stderr.on('data', (d) => (err += String(d)));
-      p.on('exit', (code) => resolve({ code, out, err }));
-    });
+  const cli = (env: NodeJS.ProcessEnv, ...args: string[]) => runCli(env, ...args);
 
   beforeAll(async () => {
     const admin = new Client({ connectionString: process.env.DATABASE_URL });

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { issueDevToken } from '@keystream/auth';
 import { openDatabase, orgStreams } from '@keystream/persistence';
-import { AgentProbe, AppProcess, ENTRY, FAKE, newOrgId } from '@keystream/testing';
+import { AgentProbe, AppProcess, ENTRY, FAKE, newOrgId, runCli } from '@keystream/testing';
 
 /** keystream replay / verify / events, as an SRE runs them, against a running API and its agents. */
 describe('keystream replay, verify and events (built CLI, real Postgres)', () => {
@@ -15,15 +15,7 @@ describe('keystream replay, verify and events (built CLI, real Postgres)', () =>
   let orgId: string;
   let admin: string;
 
-  const cli = (...args: string[]) =>
-    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const p = spawn(process.execPath, [ENTRY.cli, ...args], { env });
-      let out = '';
-      let err = '';
-      p.stdout.on('data', (d) => (out += String(d)));
-      p.stderr.on('data', (d) => (err += String(d)));
-      p.on('exit', (code) => resolve({ code, out, err }));
-    });
+  const cli = (...args: string[]) => runCli(env, ...args);
   const http = (method: string, path: string, body?: object) =>
     fetch(`${api.url}/v1/orgs/${orgId}/credentials${path}`, { method, headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' }, body: body && JSON.stringify(body) });
   const liveRow = async () => (await ds.query('SELECT epoch, version, hash FROM key_sets WHERE org_id = $1', [orgId]))[0];

@@ -16,15 +16,12 @@ export class CredentialQueryService {
     });
   }
 
-  /** A stale If-Match is answered with 412 before anything else is looked up (a removed id would otherwise be a 404). */
-  async assertVersion(orgId: string, expected: number | undefined): Promise<void> {
-    if (expected === undefined) return;
-    const head = await this.ds.transaction((m) => orgStreams.head(m, orgId));
-    if (head.version !== expected) throw new VersionConflictError(expected, head.version);
-  }
-
   /** Provider of each referenced credential, to pick the right validation table; unknown ids are 404s. */
-  async providersOf(orgId: string, ids: readonly { id: string; field: string }[]): Promise<Map<string, ProviderId>> {
+  /**
+   * A missing id is a 404 unless the caller's If-Match is stale, then it is a 412: the id may have been
+   * removed by the write the caller has not seen. The head is read only on that error path.
+   */
+  async providersOf(orgId: string, ids: readonly { id: string; field: string }[], expectedVersion?: number): Promise<Map<string, ProviderId>> {
     if (ids.length === 0) return new Map();
     const rows: { id: string; provider: ProviderId }[] = await this.ds.query(
       `SELECT credential_id AS id, provider FROM credential_state WHERE org_id = $1 AND credential_id = ANY($2::uuid[])`,
@@ -33,7 +30,8 @@ export class CredentialQueryService {
     const found = new Map(rows.map((r) => [r.id, r.provider]));
     const missing = ids.find((i) => !found.has(i.id));
     if (missing) {
-      await this.ds.transaction((m) => orgStreams.head(m, orgId)); // an unknown org is a 404 for the org, not the credential
+      const head = await this.ds.transaction((m) => orgStreams.head(m, orgId)); // an unknown org is a 404 for the org, not the credential
+      if (expectedVersion !== undefined && head.version !== expectedVersion) throw new VersionConflictError(expectedVersion, head.version);
       throw new CredentialNotFoundError(missing.id, missing.field);
     }
     return found;

@@ -23,8 +23,7 @@ export class EditCredentialHttpController {
     const id = credentialIdParam(rawId);
     assertSafeKeys(body);
     const pre = preconditions(req);
-    await this.queries.assertVersion(orgId, pre.expectedVersion);
-    const provider = (await this.queries.providersOf(orgId, [{ id, field: 'id' }])).get(id)!;
+    const provider = (await this.queries.providersOf(orgId, [{ id, field: 'id' }], pre.expectedVersion)).get(id)!;
     const { change, errors } = parseEdit(id, provider, asObject(body));
     throwIfAny(errors);
     const result = await this.commands.execute({ orgId, principal, changes: [change!], batch: false, ...pre }, (r) => ({

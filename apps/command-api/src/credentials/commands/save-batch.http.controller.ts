@@ -28,9 +28,8 @@ export class SaveBatchHttpController {
     assertSafeKeys(body);
     const items = this.items(asObject(body));
     const pre = preconditions(req);
-    await this.queries.assertVersion(orgId, pre.expectedVersion);
     const refs = items.flatMap((it, i) => (it.op === 'edit' ? [{ id: (it.id as string).toLowerCase(), field: `changes[${i}].id` }] : []));
-    const providers = await this.queries.providersOf(orgId, refs);
+    const providers = await this.queries.providersOf(orgId, refs, pre.expectedVersion);
     const errors: FieldError[] = [];
     const changes: PlainChange[] = [];
     items.forEach((it, i) => {
