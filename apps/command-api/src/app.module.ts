@@ -29,14 +29,19 @@ export interface AppDependencies {
 }
 
 /** Embedded mode projects the key set inside the command's own transaction: one process, always consistent. */
-const inlineProjection: CommitHook = async (m, orgId, events) => {
-  const { epoch, hash } = await keySetProjection.apply(m, orgId, events);
-  return { epoch, hash };
+const inlineProjection: CommitHook = async (m, saves) => {
+  const heads = [];
+  // Save by save: each one's hash is the key set as that command left it.
+  for (const { orgId, events } of saves) {
+    const { epoch, hash } = await keySetProjection.apply(m, orgId, events);
+    heads.push({ epoch, hash });
+  }
+  return heads;
 };
 
 /** Distributed mode commits the events to the outbox with the decision; the relay publishes them to Kafka. */
-const outbox: CommitHook = async (m, _orgId, events) => {
-  await writeOutbox(m, events);
+const outbox: CommitHook = async (m, saves) => {
+  await writeOutbox(m, saves.flatMap((s) => s.events));
 };
 
 @Module({})

@@ -12,6 +12,12 @@ export const metrics = {
     buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   }),
+  commandBatchSize: new Histogram({
+    name: 'keystream_command_batch_size',
+    help: 'Commands per group-commit transaction (concurrent commands share one)',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers: [registry],
+  }),
   eventsAppended: new Counter({ name: 'keystream_events_appended_total', help: 'Events appended to the log', registers: [registry] }),
   outboxPublished: new Counter({ name: 'keystream_outbox_published_total', help: 'Outbox rows published to Kafka by this relay', registers: [registry] }),
   agentsConnected: new Gauge({ name: 'keystream_agents_connected', help: 'Agent sockets connected to this gateway', registers: [registry] }),

@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
-import { decide, DomainError, EVENT_SCHEMA_VERSION, EventEnvelope, evolve, KeySet, SaveCredentials } from '@keystream/credentials';
+import { decide, DomainError, EVENT_SCHEMA_VERSION, EventEnvelope, evolve, KeySet, OrgNotFoundError, SaveCredentials } from '@keystream/credentials';
 import { Principal } from '@keystream/auth';
 import { SecretVault } from '@keystream/crypto';
 import { InProcessChangeFeedAdapter } from '@keystream/event-log';
 import { metrics } from '@keystream/observability';
-import { dataKeys, decisionStateRows, eventRows, idempotencyKeys, orgStreams } from '@keystream/persistence';
+import { BatchWrites, commandBatches } from '@keystream/persistence';
 import { IdempotencyRequest } from '../http/preconditions';
 import { CHANGE_FEED, CLOCK, Clock, DATA_SOURCE, SECRET_VAULT } from '../tokens';
 import { PlainChange } from './credential-requests';
-import { sealChanges } from './secret-sealing';
+import { DecisionStateCache } from './decision-state.cache';
+import { GroupCommitter, Outcome } from './group-commit';
+import { SealedChanges, sealChanges } from './secret-sealing';
 import { ConcurrentWriteError, IdempotencyKeyReusedError } from './write-errors';
 
 export interface WriteRequest {
@@ -37,8 +39,17 @@ export interface WriteResponse {
   readonly body: object & { version: number };
 }
 
-/** Work that must commit with the events: the inline projection (embedded) or the outbox (distributed). */
-export type CommitHook = (m: EntityManager, orgId: string, events: readonly EventEnvelope[]) => Promise<ProjectedHead | void>;
+/** One accepted command's events, in commit order, as the commit hooks see them. */
+export interface DraftSave {
+  readonly orgId: string;
+  readonly events: readonly EventEnvelope[];
+}
+
+/**
+ * Work that must commit with the events: the inline projection (embedded) or the outbox (distributed).
+ * It gets every save of the transaction in commit order and may return, per save, the projected head.
+ */
+export type CommitHook = (m: EntityManager, saves: readonly DraftSave[]) => Promise<readonly (ProjectedHead | undefined)[] | void>;
 /** What an inline projection knows after applying a save; passed on to the change feed. */
 export interface ProjectedHead {
   readonly epoch: number;
@@ -46,14 +57,37 @@ export interface ProjectedHead {
 }
 export const COMMIT_HOOKS = Symbol('COMMIT_HOOKS');
 
+/** Group commit sizing: at most this many commands per transaction, this many transactions at once. */
+export const GROUP_COMMIT = { maxBatch: 64, maxInFlight: 4 } as const;
+
+interface Submitted {
+  readonly req: WriteRequest;
+  readonly command: SaveCredentials;
+  readonly newKeys: SealedChanges['newKeys'];
+  readonly addedIds: readonly string[];
+  readonly respond: (r: CommitResult) => WriteResponse;
+}
+
+interface Accepted {
+  readonly item: Submitted;
+  readonly events: readonly EventEnvelope[];
+  projected?: ProjectedHead;
+}
+
 /**
- * The one command-handling function: lock the org's head, load its decision state, decide, append the
- * events with gapless versions, update the state, run the commit hooks, remember the response for the
- * Idempotency-Key, commit; then tell the change feed. All or nothing.
+ * The one command-handling path. A command is validated and its secrets sealed outside any transaction, then
+ * handed to a group commit: concurrent commands (any orgs) share one transaction that locks their org heads
+ * (in org order), decides each command in arrival order against its org's state as the earlier commands of
+ * the batch left it, and writes everything the accepted ones decided with a constant number of statements:
+ * events with gapless versions, decision state, heads, data keys, stored Idempotency-Key responses, then the
+ * commit hooks. A refused command (validation, 409, 412, …) refuses only itself. After the commit the
+ * change feed hears of each accepted command as one save.
  */
 @Injectable()
 export class CredentialCommandService {
   private readonly log = new Logger('commands');
+  private readonly states = new DecisionStateCache();
+  private readonly committer = new GroupCommitter<Submitted, WriteResponse>((items) => this.commitBatch(items), GROUP_COMMIT, (n) => metrics.commandBatchSize.observe(n));
 
   constructor(
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
@@ -63,10 +97,23 @@ export class CredentialCommandService {
     @Inject(COMMIT_HOOKS) private readonly hooks: CommitHook[],
   ) {}
 
+  /** Commands waiting for a free transaction slot (they will commit together). */
+  get queued(): number {
+    return this.committer.queued;
+  }
+
   async execute(req: WriteRequest, respond: (r: CommitResult) => WriteResponse): Promise<WriteResponse> {
     const end = metrics.commandSeconds.startTimer();
     try {
-      const res = await this.commit(req, respond);
+      // Sealing (and making data keys) happens before the transaction; their wrapped forms commit with the events.
+      const { changes, newKeys } = await sealChanges(this.vault, req.orgId, req.changes);
+      const command: SaveCredentials = {
+        changes,
+        batch: req.batch,
+        metadata: { orgId: req.orgId, actor: { userId: req.principal.userId }, commandId: req.commandId, occurredAt: this.clock().toISOString(), expectedVersion: req.expectedVersion },
+      };
+      const addedIds = changes.flatMap((c) => (c.op === 'add' ? [c.credentialId] : []));
+      const res = await this.committer.submit({ req, command, newKeys, addedIds, respond });
       metrics.commands.inc({ outcome: 'ok' });
       return res;
     } catch (e) {
@@ -77,53 +124,111 @@ export class CredentialCommandService {
     }
   }
 
-  private async commit(req: WriteRequest, respond: (r: CommitResult) => WriteResponse): Promise<WriteResponse> {
-    // Sealing (and making data keys) happens before the transaction; their wrapped forms commit with the events.
-    const { changes, newKeys } = await sealChanges(this.vault, req.orgId, req.changes);
-    const command: SaveCredentials = {
-      changes,
-      batch: req.batch,
-      metadata: { orgId: req.orgId, actor: { userId: req.principal.userId }, commandId: req.commandId, occurredAt: this.clock().toISOString(), expectedVersion: req.expectedVersion },
-    };
-    let committed: CommitResult | undefined;
-    let projected: ProjectedHead | undefined;
-    const response = await this.inTransaction(async (m) => {
-      const head = await orgStreams.lock(m, req.orgId);
-      const replay = req.idempotency && (await this.replayed(m, req.orgId, req.idempotency));
-      if (replay) return replay;
-      const state = await decisionStateRows.load(m, req.orgId, head.version);
-      const envelopes = this.envelopes(command, decide(command, state), head.version);
-      const after = envelopes.reduce((s, e) => evolve(s, { type: e.type, data: e.data } as never, e.version), state);
-      if (envelopes.length > 0) {
-        await eventRows.append(m, envelopes);
-        await decisionStateRows.replace(m, req.orgId, after, envelopes.map((e) => e.data.credentialId), state);
-        await orgStreams.advance(m, req.orgId, after.version);
-        await dataKeys.insert(m, req.orgId, newKeys);
-        // Crypto-shredding: a removed credential's data key goes with the removal, in the same transaction.
-        await dataKeys.delete(m, req.orgId, removedIds(envelopes));
-        for (const hook of this.hooks) projected = (await hook(m, req.orgId, envelopes)) ?? projected;
+  /** One transaction for `items`: each gets its own outcome; a thrown error fails the transaction (the committer then retries them one by one). */
+  private async commitBatch(items: readonly Submitted[]): Promise<Outcome<WriteResponse>[]> {
+    const runner = this.ds.createQueryRunner();
+    await runner.connect();
+    const m = runner.manager;
+    let outcomes: Outcome<WriteResponse>[];
+    let accepted: Accepted[];
+    let finalStates: Map<string, KeySet>;
+    try {
+      await commandBatches.begin(m);
+      try {
+        ({ outcomes, accepted, finalStates } = await this.decideAndWrite(m, items));
+        await m.query('COMMIT');
+      } catch (e) {
+        await m.query('ROLLBACK').catch(() => undefined);
+        throw e;
       }
-      committed = { version: after.version, state: after, events: envelopes, addedIds: changes.flatMap((c) => (c.op === 'add' ? [c.credentialId] : [])) };
-      const res = respond(committed);
-      if (req.idempotency) await idempotencyKeys.save(m, req.orgId, req.idempotency.key, { requestHash: req.idempotency.requestHash, ...res });
-      return res;
-    });
-    if (committed && committed.events.length > 0) {
-      const { events } = committed;
-      for (const k of newKeys) this.vault.remember(req.orgId, k.credentialId, k.dek);
-      this.vault.forget(req.orgId, removedIds(events));
-      metrics.eventsAppended.inc(events.length);
-      this.log.log({ msg: 'committed', commandId: req.commandId, orgId: req.orgId, fromVersion: events[0].version, toVersion: events[events.length - 1].version, events: events.length });
-      this.feed.publish({ orgId: req.orgId, fromVersion: events[0].version, toVersion: events[events.length - 1].version, events, ...projected });
+    } catch (e) {
+      if (e instanceof QueryFailedError && (e.driverError as { code?: string })?.code === '23505') throw new ConcurrentWriteError();
+      throw e;
+    } finally {
+      await runner.release();
     }
-    return response;
+    for (const [orgId, s] of finalStates) this.states.set(orgId, s);
+    for (const a of accepted) this.published(a);
+    return outcomes;
   }
 
-  private async replayed(m: EntityManager, orgId: string, idem: IdempotencyRequest): Promise<WriteResponse | undefined> {
-    const stored = await idempotencyKeys.find(m, orgId, idem.key);
-    if (!stored) return undefined;
-    if (stored.requestHash !== idem.requestHash) throw new IdempotencyKeyReusedError();
-    return { status: stored.status, body: stored.body as WriteResponse['body'] };
+  private async decideAndWrite(m: EntityManager, items: readonly Submitted[]) {
+    const orgIds = [...new Set(items.map((i) => i.req.orgId))].sort();
+    const heads = await commandBatches.lockHeads(m, orgIds);
+    const idemKeys = items.flatMap((i) => (i.req.idempotency ? [{ orgId: i.req.orgId, key: i.req.idempotency.key }] : []));
+    const stored = await commandBatches.findResponses(m, idemKeys);
+    const states = new Map<string, KeySet>();
+    const toLoad = [];
+    for (const h of heads.values()) {
+      const cached = this.states.get(h.orgId, h.version);
+      if (cached) states.set(h.orgId, cached);
+      else toLoad.push(h);
+    }
+    for (const [orgId, s] of await commandBatches.loadStates(m, toLoad)) states.set(orgId, s);
+    const initial = new Map(states);
+
+    const outcomes: Outcome<WriteResponse>[] = [];
+    const accepted: Accepted[] = [];
+    const idempotentResponses: BatchWrites['idempotentResponses'][number][] = [];
+    for (const item of items) {
+      const { orgId, idempotency } = item.req;
+      const state = states.get(orgId);
+      if (!state) {
+        outcomes.push({ ok: false, error: new OrgNotFoundError(orgId) });
+        continue;
+      }
+      if (idempotency) {
+        const prior = stored.get(`${orgId}\u0000${idempotency.key}`);
+        if (prior) {
+          outcomes.push(prior.requestHash === idempotency.requestHash ? { ok: true, value: { status: prior.status, body: prior.body as WriteResponse['body'] } } : { ok: false, error: new IdempotencyKeyReusedError() });
+          continue;
+        }
+      }
+      let envelopes: EventEnvelope[];
+      try {
+        envelopes = this.envelopes(item.command, decide(item.command, state), state.version);
+      } catch (e) {
+        if (!(e instanceof DomainError)) throw e;
+        outcomes.push({ ok: false, error: e });
+        continue;
+      }
+      const after = envelopes.reduce((s, e) => evolve(s, { type: e.type, data: e.data } as never, e.version), state);
+      states.set(orgId, after);
+      const res = item.respond({ version: after.version, state: after, events: envelopes, addedIds: item.addedIds });
+      if (idempotency) {
+        const response = { requestHash: idempotency.requestHash, ...res };
+        idempotentResponses.push({ orgId, key: idempotency.key, response });
+        // A retry of the same key later in this batch sees this response, as it would after the commit.
+        stored.set(`${orgId}\u0000${idempotency.key}`, response);
+      }
+      if (envelopes.length > 0) accepted.push({ item, events: envelopes });
+      outcomes.push({ ok: true, value: res });
+    }
+
+    if (accepted.length > 0) {
+      await commandBatches.write(m, batchWrites(accepted, initial, states, idempotentResponses));
+      const saves = accepted.map((a) => ({ orgId: a.item.req.orgId, events: a.events }));
+      for (const hook of this.hooks) {
+        const heads = await hook(m, saves);
+        if (heads) heads.forEach((h, i) => (accepted[i].projected = h ?? accepted[i].projected));
+      }
+    } else if (idempotentResponses.length > 0) {
+      // Only no-op commands (nothing changed) whose responses must still be remembered.
+      await commandBatches.write(m, batchWrites([], initial, states, idempotentResponses));
+    }
+    return { outcomes, accepted, finalStates: states };
+  }
+
+  /** After the commit: cache data keys, tell the change feed (one save per command). */
+  private published({ item, events, projected }: Accepted): void {
+    const { orgId, commandId } = item.req;
+    for (const k of item.newKeys) this.vault.remember(orgId, k.credentialId, k.dek);
+    this.vault.forget(orgId, removedIds(events));
+    metrics.eventsAppended.inc(events.length);
+    const fromVersion = events[0].version;
+    const toVersion = events[events.length - 1].version;
+    this.log.log({ msg: 'committed', commandId, orgId, fromVersion, toVersion, events: events.length });
+    this.feed.publish({ orgId, fromVersion, toVersion, events, ...projected });
   }
 
   private envelopes(cmd: SaveCredentials, events: ReturnType<typeof decide>, headVersion: number): EventEnvelope[] {
@@ -142,16 +247,50 @@ export class CredentialCommandService {
       data: e.data,
     })) as EventEnvelope[];
   }
+}
 
-  private async inTransaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
-    try {
-      // READ COMMITTED is Postgres's default: no separate SET TRANSACTION round trip; the row lock orders writers.
-      return await this.ds.transaction(work);
-    } catch (e) {
-      if (e instanceof QueryFailedError && (e.driverError as { code?: string })?.code === '23505') throw new ConcurrentWriteError();
-      throw e;
+/**
+ * What the accepted commands of one batch write, netted per org: the rows of touched credentials as the batch
+ * left them (those that existed before it are deleted first), new heads, and data keys — a credential added
+ * and removed within the batch never stores its key, so no insert and delete of one row meet in one statement.
+ */
+function batchWrites(accepted: readonly Accepted[], initial: ReadonlyMap<string, KeySet>, final: ReadonlyMap<string, KeySet>, idempotentResponses: BatchWrites['idempotentResponses']): BatchWrites {
+  const touched = new Map<string, Set<string>>();
+  const added = new Set<string>();
+  const removed = new Set<string>();
+  for (const a of accepted) {
+    const orgId = a.item.req.orgId;
+    const ids = touched.get(orgId) ?? new Set<string>();
+    touched.set(orgId, ids);
+    for (const e of a.events) {
+      ids.add(e.data.credentialId);
+      if (e.type === 'CredentialRemoved') removed.add(`${orgId}\u0000${e.data.credentialId}`);
+    }
+    for (const k of a.item.newKeys) added.add(`${orgId}\u0000${k.credentialId}`);
+  }
+  const stateRows: BatchWrites['stateRows'][number][] = [];
+  const replacedRows: BatchWrites['replacedRows'][number][] = [];
+  for (const [orgId, ids] of touched) {
+    const before = initial.get(orgId)!;
+    const after = final.get(orgId)!;
+    for (const credentialId of ids) {
+      if (before.credentials.has(credentialId)) replacedRows.push({ orgId, credentialId });
+      const c = after.credentials.get(credentialId);
+      if (c) stateRows.push({ orgId, credential: c });
     }
   }
+  return {
+    events: accepted.flatMap((a) => a.events),
+    stateRows,
+    replacedRows,
+    heads: [...touched.keys()].map((orgId) => ({ orgId, version: final.get(orgId)!.version })),
+    newDataKeys: accepted.flatMap((a) => a.item.newKeys.filter((k) => !removed.has(`${a.item.req.orgId}\u0000${k.credentialId}`)).map((k) => ({ orgId: a.item.req.orgId, credentialId: k.credentialId, wrapped: k.wrapped }))),
+    shreddedDataKeys: [...removed].filter((k) => !added.has(k)).map((k) => {
+      const [orgId, credentialId] = k.split('\u0000');
+      return { orgId, credentialId };
+    }),
+    idempotentResponses,
+  };
 }
 
 function removedIds(events: readonly EventEnvelope[]): string[] {

@@ -6,3 +6,4 @@ export * from './devices.repository';
 export * from './revocations.repository';
 export * from './credential-history.repository';
 export * from './data-keys.repository';
+export * from './command-batch.repository';

@@ -1,0 +1,40 @@
+import type { KeySet } from '@keystream/credentials';
+
+/**
+ * The decision state of recently written orgs, as this process last committed or read it. An entry is only
+ * used when its version equals the org's head version read under the head's row lock in the same transaction:
+ * every writer (in any process) that changes the decision state also advances that version, so an equal
+ * version means equal rows, and anything else means reload. KeySets are immutable (evolve copies), so an
+ * entry is never changed behind the cache's back. Least recently used entries go first.
+ */
+export class DecisionStateCache {
+  private readonly entries = new Map<string, KeySet>();
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly maxOrgs = 10_000) {}
+
+  /** The cached state of `orgId` when it is at exactly `version`. */
+  get(orgId: string, version: number): KeySet | undefined {
+    const s = this.entries.get(orgId);
+    if (s === undefined || s.version !== version) {
+      this.misses += 1;
+      return undefined;
+    }
+    this.entries.delete(orgId);
+    this.entries.set(orgId, s);
+    this.hits += 1;
+    return s;
+  }
+
+  /** Only after the transaction that produced (or read) `state` committed. */
+  set(orgId: string, state: KeySet): void {
+    this.entries.delete(orgId);
+    this.entries.set(orgId, state);
+    if (this.entries.size > this.maxOrgs) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}

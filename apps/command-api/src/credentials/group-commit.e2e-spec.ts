@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import { DomainError, keySetHash } from '@keystream/credentials';
+import { registry } from '@keystream/observability';
+import { FAKE } from '@keystream/testing';
+import { eventRows, KeySetRebuild } from '@keystream/persistence';
+import { startTestApp, TestApp } from '../testing/test-app';
+import { CredentialCommandService, GROUP_COMMIT, WriteRequest, WriteResponse } from './credential-command.service';
+import { PlainChange } from './credential-requests';
+
+/**
+ * Group commit on real Postgres: commands submitted in one tick queue behind the transactions in flight and
+ * commit together, across orgs and within one org; each keeps its own outcome.
+ */
+describe('group commit (real Postgres)', () => {
+  let t: TestApp;
+  let commands: CredentialCommandService;
+  beforeAll(async () => {
+    t = await startTestApp();
+    commands = t.app.get(CredentialCommandService);
+  });
+  afterAll(() => t.close());
+
+  const principal = { userId: 'admin-user', orgId: '', role: 'admin' as const, expiresAt: Date.now() + 600_000 };
+  const add = (label: string, apiKey: string = FAKE.gemini): PlainChange => ({ op: 'add', provider: 'gemini', label, values: { apiKey } });
+  const edit = (id: string, label: string): PlainChange => ({ op: 'edit', id, provider: 'gemini', label, values: {} });
+  const remove = (id: string): PlainChange => ({ op: 'remove', id });
+  const respond = (r: { version: number; addedIds: readonly string[] }): WriteResponse => ({ status: 200, body: { version: r.version, ids: r.addedIds } as WriteResponse['body'] });
+  function run(orgId: string, changes: PlainChange[], extra: Partial<WriteRequest> = {}): Promise<WriteResponse & { body: { ids?: string[] } }> {
+    return commands.execute({ orgId, principal: { ...principal, orgId }, changes, batch: changes.length > 1, commandId: randomUUID(), ...extra }, respond) as never;
+  }
+  const settle = <T>(p: Promise<T>) => p.then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
+
+  async function until(pred: () => boolean): Promise<void> {
+    const t0 = Date.now();
+    while (!pred()) {
+      if (Date.now() - t0 > 5000) throw new Error('timed out waiting for the queue');
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
+  /**
+   * Makes the next commands share ONE transaction, in a known order: every slot is taken by a command of a
+   * blocker org whose head row another transaction holds locked; then `thunks` are submitted one at a time,
+   * each waiting until the one before it has queued; then the lock goes and the queue commits as one batch.
+   */
+  async function oneBatch<T>(thunks: (() => Promise<T>)[]): Promise<({ ok: true; v: T } | { ok: false; e: unknown })[]> {
+    const blocker = await t.org();
+    const lock = t.ds.createQueryRunner();
+    await lock.connect();
+    await lock.startTransaction();
+    await lock.query('SELECT 1 FROM org_streams WHERE org_id = $1 FOR UPDATE', [blocker.orgId]);
+    const blocked = Array.from({ length: GROUP_COMMIT.maxInFlight }, (_, i) => run(blocker.orgId, [add(`blk${i}`)]));
+    try {
+      await until(() => commands.queued === 0);
+      await new Promise((r) => setTimeout(r, 50)); // the blockers are waiting on the lock, each in its own slot
+      const out: Promise<{ ok: true; v: T } | { ok: false; e: unknown }>[] = [];
+      for (const thunk of thunks) {
+        const n = commands.queued;
+        out.push(settle(thunk()));
+        await until(() => commands.queued === n + 1);
+      }
+      await lock.commitTransaction();
+      await Promise.all(blocked);
+      return Promise.all(out);
+    } finally {
+      if (lock.isTransactionActive) await lock.rollbackTransaction();
+      await lock.release();
+    }
+  }
+
+  async function batchSizes(): Promise<{ count: number; sum: number }> {
+    const m = (await registry.getMetricsAsJSON()).find((x) => x.name === 'keystream_command_batch_size')!;
+    const v = m.values as { metricName?: string; value: number }[];
+    return { count: v.find((x) => x.metricName?.endsWith('_count'))!.value, sum: v.find((x) => x.metricName?.endsWith('_sum'))!.value };
+  }
+  async function eventVersions(orgId: string): Promise<number[]> {
+    return (await t.ds.query('SELECT version FROM events WHERE org_id = $1 ORDER BY position', [orgId])).map((r: { version: number }) => r.version);
+  }
+
+  it('60 commands over 6 orgs submitted at once commit in fewer transactions, each org gapless and in position order', async () => {
+    const orgs = await Promise.all(Array.from({ length: 6 }, () => t.org().then((o) => o.orgId)));
+    const before = await batchSizes();
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => run(orgs[i % 6], [add(`k${i}`)])));
+    const after = await batchSizes();
+    expect(after.sum - before.sum).toBe(60);
+    // Every slot was busy while the rest arrived: they shared transactions.
+    expect(after.count - before.count).toBeLessThan(60);
+    for (const orgId of orgs) {
+      const versions = results.filter((_, i) => orgs[i % 6] === orgId).map((r) => r.body.version);
+      expect([...versions].sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+      // Positions follow versions: a log reader (and the relay) sees each org in order.
+      expect(await eventVersions(orgId)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+      const [{ version }] = await t.ds.query('SELECT version FROM org_streams WHERE org_id = $1', [orgId]);
+      expect(version).toBe(10);
+    }
+  });
+
+  it('a refused command refuses only itself; later commands of the same org in the batch decide against the accepted ones', async () => {
+    const { orgId } = await t.org();
+    const first = await run(orgId, [add('base')]);
+    const [baseId] = first.body.ids!;
+    const before = await batchSizes();
+    const out = await oneBatch([
+      () => run(orgId, [add('a')]), // v2
+      () => run(orgId, [add('a')]), // label taken by the previous one → 409
+      () => run(orgId, [edit(baseId, 'renamed')], { expectedVersion: 1 }), // head is 2 by now → 412
+      () => run(orgId, [edit(baseId, 'renamed')]), // v3
+      () => run(orgId, [remove(randomUUID())]), // unknown id → 404
+      () => run(orgId, [add('base')]), // the label was freed by the rename → v4
+    ]);
+    const after = await batchSizes();
+    // The four blockers alone, then the six together.
+    expect([after.count - before.count, after.sum - before.sum]).toEqual([GROUP_COMMIT.maxInFlight + 1, GROUP_COMMIT.maxInFlight + 6]);
+    const codes = out.map((o) => (o.ok ? o.v.body.version : (o.e as DomainError).code));
+    expect(codes).toEqual([2, 'label_taken', 'version_conflict', 3, 'credential_not_found', 4]);
+    expect(await eventVersions(orgId)).toEqual([1, 2, 3, 4]);
+    const labels = (await t.ds.query('SELECT label FROM credential_state WHERE org_id = $1 ORDER BY label', [orgId])).map((r: { label: string }) => r.label);
+    expect(labels).toEqual(['a', 'base', 'renamed']);
+  });
+
+  it('a label swap across commands of one batch leaves decision rows, data keys and the projection equal to a rebuild; a removal shreds its key', async () => {
+    const { orgId } = await t.org();
+    const r1 = await run(orgId, [add('x')]);
+    const r2 = await run(orgId, [add('y')]);
+    const [x, y] = [r1.body.ids![0], r2.body.ids![0]];
+    const out = await oneBatch([() => run(orgId, [edit(x, 'tmp')]), () => run(orgId, [edit(y, 'x')]), () => run(orgId, [edit(x, 'y')]), () => run(orgId, [add('short-lived')])]);
+    expect(out.map((o) => o.ok && o.v.body.version)).toEqual([3, 4, 5, 6]);
+    const shortId = (out[3] as { ok: true; v: { body: { ids: string[] } } }).v.body.ids[0];
+    await oneBatch([() => run(orgId, [remove(shortId)]), () => run(orgId, [add('z')])]);
+    const rows = await t.ds.query('SELECT credential_id AS id, label FROM credential_state WHERE org_id = $1', [orgId]);
+    const byId = new Map(rows.map((r: { id: string; label: string }) => [r.id, r.label]));
+    expect(byId.get(x)).toBe('y');
+    expect(byId.get(y)).toBe('x');
+    expect(byId.has(shortId)).toBe(false);
+    const keys = (await t.ds.query('SELECT credential_id FROM data_keys WHERE org_id = $1', [orgId])).map((r: { credential_id: string }) => r.credential_id);
+    expect(keys.sort()).toEqual([...byId.keys()].sort());
+    // The decision state and the inline projection agree with a rebuild from the events.
+    const rebuild = new KeySetRebuild();
+    for (const e of await eventRows.readOrg(t.ds.manager, orgId, 0)) rebuild.apply(e);
+    const [rebuilt] = rebuild.orgs();
+    const [{ hash }] = await t.ds.query('SELECT hash FROM key_sets WHERE org_id = $1', [orgId]);
+    expect(hash).toBe(rebuilt.hash);
+    const state = await t.ds.query('SELECT credential_id AS id, provider, label, fields, secrets, version FROM credential_state WHERE org_id = $1', [orgId]);
+    expect(keySetHash(state)).toBe(rebuilt.hash);
+  });
+
+  it('the same Idempotency-Key twice in one batch commits once and answers both with the first response; another body gets 422', async () => {
+    const { orgId } = await t.org();
+    const idem = { key: `k-${randomUUID()}`, requestHash: 'h1' };
+    const out = await oneBatch([
+      () => run(orgId, [add('once')], { idempotency: idem }),
+      () => run(orgId, [add('once')], { idempotency: idem }),
+      () => run(orgId, [add('once')], { idempotency: { ...idem, requestHash: 'h2' } }),
+    ]);
+    expect(out[0].ok && out[1].ok).toBe(true);
+    expect(out[0].ok && out[1].ok && out[1].v.body).toEqual(out[0].ok && out[0].v.body);
+    expect(out[2].ok ? 'ok' : (out[2].e as DomainError).code).toBe('idempotency_key_reused');
+    const [{ n }] = await t.ds.query(`SELECT count(*)::int AS n FROM credential_state WHERE org_id = $1 AND label = 'once'`, [orgId]);
+    expect(n).toBe(1);
+  });
+
+  it('a second writer process on the same database makes the cached decision state stale: the next command reloads it', async () => {
+    const { orgId } = await t.org();
+    const other = await startTestApp({ masterKey: t.config.masterKey, auth: t.config.auth });
+    try {
+      const otherCommands = other.app.get(CredentialCommandService);
+      await run(orgId, [add('mine')]); // cached here at v1
+      await otherCommands.execute({ orgId, principal: { ...principal, orgId }, changes: [add('theirs')], batch: false, commandId: randomUUID() }, respond); // v2, elsewhere
+      // Were the cache trusted, 'theirs' would look free and the add would break the label index.
+      await expect(run(orgId, [add('theirs')])).rejects.toMatchObject({ code: 'label_taken' });
+      await expect(run(orgId, [add('third')])).resolves.toMatchObject({ body: { version: 3 } });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('an org that does not exist fails only its own command in a shared batch', async () => {
+    const { orgId } = await t.org();
+    const out = await oneBatch([() => run(orgId, [add('before')]), () => run('no-such-org-here', [add('a')]), () => run(orgId, [add('after')])]);
+    expect(out.map((o) => (o.ok ? o.v.body.version : (o.e as DomainError).code))).toEqual([1, 'org_not_found', 2]);
+    expect(await eventVersions(orgId)).toEqual([1, 2]);
+  });
+});
