@@ -5,7 +5,7 @@ import { AgentGatewayModule } from '@keystream/agent-gateway';
 import { KeystreamConfig } from '@keystream/config';
 import { MetricsController, structuredLogging } from '@keystream/observability';
 import { TokenVerifier } from '@keystream/auth';
-import { InProcessChangeFeedAdapter, writeOutbox } from '@keystream/event-log';
+import { InProcessChangeFeedAdapter, outboxStatement } from '@keystream/event-log';
 import { keySetProjection, localSecretVault } from '@keystream/persistence';
 import { COMMIT_HOOKS, CommitHook } from './credentials/credential-command.service';
 import { CredentialsModule } from './credentials/credentials.module';
@@ -29,19 +29,21 @@ export interface AppDependencies {
 }
 
 /** Embedded mode projects the key set inside the command's own transaction: one process, always consistent. */
-const inlineProjection: CommitHook = async (m, saves) => {
-  const heads = [];
-  // Save by save: each one's hash is the key set as that command left it.
-  for (const { orgId, events } of saves) {
-    const { epoch, hash } = await keySetProjection.apply(m, orgId, events);
-    heads.push({ epoch, hash });
-  }
-  return heads;
+const inlineProjection: CommitHook = {
+  async apply(m, saves) {
+    const heads = [];
+    // Save by save: each one's hash is the key set as that command left it.
+    for (const { orgId, events } of saves) {
+      const { epoch, hash } = await keySetProjection.apply(m, orgId, events);
+      heads.push({ epoch, hash });
+    }
+    return heads;
+  },
 };
 
-/** Distributed mode commits the events to the outbox with the decision; the relay publishes them to Kafka. */
-const outbox: CommitHook = async (m, saves) => {
-  await writeOutbox(m, saves.flatMap((s) => s.events));
+/** Distributed mode commits the events to the outbox with the decision (same round trip); the relay publishes them to Kafka. */
+const outbox: CommitHook = {
+  statements: (saves) => [outboxStatement(saves.flatMap((s) => s.events))],
 };
 
 @Module({})

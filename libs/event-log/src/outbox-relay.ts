@@ -1,3 +1,4 @@
+import { escapeLiteral } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import type { EventEnvelope } from '@keystream/credentials';
 import type { EventLogPort } from './event-log.port';
@@ -5,21 +6,24 @@ import type { EventLogPort } from './event-log.port';
 export const OUTBOX_CHANNEL = 'keystream_outbox';
 const RELAY_LOCK = 0x72656c61; // 'rela'
 
+/**
+ * The outbox write as one self-contained statement (values as escaped literals), for a caller that sends it in a
+ * round trip with other statements: the events go to the outbox with the decision, and NOTIFY (delivered at
+ * commit) wakes the relay. Rows are inserted in the given order, so outbox positions follow it.
+ */
+export function outboxStatement(events: readonly EventEnvelope[]): string {
+  const rows = escapeLiteral(JSON.stringify(events.map((e) => ({ org_id: e.orgId, version: e.version, envelope: e }))));
+  return `WITH inserted AS (
+            INSERT INTO outbox (org_id, version, envelope)
+            SELECT org_id, version, envelope FROM jsonb_to_recordset(${rows}::jsonb) AS x(org_id text, version integer, envelope jsonb)
+            RETURNING 1)
+          SELECT pg_notify(${escapeLiteral(OUTBOX_CHANNEL)}, '') FROM (SELECT count(*) FROM inserted) AS n`;
+}
+
 /** In the command's transaction: the events go to the outbox with the decision; NOTIFY wakes the relay at commit. */
 export async function writeOutbox(m: EntityManager, events: readonly EventEnvelope[]): Promise<void> {
   if (events.length === 0) return;
-  const values: unknown[] = [];
-  const tuples = events.map((e, i) => {
-    values.push(e.orgId, e.version, JSON.stringify(e));
-    return `($${i * 3 + 1}, $${i * 3 + 2}, $${i * 3 + 3}::jsonb)`;
-  });
-  // One round trip: the insert and the wake-up NOTIFY (delivered at commit) in one statement.
-  values.push(OUTBOX_CHANNEL);
-  await m.query(
-    `WITH inserted AS (INSERT INTO outbox (org_id, version, envelope) VALUES ${tuples.join(', ')} RETURNING 1)
-     SELECT pg_notify($${values.length}, '') FROM (SELECT count(*) FROM inserted) AS n`,
-    values,
-  );
+  await m.query(outboxStatement(events));
 }
 
 export interface RelayOptions {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { decide, DomainError, EVENT_SCHEMA_VERSION, EventEnvelope, evolve, KeySet, OrgNotFoundError, SaveCredentials } from '@keystream/credentials';
 import { Principal } from '@keystream/auth';
 import { SecretVault } from '@keystream/crypto';
 import { InProcessChangeFeedAdapter } from '@keystream/event-log';
 import { metrics } from '@keystream/observability';
-import { BatchWrites, commandBatches } from '@keystream/persistence';
+import { BatchWrites, commandBatches, SqlClient } from '@keystream/persistence';
 import { IdempotencyRequest } from '../http/preconditions';
 import { CHANGE_FEED, CLOCK, Clock, DATA_SOURCE, SECRET_VAULT } from '../tokens';
 import { PlainChange } from './credential-requests';
@@ -46,10 +46,14 @@ export interface DraftSave {
 }
 
 /**
- * Work that must commit with the events: the inline projection (embedded) or the outbox (distributed).
- * It gets every save of the transaction in commit order and may return, per save, the projected head.
+ * Work that must commit with the events: the inline projection (embedded) or the outbox (distributed). It gets
+ * every save of the transaction in commit order. `statements` are complete SQL texts sent with the final write
+ * and COMMIT in one round trip; `apply` runs its own statements first and may return each save's projected head.
  */
-export type CommitHook = (m: EntityManager, saves: readonly DraftSave[]) => Promise<readonly (ProjectedHead | undefined)[] | void>;
+export interface CommitHook {
+  statements?(saves: readonly DraftSave[]): string[];
+  apply?(m: EntityManager, saves: readonly DraftSave[]): Promise<readonly (ProjectedHead | undefined)[]>;
+}
 /** What an inline projection knows after applying a save; passed on to the change feed. */
 export interface ProjectedHead {
   readonly epoch: number;
@@ -68,6 +72,12 @@ interface Submitted {
   readonly respond: (r: CommitResult) => WriteResponse;
 }
 
+interface Decided {
+  readonly outcomes: Outcome<WriteResponse>[];
+  readonly accepted: Accepted[];
+  readonly finalStates: Map<string, KeySet>;
+}
+
 interface Accepted {
   readonly item: Submitted;
   readonly events: readonly EventEnvelope[];
@@ -78,9 +88,9 @@ interface Accepted {
  * The one command-handling path. A command is validated and its secrets sealed outside any transaction, then
  * handed to a group commit: concurrent commands (any orgs) share one transaction that locks their org heads
  * (in org order), decides each command in arrival order against its org's state as the earlier commands of
- * the batch left it, and writes everything the accepted ones decided with a constant number of statements:
- * events with gapless versions, decision state, heads, data keys, stored Idempotency-Key responses, then the
- * commit hooks. A refused command (validation, 409, 412, …) refuses only itself. After the commit the
+ * the batch left it, and writes everything the accepted ones decided — events with gapless versions, decision
+ * state, heads, data keys, stored Idempotency-Key responses, the commit hooks' statements — and commits, in two
+ * round trips whatever the batch's size. A refused command (validation, 409, 412, …) refuses only itself. After the commit the
  * change feed hears of each accepted command as one save.
  */
 @Injectable()
@@ -127,44 +137,38 @@ export class CredentialCommandService {
   /** One transaction for `items`: each gets its own outcome; a thrown error fails the transaction (the committer then retries them one by one). */
   private async commitBatch(items: readonly Submitted[]): Promise<Outcome<WriteResponse>[]> {
     const runner = this.ds.createQueryRunner();
-    await runner.connect();
-    const m = runner.manager;
-    let outcomes: Outcome<WriteResponse>[];
-    let accepted: Accepted[];
-    let finalStates: Map<string, KeySet>;
+    const client = (await runner.connect()) as SqlClient;
+    let decided: Decided;
     try {
-      await commandBatches.begin(m);
       try {
-        ({ outcomes, accepted, finalStates } = await this.decideAndWrite(m, items));
-        await m.query('COMMIT');
+        decided = await this.decideAndCommit(client, runner.manager, items);
       } catch (e) {
-        await m.query('ROLLBACK').catch(() => undefined);
+        await commandBatches.rollback(client).catch(() => undefined);
         throw e;
       }
     } catch (e) {
-      if (e instanceof QueryFailedError && (e.driverError as { code?: string })?.code === '23505') throw new ConcurrentWriteError();
+      if ((e as { code?: string })?.code === '23505') throw new ConcurrentWriteError();
       throw e;
     } finally {
       await runner.release();
     }
-    for (const [orgId, s] of finalStates) this.states.set(orgId, s);
-    for (const a of accepted) this.published(a);
-    return outcomes;
+    for (const [orgId, s] of decided.finalStates) this.states.set(orgId, s);
+    for (const a of decided.accepted) this.published(a);
+    return decided.outcomes;
   }
 
-  private async decideAndWrite(m: EntityManager, items: readonly Submitted[]) {
+  /** Two round trips whatever the batch: lock and read; decide in memory; write and commit. */
+  private async decideAndCommit(client: SqlClient, m: EntityManager, items: readonly Submitted[]): Promise<Decided> {
     const orgIds = [...new Set(items.map((i) => i.req.orgId))].sort();
-    const heads = await commandBatches.lockHeads(m, orgIds);
     const idemKeys = items.flatMap((i) => (i.req.idempotency ? [{ orgId: i.req.orgId, key: i.req.idempotency.key }] : []));
-    const stored = await commandBatches.findResponses(m, idemKeys);
+    const known = orgIds.flatMap((orgId) => {
+      const s = this.states.peek(orgId);
+      return s ? [{ orgId, version: s.version }] : [];
+    });
+    const start = await commandBatches.begin(client, orgIds, idemKeys, known);
     const states = new Map<string, KeySet>();
-    const toLoad = [];
-    for (const h of heads.values()) {
-      const cached = this.states.get(h.orgId, h.version);
-      if (cached) states.set(h.orgId, cached);
-      else toLoad.push(h);
-    }
-    for (const [orgId, s] of await commandBatches.loadStates(m, toLoad)) states.set(orgId, s);
+    for (const h of start.heads.values()) states.set(h.orgId, start.states.get(h.orgId) ?? this.states.get(h.orgId, h.version)!);
+    const stored = start.responses;
     const initial = new Map(states);
 
     const outcomes: Outcome<WriteResponse>[] = [];
@@ -205,17 +209,16 @@ export class CredentialCommandService {
       outcomes.push({ ok: true, value: res });
     }
 
-    if (accepted.length > 0) {
-      await commandBatches.write(m, batchWrites(accepted, initial, states, idempotentResponses));
-      const saves = accepted.map((a) => ({ orgId: a.item.req.orgId, events: a.events }));
+    const saves = accepted.map((a) => ({ orgId: a.item.req.orgId, events: a.events }));
+    const extra: string[] = [];
+    if (saves.length > 0) {
       for (const hook of this.hooks) {
-        const heads = await hook(m, saves);
-        if (heads) heads.forEach((h, i) => (accepted[i].projected = h ?? accepted[i].projected));
+        const heads = await hook.apply?.(m, saves);
+        heads?.forEach((h, i) => (accepted[i].projected = h ?? accepted[i].projected));
+        extra.push(...(hook.statements?.(saves) ?? []));
       }
-    } else if (idempotentResponses.length > 0) {
-      // Only no-op commands (nothing changed) whose responses must still be remembered.
-      await commandBatches.write(m, batchWrites([], initial, states, idempotentResponses));
     }
+    await commandBatches.commit(client, batchWrites(accepted, initial, states, idempotentResponses), extra);
     return { outcomes, accepted, finalStates: states };
   }
 

@@ -27,6 +27,11 @@ export class DecisionStateCache {
     return s;
   }
 
+  /** The cached state whatever its version (no recency or hit accounting): what the caller may already know. */
+  peek(orgId: string): KeySet | undefined {
+    return this.entries.get(orgId);
+  }
+
   /** Only after the transaction that produced (or read) `state` committed. */
   set(orgId: string, state: KeySet): void {
     this.entries.delete(orgId);

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { DataSource } from 'typeorm';
 import { assertNotRevoked, AuthError, isValidOrgId, Principal, RevocationList, Role, TokenVerifier } from '@keystream/auth';
-import { revocations } from '@keystream/persistence';
+import { CoalescedRevocationLookup } from '@keystream/persistence';
 import { DATA_SOURCE, TOKEN_VERIFIER } from '../tokens';
 
 const PUBLIC = 'keystream:public';
@@ -25,14 +25,15 @@ export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: Execution
 /**
  * Every route is authenticated unless marked @Public. A route with an `orgId` path parameter is only for
  * principals of that org: anyone else gets 403 before the org is even looked up, so existence never leaks.
- * A revoked token (one primary-key lookup per request) is 401 everywhere.
+ * A revoked token is 401 everywhere (a primary-key lookup per request, coalesced across concurrent requests).
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
   private readonly revocations: RevocationList;
 
   constructor(private readonly reflector: Reflector, @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier, @Inject(DATA_SOURCE) ds: DataSource) {
-    this.revocations = { revokedAt: (orgId, userId) => revocations.revokedAt(ds, orgId, userId) };
+    const lookup = new CoalescedRevocationLookup(ds);
+    this.revocations = { revokedAt: (orgId, userId) => lookup.revokedAt(orgId, userId) };
   }
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {

@@ -1,11 +1,16 @@
-import type { EntityManager } from 'typeorm';
+import { escapeLiteral } from 'pg';
 import type { EventEnvelope, KeySet, StoredCredential } from '@keystream/credentials';
 import type { WrappedKey } from '@keystream/crypto';
 import type { StoredResponse } from './idempotency-keys.repository';
 import type { StreamHead } from './org-streams.repository';
 import { EVENTS_APPEND_LOCK } from './event-rows.repository';
 
-type Queryable = Pick<EntityManager, 'query'>;
+/** The raw pg client of the command's connection: multi-statement text goes in one round trip (simple protocol). */
+export interface SqlClient {
+  query(text: string): Promise<unknown>;
+}
+
+type Row = Record<string, unknown>;
 
 /** What one group commit writes: everything the batch's accepted commands decided, across all its orgs. */
 export interface BatchWrites {
@@ -23,120 +28,131 @@ export interface BatchWrites {
   readonly idempotentResponses: readonly { orgId: string; key: string; response: StoredResponse }[];
 }
 
+/** What the batch's first round trip read under the heads' locks. */
+export interface BatchStart {
+  /** Locked heads; an org without a stream is missing. */
+  readonly heads: Map<string, StreamHead>;
+  /** Stored responses keyed `${orgId}\0${key}`. */
+  readonly responses: Map<string, StoredResponse>;
+  /** Decision states of the orgs whose head is not at the version the caller already knows. */
+  readonly states: Map<string, KeySet>;
+}
+
+/** A value as a SQL literal: `jsonb` for structures (escaped by pg's own escapeLiteral). */
+export const jsonb = (v: unknown): string => `${escapeLiteral(JSON.stringify(v))}::jsonb`;
+
 /**
- * The command side's set-based statements: a batch of commands across many orgs costs the same handful of
- * round trips as one command. Every statement is plain SQL on the caller's transaction.
+ * The command side's statements for a whole group commit — any number of commands across any number of orgs —
+ * in two round trips: `begin` (open, lock, read) and `commit` (write, commit). Values travel as escaped
+ * literals so that each round trip can carry several statements (the simple query protocol takes no
+ * parameters); a failing statement stops the rest of its round trip and the caller rolls back.
  */
 export class CommandBatchRepository {
   /**
-   * Starts the writer's side of the log barrier (see EventRowsRepository.stableHorizon) in the same round trip
-   * as BEGIN: the shared append lock is held before any event position is drawn.
+   * BEGIN; the writer's side of the log barrier (see EventRowsRepository.stableHorizon), held before any event
+   * position is drawn; the heads of `orgIds` locked for the transaction, always in org-id order so batches that
+   * share orgs wait instead of deadlocking; the stored Idempotency-Key responses asked for; and, under those
+   * locks, the decision state of each org whose head is not at the version in `known`.
    */
-  async begin(m: Queryable): Promise<void> {
-    await m.query(`BEGIN; SELECT pg_advisory_xact_lock_shared(${EVENTS_APPEND_LOCK})`);
+  async begin(c: SqlClient, orgIds: readonly string[], idempotencyKeys: readonly { orgId: string; key: string }[], known: readonly { orgId: string; version: number }[]): Promise<BatchStart> {
+    const orgs = `ARRAY(SELECT jsonb_array_elements_text(${jsonb(orgIds)}))`;
+    const results = (await c.query(
+      `BEGIN;
+       SELECT pg_advisory_xact_lock_shared(${EVENTS_APPEND_LOCK});
+       SELECT org_id, version, epoch FROM org_streams WHERE org_id = ANY(${orgs}) ORDER BY org_id FOR UPDATE;
+       SELECT i.org_id, i.key, i.request_hash, i.status, i.body
+         FROM idempotency_keys i JOIN jsonb_to_recordset(${jsonb(idempotencyKeys)}) AS k("orgId" text, key text) ON i.org_id = k."orgId" AND i.key = k.key;
+       SELECT s.org_id, s.credential_id AS id, s.provider, s.label, s.fields, s.secrets, s.version
+         FROM credential_state s JOIN org_streams o ON o.org_id = s.org_id
+        WHERE s.org_id = ANY(${orgs})
+          AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset(${jsonb(known)}) AS k("orgId" text, version integer) WHERE k."orgId" = o.org_id AND k.version = o.version)`,
+    )) as { rows: Row[] }[];
+    const [, , headRows, responseRows, stateRows] = results.map((r) => r.rows);
+    const heads = new Map((headRows as unknown as { org_id: string; version: number; epoch: number }[]).map((r) => [r.org_id, { orgId: r.org_id, version: r.version, epoch: r.epoch }]));
+    const responses = new Map(
+      (responseRows as unknown as { org_id: string; key: string; request_hash: string; status: number; body: object }[]).map((r) => [`${r.org_id}\u0000${r.key}`, { requestHash: r.request_hash, status: r.status, body: r.body }]),
+    );
+    const knownAt = new Map(known.map((k) => [k.orgId, k.version]));
+    const maps = new Map<string, Map<string, StoredCredential>>();
+    const states = new Map<string, KeySet>();
+    for (const h of heads.values()) {
+      if (knownAt.get(h.orgId) === h.version) continue;
+      const credentials = new Map<string, StoredCredential>();
+      maps.set(h.orgId, credentials);
+      states.set(h.orgId, { version: h.version, credentials });
+    }
+    for (const r of stateRows as unknown as { org_id: string; id: string; provider: StoredCredential['provider']; label: string; fields: StoredCredential['fields']; secrets: StoredCredential['secrets']; version: number }[]) {
+      maps.get(r.org_id)?.set(r.id, { id: r.id, provider: r.provider, label: r.label, fields: r.fields, secrets: r.secrets, version: r.version });
+    }
+    return { heads, responses, states };
   }
 
   /**
-   * Locks the heads of `orgIds` for the rest of the transaction, always in org-id order, so two batches that
-   * share orgs wait for each other instead of deadlocking. Orgs without a stream are missing from the result.
+   * Writes the batch and commits, in one round trip: old rows of replaced credentials first (a label may move
+   * between credentials within the batch), then one statement for events, decision state, heads, data keys and
+   * stored responses — different tables, so their order inside the statement does not matter — then `extra`
+   * (the commit hooks' statements, e.g. the outbox), then COMMIT.
    */
-  async lockHeads(m: Queryable, orgIds: readonly string[]): Promise<Map<string, StreamHead>> {
-    const rows: StreamHead[] = await m.query(
-      `SELECT org_id AS "orgId", version, epoch FROM org_streams WHERE org_id = ANY($1::text[]) ORDER BY org_id FOR UPDATE`,
-      [orgIds],
-    );
-    return new Map(rows.map((r) => [r.orgId, r]));
-  }
-
-  /** Stored responses for (org, Idempotency-Key) pairs, keyed `${orgId}\0${key}`. */
-  async findResponses(m: Queryable, keys: readonly { orgId: string; key: string }[]): Promise<Map<string, StoredResponse>> {
-    if (keys.length === 0) return new Map();
-    const rows: { org_id: string; key: string; request_hash: string; status: number; body: object }[] = await m.query(
-      `SELECT i.org_id, i.key, i.request_hash, i.status, i.body
-         FROM idempotency_keys i JOIN unnest($1::text[], $2::text[]) AS k(org_id, key) ON i.org_id = k.org_id AND i.key = k.key`,
-      [keys.map((k) => k.orgId), keys.map((k) => k.key)],
-    );
-    return new Map(rows.map((r) => [`${r.org_id}\u0000${r.key}`, { requestHash: r.request_hash, status: r.status, body: r.body }]));
-  }
-
-  /** The decision state of each org at its locked head version. */
-  async loadStates(m: Queryable, heads: readonly StreamHead[]): Promise<Map<string, KeySet>> {
-    const maps = new Map<string, Map<string, StoredCredential>>(heads.map((h) => [h.orgId, new Map()]));
-    const out = new Map<string, KeySet>(heads.map((h) => [h.orgId, { version: h.version, credentials: maps.get(h.orgId)! }]));
-    if (heads.length === 0) return out;
-    const rows: { org_id: string; id: string; provider: StoredCredential['provider']; label: string; fields: StoredCredential['fields']; secrets: StoredCredential['secrets']; version: number }[] =
-      await m.query(`SELECT org_id, credential_id AS id, provider, label, fields, secrets, version FROM credential_state WHERE org_id = ANY($1::text[])`, [heads.map((h) => h.orgId)]);
-    for (const r of rows) maps.get(r.org_id)!.set(r.id, { id: r.id, provider: r.provider, label: r.label, fields: r.fields, secrets: r.secrets, version: r.version });
-    return out;
-  }
-
-  /**
-   * Writes the batch: old rows of replaced credentials first (a label may move between credentials within
-   * the batch), then one statement for events, decision state, heads, data keys and stored responses —
-   * different tables, so their order inside the statement does not matter.
-   */
-  async write(m: Queryable, w: BatchWrites): Promise<void> {
+  async commit(c: SqlClient, w: BatchWrites, extra: readonly string[] = []): Promise<void> {
+    const statements: string[] = [];
     if (w.replacedRows.length > 0) {
-      await m.query(
-        `DELETE FROM credential_state s USING unnest($1::text[], $2::uuid[]) AS d(org_id, credential_id)
-          WHERE s.org_id = d.org_id AND s.credential_id = d.credential_id`,
-        [w.replacedRows.map((r) => r.orgId), w.replacedRows.map((r) => r.credentialId)],
+      statements.push(
+        `DELETE FROM credential_state s USING jsonb_to_recordset(${jsonb(w.replacedRows)}) AS d("orgId" text, "credentialId" uuid)
+          WHERE s.org_id = d."orgId" AND s.credential_id = d."credentialId"`,
       );
     }
-    await m.query(
+    const events = w.events.map((e) => ({
+      event_id: e.eventId,
+      org_id: e.orgId,
+      version: e.version,
+      type: e.type,
+      schema_version: e.schemaVersion,
+      occurred_at: e.occurredAt,
+      actor_user_id: e.actor.userId,
+      command_id: e.commandId,
+      batch_id: e.batch?.id ?? null,
+      batch_size: e.batch?.size ?? null,
+      data: e.data,
+    }));
+    const states = w.stateRows.map(({ orgId, credential: c }) => ({ org_id: orgId, id: c.id, provider: c.provider, label: c.label, fields: c.fields, secrets: c.secrets, version: c.version }));
+    const responses = w.idempotentResponses.map((r) => ({ org_id: r.orgId, key: r.key, request_hash: r.response.requestHash, status: r.response.status, body: r.response.body }));
+    statements.push(
       `WITH ev AS (
          INSERT INTO events (event_id, org_id, version, type, schema_version, occurred_at, actor_user_id, command_id, batch_id, batch_size, data)
-         SELECT event_id, org_id, version, type, "schemaVersion", "occurredAt", "userId", "commandId", batch_id, batch_size, data
-           FROM jsonb_to_recordset($1::jsonb) AS x(event_id uuid, org_id text, version integer, type text, "schemaVersion" integer, "occurredAt" timestamptz,
-                                                   "userId" text, "commandId" text, batch_id uuid, batch_size integer, data jsonb)
+         SELECT event_id, org_id, version, type, schema_version, occurred_at, actor_user_id, command_id, batch_id, batch_size, data
+           FROM jsonb_to_recordset(${jsonb(events)}) AS x(event_id uuid, org_id text, version integer, type text, schema_version integer, occurred_at timestamptz,
+                                                   actor_user_id text, command_id text, batch_id uuid, batch_size integer, data jsonb)
          RETURNING 1),
        st AS (
          INSERT INTO credential_state (org_id, credential_id, provider, label, fields, secrets, version)
          SELECT org_id, id, provider, label, fields, secrets, version
-           FROM jsonb_to_recordset($2::jsonb) AS x(org_id text, id uuid, provider text, label text, fields jsonb, secrets jsonb, version integer)
+           FROM jsonb_to_recordset(${jsonb(states)}) AS x(org_id text, id uuid, provider text, label text, fields jsonb, secrets jsonb, version integer)
          RETURNING 1),
        hd AS (
-         UPDATE org_streams o SET version = h.version FROM unnest($3::text[], $4::integer[]) AS h(org_id, version)
-          WHERE o.org_id = h.org_id
+         UPDATE org_streams o SET version = h.version FROM jsonb_to_recordset(${jsonb(w.heads)}) AS h("orgId" text, version integer)
+          WHERE o.org_id = h."orgId"
          RETURNING 1),
        dk AS (
          INSERT INTO data_keys (org_id, credential_id, kek_id, wrapped)
-         SELECT org_id, credential_id, wrapped->>'kekId', wrapped FROM jsonb_to_recordset($5::jsonb) AS x(org_id text, credential_id text, wrapped jsonb)
+         SELECT "orgId", "credentialId", wrapped->>'kekId', wrapped FROM jsonb_to_recordset(${jsonb(w.newDataKeys)}) AS x("orgId" text, "credentialId" text, wrapped jsonb)
          RETURNING 1),
        dd AS (
-         DELETE FROM data_keys d USING unnest($6::text[], $7::text[]) AS r(org_id, credential_id)
-          WHERE d.org_id = r.org_id AND d.credential_id = r.credential_id
+         DELETE FROM data_keys d USING jsonb_to_recordset(${jsonb(w.shreddedDataKeys)}) AS r("orgId" text, "credentialId" text)
+          WHERE d.org_id = r."orgId" AND d.credential_id = r."credentialId"
          RETURNING 1),
        ik AS (
          INSERT INTO idempotency_keys (org_id, key, request_hash, status, body)
-         SELECT org_id, key, request_hash, status, body FROM jsonb_to_recordset($8::jsonb) AS x(org_id text, key text, request_hash text, status integer, body jsonb)
+         SELECT org_id, key, request_hash, status, body FROM jsonb_to_recordset(${jsonb(responses)}) AS x(org_id text, key text, request_hash text, status integer, body jsonb)
          RETURNING 1)
        SELECT (SELECT count(*) FROM ev) AS events, (SELECT count(*) FROM hd) AS heads`,
-      [
-        JSON.stringify(
-          w.events.map((e) => ({
-            event_id: e.eventId,
-            org_id: e.orgId,
-            version: e.version,
-            type: e.type,
-            schemaVersion: e.schemaVersion,
-            occurredAt: e.occurredAt,
-            userId: e.actor.userId,
-            commandId: e.commandId,
-            batch_id: e.batch?.id ?? null,
-            batch_size: e.batch?.size ?? null,
-            data: e.data,
-          })),
-        ),
-        JSON.stringify(w.stateRows.map(({ orgId, credential: c }) => ({ org_id: orgId, id: c.id, provider: c.provider, label: c.label, fields: c.fields, secrets: c.secrets, version: c.version }))),
-        w.heads.map((h) => h.orgId),
-        w.heads.map((h) => h.version),
-        JSON.stringify(w.newDataKeys.map((k) => ({ org_id: k.orgId, credential_id: k.credentialId, wrapped: k.wrapped }))),
-        w.shreddedDataKeys.map((k) => k.orgId),
-        w.shreddedDataKeys.map((k) => k.credentialId),
-        JSON.stringify(w.idempotentResponses.map((r) => ({ org_id: r.orgId, key: r.key, request_hash: r.response.requestHash, status: r.response.status, body: r.response.body }))),
-      ],
+      ...extra,
+      'COMMIT',
     );
+    await c.query(statements.join(';\n'));
+  }
+
+  async rollback(c: SqlClient): Promise<void> {
+    await c.query('ROLLBACK');
   }
 }
 
