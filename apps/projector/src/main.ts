@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   if (!config.kafkaBrokers || !config.databaseUrl) throw new ConfigError('KAFKA_BROKERS', 'and DATABASE_URL are required for the projector');
   const ds = await openDatabase({ url: config.databaseUrl, poolSize: 5, applicationName: 'keystream-projector' });
   const eventLog = new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-projector', ...config.kafka });
-  const runner = new ProjectorRunner(ds, eventLog, config.kafka.topic);
+  const runner = new ProjectorRunner(ds, eventLog, config.kafka.topic, { cacheOrgs: config.projectorCacheOrgs });
   const app = await NestFactory.create(ProjectorModule.register(runner, ds), { bufferLogs: true });
   app.useLogger(app.get(PinoLogger));
   app.enableShutdownHooks();

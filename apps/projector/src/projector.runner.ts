@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EventLogPort, LogConsumer } from '@keystream/event-log';
 import { metrics } from '@keystream/observability';
-import { KeySetProjector, ProjectionGapError } from '@keystream/persistence';
+import { KeySetProjector, KeySetProjectorOptions, ProjectionGapError } from '@keystream/persistence';
 
 export const PROJECTOR_GROUP = 'keystream-projector';
 
@@ -15,7 +15,7 @@ export class ProjectorRunner {
   gap?: ProjectionGapError;
   applied = 0;
 
-  constructor(private readonly ds: DataSource, private readonly eventLog: EventLogPort, topic: string) {
+  constructor(private readonly ds: DataSource, private readonly eventLog: EventLogPort, topic: string, opts: KeySetProjectorOptions = {}) {
     this.projector = new KeySetProjector(ds, PROJECTOR_GROUP, topic, {
       poison: (r) => {
         metrics.poison.inc();
@@ -26,7 +26,7 @@ export class ProjectorRunner {
         this.gap = e;
         metrics.gap.set(1);
       },
-    });
+    }, opts);
   }
 
   async start(): Promise<void> {

@@ -37,7 +37,9 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
   afterInit(ns: Namespace): void {
     this.ns = ns;
     ns.use(agentAuthMiddleware(this.deps));
-    // One emit per org room: socket.io encodes the packet once for all its sockets.
+    // One emit per org room: socket.io encodes the packet once for all its sockets. The rooms are this
+    // instance's own sockets (the in-memory adapter): an org with no agent here costs no read at all.
+    const hasAgents = (orgId: string) => (ns.adapter.rooms.get(orgRoom(orgId))?.size ?? 0) > 0;
     this.fanOut = new OrgFanOut(
       this.deps.reader,
       (orgId, msg, commandId) => {
@@ -47,6 +49,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
         this.log.debug?.({ msg: 'delivered', commandId, orgId, fromVersion: msg.fromVersion, toVersion: msg.toVersion, sockets });
       },
       (e) => this.fail('fan-out', e),
+      hasAgents,
     );
     this.unsubscribe = this.deps.feed.subscribe((save) => void this.fanOut.onSave(save));
     this.deps.epochs?.start((orgId) => void this.newEpoch(orgId)).catch((e) => this.fail('epoch watcher', e));
@@ -57,6 +60,8 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
   private async newEpoch(orgId: string): Promise<void> {
     try {
       this.fanOut.reset(orgId);
+      // No agent of the org here: nothing to read. One joining later syncs from Postgres (the new epoch).
+      if (!this.ns.adapter.rooms.get(orgRoom(orgId))?.size) return;
       const snapshot = await this.deps.reader.snapshot(orgId);
       this.ns.to(orgRoom(orgId)).emit(EVENTS.snapshot, snapshot);
     } catch (e) {

@@ -6,7 +6,8 @@ import { AgentKeySetReader } from './agent-key-set.reader';
  * Turns committed saves into one keys.changes per save per org room, in version order. Notifications
  * may arrive twice or out of order (concurrent commits, at-least-once feeds): duplicates are dropped,
  * and a notification past a gap makes the fan-out read the missing saves from the log first.
- * Each message is built (and its secrets opened) once, whatever the number of agents.
+ * Each message is built (and its secrets opened) once, whatever the number of agents, and not at all
+ * while no agent of the org is connected to this instance (see `deliver`).
  */
 export class OrgFanOut {
   private readonly lastSent = new Map<string, number>();
@@ -17,6 +18,8 @@ export class OrgFanOut {
     private readonly reader: AgentKeySetReader,
     private readonly emit: (orgId: string, msg: ChangesMessage, commandId?: string) => void,
     private readonly onError: (e: unknown) => void,
+    /** Whether any agent of the org is connected here right now (its socket.io room is not empty). */
+    private readonly hasAgents: (orgId: string) => boolean = () => true,
   ) {}
 
   onSave(save: CommittedSave): Promise<void> {
@@ -39,6 +42,22 @@ export class OrgFanOut {
     const { orgId } = save;
     const last = this.lastSent.get(orgId);
     if (last !== undefined && save.toVersion <= last) return;
+    if (!this.hasAgents(orgId)) {
+      // Nobody to tell: no message built, no data key read, no head read. Safe because
+      //  - an agent joins its org room (synchronously, in handleConnection) before syncAgent reads anything,
+      //    and this check runs synchronously right before the decision: an agent joining after it, even
+      //    right after, starts its sync later, from Postgres, where this save is already committed (a save
+      //    reaches the feed only after its commit; the log in Postgres is never behind Kafka), so its
+      //    snapshot or resume includes the save; an agent already in the room mid-sync is not skipped;
+      //  - the position still moves: the next save follows on contiguously (it is sent as is, and an agent
+      //    that got this save from its sync drops the repeat by version) instead of looking like a gap
+      //    that would read the log;
+      //  - an epoch the save carries is kept; an unknown one is read (head) at the first save with agents,
+      //    as for any org's first save, and a cutover resets both (newEpoch).
+      this.lastSent.set(orgId, save.toVersion);
+      if (save.epoch !== undefined) this.epochs.set(orgId, save.epoch);
+      return;
+    }
     const epoch = await this.epoch(save);
     if (last === undefined || save.fromVersion <= last + 1) {
       const events = last === undefined ? save.events : save.events.filter((e) => e.version > last);

@@ -22,6 +22,8 @@ export interface KeystreamConfig {
   readonly kafka: { readonly topic: string; readonly partitions: number; readonly replicationFactor: number; readonly maxBytesPerPartition: number };
   /** Whether a command-api process relays the outbox (off: a dedicated relay deployment does). */
   readonly outboxRelay: boolean;
+  /** How many orgs' key sets a projector keeps in memory between batches (0: none, every batch loads its orgs). */
+  readonly projectorCacheOrgs?: number;
   /** Per-token, per-process limits; absent → DEFAULT_RATE_LIMITS. */
   readonly rateLimits?: RateLimits;
 }
@@ -68,6 +70,7 @@ export function loadConfig(env: Env = process.env, warn: Warn = (m) => process.s
       maxBytesPerPartition: intVar(env, 'KAFKA_MAX_BYTES_PER_PARTITION', 1_048_576, 1024, 104_857_600),
     },
     outboxRelay: onOff(env, 'KEYSTREAM_OUTBOX_RELAY', true),
+    projectorCacheOrgs: intVar(env, 'KEYSTREAM_PROJECTOR_CACHE_ORGS', 4096, 0, 10_000_000),
     rateLimits: readRateLimits(env, (name, reason) => new ConfigError(name, reason)),
   };
 }

@@ -44,15 +44,21 @@ export class LogChangeFeedAdapter implements ChangeFeed {
 
   private accept(e: EventEnvelope): void {
     const size = e.batch?.size ?? 1;
-    const key = `${e.orgId}\0${e.batch?.id ?? e.eventId}`;
-    const events = [...(this.partial.get(key) ?? []), e];
+    // A save of one event (most): complete as it is, no bookkeeping.
+    if (size === 1) return this.publish({ orgId: e.orgId, fromVersion: e.version, toVersion: e.version, events: [e] });
+    const key = `${e.orgId}\0${e.batch!.id}`;
+    const events = this.partial.get(key) ?? [];
+    events.push(e);
     if (events.length < size) {
       this.partial.set(key, events);
       return;
     }
     this.partial.delete(key);
     events.sort((a, b) => a.version - b.version);
-    const save: CommittedSave = { orgId: e.orgId, fromVersion: events[0].version, toVersion: events[events.length - 1].version, events };
+    this.publish({ orgId: e.orgId, fromVersion: events[0].version, toVersion: events[events.length - 1].version, events });
+  }
+
+  private publish(save: CommittedSave): void {
     for (const l of this.listeners) {
       try {
         l(save);

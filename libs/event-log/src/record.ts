@@ -3,13 +3,42 @@ import type { EventEnvelope } from '@keystream/credentials';
 import { decodeEnvelope, encodeEnvelope } from './envelope.codec';
 import type { LogRecord } from './event-log.port';
 
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * The value's digest is only needed for a record set aside (poison), so it is computed on first read,
+ * not for every record every consumer (projector, each gateway) decodes.
+ */
 export function recordFromBytes(partition: number, offset: string, key: string | null, value: Buffer | null): LogRecord {
-  const bytes = value ?? Buffer.alloc(0);
   const { envelope, error } = decodeEnvelope(value);
-  return { partition, offset, key, envelope, error, valueSha256: createHash('sha256').update(bytes).digest('hex'), valueBytes: bytes.length };
+  let digest: string | undefined;
+  return {
+    partition,
+    offset,
+    key,
+    envelope,
+    error,
+    get valueSha256() {
+      return (digest ??= sha256(value ?? Buffer.alloc(0)));
+    },
+    valueBytes: value?.length ?? 0,
+  };
 }
 
+/** A record of the Postgres log: its bytes (re-encoded) are only needed for the digest and size, on first read. */
 export function recordFromEnvelope(partition: number, offset: string, e: EventEnvelope): LogRecord {
-  const bytes = encodeEnvelope(e);
-  return { partition, offset, key: e.orgId, envelope: e, valueSha256: createHash('sha256').update(bytes).digest('hex'), valueBytes: bytes.length };
+  let bytes: Buffer | undefined;
+  let digest: string | undefined;
+  return {
+    partition,
+    offset,
+    key: e.orgId,
+    envelope: e,
+    get valueSha256() {
+      return (digest ??= sha256((bytes ??= encodeEnvelope(e))));
+    },
+    get valueBytes() {
+      return (bytes ??= encodeEnvelope(e)).length;
+    },
+  };
 }
