@@ -35,18 +35,21 @@ export class AgentKeySetReader {
 
   async snapshot(orgId: string): Promise<SnapshotMessage> {
     await this.vault.ready();
-    return this.ds.transaction('REPEATABLE READ', async (m) => {
+    const { head, creds } = await this.ds.transaction('REPEATABLE READ', async (m) => {
       const rows: Head[] = await m.query(`SELECT epoch, version, hash FROM key_sets WHERE org_id = $1`, [orgId]);
       const head = rows[0] ?? { epoch: 1, version: 0, hash: keySetHash([]) };
       const state = await keySetRows.load(m, orgId, head.version);
-      const creds = [...state.credentials.values()];
-      const deks = await this.vault.dataKeys(orgId, creds.filter(usesDek).map((c) => c.id));
-      // The projection may trail the log (distributed): a credential already shredded is left out here;
-      // its removal reaches the agent with the top-up changes that follow the snapshot.
-      const credentials = creds.filter((c) => !usesDek(c) || deks.has(c.id)).map((c) => this.open(orgId, c, deks.get(c.id)));
-      const complete = credentials.length === creds.length;
-      return { orgId, epoch: head.epoch, version: head.version, hash: complete ? head.hash : keySetHash(credentials), credentials };
+      return { head, creds: [...state.credentials.values()] };
     });
+    // Data keys are read after the snapshot's transaction has given its connection back: a read that needed a
+    // second pooled connection while holding one would deadlock the pool once as many snapshots as connections
+    // run at once (1,000 agents connecting). A key shredded in between is handled like one shredded before.
+    const deks = await this.vault.dataKeys(orgId, creds.filter(usesDek).map((c) => c.id));
+    // The projection may trail the log (distributed): a credential already shredded is left out here;
+    // its removal reaches the agent with the top-up changes that follow the snapshot.
+    const credentials = creds.filter((c) => !usesDek(c) || deks.has(c.id)).map((c) => this.open(orgId, c, deks.get(c.id)));
+    const complete = credentials.length === creds.length;
+    return { orgId, epoch: head.epoch, version: head.version, hash: complete ? head.hash : keySetHash(credentials), credentials };
   }
 
   /** The log after `afterVersion`, one message per save (a batch's events stay together; other saves are one event). */
