@@ -62,7 +62,7 @@ export interface ProjectedHead {
 export const COMMIT_HOOKS = Symbol('COMMIT_HOOKS');
 
 /** Group commit sizing: at most this many commands per transaction, this many transactions at once. */
-export const GROUP_COMMIT = { maxBatch: 64, maxInFlight: 4 } as const;
+export const GROUP_COMMIT = { maxBatch: 64, maxInFlight: 2 } as const;
 
 interface Submitted {
   readonly req: WriteRequest;

@@ -42,6 +42,22 @@ export interface BatchStart {
 export const jsonb = (v: unknown): string => `${escapeLiteral(JSON.stringify(v))}::jsonb`;
 
 /**
+ * An array literal. Joins go through `unnest` of these rather than `jsonb_to_recordset`: the planner knows how many
+ * rows a constant array unnests to (and uses the primary keys), while a function's rows are guessed at 100 and a
+ * join against them scans the whole table.
+ */
+export function sqlArray(values: readonly (string | number)[], type: 'text' | 'uuid' | 'integer'): string {
+  const items = values.map((v) => {
+    if (typeof v === 'number') {
+      if (!Number.isSafeInteger(v)) throw new Error(`not an integer: ${v}`);
+      return String(v);
+    }
+    return escapeLiteral(v);
+  });
+  return `ARRAY[${items.join(',')}]::${type}[]`;
+}
+
+/**
  * The command side's statements for a whole group commit — any number of commands across any number of orgs —
  * in two round trips: `begin` (open, lock, read) and `commit` (write, commit). Values travel as escaped
  * literals so that each round trip can carry several statements (the simple query protocol takes no
@@ -55,17 +71,23 @@ export class CommandBatchRepository {
    * locks, the decision state of each org whose head is not at the version in `known`.
    */
   async begin(c: SqlClient, orgIds: readonly string[], idempotencyKeys: readonly { orgId: string; key: string }[], known: readonly { orgId: string; version: number }[]): Promise<BatchStart> {
-    const orgs = `ARRAY(SELECT jsonb_array_elements_text(${jsonb(orgIds)}))`;
+    const orgs = sqlArray(orgIds, 'text');
     const results = (await c.query(
       `BEGIN;
        SELECT pg_advisory_xact_lock_shared(${EVENTS_APPEND_LOCK});
        SELECT org_id, version, epoch FROM org_streams WHERE org_id = ANY(${orgs}) ORDER BY org_id FOR UPDATE;
-       SELECT i.org_id, i.key, i.request_hash, i.status, i.body
-         FROM idempotency_keys i JOIN jsonb_to_recordset(${jsonb(idempotencyKeys)}) AS k("orgId" text, key text) ON i.org_id = k."orgId" AND i.key = k.key;
+       ${
+         idempotencyKeys.length === 0
+           ? 'SELECT NULL WHERE false' // nothing to look up: the result set keeps its place at no planning cost
+           : `SELECT i.org_id, i.key, i.request_hash, i.status, i.body
+                FROM idempotency_keys i JOIN unnest(${sqlArray(idempotencyKeys.map((k) => k.orgId), 'text')}, ${sqlArray(idempotencyKeys.map((k) => k.key), 'text')}) AS k(org_id, key)
+                  ON i.org_id = k.org_id AND i.key = k.key`
+       };
        SELECT s.org_id, s.credential_id AS id, s.provider, s.label, s.fields, s.secrets, s.version
-         FROM credential_state s JOIN org_streams o ON o.org_id = s.org_id
+         FROM credential_state s
         WHERE s.org_id = ANY(${orgs})
-          AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset(${jsonb(known)}) AS k("orgId" text, version integer) WHERE k."orgId" = o.org_id AND k.version = o.version)`,
+          AND s.org_id NOT IN (SELECT o.org_id FROM org_streams o JOIN unnest(${sqlArray(known.map((k) => k.orgId), 'text')}, ${sqlArray(known.map((k) => k.version), 'integer')}) AS k(org_id, version)
+                                 ON o.org_id = k.org_id AND o.version = k.version)`,
     )) as { rows: Row[] }[];
     const [, , headRows, responseRows, stateRows] = results.map((r) => r.rows);
     const heads = new Map((headRows as unknown as { org_id: string; version: number; epoch: number }[]).map((r) => [r.org_id, { orgId: r.org_id, version: r.version, epoch: r.epoch }]));
@@ -97,8 +119,8 @@ export class CommandBatchRepository {
     const statements: string[] = [];
     if (w.replacedRows.length > 0) {
       statements.push(
-        `DELETE FROM credential_state s USING jsonb_to_recordset(${jsonb(w.replacedRows)}) AS d("orgId" text, "credentialId" uuid)
-          WHERE s.org_id = d."orgId" AND s.credential_id = d."credentialId"`,
+        `DELETE FROM credential_state s USING unnest(${sqlArray(w.replacedRows.map((r) => r.orgId), 'text')}, ${sqlArray(w.replacedRows.map((r) => r.credentialId), 'uuid')}) AS d(org_id, credential_id)
+          WHERE s.org_id = d.org_id AND s.credential_id = d.credential_id`,
       );
     }
     const events = w.events.map((e) => ({
@@ -129,16 +151,16 @@ export class CommandBatchRepository {
            FROM jsonb_to_recordset(${jsonb(states)}) AS x(org_id text, id uuid, provider text, label text, fields jsonb, secrets jsonb, version integer)
          RETURNING 1),
        hd AS (
-         UPDATE org_streams o SET version = h.version FROM jsonb_to_recordset(${jsonb(w.heads)}) AS h("orgId" text, version integer)
-          WHERE o.org_id = h."orgId"
+         UPDATE org_streams o SET version = h.version FROM unnest(${sqlArray(w.heads.map((h) => h.orgId), 'text')}, ${sqlArray(w.heads.map((h) => h.version), 'integer')}) AS h(org_id, version)
+          WHERE o.org_id = h.org_id
          RETURNING 1),
        dk AS (
          INSERT INTO data_keys (org_id, credential_id, kek_id, wrapped)
          SELECT "orgId", "credentialId", wrapped->>'kekId', wrapped FROM jsonb_to_recordset(${jsonb(w.newDataKeys)}) AS x("orgId" text, "credentialId" text, wrapped jsonb)
          RETURNING 1),
        dd AS (
-         DELETE FROM data_keys d USING jsonb_to_recordset(${jsonb(w.shreddedDataKeys)}) AS r("orgId" text, "credentialId" text)
-          WHERE d.org_id = r."orgId" AND d.credential_id = r."credentialId"
+         DELETE FROM data_keys d USING unnest(${sqlArray(w.shreddedDataKeys.map((k) => k.orgId), 'text')}, ${sqlArray(w.shreddedDataKeys.map((k) => k.credentialId), 'text')}) AS r(org_id, credential_id)
+          WHERE d.org_id = r.org_id AND d.credential_id = r.credential_id
          RETURNING 1),
        ik AS (
          INSERT INTO idempotency_keys (org_id, key, request_hash, status, body)
