@@ -18,6 +18,12 @@ export interface ConsumeOptions {
   readonly fromBeginning: boolean;
   /** A failed batch is redelivered; this hears why. */
   readonly onError?: (e: unknown) => void;
+  /**
+   * For a consumer that favours throughput over latency (the projector): a fetch waits until `minBytes` are
+   * there or `maxWaitMs` passed, so batches (and the transactions that apply them) are fewer and fuller.
+   * Absent: a fetch returns as soon as anything is there. Logs without fetches ignore it.
+   */
+  readonly fetch?: { readonly minBytes: number; readonly maxWaitMs: number };
 }
 
 export interface LogConsumer {

@@ -5,6 +5,9 @@ import { ConsumeOptions, EventLogPort, LogConsumer, LogRecord } from './event-lo
 import { createKafka, CREDENTIALS_TOPIC, ensureTopic, KafkaSettings } from './kafka';
 import { recordFromBytes } from './record';
 
+/** How often a consumer commits its handled offsets to Kafka (and always when it stops). */
+export const COMMIT_INTERVAL_MS = 1000;
+
 /**
  * The distributed log: topic keystream.credentials.v1, key = orgId, so one org's events share a
  * partition and keep their order. Idempotent producer, acks=all, the default (murmur2) partitioner
@@ -62,11 +65,31 @@ export class KafkaEventLogAdapter implements EventLogPort {
   async consume(opts: ConsumeOptions, onBatch: (records: readonly LogRecord[]) => Promise<void>): Promise<LogConsumer> {
     await this.init();
     const startAt = opts.fromBeginning ? undefined : await this.endOffsetsIfNew(opts.groupId);
-    const consumer = this.kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 50, maxBytesPerPartition: this.settings.maxBytesPerPartition ?? 1_048_576 });
+    const consumer = this.kafka.consumer({
+      groupId: opts.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+      minBytes: opts.fetch?.minBytes ?? 1,
+      maxWaitTimeInMs: opts.fetch?.maxWaitMs ?? 50,
+      maxBytesPerPartition: this.settings.maxBytesPerPartition ?? 1_048_576,
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: this.topic, fromBeginning: opts.fromBeginning });
     // Resolve only once partitions are assigned, so a caller appending right after never races the join.
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    // Offsets of handled batches, committed to Kafka at most once per COMMIT_INTERVAL_MS (and at stop), not per
+    // batch: a restart or a rebalance may then hand a new owner up to that much again, which consumers drop by
+    // (orgId, version) — the price of one commit round trip less per batch.
+    const pending = new Map<number, string>();
+    let lastCommit = Date.now();
+    const commitPending = async () => {
+      if (pending.size === 0) return;
+      const offsets = [...pending].map(([partition, offset]) => ({ topic: this.topic, partition, offset }));
+      pending.clear();
+      lastCommit = Date.now();
+      await consumer.commitOffsets(offsets);
+    };
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -79,11 +102,12 @@ export class KafkaEventLogAdapter implements EventLogPort {
           await onBatch(records);
         } catch (e) {
           opts.onError?.(e);
-          throw e; // kafkajs re-fetches from the last committed offset: redelivered, never skipped
+          throw e; // kafkajs fetches the partition again from its first unresolved offset: redelivered, never skipped
         }
         const last = batch.messages[batch.messages.length - 1].offset;
         resolveOffset(last);
-        await consumer.commitOffsets([{ topic: this.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+        pending.set(batch.partition, (BigInt(last) + 1n).toString());
+        if (Date.now() - lastCommit >= COMMIT_INTERVAL_MS) await commitPending();
         await heartbeat();
       },
     });
@@ -95,6 +119,9 @@ export class KafkaEventLogAdapter implements EventLogPort {
     return {
       stop: async () => {
         this.consumers.delete(consumer);
+        // While still in the group (a stopped consumer can no longer commit); a batch still in hand is not
+        // committed and comes again to the next owner, who drops it by version.
+        await commitPending().catch((e) => opts.onError?.(e));
         await consumer.disconnect();
       },
     };
