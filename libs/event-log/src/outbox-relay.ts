@@ -1,7 +1,7 @@
-import { escapeLiteral } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import type { EventEnvelope } from '@keystream/credentials';
 import type { EventLogPort } from './event-log.port';
+import { jsonb, sqlText } from '@keystream/persistence';
 
 export const OUTBOX_CHANNEL = 'keystream_outbox';
 const RELAY_LOCK = 0x72656c61; // 'rela'
@@ -12,12 +12,12 @@ const RELAY_LOCK = 0x72656c61; // 'rela'
  * commit) wakes the relay. Rows are inserted in the given order, so outbox positions follow it.
  */
 export function outboxStatement(events: readonly EventEnvelope[]): string {
-  const rows = escapeLiteral(JSON.stringify(events.map((e) => ({ org_id: e.orgId, version: e.version, envelope: e }))));
+  const rows = jsonb(events.map((e) => ({ org_id: e.orgId, version: e.version, envelope: e })));
   return `WITH inserted AS (
             INSERT INTO outbox (org_id, version, envelope)
-            SELECT org_id, version, envelope FROM jsonb_to_recordset(${rows}::jsonb) AS x(org_id text, version integer, envelope jsonb)
+            SELECT org_id, version, envelope FROM jsonb_to_recordset(${rows}) AS x(org_id text, version integer, envelope jsonb)
             RETURNING 1)
-          SELECT pg_notify(${escapeLiteral(OUTBOX_CHANNEL)}, '') FROM (SELECT count(*) FROM inserted) AS n`;
+          SELECT pg_notify(${sqlText(OUTBOX_CHANNEL)}, '') FROM (SELECT count(*) FROM inserted) AS n`;
 }
 
 /** In the command's transaction: the events go to the outbox with the decision; NOTIFY wakes the relay at commit. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { escapeLiteral } from 'pg';
 import type { EventEnvelope, KeySet, StoredCredential } from '@keystream/credentials';
 import type { WrappedKey } from '@keystream/crypto';
@@ -38,8 +39,20 @@ export interface BatchStart {
   readonly states: Map<string, KeySet>;
 }
 
-/** A value as a SQL literal: `jsonb` for structures (escaped by pg's own escapeLiteral). */
-export const jsonb = (v: unknown): string => `${escapeLiteral(JSON.stringify(v))}::jsonb`;
+/** This process's dollar-quote tag. Safety does not rest on it being unknown: a text containing it is escaped instead. */
+export const DOLLAR_TAG = `$ks${randomBytes(9).toString('hex')}$`;
+
+/**
+ * A string as a SQL literal. Dollar quoting copies the text as is (no per-character escaping loop over kilobytes
+ * of JSON, and independent of standard_conforming_strings); the rare text that contains the tag falls back to
+ * pg's escapeLiteral.
+ */
+export function sqlText(s: string): string {
+  return s.includes(DOLLAR_TAG) ? escapeLiteral(s) : `${DOLLAR_TAG}${s}${DOLLAR_TAG}`;
+}
+
+/** A value as a `jsonb` SQL literal. */
+export const jsonb = (v: unknown): string => `${sqlText(JSON.stringify(v))}::jsonb`;
 
 /**
  * An array literal. Joins go through `unnest` of these rather than `jsonb_to_recordset`: the planner knows how many
