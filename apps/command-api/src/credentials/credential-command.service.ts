@@ -61,8 +61,13 @@ export interface ProjectedHead {
 }
 export const COMMIT_HOOKS = Symbol('COMMIT_HOOKS');
 
-/** Group commit sizing: at most this many commands per transaction, this many transactions at once. */
-export const GROUP_COMMIT = { maxBatch: 64, maxInFlight: 2 } as const;
+/**
+ * Group commit sizing: at most this many commands per transaction, this many transactions at once. One at a time
+ * (as a database's WAL writer does) makes the batches fullest: every command that arrives while a transaction is
+ * out waits for it — a few milliseconds — and then commits with the others; the event loop stays free for HTTP
+ * meanwhile. Measured in bench/kafka-path: 1 in flight 924 commands/s, 2 → 766–822, 4 → 610–627 (same machine).
+ */
+export const GROUP_COMMIT = { maxBatch: 64, maxInFlight: 1 } as const;
 
 interface Submitted {
   readonly req: WriteRequest;
