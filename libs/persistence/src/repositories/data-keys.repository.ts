@@ -11,24 +11,8 @@ export interface StaleKey {
   readonly wrapped: WrappedKey;
 }
 
-/** Wrapped data keys and the keyring. Inserts and deletes run in the command's own transaction. */
+/** Wrapped data keys and the keyring (a command's inserts and shredding deletes are in CommandBatchRepository). */
 export class DataKeysRepository {
-  async insert(m: Queryable, orgId: string, rows: readonly { credentialId: string; wrapped: WrappedKey }[]): Promise<void> {
-    if (rows.length === 0) return;
-    await m.query(
-      `INSERT INTO data_keys (org_id, credential_id, kek_id, wrapped)
-       SELECT $1, x.credential_id, x.wrapped->>'kekId', x.wrapped FROM jsonb_to_recordset($2::jsonb) AS x(credential_id text, wrapped jsonb)`,
-      [orgId, JSON.stringify(rows.map((r) => ({ credential_id: r.credentialId, wrapped: r.wrapped })))],
-    );
-  }
-
-  /** Crypto-shredding: once this commits, the credentials' ciphertexts can never be opened again. */
-  async delete(m: Queryable, orgId: string, credentialIds: readonly string[]): Promise<number> {
-    if (credentialIds.length === 0) return 0;
-    const rows: unknown[] = await m.query(`DELETE FROM data_keys WHERE org_id = $1 AND credential_id = ANY($2::text[]) RETURNING credential_id`, [orgId, credentialIds]);
-    return rows.length;
-  }
-
   async load(q: Queryable, orgId: string, credentialIds: readonly string[]): Promise<Map<string, WrappedKey>> {
     const rows: { credential_id: string; wrapped: WrappedKey }[] = await q.query(
       `SELECT credential_id, wrapped FROM data_keys WHERE org_id = $1 AND credential_id = ANY($2::text[])`,
