@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DomainError, keySetHash } from '@keystream/credentials';
 import { registry } from '@keystream/observability';
 import { FAKE } from '@keystream/testing';
-import { eventRows, KeySetRebuild } from '@keystream/persistence';
+import { EVENTS_APPEND_LOCK, eventRows, KeySetRebuild } from '@keystream/persistence';
 import { startTestApp, TestApp } from '../testing/test-app';
 import { CredentialCommandService, GROUP_COMMIT, WriteRequest, WriteResponse } from './credential-command.service';
 import { PlainChange } from './credential-requests';
@@ -39,31 +39,32 @@ describe('group commit (real Postgres)', () => {
   }
 
   /**
-   * Makes the next commands share ONE transaction, in a known order: every slot is taken by a command of a
-   * blocker org whose head row another transaction holds locked; then `thunks` are submitted one at a time,
-   * each waiting until the one before it has queued; then the lock goes and the queue commits as one batch.
+   * Makes the next commands share ONE transaction, in a known order: every slot is taken by a command whose
+   * transaction waits at BEGIN for the log's append lock, held exclusively here; then `thunks` are submitted one at
+   * a time, each waiting until the one before it has queued; then the lock goes and the queue commits as one batch.
    */
   async function oneBatch<T>(thunks: (() => Promise<T>)[]): Promise<({ ok: true; v: T } | { ok: false; e: unknown })[]> {
     const blocker = await t.org();
     const lock = t.ds.createQueryRunner();
     await lock.connect();
-    await lock.startTransaction();
-    await lock.query('SELECT 1 FROM org_streams WHERE org_id = $1 FOR UPDATE', [blocker.orgId]);
+    await lock.query('SELECT pg_advisory_lock($1)', [EVENTS_APPEND_LOCK]);
+    let locked = true;
     const blocked = Array.from({ length: GROUP_COMMIT.maxInFlight }, (_, i) => run(blocker.orgId, [add(`blk${i}`)]));
     try {
       await until(() => commands.queued === 0);
-      await new Promise((r) => setTimeout(r, 50)); // the blockers are waiting on the lock, each in its own slot
+      await new Promise((r) => setTimeout(r, 50)); // the blockers wait for the append lock, each in its own slot
       const out: Promise<{ ok: true; v: T } | { ok: false; e: unknown }>[] = [];
       for (const thunk of thunks) {
         const n = commands.queued;
         out.push(settle(thunk()));
         await until(() => commands.queued === n + 1);
       }
-      await lock.commitTransaction();
+      await lock.query('SELECT pg_advisory_unlock($1)', [EVENTS_APPEND_LOCK]);
+      locked = false;
       await Promise.all(blocked);
       return Promise.all(out);
     } finally {
-      if (lock.isTransactionActive) await lock.rollbackTransaction();
+      if (locked) await lock.query('SELECT pg_advisory_unlock($1)', [EVENTS_APPEND_LOCK]);
       await lock.release();
     }
   }
@@ -180,4 +181,54 @@ describe('group commit (real Postgres)', () => {
     expect(out.map((o) => (o.ok ? o.v.body.version : (o.e as DomainError).code))).toEqual([1, 'org_not_found', 2]);
     expect(await eventVersions(orgId)).toEqual([1, 2]);
   });
+
+  it("an org whose head another transaction holds does not stall the batch: other orgs commit at once, its commands follow the release in order", async () => {
+    const held = await t.org();
+    const free = await t.org();
+    const lock = t.ds.createQueryRunner();
+    await lock.connect();
+    await lock.startTransaction();
+    try {
+      await lock.query('SELECT 1 FROM org_streams WHERE org_id = $1 FOR UPDATE', [held.orgId]);
+      const waiting = [run(held.orgId, [add('h1')]), run(held.orgId, [add('h2')])];
+      const t0 = Date.now();
+      // The free org's commands commit while the held org's keep coming back.
+      const freed = await Promise.all([run(free.orgId, [add('f1')]), run(free.orgId, [add('f2')])]);
+      expect(freed.map((r) => r.body.version)).toEqual([1, 2]);
+      expect(Date.now() - t0).toBeLessThan(1000);
+      expect(await eventVersions(held.orgId)).toEqual([]);
+      await new Promise((r) => setTimeout(r, 100));
+      await lock.commitTransaction();
+      const after = await Promise.all(waiting);
+      expect(after.map((r) => r.body.version)).toEqual([1, 2]);
+      const labels = await t.ds.query('SELECT label FROM credential_state WHERE org_id = $1 ORDER BY label', [held.orgId]);
+      expect(labels.map((r: { label: string }) => r.label)).toEqual(['h1', 'h2']);
+    } finally {
+      if (lock.isTransactionActive) await lock.rollbackTransaction();
+      await lock.release();
+    }
+  });
+
+  it(`a held org answers 503 org_busy with Retry-After once its commands stop waiting (${GROUP_COMMIT.retryForMs} ms; HTTP)`, async () => {
+    const held = await t.org();
+    const lock = t.ds.createQueryRunner();
+    await lock.connect();
+    await lock.startTransaction();
+    try {
+      await lock.query('SELECT 1 FROM org_streams WHERE org_id = $1 FOR UPDATE', [held.orgId]);
+      const res = await t
+        .http()
+        .post(`/v1/orgs/${held.orgId}/credentials`)
+        .set('Authorization', `Bearer ${held.admin}`)
+        .send({ provider: 'gemini', label: 'k', apiKey: FAKE.gemini });
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toBe('1');
+      expect(res.body).toMatchObject({ code: 'org_busy', errors: [expect.objectContaining({ field: 'orgId', code: 'org_busy' })] });
+    } finally {
+      await lock.rollbackTransaction();
+      await lock.release();
+    }
+    expect(await eventVersions(held.orgId)).toEqual([]);
+  }, 20_000);
 });
+

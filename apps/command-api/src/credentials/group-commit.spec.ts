@@ -77,4 +77,69 @@ describe('GroupCommitter', () => {
     expect(() => new GroupCommitter(async () => [], { maxBatch: 0, maxInFlight: 1 })).toThrow('≥ 1');
     expect(() => new GroupCommitter(async () => [], { maxBatch: 1, maxInFlight: 0 })).toThrow('≥ 1');
   });
+
+  it('puts items handed back at the front of the queue, in order, ahead of later items', async () => {
+    const batches: number[][] = [];
+    let lockedUntilTry = 3;
+    const run = async (items: readonly number[]): Promise<Outcome<string>[]> => {
+      batches.push([...items]);
+      await new Promise((r) => setImmediate(r));
+      lockedUntilTry -= 1;
+      return items.map((i) => (i % 2 === 1 && lockedUntilTry > 0 ? { ok: 'retry' as const } : { ok: true as const, value: `v${i}` }));
+    };
+    const c = new GroupCommitter(run, { maxBatch: 10, maxInFlight: 1, retryDelayMs: 20 });
+    const first = c.submit(0);
+    const ps = [1, 2, 3, 4].map((i) => c.submit(i));
+    await new Promise((r) => setImmediate(r));
+    const late = c.submit(5);
+    expect(await Promise.all([first, ...ps, late])).toEqual(['v0', 'v1', 'v2', 'v3', 'v4', 'v5']);
+    // [1, 3] came back ahead of 5, together and in order (the batch was not all back: no waiting).
+    expect(batches).toEqual([[0], [1, 2, 3, 4], [1, 3, 5]]);
+  });
+
+  it('waits retryDelayMs after a batch in which everything came back', async () => {
+    const times: number[] = [];
+    let tries = 0;
+    const run = async (items: readonly number[]): Promise<Outcome<string>[]> => {
+      times.push(Date.now());
+      tries += 1;
+      return items.map(() => (tries < 3 ? { ok: 'retry' as const } : { ok: true as const, value: 'done' }));
+    };
+    const c = new GroupCommitter(run, { maxBatch: 10, maxInFlight: 1, retryDelayMs: 30 });
+    await expect(c.submit(1)).resolves.toBe('done');
+    expect(times).toHaveLength(3);
+    expect(times[1] - times[0]).toBeGreaterThanOrEqual(25);
+    expect(times[2] - times[1]).toBeGreaterThanOrEqual(25);
+  });
+
+  it('fails an item that keeps coming back for longer than retryForMs with the gave-up error', async () => {
+    const c = new GroupCommitter(async (items: readonly string[]) => items.map(() => ({ ok: 'retry' as const })), { maxBatch: 4, maxInFlight: 1, retryForMs: 60, retryDelayMs: 10 }, undefined, (item) => new Error(`busy: ${item}`));
+    const t0 = Date.now();
+    await expect(c.submit('org-a')).rejects.toThrow('busy: org-a');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(55);
+  });
+
+  it('hands back, in order, the items of a failed batch that come back when run alone', async () => {
+    const batches: string[][] = [];
+    const attempts = new Map<string, number>();
+    let failedOnce = false;
+    const run = async (items: readonly string[]): Promise<Outcome<string>[]> => {
+      batches.push([...items]);
+      if (items.length > 1 && !failedOnce) {
+        failedOnce = true;
+        throw new Error('transaction failed');
+      }
+      return items.map((i) => {
+        attempts.set(i, (attempts.get(i) ?? 0) + 1);
+        return i.startsWith('busy') && attempts.get(i)! < 2 ? { ok: 'retry' as const } : { ok: true as const, value: i };
+      });
+    };
+    const c = new GroupCommitter(run, { maxBatch: 10, maxInFlight: 1, retryDelayMs: 1 });
+    const first = c.submit('first');
+    const ps = ['busy1', 'ok', 'busy2'].map((i) => c.submit(i));
+    expect(await Promise.all([first, ...ps])).toEqual(['first', 'busy1', 'ok', 'busy2']);
+    expect(batches.slice(1, 5)).toEqual([['busy1', 'ok', 'busy2'], ['busy1'], ['ok'], ['busy2']]);
+    expect(batches[5]).toEqual(['busy1', 'busy2']);
+  });
 });
+

@@ -1,15 +1,23 @@
-/** Each item's own outcome: a batch may accept some commands and refuse others. */
-export type Outcome<O> = { readonly ok: true; readonly value: O } | { readonly ok: false; readonly error: unknown };
+/**
+ * Each item's own outcome: a batch may accept some commands, refuse others, and hand some back for the next
+ * batch (`retry`: e.g. their org is locked by another writer right now).
+ */
+export type Outcome<O> = { readonly ok: true; readonly value: O } | { readonly ok: false; readonly error: unknown } | { readonly ok: 'retry' };
 
 export interface GroupCommitOptions {
   /** Most items one transaction takes. */
   readonly maxBatch: number;
   /** Transactions running at once; while all are busy, new items queue and the next free slot takes them together. */
   readonly maxInFlight: number;
+  /** How long an item may keep coming back as `retry` before `gaveUp` fails it (default 10 s). */
+  readonly retryForMs?: number;
+  /** After a batch in which every item came back, the next try waits this long (default 5 ms), so nothing spins. */
+  readonly retryDelayMs?: number;
 }
 
 interface Pending<I, O> {
   readonly item: I;
+  readonly since: number;
   resolve(v: O): void;
   reject(e: unknown): void;
 }
@@ -19,23 +27,27 @@ interface Pending<I, O> {
  * an item arriving while a slot is free runs at once (alone: no added latency when idle); items arriving
  * while every slot is busy queue up and go together when one frees, so batches grow exactly as fast as
  * load does. When a whole batch fails (a transaction error rather than an item's own refusal) its items
- * are retried one by one, so one item's failure never becomes its neighbours'.
+ * are retried one by one, so one item's failure never becomes its neighbours'. An item handed back
+ * (`retry`) goes to the front of the queue, ahead of later items, and fails with `gaveUp(item)` once it has
+ * been coming back for `retryForMs`.
  */
 export class GroupCommitter<I, O> {
   private readonly queue: Pending<I, O>[] = [];
   private inFlight = 0;
+  private retryTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly run: (items: readonly I[]) => Promise<readonly Outcome<O>[]>,
     private readonly opts: GroupCommitOptions,
     private readonly onBatch?: (size: number) => void,
+    private readonly gaveUp: (item: I) => unknown = () => new Error('gave up retrying'),
   ) {
     if (!(opts.maxBatch >= 1 && opts.maxInFlight >= 1)) throw new Error('maxBatch and maxInFlight must be ≥ 1');
   }
 
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item, since: Date.now(), resolve, reject });
       this.pump();
     });
   }
@@ -50,14 +62,19 @@ export class GroupCommitter<I, O> {
       const batch = this.queue.splice(0, this.opts.maxBatch);
       this.inFlight += 1;
       this.onBatch?.(batch.length);
-      void this.settle(batch).finally(() => {
+      void this.settle(batch).then((back) => {
         this.inFlight -= 1;
-        this.pump();
+        this.queue.unshift(...back);
+        if (back.length < batch.length) return this.pump();
+        // Nothing of that batch could go: try again shortly (new arrivals still pump at once).
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => this.pump(), this.opts.retryDelayMs ?? 5);
       });
     }
   }
 
-  private async settle(batch: readonly Pending<I, O>[]): Promise<void> {
+  /** Settles what it can; returns, in order, the items that come back for another try. */
+  private async settle(batch: readonly Pending<I, O>[]): Promise<Pending<I, O>[]> {
     let outcomes: readonly Outcome<O>[];
     try {
       outcomes = await this.run(batch.map((p) => p.item));
@@ -65,12 +82,22 @@ export class GroupCommitter<I, O> {
     } catch (e) {
       if (batch.length === 1) {
         batch[0].reject(e);
-        return;
+        return [];
       }
       // Isolate: each item alone, in order, so the failure lands on the item that causes it.
-      for (const p of batch) await this.settle([p]);
-      return;
+      const back: Pending<I, O>[] = [];
+      for (const p of batch) back.push(...(await this.settle([p])));
+      return back;
     }
-    outcomes.forEach((o, i) => (o.ok ? batch[i].resolve(o.value) : batch[i].reject(o.error)));
+    const back: Pending<I, O>[] = [];
+    outcomes.forEach((o, i) => {
+      const p = batch[i];
+      if (o.ok === 'retry') {
+        if (Date.now() - p.since < (this.opts.retryForMs ?? 10_000)) back.push(p);
+        else p.reject(this.gaveUp(p.item));
+      } else if (o.ok) p.resolve(o.value);
+      else p.reject(o.error);
+    });
+    return back;
   }
 }

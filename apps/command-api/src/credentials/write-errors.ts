@@ -18,3 +18,14 @@ export class IdempotencyKeyReusedError extends DomainError {
     ]);
   }
 }
+
+/** The org's head stayed locked by another writer for longer than a command waits (GroupCommitter.retryForMs). */
+export class OrgBusyError extends DomainError {
+  readonly code = 'org_busy';
+  readonly retryAfterSeconds = 1;
+  constructor(orgId: string) {
+    super(`Organization ${orgId} is being written by another transaction that has not finished; nothing was changed, retry`, [
+      { field: 'orgId', code: 'org_busy', message: 'another write to this organization has not finished' },
+    ]);
+  }
+}

@@ -31,8 +31,10 @@ export interface BatchWrites {
 
 /** What the batch's first round trip read under the heads' locks. */
 export interface BatchStart {
-  /** Locked heads; an org without a stream is missing. */
+  /** Locked heads; an org without a stream, or whose head another transaction holds, is missing. */
   readonly heads: Map<string, StreamHead>;
+  /** Orgs that exist but whose head another transaction holds locked right now (not waited for). */
+  readonly busy: Set<string>;
   /** Stored responses keyed `${orgId}\0${key}`. */
   readonly responses: Map<string, StoredResponse>;
   /** Decision states of the orgs whose head is not at the version the caller already knows. */
@@ -79,16 +81,18 @@ export function sqlArray(values: readonly (string | number)[], type: 'text' | 'u
 export class CommandBatchRepository {
   /**
    * BEGIN; the writer's side of the log barrier (see EventRowsRepository.stableHorizon), held before any event
-   * position is drawn; the heads of `orgIds` locked for the transaction, always in org-id order so batches that
-   * share orgs wait instead of deadlocking; the stored Idempotency-Key responses asked for; and, under those
-   * locks, the decision state of each org whose head is not at the version in `known`.
+   * position is drawn; the heads of `orgIds` locked for the transaction — SKIP LOCKED: a head another transaction
+   * holds is reported `busy` instead of waited for, so one slow writer of one org never stalls a batch of many
+   * orgs (and no two batches can deadlock on heads); the stored Idempotency-Key responses asked for; and the
+   * decision state of each org whose head is not at the version in `known`.
    */
   async begin(c: SqlClient, orgIds: readonly string[], idempotencyKeys: readonly { orgId: string; key: string }[], known: readonly { orgId: string; version: number }[]): Promise<BatchStart> {
     const orgs = sqlArray(orgIds, 'text');
     const results = (await c.query(
       `BEGIN;
        SELECT pg_advisory_xact_lock_shared(${EVENTS_APPEND_LOCK});
-       SELECT org_id, version, epoch FROM org_streams WHERE org_id = ANY(${orgs}) ORDER BY org_id FOR UPDATE;
+       SELECT org_id, version, epoch FROM org_streams WHERE org_id = ANY(${orgs}) FOR UPDATE SKIP LOCKED;
+       SELECT org_id FROM org_streams WHERE org_id = ANY(${orgs});
        ${
          idempotencyKeys.length === 0
            ? 'SELECT NULL WHERE false' // nothing to look up: the result set keeps its place at no planning cost
@@ -102,11 +106,12 @@ export class CommandBatchRepository {
           AND s.org_id NOT IN (SELECT o.org_id FROM org_streams o JOIN unnest(${sqlArray(known.map((k) => k.orgId), 'text')}, ${sqlArray(known.map((k) => k.version), 'integer')}) AS k(org_id, version)
                                  ON o.org_id = k.org_id AND o.version = k.version)`,
     )) as { rows: Row[] }[];
-    const [, , headRows, responseRows, stateRows] = results.map((r) => r.rows);
+    const [, , headRows, existingRows, responseRows, stateRows] = results.map((r) => r.rows);
     const heads = new Map((headRows as unknown as { org_id: string; version: number; epoch: number }[]).map((r) => [r.org_id, { orgId: r.org_id, version: r.version, epoch: r.epoch }]));
     const responses = new Map(
       (responseRows as unknown as { org_id: string; key: string; request_hash: string; status: number; body: object }[]).map((r) => [`${r.org_id}\u0000${r.key}`, { requestHash: r.request_hash, status: r.status, body: r.body }]),
     );
+    const busy = new Set((existingRows as unknown as { org_id: string }[]).map((r) => r.org_id).filter((id) => !heads.has(id)));
     const knownAt = new Map(known.map((k) => [k.orgId, k.version]));
     const maps = new Map<string, Map<string, StoredCredential>>();
     const states = new Map<string, KeySet>();
@@ -119,7 +124,7 @@ export class CommandBatchRepository {
     for (const r of stateRows as unknown as { org_id: string; id: string; provider: StoredCredential['provider']; label: string; fields: StoredCredential['fields']; secrets: StoredCredential['secrets']; version: number }[]) {
       maps.get(r.org_id)?.set(r.id, { id: r.id, provider: r.provider, label: r.label, fields: r.fields, secrets: r.secrets, version: r.version });
     }
-    return { heads, responses, states };
+    return { heads, busy, responses, states };
   }
 
   /**
