@@ -13,10 +13,13 @@
  *
  * 1. Latency. Saves (POST …/credentials, a fake Gemini key), one every BENCH_LAT_INTERVAL_MS, round-robin over the
  *    100 orgs, in BENCH_LAT_BLOCKS blocks interleaved with the raw baseline so machine noise hits both alike.
- *    Keystream: agent receipt − HTTP 201 received (command accepted), per delivery (10 agents per save); also from
- *    the request start. Raw: idempotent acks=-1 producer → consumer (its own group, the gateway's consumer
- *    settings) on the raw topic, same pacing and count, latency = consume time − send resolved.
- *    Targets: p99 ≤ 50 ms; p99 ratio Keystream/raw ≤ 1.5.
+ *    Keystream: agent receipt − HTTP 201 received (command accepted: the event is durable), per delivery (10 agents
+ *    per save); also from the request start. Raw: idempotent acks=-1 producer → consumer (its own group, the
+ *    gateway's consumer settings) on the raw topic, same pacing and count: the produce → consume round trip
+ *    (consume time − send start), which is what the Keystream side makes after its commit (one acks=all produce by
+ *    the relay, one consume by the gateway) plus its own hops. Also shown: consume time − send resolved (the
+ *    consume leg alone).
+ *    Targets: p99 ≤ 50 ms; p99 ratio Keystream / raw round trip ≤ 1.5.
  * 2. Throughput. BENCH_TP_CONCURRENCY (32) keep-alive HTTP clients for BENCH_TP_SECONDS (10) over BENCH_TP_ORGS
  *    orgs without agents (each client its own orgs: adds until an org holds 45 bench keys, then label edits), vs. a
  *    bare producer.send loop (the relay's producer config: idempotent, acks=-1; one message per send) at the same
@@ -600,10 +603,11 @@ interface LatencyResult {
   readonly rawFromSendStart: Stats;
   /** Raw: send start → resolved (the acks=-1 produce round trip). */
   readonly rawSend: Stats;
+  /** Keystream (from 201) / raw produce → consume round trip (from send start): the judged ratio at p99. */
   readonly ratioP50: number;
   readonly ratioP99: number;
-  /** p99 Keystream (from 201) / p99 raw from send start (a whole produce → consume round trip, as the relay makes one). */
-  readonly ratioP99RoundTrip: number;
+  /** p99 Keystream (from 201) / p99 of the raw consume leg alone (from send resolved): no produce on the raw side. */
+  readonly ratioP99ConsumeLeg: number;
   readonly cpu: { keystream: CpuCores; raw: CpuCores };
   readonly envelopeBytes: number;
   readonly agentMessageBytes: number;
@@ -905,14 +909,17 @@ async function run(brokers: string[], databaseUrl: string, dbIsOurs: boolean, pr
       raw: rawStats,
       rawFromSendStart: stats(rawFromStart),
       rawSend: stats(rawSend),
-      ratioP50: ksStats.p50 / rawStats.p50,
-      ratioP99: ksStats.p99 / rawStats.p99,
-      ratioP99RoundTrip: ksStats.p99 / stats(rawFromStart).p99,
+      ratioP50: ksStats.p50 / stats(rawFromStart).p50,
+      ratioP99: ksStats.p99 / stats(rawFromStart).p99,
+      ratioP99ConsumeLeg: ksStats.p99 / rawStats.p99,
       cpu: { keystream: avgCores(cpuKs), raw: avgCores(cpuRaw) },
       envelopeBytes,
       agentMessageBytes,
     };
-    log(`latency: Keystream p50/p99 ${latency.keystreamFrom201.p50.toFixed(1)}/${latency.keystreamFrom201.p99.toFixed(1)} ms, raw ${rawStats.p50.toFixed(1)}/${rawStats.p99.toFixed(1)} ms`);
+    log(
+      `latency: Keystream p50/p99 ${latency.keystreamFrom201.p50.toFixed(1)}/${latency.keystreamFrom201.p99.toFixed(1)} ms, ` +
+        `raw round trip ${latency.rawFromSendStart.p50.toFixed(1)}/${latency.rawFromSendStart.p99.toFixed(1)} ms (consume leg ${rawStats.p50.toFixed(1)}/${rawStats.p99.toFixed(1)})`,
+    );
 
     // ---- 2. Throughput
     const C = CFG.tpConcurrency;
@@ -1187,7 +1194,7 @@ function checks(r: RunResult): Check[] {
   const T = r.throughput;
   return [
     { what: 'command → agent p99 (ms, from 201)', value: L.keystreamFrom201.p99, target: `≤ ${TARGETS.p99Ms}`, ok: L.keystreamFrom201.p99 <= TARGETS.p99Ms && L.missingDeliveries === 0 },
-    { what: 'p99 ratio Keystream/raw kafkajs', value: L.ratioP99, target: `≤ ${TARGETS.p99Ratio}`, ok: L.ratioP99 <= TARGETS.p99Ratio },
+    { what: 'p99 ratio Keystream / raw kafkajs round trip', value: L.ratioP99, target: `≤ ${TARGETS.p99Ratio}`, ok: L.ratioP99 <= TARGETS.p99Ratio },
     { what: 'command API commands/s', value: T.keystream.perSec, target: `≥ ${fi(TARGETS.commandsPerSec)}`, ok: T.keystream.perSec >= TARGETS.commandsPerSec && T.keystream.errors === 0 },
   ];
 }
@@ -1231,9 +1238,9 @@ function report(r: RunResult): string {
     table([
       ['', 'value', 'target', ''],
       ['p99 Keystream (from 201)', f(L.keystreamFrom201.p99, 2), `≤ ${TARGETS.p99Ms}`, verdict(L.keystreamFrom201.p99 <= TARGETS.p99Ms)],
-      ['ratio p99 Keystream/raw', f(L.ratioP99, 2), `≤ ${TARGETS.p99Ratio}`, verdict(L.ratioP99 <= TARGETS.p99Ratio)],
-      ['ratio p50 Keystream/raw', f(L.ratioP50, 2), '', ''],
-      ['ratio p99 Keystream / raw from send start (round trip)', f(L.ratioP99RoundTrip, 2), '', 'info'],
+      ['ratio p99 Keystream / raw round trip (send start → consumed)', f(L.ratioP99, 2), `≤ ${TARGETS.p99Ratio}`, verdict(L.ratioP99 <= TARGETS.p99Ratio)],
+      ['ratio p50 Keystream / raw round trip', f(L.ratioP50, 2), '', ''],
+      ['ratio p99 Keystream / raw consume leg (send resolved → consumed)', f(L.ratioP99ConsumeLeg, 2), '', 'info'],
       ['deliveries missing (Keystream / raw)', `${L.missingDeliveries}/${L.expectedDeliveries} / ${L.missingRaw}/${L.rawSends}`, 'none', verdict(L.missingDeliveries === 0)],
       ['envelope bytes on Kafka / keys.changes bytes', `${L.envelopeBytes} / ${L.agentMessageBytes}`, '', ''],
     ]),
