@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);
   await runner.start();
-  registerLagGauge(ds, config.kafkaBrokers, config.kafka.topic);
+  registerLagGauge(ds, config.kafkaBrokers, config.kafka.topic, config.kafka);
   new Logger('projector').log(`health on http://${config.host}:${config.port}/health/ready`);
   app.getHttpServer().on('close', () => void eventLog.close().then(() => ds.destroy()));
 }

@@ -19,7 +19,16 @@ export interface KeystreamConfig {
   readonly previousMasterKeys?: readonly Buffer[];
   readonly auth: AuthConfig;
   /** Topic layout, used when KAFKA_BROKERS is set. */
-  readonly kafka: { readonly topic: string; readonly partitions: number; readonly replicationFactor: number; readonly maxBytesPerPartition: number };
+  readonly kafka: {
+    readonly topic: string;
+    readonly partitions: number;
+    readonly replicationFactor: number;
+    readonly maxBytesPerPartition: number;
+    /** KAFKA_SSL / KAFKA_SSL_CA_FILE: TLS to the brokers, certificates always verified. */
+    readonly ssl?: { readonly ca?: string };
+    /** KAFKA_SASL_MECHANISM / _USERNAME / _PASSWORD. The password is never logged. */
+    readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string };
+  };
   /** Whether a command-api process relays the outbox (off: a dedicated relay deployment does). */
   readonly outboxRelay: boolean;
   /** How many orgs' key sets a projector keeps in memory between batches (0: none, every batch loads its orgs). */
@@ -68,6 +77,7 @@ export function loadConfig(env: Env = process.env, warn: Warn = (m) => process.s
       replicationFactor: intVar(env, 'KAFKA_REPLICATION_FACTOR', 1, 1, 7),
       // Bounds one fetch, hence one projector transaction.
       maxBytesPerPartition: intVar(env, 'KAFKA_MAX_BYTES_PER_PARTITION', 1_048_576, 1024, 104_857_600),
+      ...kafkaSecurity(env),
     },
     outboxRelay: onOff(env, 'KEYSTREAM_OUTBOX_RELAY', true),
     projectorCacheOrgs: intVar(env, 'KEYSTREAM_PROJECTOR_CACHE_ORGS', 4096, 0, 10_000_000),
@@ -119,6 +129,37 @@ function brokers(env: Env): string[] | undefined {
     if (!/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/.test(b)) throw new ConfigError('KAFKA_BROKERS', `entry "${b}" is not host:port`);
   }
   return list;
+}
+
+const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
+/** TLS and SASL for managed clusters (MSK, Confluent Cloud, Aiven, …); nothing set: plaintext, no authentication. */
+function kafkaSecurity(env: Env): Pick<KeystreamConfig['kafka'], 'ssl' | 'sasl'> {
+  const caFile = env.KAFKA_SSL_CA_FILE || undefined;
+  const tls = onOff(env, 'KAFKA_SSL', caFile !== undefined);
+  if (caFile && !tls) throw new ConfigError('KAFKA_SSL', 'cannot be off when KAFKA_SSL_CA_FILE is set');
+  let ca: string | undefined;
+  if (caFile) {
+    try {
+      ca = readFileSync(caFile, 'utf8');
+    } catch (e) {
+      throw new ConfigError('KAFKA_SSL_CA_FILE', `cannot be read: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('KAFKA_SSL_CA_FILE', 'holds no PEM certificate');
+  }
+  const raw = env.KAFKA_SASL_MECHANISM?.toLowerCase() || undefined;
+  const username = env.KAFKA_SASL_USERNAME || undefined;
+  const password = env.KAFKA_SASL_PASSWORD || undefined;
+  if (raw === undefined) {
+    if (username || password) throw new ConfigError('KAFKA_SASL_MECHANISM', `is required with KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD (one of ${SASL_MECHANISMS.join(', ')})`);
+    return tls ? { ssl: { ca } } : {};
+  }
+  const mechanism = SASL_MECHANISMS.find((m) => m === raw);
+  if (!mechanism) throw new ConfigError('KAFKA_SASL_MECHANISM', `must be one of ${SASL_MECHANISMS.join(', ')}, got "${env.KAFKA_SASL_MECHANISM}"`);
+  if (!username) throw new ConfigError('KAFKA_SASL_USERNAME', `is required with KAFKA_SASL_MECHANISM=${mechanism}`);
+  if (!password) throw new ConfigError('KAFKA_SASL_PASSWORD', `is required with KAFKA_SASL_MECHANISM=${mechanism}`);
+  if (mechanism === 'plain' && !tls) throw new ConfigError('KAFKA_SASL_MECHANISM', 'plain sends the password in clear: set KAFKA_SSL=true, or use scram-sha-256/512');
+  return { ...(tls ? { ssl: { ca } } : {}), sasl: { mechanism, username, password } };
 }
 
 function masterKey(env: Env, mode: Mode, dataDir: string, warn: Warn): Buffer {

@@ -1,8 +1,17 @@
-import { Admin, Kafka, logLevel, LogEntry } from 'kafkajs';
+import { Admin, Kafka, logLevel, LogEntry, SASLOptions } from 'kafkajs';
 
 export const CREDENTIALS_TOPIC = 'keystream.credentials.v1';
 
-export interface KafkaSettings {
+export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+/** How clients reach the brokers of a managed or secured cluster (absent: plaintext, no authentication). */
+export interface KafkaSecurity {
+  /** TLS. `ca`: PEM certificates to trust instead of the system's; the brokers' certificates are always verified. */
+  readonly ssl?: { readonly ca?: string };
+  readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: string };
+}
+
+export interface KafkaSettings extends KafkaSecurity {
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly topic?: string;
@@ -21,7 +30,26 @@ function logCreator() {
 }
 
 export function createKafka(s: KafkaSettings): Kafka {
-  return new Kafka({ clientId: s.clientId, brokers: [...s.brokers], logLevel: logLevel.WARN, logCreator, retry: { retries: 8, initialRetryTime: 200 } });
+  return new Kafka({
+    clientId: s.clientId,
+    brokers: [...s.brokers],
+    logLevel: logLevel.WARN,
+    logCreator,
+    retry: { retries: 8, initialRetryTime: 200 },
+    ...(s.ssl ? { ssl: { rejectUnauthorized: true, ...(s.ssl.ca ? { ca: [s.ssl.ca] } : {}) } } : {}),
+    ...(s.sasl ? { sasl: saslOptions(s.sasl) } : {}),
+  });
+}
+
+function saslOptions(s: NonNullable<KafkaSecurity['sasl']>): SASLOptions {
+  switch (s.mechanism) {
+    case 'plain':
+      return { mechanism: 'plain', username: s.username, password: s.password };
+    case 'scram-sha-256':
+      return { mechanism: 'scram-sha-256', username: s.username, password: s.password };
+    case 'scram-sha-512':
+      return { mechanism: 'scram-sha-512', username: s.username, password: s.password };
+  }
 }
 
 /** Creates the topic when missing: configured partitions, unlimited retention (the log is the source of replays). */

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -83,6 +83,36 @@ function onPath(bin: string): boolean {
  * Kafka for integration specs: KAFKA_BROKERS; a testcontainers broker where a Docker engine answers;
  * the repo's deploy/local/kafka.sh (Apache Kafka 3.9 from Maven Central on the machine's Java). None → an error.
  */
+/** A broker listener with TLS and SASL: brokers, the CA (PEM) its certificate chains to, and a SASL user. */
+export interface SecureKafka {
+  readonly brokers: string;
+  readonly ca: string;
+  readonly username: string;
+  readonly password: string;
+  readonly source: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The SASL_SSL listener for the TLS/SASL specs: KAFKA_SECURE_BROKERS (+ KAFKA_SECURE_CA_FILE, KAFKA_SECURE_USERNAME,
+ * KAFKA_SECURE_PASSWORD) when given, else deploy/local/kafka.sh's (started if needed: it always serves one).
+ */
+export async function provideSecureKafka(): Promise<SecureKafka> {
+  const e = process.env;
+  if (e.KAFKA_SECURE_BROKERS) {
+    if (!e.KAFKA_SECURE_CA_FILE || !e.KAFKA_SECURE_USERNAME || !e.KAFKA_SECURE_PASSWORD) throw new Error('KAFKA_SECURE_BROKERS needs KAFKA_SECURE_CA_FILE, KAFKA_SECURE_USERNAME and KAFKA_SECURE_PASSWORD');
+    return { brokers: e.KAFKA_SECURE_BROKERS, ca: readFileSync(e.KAFKA_SECURE_CA_FILE, 'utf8'), username: e.KAFKA_SECURE_USERNAME, password: e.KAFKA_SECURE_PASSWORD, source: 'env', stop: async () => undefined };
+  }
+  if (onPath('java') && onPath('mvn')) {
+    const script = join(ROOT, 'deploy', 'local', 'kafka.sh');
+    const wasRunning = scriptStatus(script);
+    execFileSync(script, ['start'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const s = JSON.parse(execFileSync(script, ['secure'], { encoding: 'utf8' })) as { brokers: string; ca: string; username: string; password: string };
+    return { ...s, ca: readFileSync(s.ca, 'utf8'), source: 'local-script', stop: async () => void (wasRunning ? undefined : execFileSync(script, ['stop'], { stdio: 'ignore' })) };
+  }
+  throw new Error('The TLS/SASL specs need a SASL_SSL listener: set KAFKA_SECURE_BROKERS (and _CA_FILE, _USERNAME, _PASSWORD), or install Java 17 and Maven for deploy/local/kafka.sh');
+}
+
 export async function provideKafka(): Promise<ProvidedService> {
   if (process.env.KAFKA_BROKERS) return { url: process.env.KAFKA_BROKERS, source: 'env', stop: async () => undefined };
   if (dockerReachable()) {
