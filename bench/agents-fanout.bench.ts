@@ -785,8 +785,8 @@ function report(results: ScenarioResult[]): string {
 // ---------------------------------------------------------------------------------------------------------
 // Postgres, main
 
-function provideDatabase(): { url: string; source: string; stop: () => void } {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, source: 'DATABASE_URL', stop: () => undefined };
+function provideDatabase(): { url: string; source: string; ours: boolean; stop: () => void } {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, source: 'DATABASE_URL', ours: false, stop: () => undefined };
   const script = join(ROOT, 'deploy', 'local', 'postgres.sh');
   let wasRunning = true;
   try {
@@ -799,7 +799,7 @@ function provideDatabase(): { url: string; source: string; stop: () => void } {
   // A database of its own on that cluster, so the bench neither sees nor disturbs the specs' data.
   const created = execFileSync(script, ['createdb', 'keystream_bench'], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n');
   const url = created[created.length - 1] || started[started.length - 1];
-  return { url, source: `deploy/local/postgres.sh${wasRunning ? ' (already running)' : ''}`, stop: () => void (wasRunning ? undefined : execFileSync(script, ['stop'], { stdio: 'ignore' })) };
+  return { url, source: `deploy/local/postgres.sh${wasRunning ? ' (already running)' : ''}`, ours: true, stop: () => void (wasRunning ? undefined : execFileSync(script, ['stop'], { stdio: 'ignore' })) };
 }
 
 let failed = false;
@@ -825,6 +825,8 @@ async function main(): Promise<void> {
 
   const started = Date.now();
   const db = provideDatabase();
+  // The server child may then drop keys of earlier bench master keys (bench-keys.ts): only on a database of its own.
+  process.env.BENCH_DB_IS_OURS = db.ours ? '1' : '0';
   log(`Postgres from ${db.source}; node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const runTag = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   const results: ScenarioResult[] = [];

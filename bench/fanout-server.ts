@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -13,6 +13,7 @@ import { SecretCipher } from '@keystream/crypto';
 import { InProcessChangeFeedAdapter } from '@keystream/event-log';
 import { openDatabase, orgStreams } from '@keystream/persistence';
 import { createApp } from '../apps/command-api/src/app.factory';
+import { adoptBenchKeyring, BENCH_MASTER_KEY } from './bench-keys';
 import { CommitStamp, MemorySample, RAW_NAMESPACE, RawEmit, ReadyMessage, ReplyMessage, Request, RequestMessage, ServerStats } from './fanout-ipc';
 
 /**
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
     host: '127.0.0.1',
     dataDir: '/nonexistent',
     databaseUrl: url,
-    masterKey: randomBytes(32),
+    masterKey: BENCH_MASTER_KEY,
     auth: { jwtSecret: Buffer.from(secret, 'base64') },
     ...topicLayout,
     // The bench measures fan-out: the per-token write and handshake limits must not shape it.
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
     return (pgQuery as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof pgQuery;
   const ds = await openDatabase({ url, poolSize: Number(process.env.BENCH_POOL_SIZE ?? 10), applicationName: 'keystream-bench' });
+  // Only on the bench's own database (the parent says so): keys of earlier bench master keys go.
+  if (process.env.BENCH_DB_IS_OURS === '1') await adoptBenchKeyring(ds);
   const feed = new InProcessChangeFeedAdapter();
   const commits: CommitStamp[] = [];
   const heads = new Map<string, { version: number; epoch: number }>();

@@ -52,6 +52,7 @@ import { io, Socket } from 'socket.io-client';
 import { DataSource } from 'typeorm';
 import { issueDevToken } from '@keystream/auth';
 import { openDatabase, orgStreams } from '@keystream/persistence';
+import { adoptBenchKeyring, BENCH_MASTER_KEY } from './bench-keys';
 
 /** The repository root: the nearest ancestor (of this file, then of the cwd) holding deploy/local/postgres.sh. */
 const ROOT = (() => {
@@ -695,7 +696,7 @@ async function run(brokers: string[], databaseUrl: string, dbIsOurs: boolean, pr
     DATABASE_URL: databaseUrl,
     KAFKA_TOPIC: topic,
     KAFKA_PARTITIONS: String(CFG.partitions),
-    KEYSTREAM_MASTER_KEY: randomBytes(32).toString('base64'),
+    KEYSTREAM_MASTER_KEY: BENCH_MASTER_KEY.toString('base64'),
     AUTH_JWT_SECRET: jwtSecretText,
     // The bench measures throughput: the per-token write and handshake limits must not shape it.
     KEYSTREAM_WRITE_RATE_PER_MIN: '1000000',
@@ -719,6 +720,10 @@ async function run(brokers: string[], databaseUrl: string, dbIsOurs: boolean, pr
       if (!dbIsOurs) throw new Error(`the outbox of DATABASE_URL holds ${leftover} unpublished rows; run against a database whose outbox is empty`);
       log(`deleting ${leftover} outbox rows left by an interrupted run in the bench database`);
       await ds.query('DELETE FROM outbox');
+    }
+    if (dbIsOurs) {
+      const dropped = await adoptBenchKeyring(ds);
+      if (dropped > 0) log(`dropped ${dropped} keyring entries / data keys of earlier bench master keys (bench database)`);
     }
     await admin.connect();
 

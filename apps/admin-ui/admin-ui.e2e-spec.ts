@@ -7,7 +7,7 @@ import { BrowserContext, chromium, Locator, Page, Request } from 'playwright-cor
 import { DataSource } from 'typeorm';
 import { issueDevToken } from '@keystream/auth';
 import { openDatabase, orgStreams } from '@keystream/persistence';
-import { AgentProbe, AppProcess, ENTRY, FAKE, newOrgId } from '@keystream/testing';
+import { AgentProbe, AppProcess, ENTRY, FAKE, newOrgId, TEST_MASTER_KEY_BASE64 } from '@keystream/testing';
 
 const ROOT = join(__dirname, '..', '..');
 const UI_DIST = join(ROOT, 'dist', 'admin-ui');
@@ -16,7 +16,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 const JWT_SECRET = randomBytes(32).toString('base64'); // ≥ 32 bytes as UTF-8, the way the server reads AUTH_JWT_SECRET
-const MASTER_KEY = randomBytes(32).toString('hex');
+const MASTER_KEY = TEST_MASTER_KEY_BASE64;
 /** Typed into the browser. Not FAKE.azure: that equals the provider table's example, which the bundle itself contains. */
 const AZURE_KEY = 'feedfacefeedfacefeedfacefeedface';
 

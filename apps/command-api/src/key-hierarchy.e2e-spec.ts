@@ -1,13 +1,14 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { AgentKeySetReader, OrgFanOut } from '@keystream/agent-gateway';
 import { ChangesMessage, EVENTS } from '@keystream/agent-protocol';
 import { EventEnvelope, SealedSecret } from '@keystream/credentials';
 import { SecretShreddedError } from '@keystream/crypto';
 import { KafkaEventLogAdapter } from '@keystream/event-log';
 import { compareWithLive, eventRows, KeySetRebuild, localSecretVault } from '@keystream/persistence';
-import { AgentProbe, FAKE } from '@keystream/testing';
+import { AgentProbe, AppProcess, ENTRY, FAKE } from '@keystream/testing';
 import { startTestApp, TestApp } from './testing/test-app';
 
 /** Envelope encryption and crypto-shredding through the real app, Postgres, sockets and (for the canary) Kafka. */
@@ -157,4 +158,22 @@ describe('key hierarchy: per-credential data keys and crypto-shredding (real Pos
     expect(bytes.includes('dek:v1')).toBe(true);
     for (const needle of [secret, `${secret}Z`, aws, secret.slice(8, 30)]) expect(bytes.includes(needle)).toBe(false);
   });
+
+  it('a process started with another master key stops at start (exit 78, naming KEYSTREAM_MASTER_KEY) and leaves the keyring as it was', async () => {
+    const { orgId, admin } = await t.org();
+    // The test app's vault makes (or finds) the deployment's fingerprint key.
+    await t.http().post(`/v1/orgs/${orgId}/credentials`).set(auth(admin)).send({ provider: 'gemini', label: 'k', apiKey: FAKE.gemini }).expect(201);
+    const ring = async () => (await t.ds.query(`SELECT name, kek_id FROM keyring WHERE name = 'fingerprint' ORDER BY kek_id`)) as { kek_id: string }[];
+    const before = await ring();
+    const wrong = randomBytes(32).toString('base64'); // fake
+    const env: NodeJS.ProcessEnv = { ...process.env, KEYSTREAM_MASTER_KEY: wrong, AUTH_JWT_SECRET: randomBytes(32).toString('hex'), KEYSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'ks-wrong-key-')) };
+    delete env.KAFKA_BROKERS;
+    const err = (await AppProcess.start('command-api', ENTRY.commandApi, env).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toContain('exited 78');
+    expect(err.message).toContain('Invalid configuration: KEYSTREAM_MASTER_KEY does not unwrap this deployment');
+    expect(err.message).not.toContain(wrong);
+    expect(await ring()).toEqual(before);
+  }, 60_000);
 });
+

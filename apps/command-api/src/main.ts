@@ -3,9 +3,11 @@ import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@keystream/config';
 import { InProcessChangeFeedAdapter, KafkaEventLogAdapter, OutboxRelay } from '@keystream/event-log';
-import { openDatabase, startEmbeddedPostgres } from '@keystream/persistence';
+import type { SecretVault } from '@keystream/crypto';
+import { keyringReady, openDatabase, startEmbeddedPostgres } from '@keystream/persistence';
 import { metrics } from '@keystream/observability';
 import { createApp } from './app.factory';
+import { SECRET_VAULT } from './tokens';
 
 const SHUTDOWN_GRACE_MS = 5_000;
 
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
     structuredLogs: process.env.KEYSTREAM_LOG_FORMAT !== 'pretty',
     readiness: kafka ? { kafka: () => kafka.ping() } : {},
   });
+  await keyringReady(app.get<SecretVault>(SECRET_VAULT));
   const relay =
     kafka && config.outboxRelay
       ? new OutboxRelay(dataSource, kafka, { onError: (e) => log.error(`outbox relay: ${(e as Error).message}`), onPublished: (n) => metrics.outboxPublished.inc(n) })

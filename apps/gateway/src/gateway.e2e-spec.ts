@@ -8,7 +8,7 @@ import { issueDevToken, TokenVerifier } from '@keystream/auth';
 import { EventEnvelope } from '@keystream/credentials';
 import { CommittedSave, KafkaEventLogAdapter, LogChangeFeedAdapter } from '@keystream/event-log';
 import { eventRows, keySetProjection, localSecretVault, openDatabase, orgStreams } from '@keystream/persistence';
-import { AgentProbe, newOrgId } from '@keystream/testing';
+import { AgentProbe, newOrgId, TEST_MASTER_KEY } from '@keystream/testing';
 import { GatewayAppModule } from './gateway.module';
 
 /**
@@ -48,7 +48,7 @@ describe('gateway: orgs without an agent here cost nothing', () => {
     gatewayLog = new KafkaEventLogAdapter({ ...settings, clientId: 'gateway-e2e' });
     feed = new LogChangeFeedAdapter(gatewayLog, `gateway-e2e-${randomUUID()}`);
     app = await NestFactory.create(
-      GatewayAppModule.register({ dataSource: gatewayDs, vault: localSecretVault(gatewayDs, randomBytes(32)), verifier: new TokenVerifier({ jwtSecret }), feed }, async () => undefined),
+      GatewayAppModule.register({ dataSource: gatewayDs, vault: localSecretVault(gatewayDs, TEST_MASTER_KEY), verifier: new TokenVerifier({ jwtSecret }), feed }, async () => undefined),
       { logger: ['error', 'warn'] },
     );
     await producer.init();

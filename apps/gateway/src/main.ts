@@ -5,7 +5,7 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import { TokenVerifier } from '@keystream/auth';
 import { ConfigError, loadConfig } from '@keystream/config';
 import { KafkaEventLogAdapter, LogChangeFeedAdapter } from '@keystream/event-log';
-import { localSecretVault, openDatabase } from '@keystream/persistence';
+import { keyringReady, localSecretVault, openDatabase } from '@keystream/persistence';
 import { GatewayAppModule } from './gateway.module';
 
 /** Distributed mode only: serves agents on /agents. Scale out freely: every instance reads every change. */
@@ -15,8 +15,10 @@ async function main(): Promise<void> {
   const ds = await openDatabase({ url: config.databaseUrl, poolSize: 10, applicationName: 'keystream-gateway' });
   const eventLog = new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-gateway', ...config.kafka });
   const feed = new LogChangeFeedAdapter(eventLog);
+  const vault = localSecretVault(ds, config.masterKey, config.previousMasterKeys);
+  await keyringReady(vault);
   const app = await NestFactory.create(
-    GatewayAppModule.register({ dataSource: ds, vault: localSecretVault(ds, config.masterKey, config.previousMasterKeys), verifier: new TokenVerifier(config.auth), feed }, () => eventLog.ping()),
+    GatewayAppModule.register({ dataSource: ds, vault, verifier: new TokenVerifier(config.auth), feed }, () => eventLog.ping()),
     { bufferLogs: true },
   );
   app.useLogger(app.get(PinoLogger));

@@ -5,7 +5,7 @@ import { issueDevToken } from '@keystream/auth';
 import { emptyKeySet, evolve, keySetHash } from '@keystream/credentials';
 import { eventRows, openDatabase, orgStreams } from '@keystream/persistence';
 import { KeystreamAgent } from '@keystream/agent-client';
-import { AgentProbe, AppProcess, ENTRY, FAKE, newOrgId } from '@keystream/testing';
+import { AgentProbe, AppProcess, ENTRY, FAKE, newOrgId, TEST_MASTER_KEY_BASE64 } from '@keystream/testing';
 
 /**
  * The distributed deployment for real: command-api, projector(s) and two gateways as separate built
@@ -18,7 +18,7 @@ describe('distributed mode (Kafka + Postgres, separate processes)', () => {
     ...process.env,
     KAFKA_TOPIC: `keystream.e2e.${randomUUID()}`,
     KAFKA_PARTITIONS: '3',
-    KEYSTREAM_MASTER_KEY: randomBytes(32).toString('base64'),
+    KEYSTREAM_MASTER_KEY: TEST_MASTER_KEY_BASE64,
     AUTH_JWT_SECRET: jwtSecretText,
   };
   let ds: DataSource;

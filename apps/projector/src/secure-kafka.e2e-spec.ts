@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { issueDevToken } from '@keystream/auth';
 import { openDatabase, orgStreams } from '@keystream/persistence';
-import { AppProcess, ENTRY, FAKE, newOrgId, provideSecureKafka, SecureKafka } from '@keystream/testing';
+import { AppProcess, ENTRY, FAKE, newOrgId, provideSecureKafka, SecureKafka, TEST_MASTER_KEY_BASE64 } from '@keystream/testing';
 
 /**
  * The three built processes configured for a managed cluster — TLS verified against a CA file, SASL SCRAM-SHA-512 —
@@ -39,7 +39,7 @@ describe('distributed mode over Kafka TLS + SASL (separate processes)', () => {
       KAFKA_SASL_PASSWORD: k.password,
       KAFKA_TOPIC: `keystream.e2e.secure.${randomUUID()}`,
       KAFKA_PARTITIONS: '2',
-      KEYSTREAM_MASTER_KEY: randomBytes(32).toString('base64'),
+      KEYSTREAM_MASTER_KEY: TEST_MASTER_KEY_BASE64,
       AUTH_JWT_SECRET: jwtSecretText,
     };
     // AppProcess.start waits for /health/ready, which checks Kafka in every process.

@@ -5,7 +5,7 @@ import { DEK_KEY_ID, legacyKey, openWithDek, sealWithDek, SecretShreddedError } 
 import { KeyUnwrapError, WrappedKey } from './kms.port';
 import { LocalKmsAdapter } from './local-kms.adapter';
 import { SecretCipher, SecretContext, SecretDecryptError } from './secret-cipher';
-import { DataKeyStore, dekContext, SecretVault } from './secret-vault';
+import { DataKeyStore, dekContext, KeyringMismatchError, SecretVault } from './secret-vault';
 
 // Fake keys only.
 const OLD_MASTER = Buffer.alloc(32, 0x31);
@@ -160,6 +160,21 @@ describe('SecretVault', () => {
     for (const [name, w] of store.ring) store.ring.set(name, await newKms.wrap(await oldKms.unwrap(w, { purpose: 'keyring', name }), { purpose: 'keyring', name }));
     const after = new SecretVault(newKms, store, { legacyMasterKeys: [NEW_MASTER] });
     expect(await after.openSecret(legacy, CTX)).toBe(PLAINTEXT);
+  });
+
+  it('refuses to start with a master key that cannot unwrap the existing fingerprint key, instead of making a second one', async () => {
+    const store = new MemoryStore();
+    await new SecretVault(new LocalKmsAdapter(OLD_MASTER), store).ready();
+    const before = [...store.ring.keys()];
+    const wrongKms = new LocalKmsAdapter(NEW_MASTER); // and not OLD_MASTER as a previous key
+    const err = await rejected(new SecretVault(wrongKms, store).ready());
+    expect(err).toBeInstanceOf(KeyringMismatchError);
+    expect((err as Error).message).toContain(new LocalKmsAdapter(OLD_MASTER).currentKeyId);
+    expect((err as Error).message).toContain(wrongKms.currentKeyId);
+    expect((err as Error).message).toContain('KEYSTREAM_PREVIOUS_MASTER_KEYS');
+    expect([...store.ring.keys()]).toEqual(before);
+    // With the old key as a previous key the same process starts (a rotation in progress).
+    await expect(new SecretVault(new LocalKmsAdapter(NEW_MASTER, [OLD_MASTER]), store).ready()).resolves.toBeUndefined();
   });
 });
 

@@ -38,6 +38,17 @@ export interface SecretVaultOptions {
  * stored per org+credential; its secrets are sealed under it. Deleting the DEK row shreds the credential.
  * One fingerprint key per deployment lives wrapped in the keyring, so fingerprints survive KEK rotation.
  */
+/** The deployment's keyring was made under key-encryption keys this process does not have. */
+export class KeyringMismatchError extends Error {
+  readonly code = 'keyring_mismatch';
+  constructor(readonly keyringKekIds: readonly string[], readonly currentKekId: string) {
+    super(
+      `does not unwrap this deployment's fingerprint key (wrapped under key-encryption key ${[...new Set(keyringKekIds)].join(', ')}; ` +
+        `this master key's is ${currentKekId}): start with the master key that created it, or list that key in KEYSTREAM_PREVIOUS_MASTER_KEYS while rotating`,
+    );
+  }
+}
+
 export class SecretVault {
   readonly cache: DataKeyCache;
   private init?: Promise<void>;
@@ -157,6 +168,10 @@ export class SecretVault {
     let ring = await usable();
     let created = false;
     if (!ring.has(FINGERPRINT_KEYRING)) {
+      // One fingerprint key per deployment: one that exists but does not unwrap here means a wrong master key, and
+      // making another would silently give every new secret fingerprints that match nothing before it.
+      const theirs = (await this.store.keyring()).filter((e) => e.name === FINGERPRINT_KEYRING).map((e) => e.wrapped.kekId);
+      if (theirs.length > 0) throw new KeyringMismatchError(theirs, this.kms.currentKeyId);
       await this.store.createKeyring(FINGERPRINT_KEYRING, await this.kms.wrap(randomBytes(32), keyringContext(FINGERPRINT_KEYRING)));
       created = true;
     }

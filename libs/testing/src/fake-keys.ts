@@ -30,3 +30,10 @@ export function newOrgId(prefix = 't'): string {
   counter += 1;
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`;
 }
+
+/**
+ * The master key of every test process that shares the integration database: a deployment has one fingerprint key,
+ * and a process whose master key cannot unwrap it refuses to start. 32 bytes of 'K': obviously not a real key.
+ */
+export const TEST_MASTER_KEY = Buffer.alloc(32, 0x4b);
+export const TEST_MASTER_KEY_BASE64 = TEST_MASTER_KEY.toString('base64');

@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { issueDevToken } from '@keystream/auth';
 import { openDatabase, orgStreams } from '@keystream/persistence';
-import { AgentProbe, AppProcess, ENTRY, FAKE, newOrgId, runCli } from '@keystream/testing';
+import { AgentProbe, AppProcess, ENTRY, FAKE, newOrgId, runCli, TEST_MASTER_KEY_BASE64 } from '@keystream/testing';
 
 /** keystream replay / verify / events, as an SRE runs them, against a running API and its agents. */
 describe('keystream replay, verify and events (built CLI, real Postgres)', () => {
   const secret = randomBytes(32).toString('hex');
-  const env: NodeJS.ProcessEnv = { ...process.env, KEYSTREAM_MASTER_KEY: randomBytes(32).toString('base64'), AUTH_JWT_SECRET: secret };
+  const env: NodeJS.ProcessEnv = { ...process.env, KEYSTREAM_MASTER_KEY: TEST_MASTER_KEY_BASE64, AUTH_JWT_SECRET: secret };
   delete env.KAFKA_BROKERS; // embedded mode against the test Postgres: the log is the events table
   let ds: DataSource;
   let api: AppProcess;

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { EVENTS } from '@keystream/agent-protocol';
 import { issueDevToken } from '@keystream/auth';
-import { AgentProbe, newOrgId, oneOfEach } from '@keystream/testing';
+import { AgentProbe, newOrgId, oneOfEach, TEST_MASTER_KEY } from '@keystream/testing';
 import { startTestApp, TestApp } from '../testing/test-app';
 
 /** Handshake auth, session expiry, hostile payloads, and a gateway restart. */
 describe('agent gateway: sessions and bad input', () => {
-  const keys = { masterKey: randomBytes(32), auth: { jwtSecret: randomBytes(32) } };
+  const keys = { masterKey: TEST_MASTER_KEY, auth: { jwtSecret: randomBytes(32) } };
   let t: TestApp;
   const probes: AgentProbe[] = [];
   beforeAll(async () => (t = await startTestApp(keys)));

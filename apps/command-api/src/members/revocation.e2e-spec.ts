@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { EVENTS } from '@keystream/agent-protocol';
-import { AgentProbe, oneOfEach } from '@keystream/testing';
+import { AgentProbe, oneOfEach, TEST_MASTER_KEY } from '@keystream/testing';
 import { startTestApp, TestApp } from '../testing/test-app';
 
 const generous = { rateLimits: { writesPerMinute: 100_000, connectsPerMinute: 100_000 } };
 
 /** POST …/members/{userId}/revoke: old tokens refused everywhere, live agents cut off within 2 s, in every process. */
 describe('revoking a member (real HTTP, real sockets, two processes on one Postgres)', () => {
-  const keys = { masterKey: randomBytes(32), auth: { jwtSecret: randomBytes(32) }, ...generous };
+  const keys = { masterKey: TEST_MASTER_KEY, auth: { jwtSecret: randomBytes(32) }, ...generous };
   let t: TestApp;
   let other: TestApp;
   const probes: AgentProbe[] = [];

@@ -6,7 +6,7 @@ import { issueDevToken, Role } from '@keystream/auth';
 import { KeystreamConfig } from '@keystream/config';
 import { InProcessChangeFeedAdapter } from '@keystream/event-log';
 import { openDatabase, orgStreams } from '@keystream/persistence';
-import { newOrgId } from '@keystream/testing';
+import { newOrgId, TEST_MASTER_KEY } from '@keystream/testing';
 import { createApp } from '../app.factory';
 
 export interface TestApp {
@@ -33,7 +33,7 @@ export async function startTestApp(overrides: Partial<KeystreamConfig> = {}): Pr
     host: '127.0.0.1',
     dataDir: '/nonexistent',
     databaseUrl: url,
-    masterKey: overrides.masterKey ?? randomBytes(32),
+    masterKey: overrides.masterKey ?? TEST_MASTER_KEY,
     auth: { jwtSecret: randomBytes(32) },
     kafka: { topic: 'keystream.credentials.v1', partitions: 6, replicationFactor: 1, maxBytesPerPartition: 1_048_576 },
     outboxRelay: false,

@@ -1,5 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
-import { DataKeyStore, KeyringEntry, LocalKmsAdapter, SecretVault, WrappedKey } from '@keystream/crypto';
+import { ConfigError } from '@keystream/config';
+import { DataKeyStore, KeyringEntry, KeyringMismatchError, LocalKmsAdapter, SecretVault, WrappedKey } from '@keystream/crypto';
 
 type Queryable = Pick<EntityManager, 'query'>;
 
@@ -88,6 +89,16 @@ export class PostgresDataKeyStore implements DataKeyStore {
   createKeyring(name: string, wrapped: WrappedKey) {
     return dataKeys.createKeyring(this.ds.manager, name, wrapped);
   }
+}
+
+/**
+ * At start: the vault's keyring loads (first start: is created). A master key that cannot unwrap the deployment's
+ * fingerprint key stops the process as a configuration error naming KEYSTREAM_MASTER_KEY, before it serves.
+ */
+export async function keyringReady(vault: SecretVault): Promise<void> {
+  await vault.ready().catch((e: unknown) => {
+    throw e instanceof KeyringMismatchError ? new ConfigError('KEYSTREAM_MASTER_KEY', e.message) : e;
+  });
 }
 
 /** The vault every process uses: KEK from KEYSTREAM_MASTER_KEY (+ previous ones for unwrapping) via the local KMS adapter. */
