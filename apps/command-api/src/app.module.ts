@@ -5,9 +5,9 @@ import { AgentGatewayModule } from '@keystream/agent-gateway';
 import { KeystreamConfig } from '@keystream/config';
 import { MetricsController, structuredLogging } from '@keystream/observability';
 import { TokenVerifier } from '@keystream/auth';
-import { InProcessChangeFeedAdapter, outboxStatement } from '@keystream/event-log';
-import { keySetProjection, localSecretVault } from '@keystream/persistence';
-import { COMMIT_HOOKS, CommitHook } from './credentials/credential-command.service';
+import { InProcessChangeFeedAdapter } from '@keystream/event-log';
+import { localSecretVault } from '@keystream/persistence';
+import { COMMIT_TARGET } from './credentials/credential-command.service';
 import { CredentialsModule } from './credentials/credentials.module';
 import { DevicesModule } from './devices/devices.module';
 import { MembersModule } from './members/members.module';
@@ -28,24 +28,6 @@ export interface AppDependencies {
   readonly structuredLogs?: boolean;
 }
 
-/** Embedded mode projects the key set inside the command's own transaction: one process, always consistent. */
-const inlineProjection: CommitHook = {
-  async apply(m, saves) {
-    const heads = [];
-    // Save by save: each one's hash is the key set as that command left it.
-    for (const { orgId, events } of saves) {
-      const { epoch, hash } = await keySetProjection.apply(m, orgId, events);
-      heads.push({ epoch, hash });
-    }
-    return heads;
-  },
-};
-
-/** Distributed mode commits the events to the outbox with the decision (same round trip); the relay publishes them to Kafka. */
-const outbox: CommitHook = {
-  statements: (saves) => [outboxStatement(saves.flatMap((s) => s.events))],
-};
-
 @Module({})
 export class AppModule {
   static register(deps: AppDependencies): DynamicModule {
@@ -64,9 +46,10 @@ export class AppModule {
         { provide: CHANGE_FEED, useValue: deps.changeFeed },
         { provide: CLOCK, useValue: () => new Date() },
         { provide: READINESS_CHECKS, useValue: deps.readiness ?? {} },
-        { provide: COMMIT_HOOKS, useValue: embedded ? [inlineProjection] : [outbox] },
+        // Embedded mode projects the key set in the command's own transaction; distributed mode writes the outbox.
+        { provide: COMMIT_TARGET, useValue: embedded ? 'projection' : 'outbox' },
       ],
-      exports: [CONFIG, DATA_SOURCE, TOKEN_VERIFIER, SECRET_VAULT, CHANGE_FEED, CLOCK, COMMIT_HOOKS, READINESS_CHECKS],
+      exports: [CONFIG, DATA_SOURCE, TOKEN_VERIFIER, SECRET_VAULT, CHANGE_FEED, CLOCK, COMMIT_TARGET, READINESS_CHECKS],
     };
     // Embedded mode: the agent gateway runs in this process and learns of commits in-process.
     // Distributed mode: gateways are their own processes, fed by Kafka.

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { decide, DomainError, EVENT_SCHEMA_VERSION, EventEnvelope, evolve, KeySet, OrgNotFoundError, SaveCredentials } from '@keystream/credentials';
+import { decide, DomainError, EVENT_SCHEMA_VERSION, EventEnvelope, evolve, KeySet, keySetHash, OrgNotFoundError, SaveCredentials } from '@keystream/credentials';
 import { Principal } from '@keystream/auth';
 import { SecretVault } from '@keystream/crypto';
-import { InProcessChangeFeedAdapter } from '@keystream/event-log';
+import { InProcessChangeFeedAdapter, outboxStatement } from '@keystream/event-log';
 import { metrics } from '@keystream/observability';
-import { BatchWrites, commandBatches, SqlClient } from '@keystream/persistence';
+import { BatchWrites, commandBatches, ProjectionGapError, SqlClient } from '@keystream/persistence';
 import { IdempotencyRequest } from '../http/preconditions';
 import { CHANGE_FEED, CLOCK, Clock, DATA_SOURCE, SECRET_VAULT } from '../tokens';
 import { PlainChange } from './credential-requests';
@@ -46,20 +46,17 @@ export interface DraftSave {
 }
 
 /**
- * Work that must commit with the events: the inline projection (embedded) or the outbox (distributed). It gets
- * every save of the transaction in commit order. `statements` are complete SQL texts sent with the final write
- * and COMMIT in one round trip; `apply` runs its own statements first and may return each save's projected head.
+ * What commits with the events besides the decision: the key-set projection itself (embedded: one process, always
+ * consistent), or the outbox the relay publishes to Kafka (distributed). Either way in the same round trip.
  */
-export interface CommitHook {
-  statements?(saves: readonly DraftSave[]): string[];
-  apply?(m: EntityManager, saves: readonly DraftSave[]): Promise<readonly (ProjectedHead | undefined)[]>;
-}
-/** What an inline projection knows after applying a save; passed on to the change feed. */
+export type CommitTarget = 'projection' | 'outbox';
+export const COMMIT_TARGET = Symbol('COMMIT_TARGET');
+
+/** What the inline projection knows after a save; passed on to the change feed. */
 export interface ProjectedHead {
   readonly epoch: number;
   readonly hash: string;
 }
-export const COMMIT_HOOKS = Symbol('COMMIT_HOOKS');
 
 /**
  * Group commit sizing: at most this many commands per transaction, this many transactions at once. One at a time
@@ -88,7 +85,7 @@ interface Decided {
 interface Accepted {
   readonly item: Submitted;
   readonly events: readonly EventEnvelope[];
-  projected?: ProjectedHead;
+  readonly projected?: ProjectedHead;
 }
 
 /**
@@ -116,7 +113,7 @@ export class CredentialCommandService {
     @Inject(SECRET_VAULT) private readonly vault: SecretVault,
     @Inject(CHANGE_FEED) private readonly feed: InProcessChangeFeedAdapter,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(COMMIT_HOOKS) private readonly hooks: CommitHook[],
+    @Inject(COMMIT_TARGET) private readonly target: CommitTarget,
   ) {}
 
   /** Commands waiting for a free transaction slot (they will commit together). */
@@ -177,7 +174,8 @@ export class CredentialCommandService {
       const s = this.states.peek(orgId);
       return s ? [{ orgId, version: s.version }] : [];
     });
-    const start = await commandBatches.begin(client, orgIds, idemKeys, known);
+    const projection = this.target === 'projection';
+    const start = await commandBatches.begin(client, orgIds, idemKeys, known, { projection });
     const states = new Map<string, KeySet>();
     for (const h of start.heads.values()) states.set(h.orgId, start.states.get(h.orgId) ?? this.states.get(h.orgId, h.version)!);
     const stored = start.responses;
@@ -196,6 +194,12 @@ export class CredentialCommandService {
       const state = states.get(orgId);
       if (!state) {
         outcomes.push({ ok: false, error: new OrgNotFoundError(orgId) });
+        continue;
+      }
+      const projected = start.projections.get(orgId);
+      if (projection && projected?.version !== initial.get(orgId)!.version) {
+        // The projection moves with the decision in this mode: anything else is damage to repair (keystream replay).
+        outcomes.push({ ok: false, error: new ProjectionGapError(orgId, projected?.version ?? 0, state.version + 1) });
         continue;
       }
       if (idempotency) {
@@ -222,20 +226,18 @@ export class CredentialCommandService {
         // A retry of the same key later in this batch sees this response, as it would after the commit.
         stored.set(`${orgId}\u0000${idempotency.key}`, response);
       }
-      if (envelopes.length > 0) accepted.push({ item, events: envelopes });
+      if (envelopes.length > 0) accepted.push({ item, events: envelopes, ...(projection ? { projected: { epoch: projected!.epoch, hash: keySetHash(after.credentials.values()) } } : {}) });
       outcomes.push({ ok: true, value: res });
     }
 
-    const saves = accepted.map((a) => ({ orgId: a.item.req.orgId, events: a.events }));
-    const extra: string[] = [];
-    if (saves.length > 0) {
-      for (const hook of this.hooks) {
-        const heads = await hook.apply?.(m, saves);
-        heads?.forEach((h, i) => (accepted[i].projected = h ?? accepted[i].projected));
-        extra.push(...(hook.statements?.(saves) ?? []));
-      }
+    const writes = batchWrites(accepted, initial, states, idempotentResponses);
+    if (projection) {
+      // Each org's last accepted save carries the hash of the key set the batch leaves.
+      const last = new Map(accepted.map((a) => [a.item.req.orgId, a.projected!.hash]));
+      await commandBatches.commit(client, { ...writes, projection: writes.heads.map((h) => ({ ...h, hash: last.get(h.orgId)! })) });
+    } else {
+      await commandBatches.commit(client, writes, accepted.length > 0 ? [outboxStatement(accepted.flatMap((a) => a.events))] : []);
     }
-    await commandBatches.commit(client, batchWrites(accepted, initial, states, idempotentResponses), extra);
     return { outcomes, accepted, finalStates: states };
   }
 

@@ -93,7 +93,25 @@ describe('group commit (real Postgres)', () => {
       expect(await eventVersions(orgId)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
       const [{ version }] = await t.ds.query('SELECT version FROM org_streams WHERE org_id = $1', [orgId]);
       expect(version).toBe(10);
+      // Embedded mode: the projection was written by the same transactions, row for row.
+      const rows = (table: string) => t.ds.query(`SELECT credential_id, provider, label, fields, secrets, version FROM ${table} WHERE org_id = $1 ORDER BY credential_id`, [orgId]);
+      expect(await rows('key_set_credentials')).toEqual(await rows('credential_state'));
+      const [head] = await t.ds.query('SELECT version, hash FROM key_sets WHERE org_id = $1', [orgId]);
+      expect(head.version).toBe(10);
+      expect(head.hash).toBe(keySetHash((await rows('credential_state')).map((r: { credential_id: string }) => ({ ...r, id: r.credential_id }))));
     }
+  });
+
+  it('an org whose projection is not at its decision head is refused (nothing written), other orgs of the batch commit', async () => {
+    const broken = await t.org();
+    const fine = await t.org();
+    await run(broken.orgId, [add('a')]);
+    await t.ds.query('UPDATE key_sets SET version = 0 WHERE org_id = $1', [broken.orgId]);
+    const out = await oneBatch([() => run(broken.orgId, [add('b')]), () => run(fine.orgId, [add('c')])]);
+    expect(out[0].ok).toBe(false);
+    expect((out[0] as { e: Error }).e.message).toContain(`Gap in org ${broken.orgId}`);
+    expect(out[1].ok && out[1].v.body.version).toBe(1);
+    expect(await eventVersions(broken.orgId)).toEqual([1]);
   });
 
   it('a refused command refuses only itself; later commands of the same org in the batch decide against the accepted ones', async () => {

@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { escapeLiteral } from 'pg';
+import { keySetHash } from '@keystream/credentials';
 import type { EventEnvelope, KeySet, StoredCredential } from '@keystream/credentials';
 import type { WrappedKey } from '@keystream/crypto';
 import type { StoredResponse } from './idempotency-keys.repository';
 import type { StreamHead } from './org-streams.repository';
 import { EVENTS_APPEND_LOCK } from './event-rows.repository';
+
+/** The hash of an empty key set (a new org's projection head). */
+const EMPTY_KEY_SET_HASH = keySetHash([]);
 
 /** The raw pg client of the command's connection: multi-statement text goes in one round trip (simple protocol). */
 export interface SqlClient {
@@ -21,6 +25,11 @@ export interface BatchWrites {
   readonly stateRows: readonly { orgId: string; credential: StoredCredential }[];
   /** Touched credentials that existed before the batch: their old rows go before the inserts (label swaps). */
   readonly replacedRows: readonly { orgId: string; credentialId: string }[];
+  /**
+   * Embedded mode: the projected key set is written in the same transaction — the same rows as the decision state
+   * (one shape, two owners) and each org's new head with its hash.
+   */
+  readonly projection?: readonly { orgId: string; version: number; hash: string }[];
   /** New heads, one per org that got events. */
   readonly heads: readonly { orgId: string; version: number }[];
   readonly newDataKeys: readonly { orgId: string; credentialId: string; wrapped: WrappedKey }[];
@@ -33,8 +42,10 @@ export interface BatchWrites {
 export interface BatchStart {
   /** Locked heads; an org without a stream, or whose head another transaction holds, is missing. */
   readonly heads: Map<string, StreamHead>;
-  /** Orgs that exist but whose head another transaction holds locked right now (not waited for). */
+  /** Orgs that exist but whose head (or projection head) another transaction holds locked right now (not waited for). */
   readonly busy: Set<string>;
+  /** With `projection`: each locked org's projected key set head (embedded mode: always at the decision head). */
+  readonly projections: Map<string, { epoch: number; version: number }>;
   /** Stored responses keyed `${orgId}\0${key}`. */
   readonly responses: Map<string, StoredResponse>;
   /** Decision states of the orgs whose head is not at the version the caller already knows. */
@@ -86,8 +97,21 @@ export class CommandBatchRepository {
    * orgs (and no two batches can deadlock on heads); the stored Idempotency-Key responses asked for; and the
    * decision state of each org whose head is not at the version in `known`.
    */
-  async begin(c: SqlClient, orgIds: readonly string[], idempotencyKeys: readonly { orgId: string; key: string }[], known: readonly { orgId: string; version: number }[]): Promise<BatchStart> {
+  async begin(
+    c: SqlClient,
+    orgIds: readonly string[],
+    idempotencyKeys: readonly { orgId: string; key: string }[],
+    known: readonly { orgId: string; version: number }[],
+    opts: { projection?: boolean } = {},
+  ): Promise<BatchStart> {
     const orgs = sqlArray(orgIds, 'text');
+    // Embedded mode projects in the same transaction: the projection heads are created if missing and locked too
+    // (SKIP LOCKED as well: a replay cutover holding them makes the org busy, not the batch stuck).
+    const projection = opts.projection
+      ? `INSERT INTO key_sets (org_id, epoch, version, hash) SELECT id, 1, 0, ${sqlText(EMPTY_KEY_SET_HASH)} FROM organizations WHERE id = ANY(${orgs}) ON CONFLICT (org_id) DO NOTHING;
+         SELECT org_id, epoch, version FROM key_sets WHERE org_id = ANY(${orgs}) FOR UPDATE SKIP LOCKED`
+      : `SELECT NULL WHERE false;
+         SELECT NULL WHERE false`;
     const results = (await c.query(
       `BEGIN;
        SELECT pg_advisory_xact_lock_shared(${EVENTS_APPEND_LOCK});
@@ -104,14 +128,18 @@ export class CommandBatchRepository {
          FROM credential_state s
         WHERE s.org_id = ANY(${orgs})
           AND s.org_id NOT IN (SELECT o.org_id FROM org_streams o JOIN unnest(${sqlArray(known.map((k) => k.orgId), 'text')}, ${sqlArray(known.map((k) => k.version), 'integer')}) AS k(org_id, version)
-                                 ON o.org_id = k.org_id AND o.version = k.version)`,
+                                 ON o.org_id = k.org_id AND o.version = k.version);
+       ${projection}`,
     )) as { rows: Row[] }[];
-    const [, , headRows, existingRows, responseRows, stateRows] = results.map((r) => r.rows);
+    const [, , headRows, existingRows, responseRows, stateRows, , projectionRows] = results.map((r) => r.rows);
     const heads = new Map((headRows as unknown as { org_id: string; version: number; epoch: number }[]).map((r) => [r.org_id, { orgId: r.org_id, version: r.version, epoch: r.epoch }]));
     const responses = new Map(
       (responseRows as unknown as { org_id: string; key: string; request_hash: string; status: number; body: object }[]).map((r) => [`${r.org_id}\u0000${r.key}`, { requestHash: r.request_hash, status: r.status, body: r.body }]),
     );
-    const busy = new Set((existingRows as unknown as { org_id: string }[]).map((r) => r.org_id).filter((id) => !heads.has(id)));
+    const projections = new Map((projectionRows as unknown as { org_id: string; epoch: number; version: number }[]).map((r) => [r.org_id, { epoch: r.epoch, version: r.version }]));
+    const busy = new Set(
+      (existingRows as unknown as { org_id: string }[]).map((r) => r.org_id).filter((id) => !heads.has(id) || (opts.projection === true && !projections.has(id))),
+    );
     const knownAt = new Map(known.map((k) => [k.orgId, k.version]));
     const maps = new Map<string, Map<string, StoredCredential>>();
     const states = new Map<string, KeySet>();
@@ -124,7 +152,7 @@ export class CommandBatchRepository {
     for (const r of stateRows as unknown as { org_id: string; id: string; provider: StoredCredential['provider']; label: string; fields: StoredCredential['fields']; secrets: StoredCredential['secrets']; version: number }[]) {
       maps.get(r.org_id)?.set(r.id, { id: r.id, provider: r.provider, label: r.label, fields: r.fields, secrets: r.secrets, version: r.version });
     }
-    return { heads, busy, responses, states };
+    return { heads, busy, responses, states, projections };
   }
 
   /**
@@ -135,11 +163,10 @@ export class CommandBatchRepository {
    */
   async commit(c: SqlClient, w: BatchWrites, extra: readonly string[] = []): Promise<void> {
     const statements: string[] = [];
+    const tables = w.projection ? ['credential_state', 'key_set_credentials'] : ['credential_state'];
     if (w.replacedRows.length > 0) {
-      statements.push(
-        `DELETE FROM credential_state s USING unnest(${sqlArray(w.replacedRows.map((r) => r.orgId), 'text')}, ${sqlArray(w.replacedRows.map((r) => r.credentialId), 'uuid')}) AS d(org_id, credential_id)
-          WHERE s.org_id = d.org_id AND s.credential_id = d.credential_id`,
-      );
+      const replaced = `unnest(${sqlArray(w.replacedRows.map((r) => r.orgId), 'text')}, ${sqlArray(w.replacedRows.map((r) => r.credentialId), 'uuid')}) AS d(org_id, credential_id)`;
+      for (const t of tables) statements.push(`DELETE FROM ${t} s USING ${replaced} WHERE s.org_id = d.org_id AND s.credential_id = d.credential_id`);
     }
     const events = w.events.map((e) => ({
       event_id: e.eventId,
@@ -154,7 +181,20 @@ export class CommandBatchRepository {
       batch_size: e.batch?.size ?? null,
       data: e.data,
     }));
-    const states = w.stateRows.map(({ orgId, credential: c }) => ({ org_id: orgId, id: c.id, provider: c.provider, label: c.label, fields: c.fields, secrets: c.secrets, version: c.version }));
+    const states = jsonb(w.stateRows.map(({ orgId, credential: c }) => ({ org_id: orgId, id: c.id, provider: c.provider, label: c.label, fields: c.fields, secrets: c.secrets, version: c.version })));
+    const rowsOf = (t: string, name: string) => `
+       ${name} AS (
+         INSERT INTO ${t} (org_id, credential_id, provider, label, fields, secrets, version)
+         SELECT org_id, id, provider, label, fields, secrets, version FROM state_rows
+         RETURNING 1),`;
+    const projected = w.projection
+      ? `${rowsOf('key_set_credentials', 'pc')}
+       ph AS (
+         UPDATE key_sets k SET version = h.version, hash = h.hash, updated_at = now()
+           FROM unnest(${sqlArray(w.projection.map((h) => h.orgId), 'text')}, ${sqlArray(w.projection.map((h) => h.version), 'integer')}, ${sqlArray(w.projection.map((h) => h.hash), 'text')}) AS h(org_id, version, hash)
+          WHERE k.org_id = h.org_id
+         RETURNING 1),`
+      : '';
     const responses = w.idempotentResponses.map((r) => ({ org_id: r.orgId, key: r.key, request_hash: r.response.requestHash, status: r.response.status, body: r.response.body }));
     statements.push(
       `WITH ev AS (
@@ -163,11 +203,9 @@ export class CommandBatchRepository {
            FROM jsonb_to_recordset(${jsonb(events)}) AS x(event_id uuid, org_id text, version integer, type text, schema_version integer, occurred_at timestamptz,
                                                    actor_user_id text, command_id text, batch_id uuid, batch_size integer, data jsonb)
          RETURNING 1),
-       st AS (
-         INSERT INTO credential_state (org_id, credential_id, provider, label, fields, secrets, version)
-         SELECT org_id, id, provider, label, fields, secrets, version
-           FROM jsonb_to_recordset(${jsonb(states)}) AS x(org_id text, id uuid, provider text, label text, fields jsonb, secrets jsonb, version integer)
-         RETURNING 1),
+       state_rows AS MATERIALIZED (
+         SELECT * FROM jsonb_to_recordset(${states}) AS x(org_id text, id uuid, provider text, label text, fields jsonb, secrets jsonb, version integer)),
+${rowsOf('credential_state', 'st')}${projected}
        hd AS (
          UPDATE org_streams o SET version = h.version FROM unnest(${sqlArray(w.heads.map((h) => h.orgId), 'text')}, ${sqlArray(w.heads.map((h) => h.version), 'integer')}) AS h(org_id, version)
           WHERE o.org_id = h.org_id
