@@ -85,11 +85,23 @@ export class KafkaEventLogAdapter implements EventLogPort {
     let lastCommit = Date.now();
     const commitPending = async () => {
       if (pending.size === 0) return;
-      const offsets = [...pending].map(([partition, offset]) => ({ topic: this.topic, partition, offset }));
+      const taken = [...pending];
       pending.clear();
       lastCommit = Date.now();
-      await consumer.commitOffsets(offsets);
+      try {
+        await consumer.commitOffsets(taken.map(([partition, offset]) => ({ topic: this.topic, partition, offset })));
+      } catch (e) {
+        // Kept for the next try (unless a later offset of the partition is pending by then); the failure is reported.
+        for (const [partition, offset] of taken) if (!pending.has(partition)) pending.set(partition, offset);
+        opts.onError?.(e);
+      }
     };
+    // After a rebalance, offsets of partitions this member no longer owns are not ours to commit: the new owner's
+    // position would move back (more redelivery). They are dropped; the new owner redelivers at most that much.
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const mine = new Set(e.payload.memberAssignment[this.topic] ?? []);
+      for (const partition of [...pending.keys()]) if (!mine.has(partition)) pending.delete(partition);
+    });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -121,7 +133,7 @@ export class KafkaEventLogAdapter implements EventLogPort {
         this.consumers.delete(consumer);
         // While still in the group (a stopped consumer can no longer commit); a batch still in hand is not
         // committed and comes again to the next owner, who drops it by version.
-        await commitPending().catch((e) => opts.onError?.(e));
+        await commitPending();
         await consumer.disconnect();
       },
     };

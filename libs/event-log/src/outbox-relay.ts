@@ -15,7 +15,9 @@ export function outboxStatement(events: readonly EventEnvelope[]): string {
   const rows = jsonb(events.map((e) => ({ org_id: e.orgId, version: e.version, envelope: e })));
   return `WITH inserted AS (
             INSERT INTO outbox (org_id, version, envelope)
-            SELECT org_id, version, envelope FROM jsonb_to_recordset(${rows}) AS x(org_id text, version integer, envelope jsonb)
+            SELECT org_id, version, envelope
+              FROM ROWS FROM (jsonb_to_recordset(${rows}) AS (org_id text, version integer, envelope jsonb)) WITH ORDINALITY AS x(org_id, version, envelope, ord)
+             ORDER BY ord
             RETURNING 1)
           SELECT pg_notify(${sqlText(OUTBOX_CHANNEL)}, '') FROM (SELECT count(*) FROM inserted) AS n`;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DatabaseError, Pool } from 'pg';
+import { DataSource } from 'typeorm';
 import { decide, DomainError, EVENT_SCHEMA_VERSION, EventEnvelope, evolve, KeySet, keySetHash, OrgNotFoundError, SaveCredentials } from '@keystream/credentials';
 import { Principal } from '@keystream/auth';
 import { SecretVault } from '@keystream/crypto';
@@ -13,7 +14,7 @@ import { PlainChange } from './credential-requests';
 import { DecisionStateCache } from './decision-state.cache';
 import { GroupCommitter, Outcome } from './group-commit';
 import { SealedChanges, sealChanges } from './secret-sealing';
-import { ConcurrentWriteError, IdempotencyKeyReusedError, OrgBusyError } from './write-errors';
+import { CommitOutcomeUnknownError, ConcurrentWriteError, IdempotencyKeyReusedError, OrgBusyError } from './write-errors';
 
 export interface WriteRequest {
   readonly orgId: string;
@@ -76,6 +77,13 @@ interface Submitted {
   readonly respond: (r: CommitResult) => WriteResponse;
 }
 
+/** A failure of the COMMIT round trip that is not the server's answer: the transaction may have committed. */
+class CommitUncertain extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`commit outcome unknown: ${(cause as Error)?.message ?? cause}`);
+  }
+}
+
 interface Decided {
   readonly outcomes: Outcome<WriteResponse>[];
   readonly accepted: Accepted[];
@@ -103,7 +111,7 @@ export class CredentialCommandService {
   private readonly states = new DecisionStateCache();
   private readonly committer = new GroupCommitter<Submitted, WriteResponse>(
     (items) => this.commitBatch(items),
-    GROUP_COMMIT,
+    { ...GROUP_COMMIT, isolate: (e) => !(e instanceof CommitOutcomeUnknownError), keyOf: (item: Submitted) => item.req.orgId },
     (n) => metrics.commandBatchSize.observe(n),
     (item) => new OrgBusyError(item.req.orgId),
   );
@@ -145,21 +153,25 @@ export class CredentialCommandService {
 
   /** One transaction for `items`: each gets its own outcome; a thrown error fails the transaction (the committer then retries them one by one). */
   private async commitBatch(items: readonly Submitted[]): Promise<Outcome<WriteResponse>[]> {
-    const runner = this.ds.createQueryRunner();
-    const client = (await runner.connect()) as SqlClient;
+    // A raw pooled connection (no ORM in the way): released, or destroyed when its state is unknown.
+    const pool = (this.ds.driver as unknown as { master: Pool }).master;
+    const client = await pool.connect();
+    let broken: Error | undefined;
     let decided: Decided;
     try {
-      try {
-        decided = await this.decideAndCommit(client, runner.manager, items);
-      } catch (e) {
-        await commandBatches.rollback(client).catch(() => undefined);
-        throw e;
-      }
+      decided = await this.decideAndCommit(client, items);
     } catch (e) {
-      if ((e as { code?: string })?.code === '23505') throw new ConcurrentWriteError();
-      throw e;
+      // A statement error from the server (a SQLSTATE) rolled the transaction back: safe to retry item by item.
+      // Anything else (connection lost, round trip timed out) leaves the connection unusable, and when it struck the
+      // COMMIT round trip, the outcome unknown.
+      if (e instanceof DatabaseError) {
+        await commandBatches.rollback(client).catch((r: Error) => (broken = r));
+        throw e.code === '23505' ? new ConcurrentWriteError() : e;
+      }
+      broken = e as Error;
+      throw e instanceof CommitUncertain ? new CommitOutcomeUnknownError() : e;
     } finally {
-      await runner.release();
+      client.release(broken ?? undefined);
     }
     for (const [orgId, s] of decided.finalStates) this.states.set(orgId, s);
     for (const a of decided.accepted) this.published(a);
@@ -167,17 +179,25 @@ export class CredentialCommandService {
   }
 
   /** Two round trips whatever the batch: lock and read; decide in memory; write and commit. */
-  private async decideAndCommit(client: SqlClient, m: EntityManager, items: readonly Submitted[]): Promise<Decided> {
+  private async decideAndCommit(client: SqlClient, items: readonly Submitted[]): Promise<Decided> {
     const orgIds = [...new Set(items.map((i) => i.req.orgId))].sort();
     const idemKeys = items.flatMap((i) => (i.req.idempotency ? [{ orgId: i.req.orgId, key: i.req.idempotency.key }] : []));
-    const known = orgIds.flatMap((orgId) => {
-      const s = this.states.peek(orgId);
-      return s ? [{ orgId, version: s.version }] : [];
-    });
+    // The cached states as of now (held here: an eviction meanwhile cannot take one away from this batch).
+    const cached = new Map(orgIds.flatMap((orgId) => {
+      const st = this.states.peek(orgId);
+      return st ? [[orgId, st] as const] : [];
+    }));
+    const known = [...cached].map(([orgId, st]) => ({ orgId, version: st.version }));
     const projection = this.target === 'projection';
     const start = await commandBatches.begin(client, orgIds, idemKeys, known, { projection });
     const states = new Map<string, KeySet>();
-    for (const h of start.heads.values()) states.set(h.orgId, start.states.get(h.orgId) ?? this.states.get(h.orgId, h.version)!);
+    for (const h of start.heads.values()) {
+      // Loaded under the lock, or (not loaded because) cached at exactly the locked version.
+      const st = start.states.get(h.orgId) ?? cached.get(h.orgId);
+      if (!st || st.version !== h.version) throw new Error(`decision state of ${h.orgId} at version ${h.version} neither loaded nor cached`);
+      states.set(h.orgId, st);
+      this.states.touch(h.orgId);
+    }
     const stored = start.responses;
     const initial = new Map(states);
 
@@ -231,13 +251,14 @@ export class CredentialCommandService {
     }
 
     const writes = batchWrites(accepted, initial, states, idempotentResponses);
-    if (projection) {
-      // Each org's last accepted save carries the hash of the key set the batch leaves.
-      const last = new Map(accepted.map((a) => [a.item.req.orgId, a.projected!.hash]));
-      await commandBatches.commit(client, { ...writes, projection: writes.heads.map((h) => ({ ...h, hash: last.get(h.orgId)! })) });
-    } else {
-      await commandBatches.commit(client, writes, accepted.length > 0 ? [outboxStatement(accepted.flatMap((a) => a.events))] : []);
-    }
+    // Each org's last accepted save carries the hash of the key set the batch leaves.
+    const last = new Map(accepted.map((a) => [a.item.req.orgId, a.projected?.hash]));
+    const commit = projection
+      ? commandBatches.commit(client, { ...writes, projection: writes.heads.map((h) => ({ ...h, hash: last.get(h.orgId)! })) })
+      : commandBatches.commit(client, writes, accepted.length > 0 ? [outboxStatement(accepted.flatMap((a) => a.events))] : []);
+    await commit.catch((e: unknown) => {
+      throw e instanceof DatabaseError ? e : new CommitUncertain(e);
+    });
     return { outcomes, accepted, finalStates: states };
   }
 
@@ -278,7 +299,6 @@ export class CredentialCommandService {
  */
 function batchWrites(accepted: readonly Accepted[], initial: ReadonlyMap<string, KeySet>, final: ReadonlyMap<string, KeySet>, idempotentResponses: BatchWrites['idempotentResponses']): BatchWrites {
   const touched = new Map<string, Set<string>>();
-  const added = new Set<string>();
   const removed = new Set<string>();
   for (const a of accepted) {
     const orgId = a.item.req.orgId;
@@ -288,7 +308,6 @@ function batchWrites(accepted: readonly Accepted[], initial: ReadonlyMap<string,
       ids.add(e.data.credentialId);
       if (e.type === 'CredentialRemoved') removed.add(`${orgId}\u0000${e.data.credentialId}`);
     }
-    for (const k of a.item.newKeys) added.add(`${orgId}\u0000${k.credentialId}`);
   }
   const stateRows: BatchWrites['stateRows'][number][] = [];
   const replacedRows: BatchWrites['replacedRows'][number][] = [];
@@ -307,7 +326,9 @@ function batchWrites(accepted: readonly Accepted[], initial: ReadonlyMap<string,
     replacedRows,
     heads: [...touched.keys()].map((orgId) => ({ orgId, version: final.get(orgId)!.version })),
     newDataKeys: accepted.flatMap((a) => a.item.newKeys.filter((k) => !removed.has(`${a.item.req.orgId}\u0000${k.credentialId}`)).map((k) => ({ orgId: a.item.req.orgId, credentialId: k.credentialId, wrapped: k.wrapped }))),
-    shreddedDataKeys: [...removed].filter((k) => !added.has(k)).map((k) => {
+    // Every removed credential's key goes, even one this batch made a key for (that insert is skipped above): a key
+    // committed meanwhile by another batch (a pre-envelope credential whose secret was edited) must not survive.
+    shreddedDataKeys: [...removed].map((k) => {
       const [orgId, credentialId] = k.split('\u0000');
       return { orgId, credentialId };
     }),

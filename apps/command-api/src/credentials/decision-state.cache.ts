@@ -1,35 +1,28 @@
 import type { KeySet } from '@keystream/credentials';
 
 /**
- * The decision state of recently written orgs, as this process last committed or read it. An entry is only
- * used when its version equals the org's head version read under the head's row lock in the same transaction:
- * every writer (in any process) that changes the decision state also advances that version, so an equal
- * version means equal rows, and anything else means reload. KeySets are immutable (evolve copies), so an
- * entry is never changed behind the cache's back. Least recently used entries go first.
+ * The decision state of recently written orgs, as this process last committed or read it. A transaction uses an
+ * entry only when its version equals the org's head version read under the head's row lock: every writer (in any
+ * process) that changes the decision state also advances that version, so an equal version means equal rows, and
+ * anything else means reload. KeySets are immutable (evolve copies), so an entry is never changed behind the
+ * cache's back. Least recently used entries go first.
  */
 export class DecisionStateCache {
   private readonly entries = new Map<string, KeySet>();
-  hits = 0;
-  misses = 0;
 
   constructor(private readonly maxOrgs = 10_000) {}
 
-  /** The cached state of `orgId` when it is at exactly `version`. */
-  get(orgId: string, version: number): KeySet | undefined {
-    const s = this.entries.get(orgId);
-    if (s === undefined || s.version !== version) {
-      this.misses += 1;
-      return undefined;
-    }
-    this.entries.delete(orgId);
-    this.entries.set(orgId, s);
-    this.hits += 1;
-    return s;
-  }
-
-  /** The cached state whatever its version (no recency or hit accounting): what the caller may already know. */
+  /** The cached state whatever its version: what the caller may already know (it checks the version itself). */
   peek(orgId: string): KeySet | undefined {
     return this.entries.get(orgId);
+  }
+
+  /** Marks an entry as just used. */
+  touch(orgId: string): void {
+    const s = this.entries.get(orgId);
+    if (s === undefined) return;
+    this.entries.delete(orgId);
+    this.entries.set(orgId, s);
   }
 
   /** Only after the transaction that produced (or read) `state` committed. */

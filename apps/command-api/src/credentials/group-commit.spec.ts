@@ -141,5 +141,42 @@ describe('GroupCommitter', () => {
     expect(batches.slice(1, 5)).toEqual([['busy1', 'ok', 'busy2'], ['busy1'], ['ok'], ['busy2']]);
     expect(batches[5]).toEqual(['busy1', 'busy2']);
   });
+
+  it('does not rerun the items of a batch whose failure may have committed it: each fails with that error', async () => {
+    class MaybeCommitted extends Error {}
+    const batches: number[][] = [];
+    const run = async (items: readonly number[]): Promise<Outcome<string>[]> => {
+      batches.push([...items]);
+      await new Promise((r) => setImmediate(r));
+      if (items.length > 1) throw new MaybeCommitted('connection lost during COMMIT');
+      return items.map((i) => ({ ok: true as const, value: `v${i}` }));
+    };
+    const c = new GroupCommitter(run, { maxBatch: 10, maxInFlight: 1, isolate: (e) => !(e instanceof MaybeCommitted) });
+    const first = c.submit(0);
+    const ps = [1, 2, 3].map((i) => c.submit(i).then((v) => v, (e: Error) => e));
+    await first;
+    const out = await Promise.all(ps);
+    expect(out.every((e) => e instanceof MaybeCommitted)).toBe(true);
+    expect(batches).toEqual([[0], [1, 2, 3]]);
+  });
+
+  it("while a key's items keep coming back, each batch probes with its first only and fills up with other keys, order kept", async () => {
+    const batches: string[][] = [];
+    let xLockedFor = 2; // x's first two tries come back
+    const run = async (items: readonly string[]): Promise<Outcome<string>[]> => {
+      batches.push([...items]);
+      await new Promise((r) => setImmediate(r));
+      const xBusy = xLockedFor > 0;
+      if (items.some((i) => i.startsWith('x'))) xLockedFor -= 1;
+      return items.map((i) => (i.startsWith('x') && xBusy ? { ok: 'retry' as const } : { ok: true as const, value: i }));
+    };
+    const c = new GroupCommitter(run, { maxBatch: 4, maxInFlight: 1, retryDelayMs: 1, keyOf: (i: string) => i[0] });
+    const xs = ['x1', 'x2', 'x3', 'x4', 'x5'].map((i) => c.submit(i));
+    const ys = ['y1', 'y2', 'y3'].map((i) => c.submit(i));
+    expect(await Promise.all([...xs, ...ys])).toEqual(['x1', 'x2', 'x3', 'x4', 'x5', 'y1', 'y2', 'y3']);
+    // x1 alone (a slot was free) comes back: x is busy. Then x1 probes while the y's go, and comes back once more;
+    // x1 probes alone and goes; x is free again, and the rest of it goes together, in order.
+    expect(batches).toEqual([['x1'], ['x1', 'y1', 'y2', 'y3'], ['x1'], ['x2', 'x3', 'x4', 'x5']]);
+  });
 });
 

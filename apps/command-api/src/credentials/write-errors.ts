@@ -29,3 +29,16 @@ export class OrgBusyError extends DomainError {
     ]);
   }
 }
+
+/**
+ * The connection failed while the transaction's COMMIT was on its way: the database may or may not have committed.
+ * Nothing is retried blindly; a client retries with the same Idempotency-Key (which answers the first result if it
+ * did commit), or reloads and looks.
+ */
+export class CommitOutcomeUnknownError extends DomainError {
+  readonly code = 'commit_outcome_unknown';
+  readonly retryAfterSeconds = 1;
+  constructor() {
+    super('The database connection failed while this change was being committed: it may or may not be saved. Retry with the same Idempotency-Key, or reload and check', []);
+  }
+}

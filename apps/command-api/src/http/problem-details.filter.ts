@@ -4,7 +4,7 @@ import { AuthError } from '@keystream/auth';
 import { DomainError } from '@keystream/credentials';
 import { Problem, problem, PROBLEM_CONTENT_TYPE, ProblemException } from './problem';
 import { RateLimitedError } from './write-rate.guard';
-import { OrgBusyError } from '../credentials/write-errors';
+import { CommitOutcomeUnknownError, OrgBusyError } from '../credentials/write-errors';
 
 const DOMAIN_STATUS: Record<string, [number, string]> = {
   validation_failed: [422, 'Validation failed'],
@@ -19,6 +19,7 @@ const DOMAIN_STATUS: Record<string, [number, string]> = {
   idempotency_key_reused: [422, 'Idempotency key reused'],
   rate_limited: [429, 'Too many requests'],
   org_busy: [503, 'Organization busy'],
+  commit_outcome_unknown: [503, 'Commit outcome unknown'],
 };
 
 const AUTH_STATUS: Record<AuthError['code'], number> = { unauthorized: 401, token_expired: 401, forbidden: 403 };
@@ -42,7 +43,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (e instanceof ProblemException) return { body: e.problem, headers: e.headers };
     if (e instanceof DomainError) {
       const [status, title] = DOMAIN_STATUS[e.code] ?? [422, 'Rejected'];
-      const headers: Record<string, string> = e instanceof RateLimitedError || e instanceof OrgBusyError ? { 'Retry-After': String(e.retryAfterSeconds) } : {};
+      const headers: Record<string, string> = e instanceof RateLimitedError || e instanceof OrgBusyError || e instanceof CommitOutcomeUnknownError ? { 'Retry-After': String(e.retryAfterSeconds) } : {};
       return { body: problem(status, e.code, title, e.message, e.errors), headers };
     }
     if (e instanceof AuthError) {

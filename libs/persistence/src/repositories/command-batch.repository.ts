@@ -12,8 +12,15 @@ const EMPTY_KEY_SET_HASH = keySetHash([]);
 
 /** The raw pg client of the command's connection: multi-statement text goes in one round trip (simple protocol). */
 export interface SqlClient {
-  query(text: string): Promise<unknown>;
+  query(q: { text: string; query_timeout?: number }): Promise<unknown>;
 }
+
+/**
+ * A round trip that has not answered by then is abandoned (its connection is destroyed by the caller): a half-open
+ * connection must not hold every later command of the process. Lock waits give up sooner (lock_timeout).
+ */
+export const ROUND_TRIP_TIMEOUT_MS = 15_000;
+const LOCK_TIMEOUT = '5s';
 
 type Row = Record<string, unknown>;
 
@@ -61,7 +68,9 @@ export const DOLLAR_TAG = `$ks${randomBytes(9).toString('hex')}$`;
  * pg's escapeLiteral.
  */
 export function sqlText(s: string): string {
-  return s.includes(DOLLAR_TAG) ? escapeLiteral(s) : `${DOLLAR_TAG}${s}${DOLLAR_TAG}`;
+  // The quote closes at the first tag after the opening one: it must be the closing tag itself (a text ending in the
+  // tag minus its last '$' would otherwise close one character early).
+  return `${s}${DOLLAR_TAG}`.indexOf(DOLLAR_TAG) === s.length ? `${DOLLAR_TAG}${s}${DOLLAR_TAG}` : escapeLiteral(s);
 }
 
 /** A value as a `jsonb` SQL literal. */
@@ -112,8 +121,10 @@ export class CommandBatchRepository {
          SELECT org_id, epoch, version FROM key_sets WHERE org_id = ANY(${orgs}) FOR UPDATE SKIP LOCKED`
       : `SELECT NULL WHERE false;
          SELECT NULL WHERE false`;
-    const results = (await c.query(
-      `BEGIN;
+    const results = (await c.query({
+      query_timeout: ROUND_TRIP_TIMEOUT_MS,
+      text: `BEGIN;
+       SET LOCAL lock_timeout = '${LOCK_TIMEOUT}';
        SELECT pg_advisory_xact_lock_shared(${EVENTS_APPEND_LOCK});
        SELECT org_id, version, epoch FROM org_streams WHERE org_id = ANY(${orgs}) FOR UPDATE SKIP LOCKED;
        SELECT org_id FROM org_streams WHERE org_id = ANY(${orgs});
@@ -130,8 +141,8 @@ export class CommandBatchRepository {
           AND s.org_id NOT IN (SELECT o.org_id FROM org_streams o JOIN unnest(${sqlArray(known.map((k) => k.orgId), 'text')}, ${sqlArray(known.map((k) => k.version), 'integer')}) AS k(org_id, version)
                                  ON o.org_id = k.org_id AND o.version = k.version);
        ${projection}`,
-    )) as { rows: Row[] }[];
-    const [, , headRows, existingRows, responseRows, stateRows, , projectionRows] = results.map((r) => r.rows);
+    })) as { rows: Row[] }[];
+    const [, , , headRows, existingRows, responseRows, stateRows, , projectionRows] = results.map((r) => r.rows);
     const heads = new Map((headRows as unknown as { org_id: string; version: number; epoch: number }[]).map((r) => [r.org_id, { orgId: r.org_id, version: r.version, epoch: r.epoch }]));
     const responses = new Map(
       (responseRows as unknown as { org_id: string; key: string; request_hash: string; status: number; body: object }[]).map((r) => [`${r.org_id}\u0000${r.key}`, { requestHash: r.request_hash, status: r.status, body: r.body }]),
@@ -200,8 +211,10 @@ export class CommandBatchRepository {
       `WITH ev AS (
          INSERT INTO events (event_id, org_id, version, type, schema_version, occurred_at, actor_user_id, command_id, batch_id, batch_size, data)
          SELECT event_id, org_id, version, type, schema_version, occurred_at, actor_user_id, command_id, batch_id, batch_size, data
-           FROM jsonb_to_recordset(${jsonb(events)}) AS x(event_id uuid, org_id text, version integer, type text, schema_version integer, occurred_at timestamptz,
-                                                   actor_user_id text, command_id text, batch_id uuid, batch_size integer, data jsonb)
+           FROM ROWS FROM (jsonb_to_recordset(${jsonb(events)}) AS (event_id uuid, org_id text, version integer, type text, schema_version integer,
+                  occurred_at timestamptz, actor_user_id text, command_id text, batch_id uuid, batch_size integer, data jsonb)) WITH ORDINALITY
+                AS x(event_id, org_id, version, type, schema_version, occurred_at, actor_user_id, command_id, batch_id, batch_size, data, ord)
+          ORDER BY ord -- positions are drawn in this order: each org's versions in ascending positions
          RETURNING 1),
        state_rows AS MATERIALIZED (
          SELECT * FROM jsonb_to_recordset(${states}) AS x(org_id text, id uuid, provider text, label text, fields jsonb, secrets jsonb, version integer)),
@@ -226,11 +239,11 @@ ${rowsOf('credential_state', 'st')}${projected}
       ...extra,
       'COMMIT',
     );
-    await c.query(statements.join(';\n'));
+    await c.query({ text: statements.join(';\n'), query_timeout: ROUND_TRIP_TIMEOUT_MS });
   }
 
   async rollback(c: SqlClient): Promise<void> {
-    await c.query('ROLLBACK');
+    await c.query({ text: 'ROLLBACK', query_timeout: ROUND_TRIP_TIMEOUT_MS });
   }
 }
 

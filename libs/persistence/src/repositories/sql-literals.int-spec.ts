@@ -24,6 +24,11 @@ describe('SQL literals (real Postgres)', () => {
       expect(v).toBe(s);
     }
     expect(sqlText(`x${DOLLAR_TAG}y`).startsWith(DOLLAR_TAG)).toBe(false);
+    // A text ending in the tag minus its last '$' would close the quote early: escaped instead, read back exactly.
+    const almost = `tail ${DOLLAR_TAG.slice(0, -1)}`;
+    expect(sqlText(almost).startsWith(DOLLAR_TAG)).toBe(false);
+    const [{ v: back }] = await ds.query(`SELECT ${sqlText(almost)}::text AS v`);
+    expect(back).toBe(almost);
   });
 
   it('reads JSON and arrays back exactly', async () => {
