@@ -99,11 +99,12 @@ interface Accepted {
 /**
  * The one command-handling path. A command is validated and its secrets sealed outside any transaction, then
  * handed to a group commit: concurrent commands (any orgs) share one transaction that locks their org heads
- * (in org order), decides each command in arrival order against its org's state as the earlier commands of
- * the batch left it, and writes everything the accepted ones decided — events with gapless versions, decision
- * state, heads, data keys, stored Idempotency-Key responses, the commit hooks' statements — and commits, in two
- * round trips whatever the batch's size. A refused command (validation, 409, 412, …) refuses only itself. After the commit the
- * change feed hears of each accepted command as one save.
+ * (SKIP LOCKED: an org another writer holds comes back for a later batch), decides each command in arrival order
+ * against its org's state as the earlier commands of the batch left it, and writes everything the accepted ones
+ * decided — events with gapless versions, decision state, heads, data keys, stored Idempotency-Key responses, and
+ * the projection (embedded) or the outbox (distributed) — and commits, in two round trips whatever the batch's
+ * size. A refused command (validation, 409, 412, …) refuses only itself. After the commit the change feed hears of
+ * each accepted command as one save.
  */
 @Injectable()
 export class CredentialCommandService {
