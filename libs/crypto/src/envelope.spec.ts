@@ -41,7 +41,6 @@ class MemoryStore implements DataKeyStore {
   }
   async createKeyring(name: string, w: WrappedKey) {
     if (!this.ring.has(name)) this.ring.set(name, w);
-    return this.ring.get(name)!;
   }
 }
 

@@ -11,8 +11,8 @@ export interface DataKeyStore {
   load(orgId: string, credentialIds: readonly string[]): Promise<Map<string, WrappedKey>>;
   /** Every keyring entry (a handful of rows; a name may have one entry per KEK lineage). */
   keyring(): Promise<KeyringEntry[]>;
-  /** Inserts unless present under that KEK; returns what is stored (the first writer wins). */
-  createKeyring(name: string, wrapped: WrappedKey): Promise<WrappedKey>;
+  /** Inserts unless an entry of that name exists under any KEK: the first writer wins, even between processes. */
+  createKeyring(name: string, wrapped: WrappedKey): Promise<void>;
 }
 
 export interface KeyringEntry {
@@ -186,7 +186,13 @@ export class SecretVault {
       }
     }
     if (created) ring = await usable();
-    this.fpKey = ring.get(FINGERPRINT_KEYRING)!;
+    const fpKey = ring.get(FINGERPRINT_KEYRING);
+    if (!fpKey) {
+      // Another process created the deployment's fingerprint key first, under a KEK this one does not have.
+      const theirs = (await this.store.keyring()).filter((e) => e.name === FINGERPRINT_KEYRING).map((e) => e.wrapped.kekId);
+      throw new KeyringMismatchError(theirs, this.kms.currentKeyId);
+    }
+    this.fpKey = fpKey;
     for (const [name, key] of ring) {
       if (name.startsWith(LEGACY_KEYRING_PREFIX) && !this.legacy.has(name.slice(LEGACY_KEYRING_PREFIX.length))) this.legacy.set(name.slice(LEGACY_KEYRING_PREFIX.length), key);
     }

@@ -4,6 +4,9 @@ import { DataKeyStore, KeyringEntry, KeyringMismatchError, LocalKmsAdapter, Secr
 
 type Queryable = Pick<EntityManager, 'query'>;
 
+/** Serializes the creation of keyring entries across processes. */
+const KEYRING_LOCK = 0x6b72696e; // 'krin'
+
 export interface StaleKey {
   readonly kind: 'data_key' | 'keyring';
   readonly orgId?: string;
@@ -27,10 +30,19 @@ export class DataKeysRepository {
     return rows.map((r) => ({ name: r.name, wrapped: r.wrapped }));
   }
 
-  async createKeyring(q: Queryable, name: string, wrapped: WrappedKey): Promise<WrappedKey> {
-    await q.query(`INSERT INTO keyring (name, kek_id, wrapped) VALUES ($1, $2, $3) ON CONFLICT (name, kek_id) DO NOTHING`, [name, wrapped.kekId, JSON.stringify(wrapped)]);
-    const rows: { wrapped: WrappedKey }[] = await q.query(`SELECT wrapped FROM keyring WHERE name = $1 AND kek_id = $2`, [name, wrapped.kekId]);
-    return rows[0].wrapped;
+  /**
+   * Creates the entry unless one of that name already exists, under any KEK: the first creator wins, also when two
+   * processes start at the same instant (an advisory lock orders them). A process whose KEK cannot unwrap the winner
+   * then fails at start instead of running with a key of its own.
+   */
+  async createKeyring(ds: DataSource, name: string, wrapped: WrappedKey): Promise<void> {
+    await ds.transaction(async (m) => {
+      await m.query('SELECT pg_advisory_xact_lock($1)', [KEYRING_LOCK]);
+      await m.query(
+        `INSERT INTO keyring (name, kek_id, wrapped) SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM keyring WHERE name = $1)`,
+        [name, wrapped.kekId, JSON.stringify(wrapped)],
+      );
+    });
   }
 
   /** Keys (data keys + keyring entries) wrapped under one of `kekIds`. */
@@ -87,7 +99,7 @@ export class PostgresDataKeyStore implements DataKeyStore {
     return dataKeys.keyring(this.ds.manager);
   }
   createKeyring(name: string, wrapped: WrappedKey) {
-    return dataKeys.createKeyring(this.ds.manager, name, wrapped);
+    return dataKeys.createKeyring(this.ds, name, wrapped);
   }
 }
 
