@@ -25,7 +25,10 @@
  *    bare producer.send loop (the relay's producer config: idempotent, acks=-1; one message per send) at the same
  *    concurrency for as long. Also: outbox backlog during and at the end, the time the relay takes to drain it,
  *    events/s reaching Kafka, projector catch-up, and CPU (cores) per component for each phase. Diagnostic:
- *    a non-idempotent acks=-1 producer loop (no per-broker lock) for BENCH_TP_DIAG_SECONDS (5; 0 = skip).
+ *    a non-idempotent acks=-1 producer loop (no per-broker lock) for BENCH_TP_DIAG_SECONDS (5; 0 = skip), and the
+ *    same command load for BENCH_TP_PAUSED_SECONDS (5) with the projector and gateway paused (SIGSTOP, below their
+ *    Kafka session timeout; they catch up after SIGCONT): what the command path gets when the consumers do not
+ *    share the 2 cores.
  *    Target: ≥ 2,000 commands/s (on 2 cores).
  * 3. Relay drain. The command-api is restarted with KEYSTREAM_OUTBOX_RELAY=off and driven for BENCH_RELAY_FILL_SECONDS
  *    (a backlog builds up; its commands/s without the relay is a diagnostic), then a command-api with its relay starts:
@@ -35,7 +38,7 @@
  * Environment (all optional): KAFKA_BROKERS (else deploy/local/kafka.sh start), DATABASE_URL (else
  * KS_PG_FAST=1 deploy/local/postgres.sh start, database keystream_kafka_bench), BENCH_AGENTS=1000 BENCH_LAT_ORGS=100
  * BENCH_LAT_SAVES=300 BENCH_LAT_INTERVAL_MS=15 BENCH_LAT_BLOCKS=3 BENCH_TP_CONCURRENCY=32 BENCH_TP_SECONDS=10
- * BENCH_TP_ORGS=320 BENCH_TP_DIAG_SECONDS=5 BENCH_RELAY_FILL_SECONDS=5 (0 = skip) BENCH_KEEP_TOPICS=1 (do not delete the two topics at the end)
+ * BENCH_TP_ORGS=320 BENCH_TP_DIAG_SECONDS=5 BENCH_TP_PAUSED_SECONDS=5 (0 = skip; at most 8) BENCH_RELAY_FILL_SECONDS=5 (0 = skip) BENCH_KEEP_TOPICS=1 (do not delete the two topics at the end)
  * BENCH_CPU_PROF=command-api[,projector,gateway] (--cpu-prof of those children into bench/results/prof; summarise with
  * node dist/bench/cpuprofile-summary.js <file>)  BENCH_OUT=bench/results/kafka-path.json
  */
@@ -91,6 +94,8 @@ const CFG = {
   tpOrgs: envInt('BENCH_TP_ORGS', 320),
   tpDiagSeconds: envInt('BENCH_TP_DIAG_SECONDS', 5, 0),
   relayFillSeconds: envInt('BENCH_RELAY_FILL_SECONDS', 5, 0),
+  /** Diagnostic window with the projector and gateway paused (SIGSTOP): below their 10 s Kafka session timeout. */
+  tpPausedSeconds: Math.min(8, envInt('BENCH_TP_PAUSED_SECONDS', 5, 0)),
   tpWarmSeconds: 1.5,
   /** Adds per throughput org before its client switches to label edits (a section holds at most 50). */
   tpAddsPerOrg: 45,
@@ -636,6 +641,8 @@ interface ThroughputResult {
   };
   readonly bare: ThroughputSide;
   readonly bareNonIdempotent?: ThroughputSide;
+  /** Diagnostic: the command API (with its relay) while the projector and gateway are paused: what is left of 2 cores for it. */
+  readonly pausedConsumers?: ThroughputSide;
   readonly ratio: number;
   readonly outbox: {
     readonly samples: { atMs: number; backlog: number }[];
@@ -1046,6 +1053,27 @@ async function run(brokers: string[], databaseUrl: string, dbIsOurs: boolean, pr
     };
     log(`throughput: Keystream ${keystreamSide.perSec.toFixed(0)} commands/s; outbox backlog ${backlogAtEnd} at the end, drained in ${drain.ms.toFixed(0)} ms`);
 
+    // Diagnostic: the same load while the projector and gateway are paused (SIGSTOP; they catch up after SIGCONT):
+    // how much of the machine the consumers take from the command path.
+    let pausedConsumers: ThroughputSide | undefined;
+    if (CFG.tpPausedSeconds > 0 && projector.pid && gateway.pid) {
+      log(`throughput (diagnostic): command API with the projector and gateway paused, ${C} clients for ${CFG.tpPausedSeconds} s`);
+      await sleep(300);
+      const paused = [projector.pid, gateway.pid];
+      for (const pid of paused) process.kill(pid, 'SIGSTOP');
+      try {
+        const p0 = cpuSnap();
+        const l = await commandLoop(api, CFG.tpPausedSeconds * 1000, true);
+        const p1 = cpuSnap();
+        const secs = (l.last - l.t0) / 1000;
+        pausedConsumers = { kind: 'keystream command API, projector + gateway paused', completed: l.adds + l.edits, errors: l.errors, firstErrors: l.firstErrors, seconds: secs, perSec: (l.adds + l.edits) / secs, latency: stats(l.lat), cpu: cores(p0, p1) };
+      } finally {
+        for (const pid of paused) process.kill(pid, 'SIGCONT');
+      }
+      await drainOutbox(DRAIN_TIMEOUT_MS);
+      log(`throughput (diagnostic): ${pausedConsumers.perSec.toFixed(0)} commands/s with the consumers paused`);
+    }
+
     const producerLoop = async (p: Producer, kind: string, seconds: number): Promise<ThroughputSide> => {
       const lat: number[] = [];
       let errors = 0;
@@ -1141,6 +1169,7 @@ async function run(brokers: string[], databaseUrl: string, dbIsOurs: boolean, pr
       keystream: keystreamSide,
       bare,
       bareNonIdempotent,
+      pausedConsumers,
       ratio: keystreamSide.perSec / bare.perSec,
       outbox: {
         samples,
@@ -1258,6 +1287,7 @@ function report(r: RunResult): string {
       side(T.keystream, ` (${T.keystream.orgs} orgs; ${T.keystream.adds} adds, ${T.keystream.edits} edits)`),
       side(T.bare),
       ...(T.bareNonIdempotent ? [side(T.bareNonIdempotent, ' [diagnostic]')] : []),
+      ...(T.pausedConsumers ? [side(T.pausedConsumers, ' [diagnostic]')] : []),
     ]),
   );
   out.push(
@@ -1310,6 +1340,7 @@ function report(r: RunResult): string {
       coreRow('throughput: command API', T.keystream.cpu),
       coreRow('throughput: bare idempotent producer', T.bare.cpu),
       ...(T.bareNonIdempotent ? [coreRow('throughput: bare non-idempotent producer', T.bareNonIdempotent.cpu)] : []),
+      ...(T.pausedConsumers ? [coreRow('throughput: command API, consumers paused', T.pausedConsumers.cpu)] : []),
       ...(T.relay ? [coreRow('relay drain: filling, command-api without relay', T.relay.fillCpu)] : []),
     ]),
   );
