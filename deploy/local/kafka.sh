@@ -164,7 +164,9 @@ ensure_tls() {
 
 # SCRAM credentials live in the cluster metadata: (re)set them through the plaintext listener.
 ensure_scram_user() {
-  local java mech
+  local java mech stamp="$DATA/.keystream-scram-users"
+  # The credentials live in the cluster metadata (under data/): set once per formatted storage.
+  [[ -f "$stamp" ]] && return 0
   java="$(java_bin)"
   # One mechanism per request: the broker refuses to alter one user's credentials twice in a request.
   for mech in SCRAM-SHA-256 SCRAM-SHA-512; do
@@ -175,6 +177,7 @@ ensure_scram_user() {
       die "could not create the $mech user"
     fi
   done
+  touch "$stamp"
 }
 
 secure() {
