@@ -2,3 +2,4 @@ export * from './fake-keys';
 export * from './infra';
 export * from './processes';
 export * from './agent-probe';
+export * from './scratch-database';

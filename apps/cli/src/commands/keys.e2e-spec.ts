@@ -1,11 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Client } from 'pg';
+import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { issueDevToken } from '@keystream/auth';
 import { SealedSecret } from '@keystream/credentials';
 import { LocalKmsAdapter } from '@keystream/crypto';
 import { eventRows, localSecretVault, openDatabase, orgStreams } from '@keystream/persistence';
-import { AgentProbe, AppProcess, ENTRY, newOrgId, runCli } from '@keystream/testing';
+import { AgentProbe, AppProcess, ENTRY, newOrgId, runCli, scratchDatabase } from '@keystream/testing';
 
 /**
  * `keystream keys rotate-kek` for real: built API and CLI processes on their own fresh database (a rotation
@@ -16,8 +15,8 @@ describe('keystream keys rotate-kek (built CLI and API, real Postgres, live agen
   const jwt = randomBytes(32).toString('hex');
   const oldKey = randomBytes(32).toString('base64'); // fake keys only
   const newKey = randomBytes(32).toString('hex');
-  const dbName = `ks_rotation_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
   let url: string;
+  let db: Awaited<ReturnType<typeof scratchDatabase>>;
   let ds: DataSource;
   let api: AppProcess | undefined;
   const base = (): NodeJS.ProcessEnv => {
@@ -29,22 +28,14 @@ describe('keystream keys rotate-kek (built CLI and API, real Postgres, live agen
   const cli = (env: NodeJS.ProcessEnv, ...args: string[]) => runCli(env, ...args);
 
   beforeAll(async () => {
-    const admin = new Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    await admin.end();
-    const u = new URL(process.env.DATABASE_URL!);
-    u.pathname = `/${dbName}`;
-    url = u.toString();
+    db = await scratchDatabase('ks_rotation');
+    url = db.url;
     ds = await openDatabase({ url, poolSize: 4 });
   }, 60_000);
   afterAll(async () => {
     await api?.kill();
     await ds?.destroy();
-    const admin = new Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await db?.drop();
   });
 
   it('rewraps every data key under load with zero decrypt errors; afterwards the old key can leave the config', async () => {

@@ -40,12 +40,6 @@ export interface WriteResponse {
   readonly body: object & { version: number };
 }
 
-/** One accepted command's events, in commit order, as the commit hooks see them. */
-export interface DraftSave {
-  readonly orgId: string;
-  readonly events: readonly EventEnvelope[];
-}
-
 /**
  * What commits with the events besides the decision: the key-set projection itself (embedded: one process, always
  * consistent), or the outbox the relay publishes to Kafka (distributed). Either way in the same round trip.
@@ -181,7 +175,7 @@ export class CredentialCommandService {
 
   /** Two round trips whatever the batch: lock and read; decide in memory; write and commit. */
   private async decideAndCommit(client: SqlClient, items: readonly Submitted[]): Promise<Decided> {
-    const orgIds = [...new Set(items.map((i) => i.req.orgId))].sort();
+    const orgIds = [...new Set(items.map((i) => i.req.orgId))];
     const idemKeys = items.flatMap((i) => (i.req.idempotency ? [{ orgId: i.req.orgId, key: i.req.idempotency.key }] : []));
     // The cached states as of now (held here: an eviction meanwhile cannot take one away from this batch).
     const cached = new Map(orgIds.flatMap((orgId) => {
@@ -252,11 +246,14 @@ export class CredentialCommandService {
     }
 
     const writes = batchWrites(accepted, initial, states, idempotentResponses);
-    // Each org's last accepted save carries the hash of the key set the batch leaves.
-    const last = new Map(accepted.map((a) => [a.item.req.orgId, a.projected?.hash]));
-    const commit = projection
-      ? commandBatches.commit(client, { ...writes, projection: writes.heads.map((h) => ({ ...h, hash: last.get(h.orgId)! })) })
-      : commandBatches.commit(client, writes, accepted.length > 0 ? [outboxStatement(accepted.flatMap((a) => a.events))] : []);
+    let commit: Promise<void>;
+    if (projection) {
+      // Each org's last accepted save carries the hash of the key set the batch leaves.
+      const last = new Map(accepted.map((a) => [a.item.req.orgId, a.projected!.hash]));
+      commit = commandBatches.commit(client, { ...writes, projection: writes.heads.map((h) => ({ ...h, hash: last.get(h.orgId)! })) });
+    } else {
+      commit = commandBatches.commit(client, writes, accepted.length > 0 ? [outboxStatement(accepted.flatMap((a) => a.events))] : []);
+    }
     await commit.catch((e: unknown) => {
       throw e instanceof DatabaseError ? e : new CommitUncertain(e);
     });

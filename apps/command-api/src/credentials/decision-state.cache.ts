@@ -31,8 +31,4 @@ export class DecisionStateCache {
     this.entries.set(orgId, state);
     if (this.entries.size > this.maxOrgs) this.entries.delete(this.entries.keys().next().value!);
   }
-
-  get size(): number {
-    return this.entries.size;
-  }
 }

@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { escapeLiteral } from 'pg';
 import { keySetHash } from '@keystream/credentials';
 import type { EventEnvelope, KeySet, StoredCredential } from '@keystream/credentials';
 import type { WrappedKey } from '@keystream/crypto';
-import type { StoredResponse } from './idempotency-keys.repository';
 import type { StreamHead } from './org-streams.repository';
 import { EVENTS_APPEND_LOCK } from './event-rows.repository';
+import { jsonb, sqlArray, sqlText } from './sql-literals';
 
 /** The hash of an empty key set (a new org's projection head). */
 const EMPTY_KEY_SET_HASH = keySetHash([]);
@@ -23,6 +21,13 @@ export const ROUND_TRIP_TIMEOUT_MS = 15_000;
 const LOCK_TIMEOUT = '5s';
 
 type Row = Record<string, unknown>;
+
+/** A write's response as remembered for its Idempotency-Key. */
+export interface StoredResponse {
+  readonly requestHash: string;
+  readonly status: number;
+  readonly body: object;
+}
 
 /** What one group commit writes: everything the batch's accepted commands decided, across all its orgs. */
 export interface BatchWrites {
@@ -57,39 +62,6 @@ export interface BatchStart {
   readonly responses: Map<string, StoredResponse>;
   /** Decision states of the orgs whose head is not at the version the caller already knows. */
   readonly states: Map<string, KeySet>;
-}
-
-/** This process's dollar-quote tag. Safety does not rest on it being unknown: a text containing it is escaped instead. */
-export const DOLLAR_TAG = `$ks${randomBytes(9).toString('hex')}$`;
-
-/**
- * A string as a SQL literal. Dollar quoting copies the text as is (no per-character escaping loop over kilobytes
- * of JSON, and independent of standard_conforming_strings); the rare text that contains the tag falls back to
- * pg's escapeLiteral.
- */
-export function sqlText(s: string): string {
-  // The quote closes at the first tag after the opening one: it must be the closing tag itself (a text ending in the
-  // tag minus its last '$' would otherwise close one character early).
-  return `${s}${DOLLAR_TAG}`.indexOf(DOLLAR_TAG) === s.length ? `${DOLLAR_TAG}${s}${DOLLAR_TAG}` : escapeLiteral(s);
-}
-
-/** A value as a `jsonb` SQL literal. */
-export const jsonb = (v: unknown): string => `${sqlText(JSON.stringify(v))}::jsonb`;
-
-/**
- * An array literal. Joins go through `unnest` of these rather than `jsonb_to_recordset`: the planner knows how many
- * rows a constant array unnests to (and uses the primary keys), while a function's rows are guessed at 100 and a
- * join against them scans the whole table.
- */
-export function sqlArray(values: readonly (string | number)[], type: 'text' | 'uuid' | 'integer'): string {
-  const items = values.map((v) => {
-    if (typeof v === 'number') {
-      if (!Number.isSafeInteger(v)) throw new Error(`not an integer: ${v}`);
-      return String(v);
-    }
-    return escapeLiteral(v);
-  });
-  return `ARRAY[${items.join(',')}]::${type}[]`;
 }
 
 /**

@@ -1,5 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Client } from 'pg';
+import { randomBytes } from 'node:crypto';
+import { scratchDatabase } from '@keystream/testing';
 import { DataSource } from 'typeorm';
 import { DataKeyStore, KeyringMismatchError, LocalKmsAdapter, SecretVault } from '@keystream/crypto';
 import { openDatabase } from '../data-source';
@@ -10,23 +10,15 @@ import { localSecretVault, PostgresDataKeyStore } from './data-keys.repository';
  * keys starting at the same instant — exactly one makes the key, every other fails as a wrong master key.
  */
 describe('keyring: the first creator wins (real Postgres, fresh database)', () => {
-  const dbName = `ks_keyring_${randomUUID().replace(/-/g, '')}`;
   let ds: DataSource;
+  let db: Awaited<ReturnType<typeof scratchDatabase>>;
   beforeAll(async () => {
-    const admin = new Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    await admin.end();
-    const u = new URL(process.env.DATABASE_URL!);
-    u.pathname = `/${dbName}`;
-    ds = await openDatabase({ url: u.toString(), poolSize: 8 });
+    db = await scratchDatabase('ks_keyring');
+    ds = await openDatabase({ url: db.url, poolSize: 8 });
   }, 60_000);
   afterAll(async () => {
     await ds?.destroy();
-    const admin = new Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await db?.drop();
   });
 
   it('6 first starts at once, with 3 different master keys: one fingerprint key; the others with that key start, the rest are refused', async () => {

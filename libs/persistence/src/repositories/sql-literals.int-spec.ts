@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { openDatabase } from '../data-source';
-import { DOLLAR_TAG, jsonb, sqlArray, sqlText } from './command-batch.repository';
+import { DOLLAR_TAG, jsonb, sqlArray, sqlText } from './sql-literals';
 
 /** The literals the group commit sends in its multi-statement round trips, read back by a real Postgres. */
 describe('SQL literals (real Postgres)', () => {
