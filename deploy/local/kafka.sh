@@ -185,16 +185,20 @@ do_start() {
   brokers
 }
 
+# SIGTERM every selected node first, then wait: a cluster node shutting down alone after the
+# others left has no quorum for its controlled shutdown and would sit out the whole timeout.
 do_stop() {
-  local n pid
+  local n pid pids=()
   for n in $(nodes); do
     [[ -n "${ONLY_NODE:-}" && "$n" != "$ONLY_NODE" ]] && continue
     use_node "$n"
     pid="$(running_pid)"
     if [[ -z "$pid" ]]; then rm -f "$NODE_PIDFILE"; log "node $n not running"; continue; fi
     log "stopping node $n (pid $pid)"
-    stop_pid "$pid"
+    kill -TERM "$pid" 2>/dev/null || true
+    pids+=("$n:$pid")
   done
+  for pid in "${pids[@]}"; do use_node "${pid%%:*}"; stop_pid "${pid#*:}"; done
 }
 
 do_status() {
