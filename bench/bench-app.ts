@@ -130,11 +130,11 @@ export async function addKey(url: string, orgId: string, admin: string): Promise
 }
 
 /** Removes one credential (the soak adds and removes, so sections stay under their size limit). */
-export async function removeKey(url: string, orgId: string, admin: string, id: string): Promise<{ status: number; ms: number }> {
+export async function removeKey(url: string, orgId: string, admin: string, id: string): Promise<{ status: number; ms: number; version?: number }> {
   const s = now();
   const r = await fetch(`${url}/v1/orgs/${encodeURIComponent(orgId)}/credentials/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
-  await r.arrayBuffer();
-  return { status: r.status, ms: now() - s };
+  const body = (await r.json().catch(() => ({}))) as { version?: number };
+  return { status: r.status, ms: now() - s, version: body.version };
 }
 
 /** An agent: resolves on its snapshot (with the time it took); calls onChange per keys.changes, acks like an agent. */
