@@ -29,7 +29,7 @@ export const DEFAULT_TIMEOUTS: DependencyTimeouts = {
   databasePoolIdleMs: 30_000,
   kafkaConnectMs: 3_000,
   // Also the deadline of the first contact at start and in the CLI: under 10 s for a broker that never answers.
-  kafkaRequestMs: 8_000,
+  kafkaRequestMs: 5_000,
 };
 
 /** Client-side allowance on top of statement_timeout: the server's own cancel arrives first when it is alive. */

@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
-import { CLIENT_GRACE_MS, databaseWhere, DEFAULT_TIMEOUTS, DependencyTimeouts, DependencyUnavailableError } from '@keystream/config';
+// Relative, not @keystream/config: jest's global setup loads this file outside the module mapper.
+import { CLIENT_GRACE_MS, databaseWhere, DEFAULT_TIMEOUTS, DependencyTimeouts, DependencyUnavailableError } from '../../config/src/timeouts';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 import { isDatabaseUnavailable } from './database-errors';

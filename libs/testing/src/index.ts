@@ -3,3 +3,5 @@ export * from './infra';
 export * from './processes';
 export * from './agent-probe';
 export * from './scratch-database';
+export * from './write-load';
+export * from './scratch-postgres';

@@ -54,6 +54,11 @@ export class AppProcess {
     throw new Error(`${this.name} not ready in 60 s: ${this.stderr}`);
   }
 
+  /** Still running (never exited nor killed by a signal since its last start). */
+  get alive(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** SIGKILL (kill -9) or SIGTERM, and wait for the exit. */
   async kill(signal: 'SIGKILL' | 'SIGTERM' = 'SIGTERM'): Promise<void> {
     const c = this.child;
