@@ -90,7 +90,8 @@ export class OutboxRelay {
       while (!this.stopped && !lost) {
         this.woken = false;
         const published = await this.publishBatch(runner).catch((e) => {
-          if (isDatabaseUnavailable(e)) lost = e;
+          // A session lost while idle is released by TypeORM at once (its next query says so, not the server).
+          if (isDatabaseUnavailable(e) || runner.isReleased) lost = e;
           else this.opts.onError?.(e);
           return -1;
         });

@@ -28,6 +28,8 @@ export function freePort(): Promise<number> {
 export class AppProcess {
   private child?: ChildProcess;
   stderr = '';
+  /** The process's structured log (stdout), kept for a failing spec to show. */
+  stdout = '';
   readonly url: string;
 
   constructor(readonly name: string, private readonly entry: string, readonly port: number, private readonly env: NodeJS.ProcessEnv) {
@@ -41,8 +43,9 @@ export class AppProcess {
   }
 
   async start(): Promise<void> {
-    this.child = spawn(process.execPath, [this.entry], { env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = spawn(process.execPath, [this.entry], { env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stderr!.on('data', (d) => (this.stderr += String(d)));
+    this.child.stdout!.on('data', (d) => (this.stdout = (this.stdout + String(d)).slice(-100_000)));
     LIVE.add(this.child);
     this.child.once('exit', () => LIVE.delete(this.child!));
     const deadline = Date.now() + 60_000;

@@ -23,7 +23,9 @@ export class ScratchPostgres {
   }
 
   private static env(port: number, dir: string): NodeJS.ProcessEnv {
-    return { ...process.env, KS_PG_PORT: String(port), KS_PG_DIR: dir, KS_PG_FAST: '1' };
+    // Durable (never KS_PG_FAST): with synchronous_commit off a killed postmaster loses acknowledged commits.
+    const { KS_PG_FAST: _fast, ...env } = process.env;
+    return { ...env, KS_PG_PORT: String(port), KS_PG_DIR: dir };
   }
 
   /** kill -9 of the postmaster (its children notice and exit; clients see their connections end). */

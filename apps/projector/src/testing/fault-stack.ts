@@ -98,8 +98,9 @@ export class FaultStack {
  * process still runs. Throws a description of the first disagreement.
  */
 export async function assertConverged(stack: FaultStack, load: WriteLoad, ms = 30_000): Promise<void> {
+  const tails = () => Object.entries(stack.procs).map(([name, p]) => `--- ${name} (last lines):\n${(p.stderr + p.stdout).split('\n').slice(-12).join('\n')}`).join('\n');
   const fail = (m: string): never => {
-    throw new Error(m);
+    throw new Error(`${m}\n${tails()}`);
   };
   for (const [name, p] of Object.entries(stack.procs)) if (!p.alive) fail(`${name} exited: ${p.stderr.slice(-2000)}`);
   const codes = Object.keys(load.statuses).filter((c) => !['200', '503'].includes(c));
@@ -120,7 +121,7 @@ export async function assertConverged(stack: FaultStack, load: WriteLoad, ms = 3
       if (at![0] !== a.version) fail(`${t.orgId}: ${a.label} answered v${a.version}, logged at v${at![0]}`);
     }
   }
-  await stack.until(async () => Number((await stack.pg.query<{ n: string }>('SELECT count(*) AS n FROM outbox'))[0].n) === 0, ms, 'outbox drained');
+  await stack.until(async () => Number((await stack.pg.query<{ n: string }>('SELECT count(*) AS n FROM outbox'))[0].n) === 0, ms, 'outbox drained').catch((e: Error) => fail(e.message));
   for (const [i, t] of stack.targets.entries()) {
     const events = await stack.events(t.orgId);
     const head = events.length;
