@@ -5,3 +5,4 @@ export * from './agent-probe';
 export * from './scratch-database';
 export * from './write-load';
 export * from './scratch-postgres';
+export * from './scratch-kafka';

@@ -29,6 +29,7 @@ describe('Postgres faults under write load', () => {
     for (let i = 0; i < 3; i++) {
       expect(await pg.terminateBackends()).toBeGreaterThan(0);
       await sleep(700);
+      expect(Object.values(stack.procs).filter((p) => !p.alive).map((p) => `${p.name} exited: ${p.stderr.slice(-500)}`)).toEqual([]);
     }
     await sleep(1000);
     await load.stop();
