@@ -22,7 +22,7 @@ export interface DependencyTimeouts {
 }
 
 export const DEFAULT_TIMEOUTS: DependencyTimeouts = {
-  databaseConnectMs: 5_000,
+  databaseConnectMs: 3_000,
   // Longer than any statement of the write path (their own round trips give up after 15 s) and a replay's reads.
   databaseStatementMs: 60_000,
   databaseIdleInTransactionMs: 60_000,

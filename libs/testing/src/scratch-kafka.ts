@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -31,6 +31,12 @@ export class ScratchKafka {
     }
     if (port === 0) throw new Error('no three free consecutive ports for a scratch Kafka');
     const k = new ScratchKafka(port, join(ROOT, '.local', `${name}-${process.pid}`), `127.0.0.1:${port}`);
+    // The jars kafka.sh already fetched for the default broker (it re-fetches by itself when their stamp is stale).
+    const cached = join(ROOT, '.local', 'kafka', 'lib');
+    if (existsSync(join(cached, '.stamp')) && !existsSync(join(k.dir, 'lib'))) {
+      mkdirSync(k.dir, { recursive: true });
+      symlinkSync(cached, join(k.dir, 'lib'));
+    }
     k.run('start');
     return k;
   }
