@@ -21,22 +21,28 @@
  * the larger of heap+external and RSS deltas; RSS is order-dependent: the first set connected pays heap growth).
  * A missed target is reported, never an exit code: the process exits 1 only when the benchmark itself fails.
  *
- * Environment (all optional): DATABASE_URL (else deploy/local/postgres.sh start, database keystream_bench),
+ * Durable by default (bench/durability.ts): Postgres with fsync, synchronous_commit and full_page_writes on, read back and
+ * printed at the top of the report; BENCH_FAST=1 starts Postgres with KS_PG_FAST and labels the report FAST. The run
+ * exits non-zero unless it printed and wrote its report, and stops what it started on every path (bench/harness.ts).
+ *
+ * Environment (all optional): DATABASE_URL (else deploy/local/postgres.sh start, database keystream_bench), BENCH_FAST=1,
  * BENCH_SCENARIOS=spread,single  BENCH_AGENTS=1000  BENCH_LAT_SAVES=300  BENCH_LAT_INTERVAL_MS=20 (100 orgs)
  * BENCH_LAT_SAVES_SINGLE=150  BENCH_LAT_INTERVAL_MS_SINGLE=100 (1 org: at 20 ms, 1,000 agents make 50,000 deliveries/s,
  * past what this 2-core machine sustains, and the latency measured would be queueing, not delivery)
  * BENCH_BURST_SAVES=200  BENCH_BURST_CONCURRENCY=8  BENCH_CPU_PROF=1 (server child --cpu-prof into bench/results/prof)
  * BENCH_OUT=bench/results/agents-fanout.json  BENCH_HEAP_SNAPSHOTS=dir (server heap before/after the Keystream agents, after the raw agents)
  */
-import { ChildProcess, execFileSync, fork } from 'node:child_process';
+import { ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { io, Socket } from 'socket.io-client';
 import { issueDevToken } from '@keystream/auth';
+import { durabilityHeader, providePostgres, readDurability } from './durability';
+import { BenchRun, runBench } from './harness';
 import { CommitStamp, MemorySample, RAW_NAMESPACE, RawEmit, ReadyMessage, ReplyMessage, Request, ServerStats } from './fanout-ipc';
 
 /** The repository root: the nearest ancestor holding deploy/local/postgres.sh (dist/bench/ normally). */
@@ -113,12 +119,15 @@ class ServerChild {
       else p.reject(new Error(`server child: ${m.error}`));
     });
     child.on('exit', (code, signal) => {
-      if (this.closing && code === 0) return;
-      const e = new Error(`server child exited unexpectedly (code ${code}, signal ${signal})`);
+      // Every pending call settles on exit, closing or not: a reply that can no longer come must not leave an
+      // await hanging with nothing on the event loop (node would then exit 0 without a report).
+      const e = new Error(`server child exited (code ${code}, signal ${signal})`);
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
-      fail(e);
+      if (this.closing && code === 0) return;
+      fail(new Error(`server child exited unexpectedly (code ${code}, signal ${signal})`));
     });
+    RUN?.onCleanup('fan-out server child', () => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
   }
 
   static async start(databaseUrl: string, jwtSecret: Buffer, profDir?: string): Promise<ServerChild> {
@@ -149,11 +158,15 @@ class ServerChild {
     });
   }
 
+  /** Asks the child to close and waits for its exit (not for the reply: the child may exit before sending it). */
   async close(): Promise<void> {
     this.closing = true;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    await this.call({ cmd: 'close' }).catch(() => undefined);
-    await Promise.race([exited, sleep(15_000).then(() => this.child.kill('SIGKILL'))]);
+    this.call({ cmd: 'close' }).catch(() => undefined);
+    const kill = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(kill);
   }
 }
 
@@ -785,34 +798,14 @@ function report(results: ScenarioResult[]): string {
 // ---------------------------------------------------------------------------------------------------------
 // Postgres, main
 
-function provideDatabase(): { url: string; source: string; ours: boolean; stop: () => void } {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, source: 'DATABASE_URL', ours: false, stop: () => undefined };
-  const script = join(ROOT, 'deploy', 'local', 'postgres.sh');
-  let wasRunning = true;
-  try {
-    execFileSync(script, ['status'], { stdio: 'ignore' });
-  } catch {
-    wasRunning = false;
-  }
-  const env = { ...process.env, KS_PG_FAST: '1' };
-  const started = execFileSync(script, ['start'], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n');
-  // A database of its own on that cluster, so the bench neither sees nor disturbs the specs' data.
-  const created = execFileSync(script, ['createdb', 'keystream_bench'], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n');
-  const url = created[created.length - 1] || started[started.length - 1];
-  return { url, source: `deploy/local/postgres.sh${wasRunning ? ' (already running)' : ''}`, ours: true, stop: () => void (wasRunning ? undefined : execFileSync(script, ['stop'], { stdio: 'ignore' })) };
-}
-
-let failed = false;
+let RUN: BenchRun | undefined;
 function fail(e: unknown): void {
-  if (failed) return;
-  failed = true;
+  if (RUN) RUN.end(e);
   process.stderr.write(`agents-fanout bench failed: ${(e as Error)?.stack ?? e}\n`);
   process.exit(1);
 }
 
-async function main(): Promise<void> {
-  const watchdog = setTimeout(() => fail(new Error(`did not finish within ${WATCHDOG_MS / 60_000} min`)), WATCHDOG_MS);
-  watchdog.unref();
+async function main(run: BenchRun): Promise<void> {
   if (AGENTS % 100 !== 0) throw new Error('BENCH_AGENTS must be a multiple of 100');
   const ids = (process.env.BENCH_SCENARIOS ?? 'spread,single').split(',').map((s) => s.trim());
   const scenarios = ids.map((id) => {
@@ -824,42 +817,28 @@ async function main(): Promise<void> {
   if (profDir) mkdirSync(profDir, { recursive: true });
 
   const started = Date.now();
-  const db = provideDatabase();
+  const db = providePostgres(run, 'keystream_bench');
+  const durability = await readDurability(db.url);
+  process.stderr.write(`${durabilityHeader(durability)}\n`);
   // The server child may then drop keys of earlier bench master keys (bench-keys.ts): only on a database of its own.
   process.env.BENCH_DB_IS_OURS = db.ours ? '1' : '0';
   log(`Postgres from ${db.source}; node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const runTag = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   const results: ScenarioResult[] = [];
   const loadBefore = os.loadavg();
-  try {
-    for (const sc of scenarios) results.push(await runScenario(sc, db.url, runTag, profDir));
-  } finally {
-    db.stop();
-  }
-  const text = report(results);
-  process.stdout.write(`${text}\n`);
-  const outPath = process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(ROOT, 'bench', 'results', 'agents-fanout.json');
-  mkdirSync(join(outPath, '..'), { recursive: true });
-  writeFileSync(
-    outPath,
-    `${JSON.stringify(
-      {
-        at: new Date().toISOString(),
-        machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemMB: Math.round(os.totalmem() / 2 ** 20), loadBefore, loadAfter: os.loadavg() },
-        config: { agents: AGENTS, scenarios, latencyBlocks: LAT_BLOCKS, burstSaves: BURST_SAVES, burstConcurrency: BURST_CONCURRENCY },
-        targets: TARGETS,
-        durationSeconds: (Date.now() - started) / 1000,
-        results,
-        checks: results.flatMap(checks),
-      },
-      null,
-      2,
-    )}\n`,
-  );
-  log(`results written to ${outPath} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  for (const sc of scenarios) results.push(await runScenario(sc, db.url, runTag, profDir));
+  run.report(`${durabilityHeader(durability)}\n${report(results)}`, {
+    at: new Date().toISOString(),
+    machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemMB: Math.round(os.totalmem() / 2 ** 20), loadBefore, loadAfter: os.loadavg() },
+    durability,
+    services: { postgres: db.source },
+    config: { agents: AGENTS, scenarios, latencyBlocks: LAT_BLOCKS, burstSaves: BURST_SAVES, burstConcurrency: BURST_CONCURRENCY },
+    targets: TARGETS,
+    durationSeconds: (Date.now() - started) / 1000,
+    results,
+    checks: results.flatMap(checks),
+  });
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => fail(e),
-);
+const OUT = process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(ROOT, 'bench', 'results', 'agents-fanout.json');
+RUN = runBench('agents-fanout', { outPath: OUT, watchdogMs: WATCHDOG_MS }, main);

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Makes `npm start`, `npm test` and bin/keystream work on a fresh clone: installs dependencies when the
 // lockfile changed since the last install, and rebuilds when a source file is newer than the build.
+// `exec FILE` runs FILE on a supported Node (24 or 26 LTS): this one, or on an older machine Node (20
+// reached end of life in April 2026) Node 24 from the npm registry, fetched once into npm's cache.
 'use strict';
-const { execSync } = require('node:child_process');
+const { execSync, execFileSync, spawn } = require('node:child_process');
+const { tmpdir } = require('node:os');
 const { existsSync, statSync, readdirSync } = require('node:fs');
 const { join } = require('node:path');
 
@@ -37,10 +40,29 @@ function build() {
   run('node -e "require(\'fs\').writeFileSync(\'dist/.built\', \'\')"');
 }
 
+/** The lowest Node major the project runs and is tested on (CI: 24 and 26). */
+const SUPPORTED_MAJOR = 24;
+
+function supportedNode() {
+  if (Number(process.versions.node.split('.')[0]) >= SUPPORTED_MAJOR) return process.execPath;
+  process.stderr.write(`keystream: Node ${process.version} is not supported (end of life); using Node ${SUPPORTED_MAJOR} from the npm registry (npx node@${SUPPORTED_MAJOR}, cached after the first run)…\n`);
+  // From a temporary directory: npx must not resolve "node" against this repository's package.json.
+  const out = execFileSync('npx', ['-y', `node@${SUPPORTED_MAJOR}`, '-p', 'process.execPath'], { cwd: tmpdir(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return out.trim().split('\n').pop();
+}
+
+/** Runs FILE on a supported Node; signals go to the child, whose exit status becomes ours. */
+function exec(file, args) {
+  const child = spawn(supportedNode(), [file, ...args], { cwd: root, stdio: 'inherit' });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => process.exit(code ?? 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15)));
+}
+
 const step = process.argv[2];
 if (step === 'deps') deps();
 else if (step === 'build') build();
+else if (step === 'exec' && process.argv[3]) exec(process.argv[3], process.argv.slice(4));
 else {
-  process.stderr.write('usage: ensure.js deps|build\n');
+  process.stderr.write('usage: ensure.js deps|build|exec FILE [ARGS…]\n');
   process.exit(2);
 }
