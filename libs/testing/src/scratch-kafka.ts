@@ -20,17 +20,22 @@ function free(port: number): Promise<boolean> {
  * and start it under load without taking the broker of every other spec away.
  */
 export class ScratchKafka {
-  private constructor(readonly port: number, readonly dir: string, readonly brokers: string) {}
+  private brokerList = '';
+  private constructor(readonly port: number, readonly dir: string, private readonly mode: 'single' | 'cluster') {}
 
-  static async start(name: string): Promise<ScratchKafka> {
-    // kafka.sh listens on PORT, PORT+1 (controller) and PORT+2 (SASL_SSL).
+  /** One broker (`single`), or kafka.sh's three-node KRaft cluster (replication 3, min.insync.replicas 2). */
+  static async start(name: string, mode: 'single' | 'cluster' = 'single'): Promise<ScratchKafka> {
+    // kafka.sh uses PORT..PORT+2 (single) or PORT..PORT+8 (cluster).
+    const span = mode === 'cluster' ? 9 : 3;
     let port = 0;
     for (let tries = 0; tries < 50 && port === 0; tries++) {
       const p = 20_000 + Math.floor(Math.random() * 20_000);
-      if ((await free(p)) && (await free(p + 1)) && (await free(p + 2))) port = p;
+      let ok = true;
+      for (let i = 0; i < span && ok; i++) ok = await free(p + i);
+      if (ok) port = p;
     }
-    if (port === 0) throw new Error('no three free consecutive ports for a scratch Kafka');
-    const k = new ScratchKafka(port, join(ROOT, '.local', `${name}-${process.pid}`), `127.0.0.1:${port}`);
+    if (port === 0) throw new Error(`no ${span} free consecutive ports for a scratch Kafka`);
+    const k = new ScratchKafka(port, join(ROOT, '.local', `${name}-${process.pid}`), mode);
     // The jars kafka.sh already fetched for the default broker (it re-fetches by itself when their stamp is stale).
     const cached = join(ROOT, '.local', 'kafka', 'lib');
     if (existsSync(join(cached, '.stamp')) && !existsSync(join(k.dir, 'lib'))) {
@@ -41,8 +46,26 @@ export class ScratchKafka {
     return k;
   }
 
-  private run(cmd: 'start' | 'stop'): void {
-    execFileSync(SCRIPT, [cmd], { env: { ...process.env, KS_KAFKA_PORT: String(this.port), KS_KAFKA_DIR: this.dir }, stdio: ['ignore', 'ignore', 'pipe'] });
+  /** The bootstrap address(es), comma-separated, as KAFKA_BROKERS takes them. */
+  get brokers(): string {
+    return this.brokerList;
+  }
+
+  private run(...args: string[]): string {
+    const cmd = this.mode === 'cluster' ? ['cluster', ...args] : args;
+    const out = execFileSync(SCRIPT, cmd, { encoding: 'utf8', env: { ...process.env, KS_KAFKA_PORT: String(this.port), KS_KAFKA_DIR: this.dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const last = out.trim().split('\n').pop() ?? '';
+    if (args[0] === 'start') this.brokerList = last;
+    return last;
+  }
+
+  /** Cluster: kill -9 of node n (1..3), the way a machine dies: no controlled shutdown, no leadership handed over. */
+  killNode(n: number): void {
+    process.kill(Number(this.run('node-pid', String(n))), 'SIGKILL');
+  }
+
+  startNode(n: number): void {
+    this.run('node-start', String(n));
   }
 
   /** SIGTERM to the broker, waiting for its exit (the data stays: `start` brings the same log back). */

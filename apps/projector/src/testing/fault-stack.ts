@@ -14,7 +14,7 @@ export class FaultStack {
   readonly probes: AgentProbe[] = [];
   targets: LoadTarget[] = [];
 
-  constructor(readonly pg: ScratchPostgres, kafkaBrokers: string) {
+  constructor(readonly pg: ScratchPostgres, kafkaBrokers: string, extraEnv: NodeJS.ProcessEnv = {}) {
     this.env = {
       ...process.env,
       DATABASE_URL: pg.url,
@@ -25,6 +25,7 @@ export class FaultStack {
       AUTH_JWT_SECRET: this.jwtSecret,
       // The load is one client per org writing as fast as it is answered: the per-token limit must not shape it.
       KEYSTREAM_WRITE_RATE_PER_MIN: '1000000',
+      ...extraEnv,
     };
   }
 
