@@ -45,7 +45,7 @@ export class AppProcess {
   async start(): Promise<void> {
     this.child = spawn(process.execPath, [this.entry], { env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stderr!.on('data', (d) => (this.stderr += String(d)));
-    this.child.stdout!.on('data', (d) => (this.stdout = (this.stdout + String(d)).slice(-100_000)));
+    this.child.stdout!.on('data', (d) => (this.stdout = (this.stdout + String(d)).slice(-2_000_000)));
     LIVE.add(this.child);
     this.child.once('exit', () => LIVE.delete(this.child!));
     const deadline = Date.now() + 60_000;

@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -42,7 +43,7 @@ export class ScratchKafka {
       mkdirSync(k.dir, { recursive: true });
       symlinkSync(cached, join(k.dir, 'lib'));
     }
-    k.run('start');
+    await k.run('start');
     return k;
   }
 
@@ -51,35 +52,36 @@ export class ScratchKafka {
     return this.brokerList;
   }
 
-  private run(...args: string[]): string {
+  /** Asynchronous: a spec's write load keeps running while kafka.sh starts or stops a broker. */
+  private async run(...args: string[]): Promise<string> {
     const cmd = this.mode === 'cluster' ? ['cluster', ...args] : args;
-    const out = execFileSync(SCRIPT, cmd, { encoding: 'utf8', env: { ...process.env, KS_KAFKA_PORT: String(this.port), KS_KAFKA_DIR: this.dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const { stdout: out } = await promisify(execFile)(SCRIPT, cmd, { encoding: 'utf8', env: { ...process.env, KS_KAFKA_PORT: String(this.port), KS_KAFKA_DIR: this.dir } });
     const last = out.trim().split('\n').pop() ?? '';
     if (args[0] === 'start') this.brokerList = last;
     return last;
   }
 
   /** Cluster: kill -9 of node n (1..3), the way a machine dies: no controlled shutdown, no leadership handed over. */
-  killNode(n: number): void {
-    process.kill(Number(this.run('node-pid', String(n))), 'SIGKILL');
+  async killNode(n: number): Promise<void> {
+    process.kill(Number(await this.run('node-pid', String(n))), 'SIGKILL');
   }
 
-  startNode(n: number): void {
-    this.run('node-start', String(n));
+  async startNode(n: number): Promise<void> {
+    await this.run('node-start', String(n));
   }
 
   /** SIGTERM to the broker, waiting for its exit (the data stays: `start` brings the same log back). */
-  stop(): void {
-    this.run('stop');
+  async stop(): Promise<void> {
+    await this.run('stop');
   }
 
-  start(): void {
-    this.run('start');
+  async start(): Promise<void> {
+    await this.run('start');
   }
 
-  destroy(): void {
+  async destroy(): Promise<void> {
     try {
-      this.run('stop');
+      await this.run('stop');
     } finally {
       rmSync(this.dir, { recursive: true, force: true });
     }

@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -34,11 +35,14 @@ export class ScratchPostgres {
     process.kill(pid, 'SIGKILL');
   }
 
-  /** Starts it again (crash recovery on the same data); one more try if the dying postmaster's children were still around. */
-  restart(): void {
+  /**
+   * Starts it again (crash recovery on the same data); one more try if the dying postmaster's children were still
+   * around. Asynchronous: a spec's write load keeps running meanwhile.
+   */
+  async restart(): Promise<void> {
     for (let i = 0; ; i++) {
       try {
-        execFileSync(SCRIPT, ['start'], { env: ScratchPostgres.env(this.port, this.dir), stdio: 'ignore' });
+        await promisify(execFile)(SCRIPT, ['start'], { env: ScratchPostgres.env(this.port, this.dir) });
         return;
       } catch (e) {
         if (i >= 2) throw e;

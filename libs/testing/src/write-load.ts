@@ -25,7 +25,7 @@ export class WriteLoad {
   readonly acked: AckedWrite[] = [];
   /** Writes given up on: never acknowledged, so they may or may not be in the log (at most once). */
   readonly unanswered: { orgId: string; label: string }[] = [];
-  /** Every HTTP status seen (retries included); `network` counts requests that got no response. */
+  /** Every HTTP status seen (retries included); `network:<cause>` counts requests that got no response. */
   readonly statuses: Record<string, number> = {};
   private running = false;
   private writers: Promise<void>[] = [];
@@ -55,7 +55,7 @@ export class WriteLoad {
           this.acked.push({ orgId: t.orgId, label, version: status.version });
           break;
         }
-        if (status.code !== 'network' && !RETRYABLE.has(status.code)) break; // counted; the spec asserts on statuses
+        if (typeof status.code === 'number' && !RETRYABLE.has(status.code)) break; // counted; the spec asserts on statuses
         if (Date.now() > deadline) {
           this.unanswered.push({ orgId: t.orgId, label });
           break;
@@ -66,7 +66,7 @@ export class WriteLoad {
     }
   }
 
-  private async attempt(t: LoadTarget, label: string, key: string): Promise<{ code: number | 'network'; version?: number }> {
+  private async attempt(t: LoadTarget, label: string, key: string): Promise<{ code: number | `network:${string}`; version?: number }> {
     try {
       const res = await fetch(`${this.baseUrl()}/v1/orgs/${t.orgId}/credentials/${t.credentialId}`, {
         method: 'PATCH',
@@ -76,8 +76,10 @@ export class WriteLoad {
       });
       const body = (await res.json().catch(() => ({}))) as { version?: number };
       return res.ok ? { code: res.status, version: body.version } : { code: res.status };
-    } catch {
-      return { code: 'network' };
+    } catch (e) {
+      // Named by its cause (a timeout, a reset), so a spec that refuses them says which.
+      const cause = (e as Error & { cause?: { code?: string; name?: string } }).cause;
+      return { code: `network:${cause?.code ?? cause?.name ?? (e as Error).name}` };
     }
   }
 }

@@ -23,7 +23,7 @@ describe('Kafka stopped under write load', () => {
   }, 180_000);
   afterAll(async () => {
     await stack?.stop();
-    kafka?.destroy();
+    await kafka?.destroy();
     pg?.stop();
   });
 
@@ -41,12 +41,12 @@ describe('Kafka stopped under write load', () => {
     const load = stack.load();
     load.start();
     await sleep(1500);
-    kafka.stop();
+    await kafka.stop();
     const downAt = load.acked.length;
     await sleep(OUTAGE_MS);
     const duringOutage = load.acked.length - downAt;
     const backlog = await backlogMetric();
-    kafka.start();
+    await kafka.start();
     await sleep(2000);
     await load.stop();
     expect(duringOutage).toBeGreaterThan(10);

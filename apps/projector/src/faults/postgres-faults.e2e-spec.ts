@@ -46,7 +46,7 @@ describe('Postgres faults under write load', () => {
     await stack.until(async () => (await stack.ready(stack.procs.api)) === 503, 10_000, 'command-api readiness 503');
     const acceptedBefore = load.acked.length;
     await sleep(2000);
-    pg.restart();
+    await pg.restart();
     const back = Date.now();
     for (const p of Object.values(stack.procs)) await stack.until(async () => (await stack.ready(p)) === 200, 5_000 - (Date.now() - back), `${p.name} ready again`);
     await stack.until(async () => load.acked.length > acceptedBefore, 5_000 - (Date.now() - back), 'a write accepted again');

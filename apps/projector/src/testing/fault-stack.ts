@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { issueDevToken } from '@keystream/auth';
 import { emptyKeySet, EventEnvelope, evolve, keySetHash } from '@keystream/credentials';
 import { AgentProbe, AppProcess, ENTRY, FAKE, LoadTarget, newOrgId, runCli, ScratchPostgres, TEST_MASTER_KEY_BASE64, WriteLoad } from '@keystream/testing';
@@ -88,6 +90,9 @@ export class FaultStack {
 
   async stop(): Promise<void> {
     this.probes.splice(0).forEach((p) => p.close());
+    // KS_FAULT_LOG_DIR: keep each process's whole output for a look after the run.
+    const dir = process.env.KS_FAULT_LOG_DIR;
+    if (dir) for (const [name, p] of Object.entries(this.procs)) writeFileSync(join(dir, `${name}-${process.pid}.log`), p.stderr + p.stdout);
     await Promise.all(Object.values(this.procs).map((p) => p.kill('SIGKILL')));
   }
 }
