@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
-import { ConfigError } from '@keystream/config';
+import { ConfigError, DependencyUnavailableError } from '@keystream/config';
 import { CliError } from './cli-context';
 import { agentCommand } from './commands/agent.command';
 import { eventsCommand } from './commands/events.command';
@@ -22,6 +22,10 @@ program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof ConfigError) {
     process.stderr.write(`${e.message}\n`);
     process.exit(78);
+  }
+  if (e instanceof DependencyUnavailableError) {
+    process.stderr.write(`keystream: ${e.message}\n`);
+    process.exit(69); // EX_UNAVAILABLE
   }
   if (e instanceof CliError) {
     process.stderr.write(`keystream: ${e.message}\n`);

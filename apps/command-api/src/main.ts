@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig } from '@keystream/config';
+import { ConfigError, DependencyUnavailableError, loadConfig } from '@keystream/config';
 import { InProcessChangeFeedAdapter, KafkaEventLogAdapter, OutboxRelay } from '@keystream/event-log';
 import type { SecretVault } from '@keystream/crypto';
 import { keyringReady, openDatabase, startEmbeddedPostgres } from '@keystream/persistence';
@@ -16,7 +16,13 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir);
   if (embedded) log.log(`embedded Postgres running under ${config.dataDir}/postgres`);
-  const dataSource = await openDatabase({ url: config.databaseUrl ?? embedded!.url, applicationName: 'keystream-command-api' });
+  const dataSource = await openDatabase({
+    url: config.databaseUrl ?? embedded!.url,
+    applicationName: 'keystream-command-api',
+    timeouts: config.timeouts,
+    // A lost connection is dropped from the pool and replaced on demand: said, never fatal.
+    onConnectionError: (e) => log.warn(`postgres connection lost: ${e.message}`),
+  });
   // Distributed mode: this process also relays its outbox to Kafka (one relay leads, the others stand by).
   const kafka = config.kafkaBrokers ? new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-command-api', ...config.kafka }) : undefined;
   const app = await createApp({
@@ -60,6 +66,10 @@ main().catch((e: unknown) => {
   if (e instanceof ConfigError) {
     process.stderr.write(`${e.message}\n`);
     process.exit(78);
+  }
+  if (e instanceof DependencyUnavailableError) {
+    process.stderr.write(`keystream failed to start: ${e.message}\n`);
+    process.exit(69); // EX_UNAVAILABLE
   }
   process.stderr.write(`keystream failed to start: ${(e as Error).message}\n`);
   process.exit(1);

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { TokenVerifier } from '@keystream/auth';
-import { ConfigError, loadConfig } from '@keystream/config';
+import { ConfigError, DependencyUnavailableError, loadConfig } from '@keystream/config';
 import { KafkaEventLogAdapter, LogChangeFeedAdapter } from '@keystream/event-log';
 import { keyringReady, localSecretVault, openDatabase } from '@keystream/persistence';
 import { GatewayAppModule } from './gateway.module';
@@ -12,7 +12,14 @@ import { GatewayAppModule } from './gateway.module';
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.kafkaBrokers || !config.databaseUrl) throw new ConfigError('KAFKA_BROKERS', 'and DATABASE_URL are required for the gateway');
-  const ds = await openDatabase({ url: config.databaseUrl, poolSize: 10, applicationName: 'keystream-gateway' });
+  const ds = await openDatabase({
+    url: config.databaseUrl,
+    poolSize: 10,
+    applicationName: 'keystream-gateway',
+    timeouts: config.timeouts,
+    // A lost connection is dropped from the pool and replaced on demand: said, never fatal.
+    onConnectionError: (e) => new Logger('postgres').warn(`connection lost: ${e.message}`),
+  });
   const eventLog = new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-gateway', ...config.kafka });
   const feed = new LogChangeFeedAdapter(eventLog);
   const vault = localSecretVault(ds, config.masterKey, config.previousMasterKeys);
@@ -31,5 +38,5 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   process.stderr.write(`${e instanceof ConfigError ? e.message : `keystream gateway failed: ${(e as Error).message}`}\n`);
-  process.exit(e instanceof ConfigError ? 78 : 1);
+  process.exit(e instanceof ConfigError ? 78 : e instanceof DependencyUnavailableError ? 69 : 1);
 });

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
-import { ConfigError, loadConfig } from '@keystream/config';
+import { ConfigError, DependencyUnavailableError, loadConfig } from '@keystream/config';
 import { KafkaEventLogAdapter } from '@keystream/event-log';
 import { openDatabase } from '@keystream/persistence';
 import { ProjectorModule } from './projector.module';
@@ -13,7 +13,14 @@ import { registerLagGauge } from './lag-gauge';
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.kafkaBrokers || !config.databaseUrl) throw new ConfigError('KAFKA_BROKERS', 'and DATABASE_URL are required for the projector');
-  const ds = await openDatabase({ url: config.databaseUrl, poolSize: 5, applicationName: 'keystream-projector' });
+  const ds = await openDatabase({
+    url: config.databaseUrl,
+    poolSize: 5,
+    applicationName: 'keystream-projector',
+    timeouts: config.timeouts,
+    // A lost connection is dropped from the pool and replaced on demand: said, never fatal.
+    onConnectionError: (e) => new Logger('postgres').warn(`connection lost: ${e.message}`),
+  });
   const eventLog = new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-projector', ...config.kafka });
   const runner = new ProjectorRunner(ds, eventLog, config.kafka.topic, { cacheOrgs: config.projectorCacheOrgs });
   const app = await NestFactory.create(ProjectorModule.register(runner, ds), { bufferLogs: true });
@@ -28,5 +35,5 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   process.stderr.write(`${e instanceof ConfigError ? e.message : `keystream projector failed: ${(e as Error).message}`}\n`);
-  process.exit(e instanceof ConfigError ? 78 : 1);
+  process.exit(e instanceof ConfigError ? 78 : e instanceof DependencyUnavailableError ? 69 : 1);
 });

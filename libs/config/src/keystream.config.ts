@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { RateLimits, readRateLimits } from './rate-limits';
+import { DependencyTimeouts, readTimeouts } from './timeouts';
 
 export type Mode = 'embedded' | 'distributed';
 
@@ -28,6 +29,9 @@ export interface KeystreamConfig {
     readonly ssl?: { readonly ca?: string };
     /** KAFKA_SASL_MECHANISM / _USERNAME / _PASSWORD. The password is never logged. */
     readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string };
+    /** KAFKA_CONNECT_TIMEOUT_MS / KAFKA_REQUEST_TIMEOUT_MS (copied from `timeouts`, so every `...config.kafka` has them). */
+    readonly connectTimeoutMs?: number;
+    readonly requestTimeoutMs?: number;
   };
   /** Whether a command-api process relays the outbox (off: a dedicated relay deployment does). */
   readonly outboxRelay: boolean;
@@ -35,6 +39,8 @@ export interface KeystreamConfig {
   readonly projectorCacheOrgs?: number;
   /** Per-token, per-process limits; absent → DEFAULT_RATE_LIMITS. */
   readonly rateLimits?: RateLimits;
+  /** Connect/statement/idle timeouts of every Postgres and Kafka client (DATABASE_*_TIMEOUT_MS, KAFKA_*_TIMEOUT_MS); absent → DEFAULT_TIMEOUTS. */
+  readonly timeouts?: DependencyTimeouts;
 }
 
 export interface AuthConfig {
@@ -61,6 +67,7 @@ export function loadConfig(env: Env = process.env, warn: Warn = (m) => process.s
   const mode: Mode = kafkaBrokers ? 'distributed' : 'embedded';
   const dataDir = resolve(env.KEYSTREAM_DATA_DIR ?? 'data');
   const auth = authConfig(env, mode, dataDir, warn);
+  const timeouts = readTimeouts(env, (name, reason) => new ConfigError(name, reason));
   return {
     mode,
     port: port(env),
@@ -78,10 +85,13 @@ export function loadConfig(env: Env = process.env, warn: Warn = (m) => process.s
       // Bounds one fetch, hence one projector transaction.
       maxBytesPerPartition: intVar(env, 'KAFKA_MAX_BYTES_PER_PARTITION', 1_048_576, 1024, 104_857_600),
       ...kafkaSecurity(env),
+      connectTimeoutMs: timeouts.kafkaConnectMs,
+      requestTimeoutMs: timeouts.kafkaRequestMs,
     },
     outboxRelay: onOff(env, 'KEYSTREAM_OUTBOX_RELAY', true),
     projectorCacheOrgs: intVar(env, 'KEYSTREAM_PROJECTOR_CACHE_ORGS', 4096, 0, 10_000_000),
     rateLimits: readRateLimits(env, (name, reason) => new ConfigError(name, reason)),
+    timeouts,
   };
 }
 

@@ -2,7 +2,7 @@ import { Consumer, Kafka, Partitioners, Producer } from 'kafkajs';
 import type { EventEnvelope } from '@keystream/credentials';
 import { encodeEnvelope } from './envelope.codec';
 import { ConsumeOptions, EventLogPort, LogConsumer, LogRecord } from './event-log.port';
-import { createKafka, CREDENTIALS_TOPIC, ensureTopic, KafkaSettings } from './kafka';
+import { createKafka, CREDENTIALS_TOPIC, ensureTopic, firstContact, KafkaSettings } from './kafka';
 import { recordFromBytes } from './record';
 
 /** How often a consumer commits its handled offsets to Kafka (and always when it stops). */
@@ -26,9 +26,12 @@ export class KafkaEventLogAdapter implements EventLogPort {
     this.topic = settings.topic ?? CREDENTIALS_TOPIC;
   }
 
-  /** Creates the topic if missing and connects the producer; idempotent. */
+  /**
+   * Creates the topic if missing and connects the producer; idempotent. Bounded by the request timeout (an
+   * unreachable or silent cluster fails naming KAFKA_BROKERS); a failed attempt is forgotten, so the next call tries again.
+   */
   init(): Promise<void> {
-    this.ready ??= (async () => {
+    this.ready ??= firstContact(this.settings, (async () => {
       const admin = this.kafka.admin();
       await admin.connect();
       try {
@@ -44,7 +47,10 @@ export class KafkaEventLogAdapter implements EventLogPort {
         retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 },
       });
       await this.producer.connect();
-    })();
+    })()).catch((e: unknown) => {
+      this.ready = undefined;
+      throw e;
+    });
     return this.ready;
   }
 

@@ -1,4 +1,5 @@
 import { Admin, Kafka, logLevel, LogEntry, SASLOptions } from 'kafkajs';
+import { DEFAULT_TIMEOUTS, DependencyUnavailableError } from '@keystream/config';
 
 export const CREDENTIALS_TOPIC = 'keystream.credentials.v1';
 
@@ -18,6 +19,11 @@ export interface KafkaSettings extends KafkaSecurity {
   readonly partitions?: number;
   readonly replicationFactor?: number;
   readonly maxBytesPerPartition?: number;
+  /** Per-broker connect and per-request timeouts (absent → DEFAULT_TIMEOUTS). */
+  readonly connectTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  /** A short-lived tool (the CLI): no kafkajs log lines and few retries; a failure is one line from the caller. */
+  readonly quiet?: boolean;
 }
 
 /** kafkajs logs go to stderr as one JSON line each; they never contain message values. */
@@ -33,9 +39,11 @@ export function createKafka(s: KafkaSettings): Kafka {
   return new Kafka({
     clientId: s.clientId,
     brokers: [...s.brokers],
-    logLevel: logLevel.WARN,
+    logLevel: s.quiet ? logLevel.NOTHING : logLevel.WARN,
     logCreator,
-    retry: { retries: 8, initialRetryTime: 200 },
+    connectionTimeout: s.connectTimeoutMs ?? DEFAULT_TIMEOUTS.kafkaConnectMs,
+    requestTimeout: s.requestTimeoutMs ?? DEFAULT_TIMEOUTS.kafkaRequestMs,
+    retry: s.quiet ? { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 } : { retries: 8, initialRetryTime: 200 },
     ...(s.ssl ? { ssl: { rejectUnauthorized: true, ...(s.ssl.ca ? { ca: [s.ssl.ca] } : {}) } } : {}),
     ...(s.sasl ? { sasl: saslOptions(s.sasl) } : {}),
   });
@@ -77,4 +85,25 @@ export async function ensureTopic(admin: Admin, s: KafkaSettings): Promise<void>
     .catch((e: Error & { type?: string }) => {
       if (e.type !== 'TOPIC_ALREADY_EXISTS') throw e;
     });
+}
+
+/**
+ * The first contact with the cluster (at a process's start, or a CLI command's), bounded by the request timeout:
+ * a broker that is unreachable or accepts and never answers fails with one line naming KAFKA_BROKERS.
+ */
+export async function firstContact<T>(s: KafkaSettings, work: Promise<T>): Promise<T> {
+  const ms = s.requestTimeoutMs ?? DEFAULT_TIMEOUTS.kafkaRequestMs;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms (KAFKA_REQUEST_TIMEOUT_MS)`)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } catch (e) {
+    const err = e as Error & { cause?: Error; originalError?: Error };
+    const reason = (err.originalError ?? err.cause ?? err).message ?? String(e);
+    throw new DependencyUnavailableError('KAFKA_BROKERS', s.brokers.join(','), reason.split('\n')[0]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope } from '@keystream/credentials';
+import { DependencyUnavailableError } from '@keystream/config';
 import { ChangeFeed, CommitListener, CommittedSave } from './change-feed.port';
 import { EventLogPort, LogConsumer } from './event-log.port';
 
@@ -21,7 +22,8 @@ export class LogChangeFeedAdapter implements ChangeFeed {
       try {
         return await this.subscribeOnce();
       } catch (e) {
-        if (i >= attempts) throw e;
+        // An unreachable cluster is not a broker still starting up: said at once, not after ten attempts.
+        if (i >= attempts || e instanceof DependencyUnavailableError) throw e;
         await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** i)));
       }
     }

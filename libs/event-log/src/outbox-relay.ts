@@ -1,7 +1,7 @@
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type { EventEnvelope } from '@keystream/credentials';
 import type { EventLogPort } from './event-log.port';
-import { jsonb, sqlText } from '@keystream/persistence';
+import { isDatabaseUnavailable, jsonb, sqlText } from '@keystream/persistence';
 
 export const OUTBOX_CHANNEL = 'keystream_outbox';
 const RELAY_LOCK = 0x72656c61; // 'rela'
@@ -66,51 +66,74 @@ export class OutboxRelay {
     return n;
   }
 
+  /** Leads (or waits to lead) and publishes until stopped; a lost database session starts over, never ends the loop. */
   private async run(): Promise<void> {
-    const runner = this.ds.createQueryRunner();
-    await runner.connect();
-    try {
-      while (!this.stopped && !(await this.tryLead(runner))) await this.sleep(1000);
-      await this.listen();
-      while (!this.stopped) {
-        this.woken = false;
-        const published = await this.publishBatch().catch((e) => {
-          this.opts.onError?.(e);
-          return -1;
-        });
-        if (published <= 0) await this.sleep(published < 0 ? 500 : (this.opts.pollMs ?? 1000));
-      }
-    } finally {
-      await runner.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch(() => undefined);
-      await runner.release();
-      this.listener?.release();
+    while (!this.stopped) {
+      await this.leadAndPublish().catch((e) => this.opts.onError?.(e));
+      if (!this.stopped) await this.sleep(1000);
     }
   }
 
-  private async tryLead(runner: ReturnType<DataSource['createQueryRunner']>): Promise<boolean> {
+  /**
+   * The leadership lock lives on one session: the batches are read and deleted on that same session, so when it
+   * is lost (Postgres restarted, backend terminated) the lock is gone and so is this relay's turn — it stops
+   * publishing at once and queues for the lock again instead of publishing beside a new leader.
+   */
+  private async leadAndPublish(): Promise<void> {
+    const runner = this.ds.createQueryRunner();
+    let lost: unknown;
+    try {
+      await runner.connect();
+      while (!this.stopped && !(await this.tryLead(runner))) await this.sleep(1000);
+      if (this.stopped) return;
+      await this.listen().catch((e) => this.opts.onError?.(e)); // without it, polling still publishes
+      while (!this.stopped && !lost) {
+        this.woken = false;
+        const published = await this.publishBatch(runner).catch((e) => {
+          // A session lost while idle is released by TypeORM at once (its next query says so, not the server).
+          if (isDatabaseUnavailable(e) || runner.isReleased) lost = e;
+          else this.opts.onError?.(e);
+          return -1;
+        });
+        if (published <= 0 && !lost) await this.sleep(published < 0 ? 500 : (this.opts.pollMs ?? 1000));
+      }
+      if (lost) throw lost;
+    } finally {
+      this.listener?.release(true);
+      this.listener = undefined;
+      if (!lost) await runner.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch(() => undefined);
+      await runner.release().catch(() => undefined);
+    }
+  }
+
+  private async tryLead(runner: QueryRunner): Promise<boolean> {
     const [{ ok }] = await runner.query('SELECT pg_try_advisory_lock($1) AS ok', [RELAY_LOCK]);
     return ok === true;
   }
 
-  /** LISTEN on a dedicated pooled connection; a notification ends the current sleep. */
+  /** LISTEN on a dedicated pooled connection; a notification ends the current sleep. Lost: polling goes on. */
   private async listen(): Promise<void> {
     const driver = this.ds.driver as unknown as { master: { connect(): Promise<RelayListener> } };
     const client = await driver.master.connect();
     client.on('notification', () => this.wake());
-    await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    client.on('error', () => undefined); // reported by the pool's listener; the next lead listens again
+    await client.query(`LISTEN ${OUTBOX_CHANNEL}`).catch((e) => {
+      client.release(true);
+      throw e;
+    });
     this.listener = client;
   }
 
-  private async publishBatch(): Promise<number> {
+  private async publishBatch(runner: QueryRunner): Promise<number> {
     // Order by the bigint column, never by a text alias of it ("1000" sorts before "999").
-    const rows: { pos: string; envelope: EventEnvelope }[] = await this.ds.query(
+    const rows: { pos: string; envelope: EventEnvelope }[] = await runner.query(
       'SELECT o.position::text AS pos, o.envelope FROM outbox o ORDER BY o.position LIMIT $1',
       [this.opts.batchSize ?? 500],
     );
     if (rows.length === 0) return 0;
     await this.log.append(rows.map((r) => r.envelope));
     // Exactly the rows published: a row that became visible meanwhile (a late commit) waits for the next round.
-    await this.ds.query('DELETE FROM outbox WHERE position = ANY($1::bigint[])', [rows.map((r) => r.pos)]);
+    await runner.query('DELETE FROM outbox WHERE position = ANY($1::bigint[])', [rows.map((r) => r.pos)]);
     this.opts.onPublished?.(rows.length);
     return rows.length;
   }
@@ -137,4 +160,4 @@ export class OutboxRelay {
   }
 }
 
-type RelayListener = { release(): void; query(sql: string): Promise<unknown>; on(ev: string, fn: () => void): void };
+type RelayListener = { release(destroy?: boolean): void; query(sql: string): Promise<unknown>; on(ev: string, fn: (e?: Error) => void): void };

@@ -3,3 +3,6 @@ export * from './infra';
 export * from './processes';
 export * from './agent-probe';
 export * from './scratch-database';
+export * from './write-load';
+export * from './scratch-postgres';
+export * from './scratch-kafka';

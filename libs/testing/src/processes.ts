@@ -28,6 +28,8 @@ export function freePort(): Promise<number> {
 export class AppProcess {
   private child?: ChildProcess;
   stderr = '';
+  /** The process's structured log (stdout), kept for a failing spec to show. */
+  stdout = '';
   readonly url: string;
 
   constructor(readonly name: string, private readonly entry: string, readonly port: number, private readonly env: NodeJS.ProcessEnv) {
@@ -41,8 +43,9 @@ export class AppProcess {
   }
 
   async start(): Promise<void> {
-    this.child = spawn(process.execPath, [this.entry], { env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = spawn(process.execPath, [this.entry], { env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stderr!.on('data', (d) => (this.stderr += String(d)));
+    this.child.stdout!.on('data', (d) => (this.stdout = (this.stdout + String(d)).slice(-2_000_000)));
     LIVE.add(this.child);
     this.child.once('exit', () => LIVE.delete(this.child!));
     const deadline = Date.now() + 60_000;
@@ -52,6 +55,11 @@ export class AppProcess {
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`${this.name} not ready in 60 s: ${this.stderr}`);
+  }
+
+  /** Still running (never exited nor killed by a signal since its last start). */
+  get alive(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** SIGKILL (kill -9) or SIGTERM, and wait for the exit. */

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { cutover, writeShadow } from '@keystream/persistence';
+import { cutover, orgStreams, writeShadow } from '@keystream/persistence';
+import { DataSource } from 'typeorm';
 import { CliError, config, withDatabase } from '../cli-context';
 import { printDiffs, rebuildAndCompare } from '../replay/replay-run';
 
@@ -36,6 +37,7 @@ export const replayCommand = new Command('replay')
     if (opts.dryRun && opts.cutover) throw new CliError('--dry-run and --cutover exclude each other', 2);
     const cfg = config();
     await withDatabase(cfg, async (ds) => {
+      await assertOrgExists(ds, opts.org);
       const r = await rebuildAndCompare(cfg, ds, opts);
       out(`replayed ${r.events} events of ${r.rebuilt.length} org(s) at ${Math.round(r.rate)} events/s${r.poison ? `; ${r.poison} unreadable record(s) set aside` : ''}`);
       printDiffs(r.diffs, out);
@@ -51,6 +53,11 @@ export const replayCommand = new Command('replay')
     });
   });
 
+/** An --org that names no organization is a mistake to report, not an empty (hence equal) comparison. */
+async function assertOrgExists(ds: DataSource, orgId: string | undefined): Promise<void> {
+  if (orgId !== undefined && !(await orgStreams.exists(ds.manager, orgId))) throw new CliError(`no organization "${orgId}" (check --org)`, 3);
+}
+
 export const verifyCommand = new Command('verify')
   .description('Compare the live projection with a replay of the log; exit 1 on any difference')
   .option('--org <orgId>', 'only this organization')
@@ -58,6 +65,7 @@ export const verifyCommand = new Command('verify')
   .action(async (opts: ReplayOptions) => {
     const cfg = config();
     await withDatabase(cfg, async (ds) => {
+      await assertOrgExists(ds, opts.org);
       const r = await rebuildAndCompare(cfg, ds, opts);
       printDiffs(r.diffs, out);
       if (r.diffs.length > 0) throw new CliError(`verify failed: ${r.diffs.length} org(s) differ`, 1);

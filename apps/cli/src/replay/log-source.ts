@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { EventEnvelope } from '@keystream/credentials';
-import { createKafka, KafkaEventLogAdapter, KafkaSettings } from '@keystream/event-log';
+import { createKafka, firstContact, KafkaEventLogAdapter, KafkaSettings } from '@keystream/event-log';
 import { eventRows } from '@keystream/persistence';
 
 export interface LogSource {
@@ -41,17 +41,20 @@ export function postgresSource(ds: DataSource, orgId?: string): LogSource {
 
 /** The distributed log: the Kafka topic from its beginning up to the end offsets seen when the read starts. */
 export function kafkaSource(settings: KafkaSettings, orgId?: string): LogSource {
+  // A command, not a server: no kafkajs log lines, few retries; an unreachable cluster is one line naming KAFKA_BROKERS.
+  settings = { ...settings, quiet: true };
   const kafka = createKafka(settings);
   const topic = settings.topic!;
-  const ends = async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      return await admin.fetchTopicOffsets(topic);
-    } finally {
-      await admin.disconnect();
-    }
-  };
+  const ends = () =>
+    firstContact(settings, (async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        return await admin.fetchTopicOffsets(topic);
+      } finally {
+        await admin.disconnect();
+      }
+    })());
   return {
     name: `kafka topic ${topic}`,
     total: async () => (await ends()).reduce((n, p) => n + Number(p.high) - Number(p.low), 0),

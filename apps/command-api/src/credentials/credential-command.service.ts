@@ -7,14 +7,14 @@ import { Principal } from '@keystream/auth';
 import { SecretVault } from '@keystream/crypto';
 import { InProcessChangeFeedAdapter, outboxStatement } from '@keystream/event-log';
 import { metrics } from '@keystream/observability';
-import { BatchWrites, commandBatches, ProjectionGapError, SqlClient } from '@keystream/persistence';
+import { BatchWrites, commandBatches, isDatabaseUnavailable, isSessionEnded, ProjectionGapError, SqlClient } from '@keystream/persistence';
 import { IdempotencyRequest } from '../http/preconditions';
 import { CHANGE_FEED, CLOCK, Clock, DATA_SOURCE, SECRET_VAULT } from '../tokens';
 import { PlainChange } from './credential-requests';
 import { DecisionStateCache } from './decision-state.cache';
 import { GroupCommitter, Outcome } from './group-commit';
 import { SealedChanges, sealChanges } from './secret-sealing';
-import { CommitOutcomeUnknownError, ConcurrentWriteError, IdempotencyKeyReusedError, OrgBusyError } from './write-errors';
+import { CommitOutcomeUnknownError, ConcurrentWriteError, DatabaseUnavailableError, IdempotencyKeyReusedError, OrgBusyError } from './write-errors';
 
 export interface WriteRequest {
   readonly orgId: string;
@@ -106,7 +106,7 @@ export class CredentialCommandService {
   private readonly states = new DecisionStateCache();
   private readonly committer = new GroupCommitter<Submitted, WriteResponse>(
     (items) => this.commitBatch(items),
-    { ...GROUP_COMMIT, isolate: (e) => !(e instanceof CommitOutcomeUnknownError), keyOf: (item: Submitted) => item.req.orgId },
+    { ...GROUP_COMMIT, isolate: (e) => !(e instanceof CommitOutcomeUnknownError || e instanceof DatabaseUnavailableError), keyOf: (item: Submitted) => item.req.orgId },
     (n) => metrics.commandBatchSize.observe(n),
     (item) => new OrgBusyError(item.req.orgId),
   );
@@ -150,21 +150,26 @@ export class CredentialCommandService {
   private async commitBatch(items: readonly Submitted[]): Promise<Outcome<WriteResponse>[]> {
     // A raw pooled connection (no ORM in the way): released, or destroyed when its state is unknown.
     const pool = (this.ds.driver as unknown as { master: Pool }).master;
-    const client = await pool.connect();
+    const client = await pool.connect().catch((e: unknown) => {
+      throw isDatabaseUnavailable(e) ? new DatabaseUnavailableError() : e;
+    });
     let broken: Error | undefined;
     let decided: Decided;
     try {
       decided = await this.decideAndCommit(client, items);
     } catch (e) {
-      // A statement error from the server (a SQLSTATE) rolled the transaction back: safe to retry item by item.
-      // Anything else (connection lost, round trip timed out) leaves the connection unusable, and when it struck the
-      // COMMIT round trip, the outcome unknown.
-      if (e instanceof DatabaseError) {
+      // A statement error from the server (a SQLSTATE) rolled the transaction back: safe to retry item by item —
+      // unless the server ended the session (terminated backend, shutdown). Anything else (connection lost, round
+      // trip timed out) leaves the connection unusable, and when it struck the COMMIT round trip, the outcome unknown;
+      // before it, nothing was committed (503 database_unavailable, retryable).
+      if (e instanceof DatabaseError && !isSessionEnded(e)) {
         await commandBatches.rollback(client).catch((r: Error) => (broken = r));
-        throw e.code === '23505' ? new ConcurrentWriteError() : e;
+        if (e.code === '23505') throw new ConcurrentWriteError();
+        throw isDatabaseUnavailable(e) ? new DatabaseUnavailableError() : e;
       }
       broken = e as Error;
-      throw e instanceof CommitUncertain ? new CommitOutcomeUnknownError() : e;
+      if (e instanceof CommitUncertain) throw new CommitOutcomeUnknownError();
+      throw isDatabaseUnavailable(e) ? new DatabaseUnavailableError() : e;
     } finally {
       client.release(broken ?? undefined);
     }
@@ -255,7 +260,7 @@ export class CredentialCommandService {
       commit = commandBatches.commit(client, writes, accepted.length > 0 ? [outboxStatement(accepted.flatMap((a) => a.events))] : []);
     }
     await commit.catch((e: unknown) => {
-      throw e instanceof DatabaseError ? e : new CommitUncertain(e);
+      throw e instanceof DatabaseError && !isSessionEnded(e) ? e : new CommitUncertain(e);
     });
     return { outcomes, accepted, finalStates: states };
   }

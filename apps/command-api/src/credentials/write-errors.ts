@@ -42,3 +42,15 @@ export class CommitOutcomeUnknownError extends DomainError {
     super('The database connection failed while this change was being committed: it may or may not be saved. Retry with the same Idempotency-Key, or reload and check', []);
   }
 }
+
+/**
+ * Postgres could not be reached, went away, or did not answer before the transaction's COMMIT was sent: nothing was
+ * saved. The process reconnects by itself; the client retries (with the same Idempotency-Key, to be safe).
+ */
+export class DatabaseUnavailableError extends DomainError {
+  readonly code = 'database_unavailable';
+  readonly retryAfterSeconds = 1;
+  constructor() {
+    super('The database is unavailable; nothing was changed. Retry shortly', []);
+  }
+}

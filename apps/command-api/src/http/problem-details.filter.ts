@@ -4,7 +4,8 @@ import { AuthError } from '@keystream/auth';
 import { DomainError } from '@keystream/credentials';
 import { Problem, problem, PROBLEM_CONTENT_TYPE, ProblemException } from './problem';
 import { RateLimitedError } from './write-rate.guard';
-import { CommitOutcomeUnknownError, OrgBusyError } from '../credentials/write-errors';
+import { isDatabaseUnavailable } from '@keystream/persistence';
+import { CommitOutcomeUnknownError, DatabaseUnavailableError, OrgBusyError } from '../credentials/write-errors';
 
 const DOMAIN_STATUS: Record<string, [number, string]> = {
   validation_failed: [422, 'Validation failed'],
@@ -20,6 +21,7 @@ const DOMAIN_STATUS: Record<string, [number, string]> = {
   rate_limited: [429, 'Too many requests'],
   org_busy: [503, 'Organization busy'],
   commit_outcome_unknown: [503, 'Commit outcome unknown'],
+  database_unavailable: [503, 'Database unavailable'],
 };
 
 const AUTH_STATUS: Record<AuthError['code'], number> = { unauthorized: 401, token_expired: 401, forbidden: 403 };
@@ -43,7 +45,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (e instanceof ProblemException) return { body: e.problem, headers: e.headers };
     if (e instanceof DomainError) {
       const [status, title] = DOMAIN_STATUS[e.code] ?? [422, 'Rejected'];
-      const headers: Record<string, string> = e instanceof RateLimitedError || e instanceof OrgBusyError || e instanceof CommitOutcomeUnknownError ? { 'Retry-After': String(e.retryAfterSeconds) } : {};
+      const headers: Record<string, string> = e instanceof RateLimitedError || e instanceof OrgBusyError || e instanceof CommitOutcomeUnknownError || e instanceof DatabaseUnavailableError ? { 'Retry-After': String(e.retryAfterSeconds) } : {};
       return { body: problem(status, e.code, title, e.message, e.errors), headers };
     }
     if (e instanceof AuthError) {
@@ -56,6 +58,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const code = status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : 'http_error';
       return { body: problem(status, code, e.name.replace(/Exception$/, ''), e.message), headers: {} };
     }
+    // A read (or anything outside the write path) that met a database outage: retryable, never a 500.
+    if (isDatabaseUnavailable(e)) return this.toProblem(new DatabaseUnavailableError());
     // Log the type and stack only: messages of driver errors can contain query parameters.
     const err = e as Error;
     this.logger.error(`unhandled ${err?.name ?? typeof e}: ${err?.stack?.split('\n').slice(1, 4).join(' | ') ?? ''}`);
