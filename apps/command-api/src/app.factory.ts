@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppDependencies, AppModule } from './app.module';
+import { installHttpMetrics } from '@keystream/observability';
 import { jsonBody } from './http/json-body.middleware';
 import { setupOpenApi } from './openapi';
 import { registerScrapeGauges } from './scrape-gauges';
@@ -14,6 +15,7 @@ export async function createApp(deps: AppDependencies, logger: LogLevel[] = ['er
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  installHttpMetrics(app);
   app.use(jsonBody);
   setupOpenApi(app);
   registerScrapeGauges(deps.dataSource, deps.config.mode === 'distributed');
