@@ -12,7 +12,8 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
 
 /**
  * Gauges read at scrape time (queries), registered by the process that can answer them. When the answer fails or
- * is late the gauge has no samples in that scrape: a stale number must not pass for a fresh one.
+ * is late, a stale number must not pass for a fresh one: a labelled gauge has no samples in that scrape, an
+ * unlabelled one (which prom-client always exports) reads NaN.
  */
 export function scrapeGauge(name: string, help: string, labelNames: string[], collect: (g: Gauge) => Promise<void>): Gauge {
   registry.removeSingleMetric(name); // the latest registration wins (an app rebuilt in the same process)
@@ -22,7 +23,10 @@ export function scrapeGauge(name: string, help: string, labelNames: string[], co
     labelNames,
     registers: [registry],
     async collect() {
-      await within(collect(this), SCRAPE_GAUGE_TIMEOUT_MS).catch(() => this.reset());
+      await within(collect(this), SCRAPE_GAUGE_TIMEOUT_MS).catch(() => {
+        this.reset();
+        if (labelNames.length === 0) this.set(NaN);
+      });
     },
   });
 }
