@@ -4,6 +4,9 @@ import { exportMetrics, metrics } from './metrics';
 /** The label of requests no route took: 404s, and bodies refused before routing (400 malformed, 413). */
 export const UNMATCHED_ROUTE = 'unmatched';
 
+/** A catch-all at the root (`{/*splat}`, `/*path`): Nest's not-found route, not a route of the application. */
+const ROOT_CATCH_ALL = /^\{?\/\*[A-Za-z0-9_]*\}?$/;
+
 type RoutedRequest = IncomingMessage & { route?: { path?: unknown }; baseUrl?: string };
 
 /**
@@ -12,7 +15,7 @@ type RoutedRequest = IncomingMessage & { route?: { path?: unknown }; baseUrl?: s
  */
 export function routeTemplate(req: RoutedRequest): string {
   const path = req.route?.path;
-  if (typeof path !== 'string') return UNMATCHED_ROUTE;
+  if (typeof path !== 'string' || (!req.baseUrl && ROOT_CATCH_ALL.test(path))) return UNMATCHED_ROUTE;
   return `${req.baseUrl ?? ''}${path}`.replace(/\\/g, '') || '/';
 }
 

@@ -13,6 +13,8 @@ describe('observability', () => {
     expect(routeTemplate(req({ path: '/v1/orgs/:orgId/credentials\\:batch' }))).toBe('/v1/orgs/:orgId/credentials:batch');
     expect(routeTemplate(req({ path: '/:id' }, '/admin'))).toBe('/admin/:id');
     expect(routeTemplate(req())).toBe(UNMATCHED_ROUTE);
+    expect(routeTemplate(req({ path: '{/*splat}' }))).toBe(UNMATCHED_ROUTE);
+    expect(routeTemplate(req({ path: '/admin/*path' }))).toBe('/admin/*path');
   });
 
   it('counts and times a request once its response is sent', async () => {

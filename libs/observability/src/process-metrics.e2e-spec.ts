@@ -73,7 +73,7 @@ describe('process metrics (built processes, scraped over HTTP, checked by promto
   it('embedded command API: command, gateway and HTTP families by route template; no relay, projector or feed families', async () => {
     const db = await scratchDatabase('metrics_embedded');
     cleanups.push(() => db.drop());
-    const env = { ...base, DATABASE_URL: db.url };
+    const env: NodeJS.ProcessEnv = { ...base, DATABASE_URL: db.url };
     delete env.KAFKA_BROKERS;
     const api = await start('command-api (embedded)', ENTRY.commandApi, env);
     const a = await org(await database(db.url));
