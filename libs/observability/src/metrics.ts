@@ -39,7 +39,7 @@ export const metrics = {
   outboxPublished: new Counter({ name: 'keystream_outbox_published_total', help: 'Outbox rows published to Kafka by this relay', registers: [] }),
   outboxPublishSeconds: new Histogram({
     name: 'keystream_outbox_publish_latency_seconds',
-    help: "From an event's occurredAt (stamped before its commit) to Kafka acknowledging it, per event published by this relay",
+    help: "From an event's occurredAt (stamped when the command API takes the command, before its commit) to Kafka acknowledging it, per event published by this relay",
     buckets: LATENCY_BUCKETS,
     registers: [],
   }),
@@ -48,7 +48,7 @@ export const metrics = {
   deliveries: new Counter({ name: 'keystream_deliveries_total', help: 'keys.changes messages delivered to agent sockets', registers: [] }),
   deliverySeconds: new Histogram({
     name: 'keystream_commit_to_emit_seconds',
-    help: "From a save's occurredAt (stamped before its commit) to its keys.changes emit to the org's agents on this gateway",
+    help: "From a save's occurredAt (stamped when the command API takes the command, before its commit) to its keys.changes emit to the org's agents on this gateway",
     buckets: LATENCY_BUCKETS,
     registers: [],
   }),
