@@ -11,6 +11,12 @@ describe('deploy/prometheus/alerts.yml', () => {
     expect(r.code).toBe(0);
   });
 
+  it('loads in the example Prometheus configuration (promtool check config deploy/prometheus/prometheus.yml)', () => {
+    const r = promtool(['check', 'config', join(DIR, 'prometheus.yml')]);
+    expect(r.output).toMatch(/SUCCESS: [1-9]\d* rules found/);
+    expect(r.code).toBe(0);
+  });
+
   it('passes its rule unit tests (promtool test rules alerts.test.yml)', () => {
     const r = promtool(['test', 'rules', join(DIR, 'alerts.test.yml')]);
     expect(r.output).not.toContain('FAILED');
