@@ -19,14 +19,19 @@ export function routeTemplate(req: RoutedRequest): string {
   return `${req.baseUrl ?? ''}${path}`.replace(/\\/g, '') || '/';
 }
 
+/** The status label of a request whose client went away before its response was sent (a client-side timeout). */
+export const ABORTED_STATUS = 'aborted';
+
 /**
  * Express middleware counting and timing every request (RED: rate, errors by status, duration) by method, route
  * template and status. Installed first, so requests refused by later middleware (body parsing, guards) count too.
+ * Counted at 'close' (which follows 'finish'), so the slowest requests, those the client gave up on, count too.
  */
 export function httpMetrics(req: IncomingMessage, res: ServerResponse, next: () => void): void {
   const end = metrics.httpSeconds.startTimer();
-  res.once('finish', () => {
-    const labels = { method: req.method ?? 'UNKNOWN', route: routeTemplate(req as RoutedRequest), status: String(res.statusCode) };
+  res.once('close', () => {
+    const status = res.writableFinished ? String(res.statusCode) : ABORTED_STATUS;
+    const labels = { method: req.method ?? 'UNKNOWN', route: routeTemplate(req as RoutedRequest), status };
     metrics.httpRequests.inc(labels);
     end(labels);
   });

@@ -27,11 +27,20 @@ describe('observability', () => {
     httpMetrics(req, res, () => (nexted = true));
     expect(nexted).toBe(true);
     res.statusCode = 422;
-    res.emit('finish');
+    Object.assign(res, { writableFinished: true });
+    res.emit('close');
     const text = await registry.getSingleMetricAsString('keystream_http_requests_total');
     expect(text).toContain(`keystream_http_requests_total{method="PATCH",route="/spec/:id",status="422"} ${before + 1}`);
     const seconds = await registry.getSingleMetricAsString('keystream_http_request_duration_seconds');
     expect(seconds).toContain(`keystream_http_request_duration_seconds_count{method="${labels.method}",route="${labels.route}",status="${labels.status}"} 1`);
+  });
+
+  it('counts a request whose client went away before the response as aborted', async () => {
+    const res = Object.assign(new EventEmitter(), { statusCode: 200, writableFinished: false }) as unknown as ServerResponse;
+    httpMetrics({ method: 'POST', route: { path: '/spec/slow' } } as unknown as IncomingMessage, res, () => undefined);
+    res.emit('close');
+    const text = await registry.getSingleMetricAsString('keystream_http_requests_total');
+    expect(text).toContain('keystream_http_requests_total{method="POST",route="/spec/slow",status="aborted"} 1');
   });
 
   it('exports a role only once asked, and only once however often asked', async () => {
