@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { promtool } from '@keystream/testing';
 import { httpMetrics, routeTemplate, UNMATCHED_ROUTE } from './http-metrics.middleware';
 import { exportMetrics, metrics, registry, secondsSince } from './metrics';
-import { readinessGauge, scrapeGauge } from './scrape-gauge';
+import { readinessGauge, SCRAPE_GAUGE_TIMEOUT_MS, scrapeGauge } from './scrape-gauge';
 
 describe('observability', () => {
   it('labels a request by the route template that took it, never by its raw path', () => {
@@ -82,6 +82,23 @@ describe('observability', () => {
     expect((await registry.getSingleMetric('keystream_ready')!.get()).values.map((v) => v.value)).toEqual([1]);
     registry.removeSingleMetric('keystream_spec_failing');
     registry.removeSingleMetric('keystream_spec_failing_labelled');
+  });
+
+  it('a scrape never waits longer than SCRAPE_GAUGE_TIMEOUT_MS for a silent source', async () => {
+    jest.useFakeTimers();
+    try {
+      scrapeGauge('keystream_spec_silent', 'spec', [], () => new Promise<void>(() => undefined));
+      readinessGauge(() => new Promise<void>(() => undefined));
+      const scrape = registry.metrics();
+      await jest.advanceTimersByTimeAsync(SCRAPE_GAUGE_TIMEOUT_MS);
+      const text = await scrape;
+      // prom-client writes NaN as `Nan`; Prometheus parses it case-insensitively (promtool accepts it too).
+      expect(text).toMatch(/^keystream_spec_silent nan$/im);
+      expect(text).toContain('keystream_ready 0');
+    } finally {
+      registry.removeSingleMetric('keystream_spec_silent');
+      jest.useRealTimers();
+    }
   });
 
   it('latency from an occurredAt never goes negative (clock skew between hosts)', () => {
