@@ -2,6 +2,7 @@ import { INestApplication, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import { installHttpMetrics } from '@keystream/observability';
 import { AppDependencies, AppModule } from './app.module';
 import { jsonBody } from './http/json-body.middleware';
 import { setupOpenApi } from './openapi';
@@ -14,6 +15,7 @@ export async function createApp(deps: AppDependencies, logger: LogLevel[] = ['er
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  installHttpMetrics(app);
   app.use(jsonBody);
   setupOpenApi(app);
   registerScrapeGauges(deps.dataSource, deps.config.mode === 'distributed');

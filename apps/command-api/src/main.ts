@@ -5,7 +5,7 @@ import { ConfigError, DependencyUnavailableError, loadConfig } from '@keystream/
 import { InProcessChangeFeedAdapter, KafkaEventLogAdapter, OutboxRelay } from '@keystream/event-log';
 import type { SecretVault } from '@keystream/crypto';
 import { keyringReady, openDatabase, startEmbeddedPostgres } from '@keystream/persistence';
-import { metrics } from '@keystream/observability';
+import { exportMetrics, metrics, secondsSince } from '@keystream/observability';
 import { createApp } from './app.factory';
 import { SECRET_VAULT } from './tokens';
 
@@ -35,8 +35,16 @@ async function main(): Promise<void> {
   await keyringReady(app.get<SecretVault>(SECRET_VAULT));
   const relay =
     kafka && config.outboxRelay
-      ? new OutboxRelay(dataSource, kafka, { onError: (e) => log.error(`outbox relay: ${(e as Error).message}`), onPublished: (n) => metrics.outboxPublished.inc(n) })
+      ? new OutboxRelay(dataSource, kafka, {
+          onError: (e) => log.error(`outbox relay: ${(e as Error).message}`),
+          onPublished: (n, events) => {
+            metrics.outboxPublished.inc(n);
+            const now = Date.now();
+            for (const e of events) metrics.outboxPublishSeconds.observe(secondsSince(e.occurredAt, now));
+          },
+        })
       : undefined;
+  if (relay) exportMetrics('relay');
   if (kafka) await kafka.init();
   relay?.start();
   const stop = async () => {

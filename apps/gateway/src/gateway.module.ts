@@ -1,14 +1,16 @@
 import { Controller, DynamicModule, Get, Inject, Module, ServiceUnavailableException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AgentGatewayModule, AgentGatewayOptions } from '@keystream/agent-gateway';
-import { MetricsController, structuredLogging } from '@keystream/observability';
+import { MetricsController, readinessGauge, structuredLogging } from '@keystream/observability';
 
 const DS = Symbol('DS');
 const KAFKA_CHECK = Symbol('KAFKA_CHECK');
 
 @Controller('health')
 class GatewayHealthController {
-  constructor(@Inject(DS) private readonly ds: DataSource, @Inject(KAFKA_CHECK) private readonly kafka: () => Promise<void>) {}
+  constructor(@Inject(DS) private readonly ds: DataSource, @Inject(KAFKA_CHECK) private readonly kafka: () => Promise<void>) {
+    readinessGauge(() => this.ready());
+  }
 
   @Get('live')
   live() {

@@ -5,7 +5,9 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import { TokenVerifier } from '@keystream/auth';
 import { ConfigError, DependencyUnavailableError, loadConfig } from '@keystream/config';
 import { KafkaEventLogAdapter, LogChangeFeedAdapter } from '@keystream/event-log';
+import { installHttpMetrics } from '@keystream/observability';
 import { keyringReady, localSecretVault, openDatabase } from '@keystream/persistence';
+import { registerFeedLagGauge } from './feed-lag-gauge';
 import { GatewayAppModule } from './gateway.module';
 
 /** Distributed mode only: serves agents on /agents. Scale out freely: every instance reads every change. */
@@ -29,11 +31,13 @@ async function main(): Promise<void> {
     { bufferLogs: true },
   );
   app.useLogger(app.get(PinoLogger));
+  installHttpMetrics(app);
   app.enableShutdownHooks();
   await feed.start();
+  const stopLagGauge = await registerFeedLagGauge(feed.positions, config.kafkaBrokers, config.kafka.topic, config.kafka);
   await app.listen(config.port, config.host);
   new Logger('gateway').log(`agents on ws://${config.host}:${config.port}/agents`);
-  app.getHttpServer().on('close', () => void feed.stop().then(() => eventLog.close()).then(() => ds.destroy()));
+  app.getHttpServer().on('close', () => void feed.stop().then(stopLagGauge).then(() => eventLog.close()).then(() => ds.destroy()));
 }
 
 main().catch((e: unknown) => {

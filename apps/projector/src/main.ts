@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { ConfigError, DependencyUnavailableError, loadConfig } from '@keystream/config';
 import { KafkaEventLogAdapter } from '@keystream/event-log';
+import { installHttpMetrics } from '@keystream/observability';
 import { openDatabase } from '@keystream/persistence';
 import { ProjectorModule } from './projector.module';
 import { ProjectorRunner } from './projector.runner';
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   const runner = new ProjectorRunner(ds, eventLog, config.kafka.topic, { cacheOrgs: config.projectorCacheOrgs });
   const app = await NestFactory.create(ProjectorModule.register(runner, ds), { bufferLogs: true });
   app.useLogger(app.get(PinoLogger));
+  installHttpMetrics(app);
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);
   await runner.start();

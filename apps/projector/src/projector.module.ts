@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Module, OnApplicationShutdown, ServiceUnavailableException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { MetricsController, structuredLogging } from '@keystream/observability';
+import { exportMetrics, MetricsController, readinessGauge, structuredLogging } from '@keystream/observability';
 import { ProjectorRunner } from './projector.runner';
 
 export const RUNNER = Symbol('RUNNER');
@@ -8,7 +8,9 @@ export const DS = Symbol('DS');
 
 @Controller('health')
 class ProjectorHealthController {
-  constructor(@Inject(RUNNER) private readonly runner: ProjectorRunner, @Inject(DS) private readonly ds: DataSource) {}
+  constructor(@Inject(RUNNER) private readonly runner: ProjectorRunner, @Inject(DS) private readonly ds: DataSource) {
+    readinessGauge(() => this.ready());
+  }
 
   @Get('live')
   live() {
@@ -30,6 +32,7 @@ export class ProjectorModule implements OnApplicationShutdown {
   constructor(@Inject(RUNNER) private readonly runner: ProjectorRunner) {}
 
   static register(runner: ProjectorRunner, ds: DataSource) {
+    exportMetrics('projector');
     return {
       module: ProjectorModule,
       imports: [structuredLogging('keystream-projector')],

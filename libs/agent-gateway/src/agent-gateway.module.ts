@@ -4,6 +4,7 @@ import { TokenRateLimiter, TokenVerifier } from '@keystream/auth';
 import { DEFAULT_RATE_LIMITS, RateLimits, readRateLimits } from '@keystream/config';
 import { SecretVault } from '@keystream/crypto';
 import { ChangeFeed } from '@keystream/event-log';
+import { exportMetrics } from '@keystream/observability';
 import { AgentKeySetReader } from './agent-key-set.reader';
 import { AgentsGateway } from './agents.gateway';
 import { DevicePositionsRecorder } from './device-positions.recorder';
@@ -43,6 +44,7 @@ function epochWatcher(ds: DataSource): GatewayDeps['epochs'] {
 @Module({})
 export class AgentGatewayModule {
   static register(opts: AgentGatewayOptions): DynamicModule {
+    exportMetrics('gateway');
     const deps: GatewayDeps = {
       verifier: opts.verifier,
       reader: new AgentKeySetReader(opts.dataSource, opts.vault),

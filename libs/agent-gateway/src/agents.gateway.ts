@@ -2,7 +2,7 @@ import { Inject, Logger, OnModuleDestroy } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { Namespace } from 'socket.io';
 import { AckReply, AGENTS_NAMESPACE, checkAck, checkResync, EVENTS, ResyncResult, RevokedMessage } from '@keystream/agent-protocol';
-import { metrics } from '@keystream/observability';
+import { metrics, secondsSince } from '@keystream/observability';
 import { agentAuthMiddleware } from './agent-auth.middleware';
 import { AgentSocket, orgRoom, session } from './agent-socket';
 import { syncAgent } from './agent-sync';
@@ -42,8 +42,9 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     const hasAgents = (orgId: string) => (ns.adapter.rooms.get(orgRoom(orgId))?.size ?? 0) > 0;
     this.fanOut = new OrgFanOut(
       this.deps.reader,
-      (orgId, msg, commandId) => {
+      (orgId, msg, commandId, occurredAt) => {
         ns.to(orgRoom(orgId)).emit(EVENTS.changes, msg);
+        if (occurredAt) metrics.deliverySeconds.observe(secondsSince(occurredAt));
         const sockets = ns.adapter.rooms.get(orgRoom(orgId))?.size ?? 0;
         metrics.deliveries.inc(sockets);
         this.log.debug?.({ msg: 'delivered', commandId, orgId, fromVersion: msg.fromVersion, toVersion: msg.toVersion, sockets });

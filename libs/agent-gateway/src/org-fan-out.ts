@@ -16,7 +16,8 @@ export class OrgFanOut {
 
   constructor(
     private readonly reader: AgentKeySetReader,
-    private readonly emit: (orgId: string, msg: ChangesMessage, commandId?: string) => void,
+    /** `occurredAt`: the save's, for the commit → emit latency (absent for saves read back from the log). */
+    private readonly emit: (orgId: string, msg: ChangesMessage, commandId?: string, occurredAt?: string) => void,
     private readonly onError: (e: unknown) => void,
     /** Whether any agent of the org is connected here right now (its socket.io room is not empty). */
     private readonly hasAgents: (orgId: string) => boolean = () => true,
@@ -61,7 +62,7 @@ export class OrgFanOut {
     const epoch = await this.epoch(save);
     if (last === undefined || save.fromVersion <= last + 1) {
       const events = last === undefined ? save.events : save.events.filter((e) => e.version > last);
-      this.emit(orgId, await this.reader.changesMessage(orgId, epoch, events, save.hash), events[0]?.commandId);
+      this.emit(orgId, await this.reader.changesMessage(orgId, epoch, events, save.hash), events[0]?.commandId, events[events.length - 1]?.occurredAt);
       this.lastSent.set(orgId, save.toVersion);
       return;
     }

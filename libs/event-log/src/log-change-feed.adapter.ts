@@ -13,6 +13,8 @@ export class LogChangeFeedAdapter implements ChangeFeed {
   private readonly listeners = new Set<CommitListener>();
   private readonly partial = new Map<string, EventEnvelope[]>();
   private consumer?: LogConsumer;
+  /** Per partition, the offset after the last record handled: how far this feed has read (its lag gauge). */
+  readonly positions = new Map<number, bigint>();
 
   constructor(private readonly log: EventLogPort, private readonly groupPrefix = 'keystream-gateway') {}
 
@@ -31,7 +33,11 @@ export class LogChangeFeedAdapter implements ChangeFeed {
 
   private async subscribeOnce(): Promise<void> {
     this.consumer = await this.log.consume({ groupId: `${this.groupPrefix}-${randomUUID()}`, fromBeginning: false }, async (records) => {
-      for (const r of records) if (r.envelope) this.accept(r.envelope);
+      for (const r of records) {
+        if (r.envelope) this.accept(r.envelope);
+        const next = BigInt(r.offset) + 1n;
+        if (next > (this.positions.get(r.partition) ?? -1n)) this.positions.set(r.partition, next);
+      }
     });
   }
 

@@ -32,7 +32,8 @@ export interface RelayOptions {
   readonly batchSize?: number;
   readonly pollMs?: number;
   readonly onError?: (e: unknown) => void;
-  readonly onPublished?: (n: number) => void;
+  /** After Kafka acknowledged them: how many, and which (for the publish latency). */
+  readonly onPublished?: (n: number, events: readonly EventEnvelope[]) => void;
 }
 
 /**
@@ -134,7 +135,7 @@ export class OutboxRelay {
     await this.log.append(rows.map((r) => r.envelope));
     // Exactly the rows published: a row that became visible meanwhile (a late commit) waits for the next round.
     await runner.query('DELETE FROM outbox WHERE position = ANY($1::bigint[])', [rows.map((r) => r.pos)]);
-    this.opts.onPublished?.(rows.length);
+    this.opts.onPublished?.(rows.length, rows.map((r) => r.envelope));
     return rows.length;
   }
 

@@ -1,5 +1,5 @@
 import { Controller, Get, Header, SetMetadata } from '@nestjs/common';
-import { registry } from './metrics';
+import { registry } from './registry';
 
 /** Prometheus scrape endpoint; public like health (it carries no secret and no org data beyond counts). */
 @Controller()

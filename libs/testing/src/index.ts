@@ -6,3 +6,4 @@ export * from './scratch-database';
 export * from './write-load';
 export * from './scratch-postgres';
 export * from './scratch-kafka';
+export * from './prometheus';

@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
+import { readinessGauge } from '@keystream/observability';
 import { Public } from '../http/auth.guard';
 import { DATA_SOURCE, READINESS_CHECKS, ReadinessChecks } from '../tokens';
 
@@ -8,7 +9,9 @@ import { DATA_SOURCE, READINESS_CHECKS, ReadinessChecks } from '../tokens';
 @Public()
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource, @Inject(READINESS_CHECKS) private readonly checks: ReadinessChecks) {}
+  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource, @Inject(READINESS_CHECKS) private readonly checks: ReadinessChecks) {
+    readinessGauge(() => this.ready());
+  }
 
   @Get('live')
   live() {
