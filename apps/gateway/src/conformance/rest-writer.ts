@@ -47,6 +47,8 @@ export class RestWriter {
   private readonly owned: Owned[] = [];
   private counter = 0;
   saves = 0;
+  /** Every credential id this lane ever created: an agent of another org must never see one. */
+  readonly createdIds = new Set<string>();
 
   constructor(
     readonly orgId: string,
@@ -66,6 +68,7 @@ export class RestWriter {
       const { op: _op, ...body } = change;
       const r = await this.call('POST', '', body, 201);
       this.owned.push({ id: r.credential.id, provider: change.provider as Provider, label: change.label as string });
+      this.createdIds.add(r.credential.id);
       return r.version;
     }
     if (change.op === 'edit') {
@@ -87,6 +90,7 @@ export class RestWriter {
       const made = all.find((x) => x.provider === c.provider && x.label === c.label);
       if (!made) throw new Error(`batch answer lacks the added ${String(c.provider)} "${String(c.label)}": ${JSON.stringify(r).slice(0, 400)}`);
       this.owned.push({ id: made.id, provider: c.provider as Provider, label: c.label as string });
+      this.createdIds.add(made.id);
     }
     return r.version;
   }
@@ -128,7 +132,14 @@ export class RestWriter {
 }
 
 /** The REST key set is grouped by section; this flattens whatever grouping it uses into its credentials. */
-export function collectCredentials(node: unknown): { id: string; provider: string; label: string; [k: string]: unknown }[] {
+export interface RestCredential {
+  id: string;
+  provider: string;
+  label: string;
+  fields: Record<string, string>;
+  secrets: Record<string, { last4: string; fingerprint: string }>;
+}
+export function collectCredentials(node: unknown): RestCredential[] {
   if (Array.isArray(node)) return node.flatMap(collectCredentials);
   if (node && typeof node === 'object') {
     const o = node as Record<string, unknown>;
