@@ -73,8 +73,14 @@ export class AgentFleet {
     return out;
   }
 
-  traces(): string {
-    return [...this.js].map(([n, a]) => `${n}:\n  ${a.trace.join('\n  ')}`).join('\n');
+  /** One line per agent (and the recent trace of JS agents not at `target`), for a failure message. */
+  async summary(target: (name: string) => number): Promise<string> {
+    const lines = [...(await this.views())].map(([n, v]) => {
+      const at = v.version === target(n) ? '' : ` NOT AT HEAD ${target(n)}`;
+      const trace = at && this.js.has(n) ? `\n    ${this.js.get(n)!.trace.slice(-12).join('\n    ')}` : '';
+      return `${n}: ${v.connected ? 'connected' : 'disconnected'} ${v.settled ? 'settled' : 'unsettled'} e${v.epoch}/v${v.version}${at} violations=${v.violations.length} ${v.violations.slice(0, 3).join(' | ')}${trace}`;
+    });
+    return lines.join('\n');
   }
 
   async close(): Promise<void> {

@@ -40,6 +40,8 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
     KEYSTREAM_MASTER_KEY: TEST_MASTER_KEY_BASE64,
     AUTH_JWT_SECRET: jwtSecret,
     KEYSTREAM_ALLOW_DEV_TOKENS: '1',
+    // The scenario is about the agent protocol, not the REST write limit (README "Rate limits"); handshakes keep theirs.
+    KEYSTREAM_WRITE_RATE_PER_MIN: '100000',
   };
   const procs: AppProcess[] = [];
   let api: AppProcess;
@@ -75,7 +77,6 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
     };
     const py = new PythonAgents(gateways.map((g) => g.url), record);
     const fleet = new AgentFleet(py, rng.fork());
-    const failed = (what: string, detail: unknown) => new Error(`seed=${seed} (KS_CONFORMANCE_SEED=${seed}): ${what}\n${JSON.stringify(detail, null, 1).slice(0, 20_000)}`);
     try {
       const orgs: OrgRun[] = [];
       for (let o = 0; o < ORGS; o++) {
@@ -114,7 +115,10 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
           await sleep(think.int(0, 25));
         }
       };
-      const writing = Promise.all(orgs.flatMap((o) => o.lanes.map((w) => lane(o, w, rng.fork()))));
+      let writingOver = false;
+      const writing = Promise.all(orgs.flatMap((o) => o.lanes.map((w) => lane(o, w, rng.fork())))).finally(() => (writingOver = true));
+      const t0 = Date.now();
+      const phase = (what: string) => process.stderr.write(`[conformance] +${((Date.now() - t0) / 1000).toFixed(1)} s ${what}\n`);
 
       const head = async (o: OrgRun) => {
         const { etag, body } = await rest('GET', `/v1/orgs/${o.orgId}/credentials`, o.admin);
@@ -122,10 +126,11 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
         return { version: body.version as number, credentials: collectCredentials(body.sections) };
       };
       const orgEpoch = async (o: OrgRun) => (await rest('GET', `/v1/orgs/${o.orgId}/devices`, o.admin)).body.epoch as number;
+      let target = (_name: string) => -1;
       const until = async (what: string, ok: () => Promise<boolean>, ms: number) => {
         const end = Date.now() + ms;
         while (!(await ok())) {
-          if (Date.now() > end) throw failed(`timed out: ${what}`, { views: Object.fromEntries(await fleet.views()), traces: fleet.traces() });
+          if (Date.now() > end) throw new Error(`seed=${seed} (KS_CONFORMANCE_SEED=${seed}): timed out: ${what}\n${await fleet.summary(target)}`);
           await sleep(200);
         }
       };
@@ -137,6 +142,7 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
         o.paused = true;
         await until('writes of the epoch-change org to finish', async () => o.inflight === 0, 30_000);
         const h = (await head(o)).version;
+        target = (name) => (o.devices.includes(name) ? h : -1);
         await until('agents of the epoch-change org to settle at its head', async () => (await agentsOf(o)).every((a) => a.settled && a.version === h), 60_000);
         const before = await orgEpoch(o);
         await db.query(`UPDATE key_set_credentials SET label = label || ' (drift)' WHERE ctid = (SELECT ctid FROM key_set_credentials WHERE org_id = $1 LIMIT 1)`, [o.orgId]);
@@ -152,15 +158,19 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
       let restarted = false;
       const actions: string[] = [];
       const chaosRng = rng.fork();
-      while (done < SAVES) {
+      while (done < SAVES && !writingOver) {
         if (!epochChanged && done >= SAVES / 2) {
           epochChanged = true;
+          phase(`epoch change after ${done} saves`);
           await epochChange(orgs[chaosRng.int(0, ORGS - 1)]);
+          phase('epoch change done');
         } else if (!restarted && done >= (SAVES * 3) / 4) {
           restarted = true;
           const g = chaosRng.pick(gateways);
+          phase(`restarting ${g.name} after ${done} saves`);
           await g.kill('SIGTERM');
           await g.start();
+          phase(`${g.name} restarted`);
         } else {
           const a = fleet.chaosStep();
           if (a) actions.push(a);
@@ -168,6 +178,7 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
         await sleep(chaosRng.int(20, 150));
       }
       await writing;
+      phase(`${done} saves done, ${actions.length} faults`);
       expect({ seed, epochChanged, restarted, drops: actions.filter((a) => a.includes('drop')).length > 20, resyncs: actions.filter((a) => a.includes('resync')).length > 20 }).toEqual({
         seed,
         epochChanged: true,
@@ -177,11 +188,13 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
       });
 
       const heads = await Promise.all(orgs.map(async (o) => ({ ...(await head(o)), epoch: await orgEpoch(o) })));
+      target = (name) => heads[orgs.findIndex((o) => o.devices.includes(name))].version;
       await until(
         'every agent at its org head',
         async () => (await fleet.views()).size > 0 && [...(await fleet.views())].every(([n, v]) => v.settled && v.version === heads[orgs.findIndex((o) => o.devices.includes(n))].version),
         90_000,
       );
+      phase('every agent at its head');
       const views = await fleet.views();
       const violations = [...views.values()].flatMap((v) => v.violations);
       expect({ seed, violations: violations.slice(0, 40), count: violations.length }).toEqual({ seed, violations: [], count: 0 });

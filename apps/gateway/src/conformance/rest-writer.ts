@@ -120,11 +120,18 @@ export class RestWriter {
   }
 
   private async call(method: string, path: string, body: unknown, expected: number): Promise<{ version: number; credential: { id: string }; credentials: unknown }> {
-    const res = await fetch(`${this.baseUrl()}/v1/orgs/${this.orgId}/credentials${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${this.adminToken}`, 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const send = () =>
+      fetch(`${this.baseUrl()}/v1/orgs/${this.orgId}/credentials${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${this.adminToken}`, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    let res = await send();
+    // A well-behaved client waits as long as 429's Retry-After says (nothing was written).
+    for (let i = 0; res.status === 429 && i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('retry-after') ?? 1)));
+      res = await send();
+    }
     const text = await res.text();
     if (res.status !== expected) throw new Error(`${method} ${this.orgId}${path} → ${res.status} (expected ${expected}): ${text.slice(0, 600)}`);
     return JSON.parse(text);

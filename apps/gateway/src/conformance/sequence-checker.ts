@@ -45,7 +45,7 @@ export class SequenceChecker {
   constructor(readonly orgId: string, private readonly record: Record_ = () => undefined) {}
 
   get position(): Position {
-    return { epoch: this.epoch, version: this.version, ...(this.tainted || this.epoch === 0 ? {} : { hash: this.keySet.hash() }) };
+    return { epoch: this.epoch, version: this.version, ...(this.epoch === 0 ? {} : { hash: this.keySet.hash() }) };
   }
 
   /** A new connection: a new sequence, from `resume` or from nothing. */
