@@ -113,7 +113,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     if (this.spend(socket, 'resync', EVENTS.resync) !== 'ok') return RATE_LIMITED;
     const req = checkResync(body);
     if (!req.value) return { ok: false, error: { code: 'invalid_payload', message: req.error! } };
-    const result = await this.sync(socket, { from: { epoch: req.value.epoch, version: req.value.version }, hash: req.value.hash });
+    const result = await this.sync(socket, { from: { epoch: req.value.epoch, version: req.value.version }, hash: req.value.hash, resync: true });
     if (result instanceof Error) return { ok: false, error: { code: 'internal_error', message: 'resync failed; retry' } };
     return { ok: true, result };
   }

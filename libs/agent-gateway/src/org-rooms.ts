@@ -70,7 +70,10 @@ export class OrgRooms {
     const s = session(socket);
     if (s.revoked || socket.disconnected) throw new SocketGone();
     this.leaveRoom(socket);
-    const from = req.from === 'current' ? s.seq!.position : req.from;
+    const pos = s.seq!.position;
+    // A resync naming another position than the socket's (messages still in flight, or state the agent threw
+    // away) gets a snapshot: it supersedes whatever is in flight, so the sequence stays gapless and repeat-free.
+    const from = req.from === 'current' ? pos : req.resync && !samePosition(req.from, pos) ? undefined : req.from;
     s.seq!.begin(from);
     try {
       const io = { reader: this.reader, snapshot: (orgId: string) => this.snapshot(orgId), inSync: (m: unknown) => s.handshake.protocol >= 2 && !s.revoked && socket.emit(EVENTS.insync, m) };

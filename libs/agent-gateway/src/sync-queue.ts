@@ -5,6 +5,8 @@ import { Position } from './socket-sequencer';
 export interface SyncRequest {
   readonly from: Position | undefined | 'current';
   readonly hash?: string;
+  /** From keys.resync: the claim is checked against the socket's position. */
+  readonly resync?: boolean;
   /** A catch-up only fills a gap: any other queued sync does that too, so it never replaces one. */
   readonly catchUp?: boolean;
 }
