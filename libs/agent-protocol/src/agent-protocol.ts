@@ -25,9 +25,18 @@ export interface AgentSecret {
   readonly fingerprint: string;
 }
 
+/**
+ * What agents accept: the known ids and types, and any other string a newer server may send (kept or
+ * skipped, never fatal: docs/agent-protocol.md §7). `string & {}` keeps the known ones visible to the compiler.
+ */
+// eslint-disable-next-line @typescript-eslint/ban-types
+export type AgentProviderId = ProviderId | (string & {});
+// eslint-disable-next-line @typescript-eslint/ban-types
+export type AgentChangeType = CredentialEventType | (string & {});
+
 export interface AgentCredential {
   readonly id: string;
-  readonly provider: ProviderId;
+  readonly provider: AgentProviderId;
   readonly label: string;
   readonly fields: Readonly<Record<string, string>>;
   readonly secrets: Readonly<Record<string, AgentSecret>>;
@@ -36,9 +45,9 @@ export interface AgentCredential {
 /** One event as an agent applies it: the same delta semantics as the log (null = cleared, absent = unchanged). */
 export interface AgentChange {
   readonly version: number;
-  readonly type: CredentialEventType;
+  readonly type: AgentChangeType;
   readonly credentialId: string;
-  readonly provider: ProviderId;
+  readonly provider: AgentProviderId;
   readonly label?: string;
   readonly fields?: Readonly<Record<string, string | null>>;
   readonly secrets?: Readonly<Record<string, AgentSecret | null>>;
