@@ -40,7 +40,7 @@ export class SequenceChecker {
   readonly violations: string[] = [];
   readonly seenIds = new Set<string>();
   private session?: { resume?: Position; started: boolean };
-  private pending?: { at: Position; saved: KeySet; tainted: boolean; seen: Set<Restart> };
+  private pending?: { at: Position; seen: Set<Restart> };
 
   constructor(readonly orgId: string, private readonly record: Record_ = () => undefined) {}
 
@@ -68,7 +68,7 @@ export class SequenceChecker {
 
   resyncSent(): Position {
     const at = this.position;
-    this.pending = { at, saved: this.keySet.clone(), tainted: this.tainted, seen: new Set() };
+    this.pending = { at, seen: new Set() };
     return at;
   }
 
@@ -78,7 +78,7 @@ export class SequenceChecker {
     if (!p) return;
     const r = (result as { result?: string })?.result as Restart | undefined;
     if (r !== 'changes' && r !== 'snapshot' && r !== 'in-sync') return this.fail(`resync answer ${JSON.stringify(result)} is not ok with a result`);
-    if (!p.seen.has(r)) this.fail(`resync from v${p.at.version} answered "${r}" but no such restart was received before the answer`);
+    if (!p.seen.has(r)) this.fail(`resync from v${p.at.version} answered "${r}" but no such message arrived before the answer`);
   }
 
   /** Returns the position to ack, or undefined when the message is not acked (in-sync, or broken). */
@@ -110,14 +110,8 @@ export class SequenceChecker {
       if (!s?.resume) return this.fail(`keys.changes v${m.fromVersion}-${m.toVersion} before the first snapshot of a session without resume`);
       s.started = true;
     }
-    const restart = this.pending && m.epoch === this.pending.at.epoch && m.fromVersion === this.pending.at.version + 1;
-    if (restart && this.pending) {
-      // §4: a resync restarts the sequence at the position it named; older messages may precede the restart.
-      this.keySet = this.pending.saved.clone();
-      this.version = this.pending.at.version;
-      this.tainted = this.pending.tainted;
-      this.pending.seen.add('changes');
-    }
+    // §2 keys.resync: from where the sequence stands, it continues with the changes after it.
+    if (this.pending && m.epoch === this.pending.at.epoch && m.fromVersion === this.pending.at.version + 1) this.pending.seen.add('changes');
     if (m.epoch !== this.epoch) return this.fail(`keys.changes v${m.fromVersion}-${m.toVersion} in epoch ${m.epoch}, sequence is in epoch ${this.epoch}`);
     if (m.fromVersion !== this.version + 1) return this.fail(`keys.changes v${m.fromVersion}-${m.toVersion} after v${this.version}: ${m.fromVersion <= this.version ? 'repeat' : 'gap'}`);
     const versions = m.changes.map((c) => c.version);
@@ -144,13 +138,9 @@ export class SequenceChecker {
     if (s) s.started = true;
     const at = this.pending?.at ?? (first ? s?.resume : undefined);
     if (!at) return this.fail(`keys.insync v${m.version} neither answers a resume nor a resync`);
-    if (m.epoch !== at.epoch || m.version !== at.version) return this.fail(`keys.insync at e${m.epoch}/v${m.version} for a position e${at.epoch}/v${at.version}`);
-    if (this.pending) {
-      this.keySet = this.pending.saved.clone();
-      this.version = at.version;
-      this.tainted = this.pending.tainted;
-      this.pending.seen.add('in-sync');
-    }
+    // In sync means at the position the agent named, with nothing applied since (else a snapshot was due, §2).
+    if (m.epoch !== at.epoch || m.version !== at.version || m.version !== this.version) return this.fail(`keys.insync at e${m.epoch}/v${m.version} for a position e${at.epoch}/v${at.version} (agent at v${this.version})`);
+    this.pending?.seen.add('in-sync');
     if (!this.tainted && m.hash !== this.keySet.hash()) this.fail(`keys.insync v${m.version}: hash ${m.hash} ≠ the agent's ${this.keySet.hash()}`);
   }
 

@@ -38,7 +38,7 @@ class Agent:
         self.creds, self.epoch, self.version, self.tainted = {}, 0, 0, False
         self.violations, self.seen_ids = [], set()
         self.session = None  # {"resume": position or None, "started": bool}
-        self.pending = None  # resync outstanding: {"at", "saved", "tainted", "seen"}
+        self.pending = None  # resync outstanding: {"at", "seen"}
         self.sio, self.closing, self.task = None, False, None
 
     def fail(self, text):
@@ -93,9 +93,7 @@ class Agent:
             s["started"] = True
         p = self.pending
         if p and m["epoch"] == p["at"]["epoch"] and m["fromVersion"] == p["at"]["version"] + 1:
-            # §4: a resync restarts the sequence at the position it named.
-            self.creds, self.version, self.tainted = copy.deepcopy(p["saved"]), p["at"]["version"], p["tainted"]
-            p["seen"].add("changes")
+            p["seen"].add("changes")  # §2 keys.resync: from where the sequence stands it continues
         if m["epoch"] != self.epoch:
             return self.fail(f"keys.changes v{m['fromVersion']}-{m['toVersion']} in epoch {m['epoch']}, sequence is in epoch {self.epoch}")
         if m["fromVersion"] != self.version + 1:
@@ -144,12 +142,10 @@ class Agent:
         at = self.pending["at"] if self.pending else (s["resume"] if first else None)
         if not at:
             return self.fail(f"keys.insync v{m['version']} neither answers a resume nor a resync")
-        if m["epoch"] != at["epoch"] or m["version"] != at["version"]:
-            return self.fail(f"keys.insync at e{m['epoch']}/v{m['version']} for a position e{at['epoch']}/v{at['version']}")
+        if m["epoch"] != at["epoch"] or m["version"] != at["version"] or m["version"] != self.version:
+            return self.fail(f"keys.insync at e{m['epoch']}/v{m['version']} for a position e{at['epoch']}/v{at['version']} (agent at v{self.version})")
         if self.pending:
-            p = self.pending
-            self.creds, self.version, self.tainted = copy.deepcopy(p["saved"]), at["version"], p["tainted"]
-            p["seen"].add("in-sync")
+            self.pending["seen"].add("in-sync")
         if not self.tainted and m["hash"] != canonical_hash(self.creds):
             self.fail(f"keys.insync v{m['version']}: hash {m['hash']} != the agent's")
 
@@ -238,7 +234,7 @@ class Agent:
         if not sio or not sio.connected or not self.session["started"] or self.pending:
             return
         at = self.position()
-        self.pending = {"at": at, "saved": copy.deepcopy(self.creds), "tainted": self.tainted, "seen": set()}
+        self.pending = {"at": at, "seen": set()}
         try:
             answer = await sio.call("keys.resync", at, namespace=NS, timeout=20)
         except Exception as e:  # a timeout or a socket gone away: the next session starts from scratch anyway
@@ -250,7 +246,7 @@ class Agent:
         if result not in ("changes", "snapshot", "in-sync"):
             self.fail(f"resync answer {answer} is not ok with a result")
         elif p and result not in p["seen"]:
-            self.fail(f"resync from v{at['version']} answered \"{result}\" but no such restart was received before the answer")
+            self.fail(f"resync from v{at['version']} answered \"{result}\" but no such message arrived before the answer")
 
     async def close(self):
         self.closing = True
