@@ -3,11 +3,11 @@ import { Client } from 'pg';
 import { issueDevToken } from '@keystream/auth';
 import { AppProcess, ENTRY, newOrgId, runCli, TEST_MASTER_KEY_BASE64 } from '@keystream/testing';
 import { AgentFleet } from './agent-fleet';
-import { KeySet } from './key-set';
 import { ensurePythonAgentVenv, PythonAgents } from './python-agents';
 import { collectCredentials, RestWriter } from './rest-writer';
 import { conformanceSeed, SeededRandom } from './seeded-random';
 import { StrictAgent } from './strict-agent';
+import { keySetMismatches, ledgerSplits } from './verdict';
 
 /**
  * Conformance to docs/agent-protocol.md, outside in: strict agents written from the document alone (JS and
@@ -197,44 +197,32 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
       phase('every agent at its head');
       const views = await fleet.views();
       const violations = [...views.values()].flatMap((v) => v.violations);
-      expect({ seed, violations: violations.slice(0, 40), count: violations.length }).toEqual({ seed, violations: [], count: 0 });
-
-      const idsOf = orgs.map((o) => new Set(o.lanes.flatMap((w) => [...w.createdIds])));
-      orgs.forEach((o, i) => {
-        const truth = KeySet.of(heads[i].credentials);
-        const expected = heads[i].credentials.map((c) => ({ id: c.id, provider: c.provider, label: c.label, fields: c.fields, secrets: masked(c.secrets) })).sort(byId);
-        for (const name of o.devices) {
-          const v = views.get(name)!;
-          const foreign = v.seenIds.filter((id) => idsOf.some((s, j) => j !== i && s.has(id)));
-          const held = v.credentials.map((c) => ({ id: c.id, provider: c.provider, label: c.label, fields: c.fields, secrets: masked(c.secrets) })).sort(byId);
-          expect({ seed, name, epoch: v.epoch, version: v.version, hash: v.hash, foreign, held }).toEqual({
-            seed,
-            name,
-            epoch: heads[i].epoch,
-            version: heads[i].version,
-            hash: truth.hash(),
-            foreign: [],
-            held: expected,
-          });
-        }
-      });
-      const split = [...ledger].filter(([, hashes]) => hashes.size > 1).map(([at, hashes]) => ({ at, hashes: [...hashes] }));
-      expect({ seed, positionsHeldWithDifferentContent: split }).toEqual({ seed, positionsHeldWithDifferentContent: [] });
+      const truths = orgs.map((o, i) => ({ ...heads[i], orgId: o.orgId, devices: o.devices, createdIds: new Set(o.lanes.flatMap((w) => [...w.createdIds])) }));
 
       // The acks were recorded: every device's position is its org's head (docs/agent-protocol.md §2 keys.ack).
-      for (const [i, o] of orgs.entries()) {
-        let devices: { deviceId: string; appliedVersion: number; epoch: number; connected: boolean }[] = [];
-        const want = o.devices.map((deviceId) => ({ deviceId, appliedVersion: heads[i].version, epoch: heads[i].epoch, connected: true })).sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1));
-        const got = async () => {
-          devices = ((await rest('GET', `/v1/orgs/${o.orgId}/devices`, o.admin)).body.devices as typeof devices)
-            .map(({ deviceId, appliedVersion, epoch, connected }) => ({ deviceId, appliedVersion, epoch, connected }))
-            .sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1));
-          return JSON.stringify(devices) === JSON.stringify(want);
-        };
+      const deviceMismatches: unknown[] = [];
+      for (const t of truths) {
+        const admin = orgs.find((o) => o.orgId === t.orgId)!.admin;
+        const want = t.devices.map((deviceId) => ({ deviceId, appliedVersion: t.version, epoch: t.epoch, connected: true })).sort(byId);
+        let got: typeof want = [];
         const end = Date.now() + 15_000;
-        while (!(await got()) && Date.now() < end) await sleep(250);
-        expect({ seed, devices }).toEqual({ seed, devices: want });
+        do {
+          if (got.length) await sleep(250);
+          const listed = (await rest('GET', `/v1/orgs/${t.orgId}/devices`, admin)).body.devices as typeof want;
+          got = listed.map(({ deviceId, appliedVersion, epoch, connected }) => ({ deviceId, appliedVersion, epoch, connected })).sort(byId);
+        } while (JSON.stringify(got) !== JSON.stringify(want) && Date.now() < end);
+        got.filter((d, k) => JSON.stringify(d) !== JSON.stringify(want[k])).forEach((d) => deviceMismatches.push({ got: d, want: want.find((w) => w.deviceId === d.deviceId) }));
+        if (got.length !== want.length) deviceMismatches.push({ orgId: t.orgId, listed: got.length, agents: want.length });
       }
+      const verdict = {
+        seed,
+        violations: violations.slice(0, 40),
+        violationCount: violations.length,
+        keySetMismatches: keySetMismatches(truths, views).slice(0, 10),
+        positionsHeldWithDifferentContent: ledgerSplits(ledger).slice(0, 10),
+        deviceMismatches: deviceMismatches.slice(0, 10),
+      };
+      expect(verdict).toEqual({ seed, violations: [], violationCount: 0, keySetMismatches: [], positionsHeldWithDifferentContent: [], deviceMismatches: [] });
     } catch (e) {
       process.stderr.write(`\n[conformance] FAILED with seed=${seed}: KS_CONFORMANCE_SEED=${seed} replays this script\n`);
       throw e;
@@ -244,10 +232,4 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
   }, 420_000);
 });
 
-const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-/** What REST shows of a secret (last4 + fingerprint), from either side: the agent holds the plaintext value. */
-function masked(secrets: unknown): Record<string, { last4: string; fingerprint: string }> {
-  return Object.fromEntries(
-    Object.entries((secrets ?? {}) as Record<string, { value?: string; last4?: string; fingerprint: string }>).map(([n, s]) => [n, { last4: s.last4 ?? (s.value ?? '').slice(-4), fingerprint: s.fingerprint }]),
-  );
-}
+const byId = (a: { deviceId: string }, b: { deviceId: string }) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0);
