@@ -119,7 +119,7 @@ export class StrictAgent {
     if (!at || !s) return;
     s.emit('keys.ack', at, (r: { ok?: boolean; error?: { code?: string; message?: string } }) => {
       // An ack of an epoch the sequence has since left may be refused (§2); any other refusal is a breach.
-      if (r?.ok !== true && this.check.epoch === at.epoch) this.check.fail(`keys.ack e${at.epoch}/v${at.version} refused: ${JSON.stringify(r)}`);
+      if (r?.ok !== true && this.check.epoch === at.epoch) this.check.fail(`keys.ack e${at.epoch}/v${at.version} refused: ${JSON.stringify(r)} (recent: ${this.trace.slice(-6).join('; ')})`);
     });
   }
 
