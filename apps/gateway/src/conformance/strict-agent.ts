@@ -13,6 +13,9 @@ export interface StrictAgentOptions {
   /** The gateway to (re)connect to: agents may land on any instance. */
   pickUrl: () => string;
   record?: Record_;
+  /** Wait before reconnecting after the server went away (default 0.1-1 s) and after a failed attempt (0.3-1 s). */
+  reconnectDelayMs?: () => number;
+  retryDelayMs?: () => number;
 }
 
 export class StrictAgent {
@@ -66,11 +69,11 @@ export class StrictAgent {
       // §1: rate_limited says how many seconds to wait; internal_error and a refused transport are retried.
       if (code === 'rate_limited') return this.later(1000 * (Number(/\d+/.exec(e.data?.message ?? '')?.[0] ?? 2) + Math.random()));
       if (code === 'unauthorized' || code === 'forbidden' || code === 'token_expired' || code === 'unsupported_protocol') this.check.fail(`connect_error ${code}: ${e.data?.message}`);
-      this.later(300 + Math.random() * 700);
+      this.later(this.o.retryDelayMs?.() ?? 300 + Math.random() * 700);
     });
     s.on('disconnect', (reason) => {
       this.note(`disconnect ${reason}`);
-      if (!this.closing) this.later(100 + Math.random() * 900);
+      if (!this.closing) this.later(this.o.reconnectDelayMs?.() ?? 100 + Math.random() * 900);
     });
   }
 
