@@ -1,4 +1,4 @@
-import { Inject, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Logger, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { Namespace } from 'socket.io';
 import { AckReply, AGENTS_NAMESPACE, checkAck, checkResync, ClosedMessage, EVENTS, ResyncResult, RevokedMessage } from '@keystream/agent-protocol';
@@ -30,7 +30,7 @@ function respond(reply: unknown, value: AckReply<unknown>): void {
   pingTimeout: 20_000,
   cors: { origin: false },
 })
-export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnection<AgentSocket>, OnGatewayDisconnect<AgentSocket>, OnModuleDestroy {
+export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnection<AgentSocket>, OnGatewayDisconnect<AgentSocket>, OnModuleDestroy, OnApplicationShutdown {
   private readonly log = new Logger('agents');
   private ns!: Namespace;
   private fanOut!: OrgFanOut;
@@ -135,6 +135,10 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     this.unsubscribe();
     this.deps.epochs?.stop();
     this.deps.revocations?.stop();
+  }
+
+  /** After the sockets were closed (Nest disposes them before this hook): their presence is flushed too. */
+  async onApplicationShutdown(): Promise<void> {
     await this.deps.positions.close();
   }
 

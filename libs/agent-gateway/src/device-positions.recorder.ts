@@ -10,6 +10,7 @@ export class DevicePositionsRecorder {
   private pending = new Map<string, DevicePosition>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  private closed = false;
 
   constructor(
     private readonly ds: DataSource,
@@ -18,6 +19,7 @@ export class DevicePositionsRecorder {
   ) {}
 
   record(p: DevicePosition): void {
+    if (this.closed) return; // shutting down: the database may be gone; a device keeps its last position
     const key = `${p.orgId}\0${p.deviceId}`;
     this.pending.set(key, merge(this.pending.get(key), p));
     this.timer ??= setTimeout(() => void this.flush(), this.intervalMs);
@@ -34,6 +36,7 @@ export class DevicePositionsRecorder {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     await this.flush();
   }
