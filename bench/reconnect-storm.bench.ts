@@ -1,7 +1,7 @@
 /**
  * Reconnect storm: N agents connected to one gateway; the gateway is SIGTERMed and a new process started on the same
  * port while saves go on; agents reconnect after a random jitter and resume. Beside it, in the same run and client
- * process: the same N plain socket.io clients on a plain socket.io server (bench/storm-raw-server.ts), SIGTERMed and
+ * process: the same N plain socket.io clients on a plain socket.io server (bench/raw-socketio-server.ts), SIGTERMed and
  * restarted, reconnecting with the same jitter. Agents are the conformance suite's strict agents (written from
  * docs/agent-protocol.md; every message checked), so "0 gaps" is counted, not assumed.
  *
@@ -12,24 +12,18 @@
  * Target: all converge, 0 protocol violations, Keystream time ≤ 2× the raw time. Exit 1 when the run cannot produce
  * figures (no convergence within BENCH_STORM_TIMEOUT_S, a violation, a process failure); a missed ratio is reported.
  *
- * Environment: DATABASE_URL (else deploy/local/postgres.sh, database keystream_storm_bench, durable unless
+ * Environment: DATABASE_URL (else deploy/local/postgres.sh, database keystream_agent_bench, durable unless
  * BENCH_FAST=1), KAFKA_BROKERS (else deploy/local/kafka.sh), BENCH_STORM_AGENTS=5000, BENCH_STORM_ORGS=50,
  * BENCH_STORM_JITTER_MS=3000, BENCH_STORM_SAVES=50 (during the restart), BENCH_STORM_TIMEOUT_S=300.
  */
-import { execFileSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { io, Socket } from 'socket.io-client';
 import { issueDevToken } from '@keystream/auth';
-import { openDatabase, orgStreams } from '@keystream/persistence';
 import { StrictAgent } from '../apps/gateway/src/conformance/strict-agent';
-import { adoptBenchKeyring, BENCH_MASTER_KEY } from './bench-keys';
-import { BenchProcess, ProcSampler } from './storm-processes';
+import { BenchProcess, DIST, ProcSampler, ROOT, startStack } from './bench-stack';
 
-const ROOT = join(__dirname, '..', '..');
-const DIST = join(ROOT, 'dist');
 const envInt = (name: string, dflt: number) => {
   const n = Number(process.env[name] || dflt);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got '${process.env[name]}'`);
@@ -45,24 +39,6 @@ const jitter = () => Math.random() * JITTER;
 const retry = () => 250 + Math.random() * 500;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
-function provide(kind: 'postgres' | 'kafka'): { url: string; source: string } {
-  const given = kind === 'postgres' ? process.env.DATABASE_URL : process.env.KAFKA_BROKERS;
-  if (given) return { url: given, source: kind === 'postgres' ? 'DATABASE_URL (durability as that server is configured)' : 'KAFKA_BROKERS' };
-  const script = join(ROOT, 'deploy', 'local', `${kind}.sh`);
-  const env = { ...process.env, ...(process.env.BENCH_FAST === '1' ? { KS_PG_FAST: '1' } : {}) };
-  const running = (() => {
-    try {
-      return execFileSync(script, ['status'], { stdio: 'ignore' }) !== undefined;
-    } catch {
-      return false;
-    }
-  })();
-  execFileSync(script, ['start'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  const out = execFileSync(script, kind === 'postgres' ? ['createdb', 'keystream_storm_bench'] : ['start'], { env, encoding: 'utf8' }).trim().split('\n');
-  const durability = running ? 'already running: durability as it was started' : process.env.BENCH_FAST === '1' ? 'KS_PG_FAST=1, not durable' : 'durable';
-  return { url: out[out.length - 1].trim(), source: `deploy/local/${kind}.sh${kind === 'postgres' ? ` (database keystream_storm_bench, ${durability})` : ''}` };
-}
-
 /** Waits until `done()` holds for every item, recording when each first did (ms since t0). */
 async function converge<T>(items: T[], done: (x: T) => boolean, t0: number, what: string): Promise<number[]> {
   const at = new Map<T, number>();
@@ -75,21 +51,7 @@ async function converge<T>(items: T[], done: (x: T) => boolean, t0: number, what
 }
 
 async function keystreamStorm() {
-  const pg = provide('postgres');
-  const kafka = provide('kafka');
-  const jwt = randomBytes(32).toString('hex');
-  const env = { ...process.env, DATABASE_URL: pg.url, KAFKA_BROKERS: kafka.url, KAFKA_TOPIC: `keystream.storm.${randomUUID()}`, AUTH_JWT_SECRET: jwt, KEYSTREAM_MASTER_KEY: process.env.KEYSTREAM_MASTER_KEY ?? BENCH_MASTER_KEY.toString('base64') };
-  const ds = await openDatabase({ url: pg.url, poolSize: 2 });
-  if (!process.env.DATABASE_URL) await adoptBenchKeyring(ds);
-  const run = randomUUID().slice(0, 8);
-  const orgIds = Array.from({ length: ORGS }, (_, i) => `storm-${run}-${i}`);
-  await ds.transaction(async (m) => { for (const id of orgIds) await orgStreams.ensureOrg(m, id); });
-  await ds.destroy();
-  const port = (base: number) => base + Math.floor(Math.random() * 1000);
-  const api = new BenchProcess('command-api', join(DIST, 'apps/command-api/src/main.js'), port(31000), env);
-  const projector = new BenchProcess('projector', join(DIST, 'apps/projector/src/main.js'), port(32000), env);
-  const gateway = new BenchProcess('gateway', join(DIST, 'apps/gateway/src/main.js'), port(33000), env);
-  await Promise.all([api.start(), projector.start(), gateway.start()]);
+  const { api, projector, gateway, jwt, orgIds, sources } = await startStack(ORGS, 'storm');
   const admins = await Promise.all(orgIds.map((orgId) => issueDevToken(Buffer.from(jwt), { userId: 'admin', orgId, role: 'admin', ttlSeconds: 3600 })));
   const heads = new Map<string, number>();
   let saved = 0;
@@ -130,11 +92,11 @@ async function keystreamStorm() {
   const violations = agents.flatMap((x) => x.a.violations);
   agents.forEach((x) => x.a.close());
   await Promise.all([api, projector, gateway].map((p) => p.stop()));
-  return { times, proc, violations, readyMs, pg: pg.source, kafka: kafka.source, saved };
+  return { times, proc, violations, readyMs, sources, saved };
 }
 
 async function rawStorm() {
-  const server = new BenchProcess('raw socket.io', join(DIST, 'bench/storm-raw-server.js'), 34000 + Math.floor(Math.random() * 1000), process.env);
+  const server = new BenchProcess('raw socket.io', join(DIST, 'bench/raw-socketio-server.js'), 34000 + Math.floor(Math.random() * 1000), process.env);
   await server.start();
   const clients = Array.from({ length: N }, () => ({ greetedAt: 0, s: undefined as Socket | undefined }));
   const connect = (c: (typeof clients)[number]) => {
@@ -166,7 +128,7 @@ async function main() {
   const settings = { agents: N, orgs: ORGS, jitterMs: JITTER, savesDuringRestart: SAVES, timeoutS: TIMEOUT_MS / 1000, cpus: os.cpus().length, node: process.version };
   console.log(`reconnect storm: ${JSON.stringify(settings)}`);
   const ks = await keystreamStorm();
-  console.log(`postgres: ${ks.pg}; kafka: ${ks.kafka}`);
+  console.log(ks.sources);
   const raw = await rawStorm();
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   const row = (name: string, r: { times: number[]; readyMs: number; proc: { peakRssMb: number; cpuSeconds: number } }) =>

@@ -16,6 +16,8 @@ export interface StrictAgentOptions {
   /** Wait before reconnecting after the server went away (default 0.1-1 s) and after a failed attempt (0.3-1 s). */
   reconnectDelayMs?: () => number;
   retryDelayMs?: () => number;
+  /** Sees every server message as it arrives, before it is checked (benchmarks time deliveries with it). */
+  observe?: (event: string, payload: unknown) => void;
 }
 
 export class StrictAgent {
@@ -55,6 +57,7 @@ export class StrictAgent {
     this.connects += 1;
     const s = io(`${url}/agents`, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
     this.socket = s;
+    if (this.o.observe) s.onAny((event: string, payload: unknown) => this.o.observe!(event, payload));
     s.on('keys.snapshot', (m: Snapshot) => this.acked(`snapshot e${m.epoch}/v${m.version}`, this.check.snapshot(m)));
     s.on('keys.changes', (m: Changes) => this.acked(`changes e${m.epoch}/${m.fromVersion}-${m.toVersion}`, this.check.changes(m)));
     s.on('keys.insync', (m: InSync) => {
