@@ -1,6 +1,6 @@
 import { agentKeySetHash, AgentCredential } from '@keystream/agent-protocol';
 import { initialState, receiveChanges, receiveSnapshot } from './ordered-applier';
-import { isChangesMessage, isSnapshotMessage } from './server-message-guards';
+import { isChangesMessage, isInSyncMessage, isSnapshotMessage } from './server-message-guards';
 
 /**
  * docs/agent-protocol.md §7 from the SDK's side: what a newer server may send (a provider, a field, a change
@@ -58,5 +58,11 @@ describe('agent SDK forward compatibility', () => {
     const base = { orgId: ORG, epoch: 1, fromVersion: 2, toVersion: 2 };
     expect(isChangesMessage({ ...base, changes: [{ type: 'CredentialRotated', credentialId: 'x' }] })).toBe(false);
     expect(isChangesMessage({ ...base, changes: [{ version: 2, type: 'CredentialAdded', credentialId: 'x', provider: '' }] })).toBe(false);
+  });
+
+  it('reads keys.insync (protocol 2) with fields it does not know, and refuses one without a proper hash', () => {
+    const msg = { orgId: ORG, epoch: 1, version: 4, hash: 'a'.repeat(64), region: 'eu-1' };
+    expect(isInSyncMessage(msg)).toBe(true);
+    expect(isInSyncMessage({ ...msg, hash: 'A'.repeat(64) })).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { AgentChange, AgentCredential, ChangesMessage, RevokedMessage, SnapshotMessage } from '@keystream/agent-protocol';
+import { AgentChange, AgentCredential, ChangesMessage, InSyncMessage, RevokedMessage, SnapshotMessage } from '@keystream/agent-protocol';
 
 /**
  * The agent's edge: what the server sent is checked for shape before the applier trusts it. Shape only:
@@ -43,6 +43,11 @@ export function isChangesMessage(v: unknown): v is ChangesMessage {
   );
 }
 
+export function isInSyncMessage(v: unknown): v is InSyncMessage {
+  return isObj(v) && isStr(v.orgId) && isInt(v.epoch) && isInt(v.version) && isStr(v.hash) && HASH.test(v.hash);
+}
+
+/** Unknown reasons are final, like `revoked` (docs/agent-protocol.md §2). */
 export function revokedReason(v: unknown): RevokedMessage['reason'] {
   return isObj(v) && v.reason === 'token_expired' ? 'token_expired' : 'revoked';
 }
