@@ -69,7 +69,7 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
     return { etag: res.headers.get('etag'), body: (await res.json()) as Record<string, unknown> };
   };
 
-  it(`seeded scenario: ${ORGS} orgs, ${ORGS * AGENTS_PER_ORG} strict agents (JS and Python) over two gateways, ${SAVES} saves with drops, reinstalls, resyncs, an epoch change and a gateway restart`, async () => {
+  it(`seeded scenario: ${ORGS} orgs, ${ORGS * AGENTS_PER_ORG} strict agents (JS and Python, protocols 2 and 1) over two gateways, ${SAVES} saves with drops, reinstalls, resyncs, an epoch change and a gateway restart`, async () => {
     const rng = new SeededRandom(seed);
     const ledger = new Map<string, Set<string>>(); // `${org}@${version}` → hashes agents held there (exact states only)
     const record = (orgId: string, version: number, hash: string, exact: boolean) => {
@@ -94,7 +94,9 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
             let first = true;
             const home = gateways[(o + i) % 2];
             const pickUrl = () => (first ? ((first = false), home.url) : gateways[Math.floor(Math.random() * gateways.length)].url);
-            fleet.addJs(name, orgId, new StrictAgent({ name, orgId, token, pickUrl, record }));
+            // Two JS agents per org speak the previous protocol version, which the server still serves (§7).
+            const protocol = i >= AGENTS_PER_ORG - 2 ? 1 : 2;
+            fleet.addJs(name, orgId, new StrictAgent({ name, orgId, token, pickUrl, record, protocol }));
           }
         }
       }

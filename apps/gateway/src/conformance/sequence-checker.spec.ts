@@ -93,6 +93,18 @@ describe('conformance SequenceChecker (docs/agent-protocol.md §3-§5)', () => {
     ]);
   });
 
+  it('speaks protocol 1 (§7): an in-sync resume is idle without a message; keys.insync is a breach', () => {
+    const c = new SequenceChecker('acme', undefined, 1);
+    c.connected();
+    c.snapshot({ orgId: 'acme', epoch: 1, version: 0, hash: EMPTY, credentials: [] });
+    c.connected(c.position);
+    expect(c.idle).toBe(true);
+    c.resyncSent();
+    c.resyncAnswered({ ok: true, result: 'in-sync' });
+    c.inSync({ orgId: 'acme', epoch: 1, version: 0, hash: EMPTY });
+    expect(c.violations.map((v) => v.replace(/^\[[^\]]+\] /, ''))).toEqual(['keys.insync sent to a protocol 1 agent']);
+  });
+
   it('answers a resume: changes from resume + 1, keys.insync at the position, never a snapshot within the window', () => {
     const c = started();
     c.changes(changes(1, 2));

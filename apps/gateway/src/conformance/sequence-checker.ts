@@ -42,7 +42,8 @@ export class SequenceChecker {
   private session?: { resume?: Position; started: boolean };
   private pending?: { at: Position; seen: Set<Restart> };
 
-  constructor(readonly orgId: string, private readonly record: Record_ = () => undefined) {}
+  /** `protocol` 1 (§7): no keys.insync; an in-sync resume gets no message at all. */
+  constructor(readonly orgId: string, private readonly record: Record_ = () => undefined, readonly protocol: 1 | 2 = 2) {}
 
   get position(): Position {
     return { epoch: this.epoch, version: this.version, ...(this.epoch === 0 ? {} : { hash: this.keySet.hash() }) };
@@ -63,7 +64,8 @@ export class SequenceChecker {
   }
 
   get idle(): boolean {
-    return this.session?.started === true && this.pending === undefined;
+    const started = this.session?.started === true || (this.protocol === 1 && this.session?.resume !== undefined);
+    return started && this.pending === undefined;
   }
 
   resyncSent(): Position {
@@ -78,7 +80,7 @@ export class SequenceChecker {
     if (!p) return;
     const r = (result as { result?: string })?.result as Restart | undefined;
     if (r !== 'changes' && r !== 'snapshot' && r !== 'in-sync') return this.fail(`resync answer ${JSON.stringify(result)} is not ok with a result`);
-    if (!p.seen.has(r)) this.fail(`resync from v${p.at.version} answered "${r}" but no such message arrived before the answer`);
+    if (!p.seen.has(r) && !(r === 'in-sync' && this.protocol === 1)) this.fail(`resync from v${p.at.version} answered "${r}" but no such message arrived before the answer`);
   }
 
   /** Returns the position to ack, or undefined when the message is not acked (in-sync, or broken). */
@@ -133,6 +135,7 @@ export class SequenceChecker {
 
   inSync(m: InSync): void {
     if (!this.ownOrg(m, 'keys.insync')) return;
+    if (this.protocol === 1) return this.fail(`keys.insync sent to a protocol 1 agent`);
     const s = this.session;
     const first = !s?.started;
     if (s) s.started = true;

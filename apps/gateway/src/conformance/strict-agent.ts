@@ -13,6 +13,8 @@ export interface StrictAgentOptions {
   /** The gateway to (re)connect to: agents may land on any instance. */
   pickUrl: () => string;
   record?: Record_;
+  /** The protocol version of the handshake (default 2). */
+  protocol?: 1 | 2;
   /** Wait before reconnecting after the server went away (default 0.1-1 s) and after a failed attempt (0.3-1 s). */
   reconnectDelayMs?: () => number;
   retryDelayMs?: () => number;
@@ -29,7 +31,7 @@ export class StrictAgent {
   connects = 0;
 
   constructor(private readonly o: StrictAgentOptions) {
-    this.check = new SequenceChecker(o.orgId, o.record);
+    this.check = new SequenceChecker(o.orgId, o.record, o.protocol ?? 2);
   }
 
   get violations(): string[] {
@@ -50,7 +52,7 @@ export class StrictAgent {
     this.discard();
     this.closing = false;
     const at = resume && this.check.epoch > 0 ? this.check.position : undefined;
-    const auth = { token: this.o.token, protocol: 2, orgId: this.o.orgId, ...(at ? { resume: { epoch: at.epoch, version: at.version }, ...(at.hash ? { hash: at.hash } : {}) } : {}) };
+    const auth = { token: this.o.token, protocol: this.o.protocol ?? 2, orgId: this.o.orgId, ...(at ? { resume: { epoch: at.epoch, version: at.version }, ...(at.hash ? { hash: at.hash } : {}) } : {}) };
     const url = this.o.pickUrl();
     this.note(`connect ${url} ${at ? `resume e${at.epoch}/v${at.version}` : 'fresh'}`);
     this.check.connected(at);
