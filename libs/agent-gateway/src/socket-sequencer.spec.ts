@@ -1,5 +1,5 @@
 import { AgentChange, ChangesMessage, SnapshotMessage } from '@keystream/agent-protocol';
-import { SocketSequencer } from './socket-sequencer';
+import { MAX_HELD, SocketSequencer } from './socket-sequencer';
 
 /** The per-socket order: held while a sync reads, drained past what it sent, never a gap or a repeat. */
 describe('SocketSequencer', () => {
@@ -73,5 +73,20 @@ describe('SocketSequencer', () => {
     seq.end();
     expect(sent).toEqual(['S4', 'S4', '5-5']);
     expect(seq.position).toEqual({ epoch: 2, version: 5 });
+  });
+
+  it('drops what it holds past MAX_HELD and asks for a read of the log instead, never sending past the hole', () => {
+    const { seq, sent, gaps } = setup();
+    seq.begin({ epoch: 1, version: 0 });
+    for (let v = 1; v <= MAX_HELD + 5; v++) seq.live(msg(v, v));
+    seq.end();
+    expect(sent).toEqual([]); // version 1 was dropped with the rest: nothing can follow position 0 yet
+    expect(gaps()).toBe(1);
+    expect(seq.idle).toBe(false);
+    seq.begin(seq.position); // the catch-up reads the log
+    seq.changes(msg(1, MAX_HELD + 5));
+    seq.end();
+    expect(sent).toEqual([`1-${MAX_HELD + 5}`]);
+    expect(seq.idle).toBe(true);
   });
 });

@@ -1,5 +1,8 @@
 import { ChangesMessage, EVENTS, SnapshotMessage } from '@keystream/agent-protocol';
 
+/** Held messages kept at most: past it they are dropped and the log is read instead (it holds them all). */
+export const MAX_HELD = 1000;
+
 export interface Position {
   readonly epoch: number;
   readonly version: number;
@@ -15,6 +18,8 @@ export class SocketSequencer {
   private pos?: Position;
   private syncing = false;
   private held: ChangesMessage[] = [];
+  /** Held messages were dropped: only a read of the log can fill what they carried. */
+  private overflowed = false;
 
   constructor(
     private readonly send: (event: string, body: unknown) => void,
@@ -26,7 +31,7 @@ export class SocketSequencer {
   }
 
   get idle(): boolean {
-    return !this.syncing && this.held.length === 0;
+    return !this.syncing && this.held.length === 0 && !this.overflowed;
   }
 
   /** A sync starts from what the agent claims to hold (its resume or resync position). */
@@ -59,16 +64,23 @@ export class SocketSequencer {
   live(msg: ChangesMessage): void {
     if (this.syncing || this.held.length > 0) this.hold(msg);
     else if (!this.changes(msg) && this.isAhead(msg)) this.hold(msg);
-    if (!this.syncing && this.held.length > 0) this.onGap();
+    if (!this.syncing && !this.idle) this.onGap();
   }
 
   end(): void {
     this.syncing = false;
     this.drain();
-    if (this.held.length > 0) this.onGap();
+    if (this.held.length > 0 || this.overflowed) {
+      this.overflowed = false;
+      this.onGap();
+    }
   }
 
   private hold(msg: ChangesMessage): void {
+    if (this.held.length >= MAX_HELD) {
+      this.held = [];
+      this.overflowed = true;
+    }
     this.held.push(msg);
     this.held.sort((a, b) => a.epoch - b.epoch || a.fromVersion - b.fromVersion);
   }

@@ -23,11 +23,16 @@ describe('SyncQueue', () => {
 
   it('hands a failed run\'s error to its callers and keeps serving', async () => {
     let n = 0;
+    const at: number[] = [];
     const q = new SyncQueue(async () => {
+      at.push(Date.now());
       if (++n === 1) throw new Error('db down');
       return 'snapshot';
-    });
-    expect(await q.request({ from: undefined })).toEqual(new Error('db down'));
-    expect(await q.request({ from: undefined })).toBe('snapshot');
+    }, 200);
+    const first = q.request({ from: undefined });
+    const second = q.request({ from: undefined }); // queued behind the failing one: waits before it runs
+    expect(await first).toEqual(new Error('db down'));
+    expect(await second).toBe('snapshot');
+    expect(at[1] - at[0]).toBeGreaterThanOrEqual(190);
   });
 });

@@ -13,6 +13,9 @@ export interface SyncRequest {
 
 type Waiter = (r: ResyncResult | Error) => void;
 
+/** After a failed sync (the database away), the next one waits this long: no tight retry loop per socket. */
+export const RETRY_AFTER_FAILURE_MS = 1000;
+
 /**
  * One sync at a time per socket, and at most one waiting: requests made while one runs are coalesced
  * into the next run (the latest claim wins), whose answer every waiting caller gets. A socket sending
@@ -22,7 +25,10 @@ export class SyncQueue {
   private running = false;
   private next?: { req: SyncRequest; waiters: Waiter[] };
 
-  constructor(private readonly run: (req: SyncRequest) => Promise<ResyncResult>) {}
+  constructor(
+    private readonly run: (req: SyncRequest) => Promise<ResyncResult>,
+    private readonly retryAfterMs = RETRY_AFTER_FAILURE_MS,
+  ) {}
 
   request(req: SyncRequest): Promise<ResyncResult | Error> {
     return new Promise((resolve) => {
@@ -52,6 +58,7 @@ export class SyncQueue {
         result = e instanceof Error ? e : new Error(String(e));
       }
       for (const w of waiters) w(result);
+      if (result instanceof Error && this.next) await new Promise((r) => setTimeout(r, this.retryAfterMs));
     }
     this.running = false;
   }
