@@ -36,6 +36,13 @@ module.exports = {
       to: { path: 'node_modules/@nestjs/(common|core|platform-express)' },
     },
     {
+      name: 'conformance-agent-from-the-document-only',
+      comment: 'The strict agent of the conformance suite is written from docs/agent-protocol.md alone: socket.io-client, node built-ins and its own files, nothing of ours.',
+      severity: 'error',
+      from: { path: '^apps/gateway/src/conformance/(strict-agent|sequence-checker|key-set)\\.ts$' },
+      to: { dependencyTypesNot: ['core'], pathNot: ['^node_modules/socket\\.io-client/', '^apps/gateway/src/conformance/(sequence-checker|key-set)\\.ts$'] },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { AgentCredential, AgentKeySet, ResyncResult } from '@keystream/agent-protocol';
+import { AgentCredential, AgentKeySet, InSyncMessage, ResyncResult } from '@keystream/agent-protocol';
 import { AgentConnection } from './agent-connection';
 import { AgentError, AgentErrorCode, AgentEvents, AgentLogger, defaultLogger, KeySetSource } from './agent-events';
 import { KeySetCache, KeySetCacheOptions } from './key-set-cache';
@@ -51,6 +51,7 @@ export class KeystreamAgent extends EventEmitter<AgentEvents> {
         this.handle(receiveSnapshot(this.state, msg));
       },
       changes: (msg) => this.handle(receiveChanges(this.state, msg)),
+      inSync: (msg) => this.onInSync(msg),
       malformed: (event) => this.requestResync(`malformed ${event} ignored`),
       connected: () => this.onConnected(),
       disconnected: (reason) => this.onDisconnected(reason),
@@ -145,6 +146,19 @@ export class KeystreamAgent extends EventEmitter<AgentEvents> {
       this.isReady = true;
       this.emit('ready', { keySet, source });
     }
+  }
+
+  /** The server says the resumed position is its head: acknowledged if the hashes agree, else a resync. */
+  private onInSync(msg: InSyncMessage): void {
+    const { keySet, hash } = this.state;
+    if (keySet && msg.epoch === keySet.epoch && msg.version === keySet.version && msg.hash === hash) {
+      this.logger.debug(`in sync at epoch ${keySet.epoch} v${keySet.version}`);
+      this.resyncs.succeeded();
+      this.connection.ack({ epoch: keySet.epoch, version: keySet.version });
+      return;
+    }
+    this.fail('hash_mismatch', `server is in sync at v${msg.version} with another key set; resyncing`, true);
+    this.requestResync('hash_mismatch');
   }
 
   private onConnected(): void {

@@ -6,12 +6,14 @@ import {
   ChangesMessage,
   EVENTS,
   HandshakeAuth,
+  InSyncMessage,
+  PROTOCOL_VERSION,
   ResyncRequest,
   ResyncResult,
   SnapshotMessage,
 } from '@keystream/agent-protocol';
 import { AgentErrorCode, RevokedEvent } from './agent-events';
-import { isChangesMessage, isSnapshotMessage, revokedReason } from './server-message-guards';
+import { isChangesMessage, isInSyncMessage, isSnapshotMessage, revokedReason } from './server-message-guards';
 
 export interface AgentConnectionOptions {
   readonly url: string;
@@ -27,6 +29,8 @@ export interface ConnectionHooks {
   resume(): Pick<HandshakeAuth, 'resume' | 'hash'>;
   snapshot(msg: SnapshotMessage): void;
   changes(msg: ChangesMessage): void;
+  /** Protocol 2: the server confirmed the agent's position is the head. */
+  inSync(msg: InSyncMessage): void;
   malformed(event: string): void;
   connected(): void;
   disconnected(reason: string): void;
@@ -80,6 +84,7 @@ export class AgentConnection {
     socket.on('connect_error', (err: Error & { data?: { code?: string } }) => this.onConnectError(socket, err));
     socket.on(EVENTS.snapshot, (msg: unknown) => (isSnapshotMessage(msg) ? this.hooks.snapshot(msg) : this.hooks.malformed(EVENTS.snapshot)));
     socket.on(EVENTS.changes, (msg: unknown) => (isChangesMessage(msg) ? this.hooks.changes(msg) : this.hooks.malformed(EVENTS.changes)));
+    socket.on(EVENTS.insync, (msg: unknown) => (isInSyncMessage(msg) ? this.hooks.inSync(msg) : this.hooks.malformed(EVENTS.insync)));
     socket.on(EVENTS.revoked, (msg: unknown) => this.onRevoked(socket, revokedReason(msg)));
   }
 
@@ -112,7 +117,7 @@ export class AgentConnection {
   private async handshake(): Promise<HandshakeAuth> {
     const { token, orgId } = this.options;
     const value = typeof token === 'function' ? await token() : token;
-    return { token: value, ...this.hooks.resume(), ...(orgId && { orgId }) };
+    return { token: value, protocol: PROTOCOL_VERSION, ...this.hooks.resume(), ...(orgId && { orgId }) };
   }
 
   private tokenUnavailable(socket: Socket, e: Error): void {

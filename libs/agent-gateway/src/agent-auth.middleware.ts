@@ -1,4 +1,4 @@
-import { checkHandshake } from '@keystream/agent-protocol';
+import { checkHandshake, SUPPORTED_PROTOCOLS } from '@keystream/agent-protocol';
 import { AuthError } from '@keystream/auth';
 import { AgentSocket, socketError } from './agent-socket';
 import { GatewayDeps } from './gateway-deps';
@@ -17,6 +17,7 @@ export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'reader
   return async (socket: AgentSocket, next: (err?: Error) => void): Promise<void> => {
     try {
       const hs = checkHandshake(socket.handshake.auth);
+      if (hs.unsupportedProtocol) return next(socketError('unsupported_protocol', hs.error!, { supported: SUPPORTED_PROTOCOLS }));
       if (!hs.value) return next(socketError('unauthorized', hs.error ?? 'auth.token is required'));
       const principal = await verifier.verify(hs.value.token);
       const rate = await connectLimiter?.consume(hs.value.token);
@@ -28,7 +29,7 @@ export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'reader
       await revocations?.check(principal);
       if (revocations?.recentlyRevoked(principal)) return next(socketError('unauthorized', 'access revoked'));
       const deviceId = principal.deviceId && DEVICE_ID.test(principal.deviceId) ? principal.deviceId : `user:${principal.userId}`;
-      socket.data.session = { principal, orgId: principal.orgId, deviceId, handshake: hs.value };
+      socket.data.session = { principal, orgId: principal.orgId, deviceId, handshake: { ...hs.value, protocol: hs.value.protocol ?? 1 } };
       next();
     } catch (e) {
       if (e instanceof AuthError) return next(socketError(e.code, e.message));

@@ -4,7 +4,7 @@ import { TokenRateLimiter, TokenVerifier } from '@keystream/auth';
 import { DEFAULT_RATE_LIMITS, RateLimits, readRateLimits } from '@keystream/config';
 import { SecretVault } from '@keystream/crypto';
 import { ChangeFeed } from '@keystream/event-log';
-import { exportMetrics } from '@keystream/observability';
+import { exportMetrics, metrics } from '@keystream/observability';
 import { AgentKeySetReader } from './agent-key-set.reader';
 import { AgentsGateway } from './agents.gateway';
 import { DevicePositionsRecorder } from './device-positions.recorder';
@@ -49,7 +49,10 @@ export class AgentGatewayModule {
       verifier: opts.verifier,
       reader: new AgentKeySetReader(opts.dataSource, opts.vault),
       feed: opts.feed,
-      positions: new DevicePositionsRecorder(opts.dataSource),
+      positions: new DevicePositionsRecorder(opts.dataSource, 250, (e, rows) => {
+        metrics.devicePositionFailures.inc(rows);
+        new Logger('agents').error(`device positions: ${rows} row(s) not recorded: ${(e as Error)?.message ?? 'error'} ${(e as { code?: string })?.code ?? ''}`.trim());
+      }),
       epochs: epochWatcher(opts.dataSource),
       connectLimiter: new TokenRateLimiter((opts.rateLimits ?? envRateLimits()).connectsPerMinute),
       revocations: new RevocationWatcher(opts.dataSource, (e) => new Logger('agents').error(`revocation watcher: ${(e as Error)?.name ?? 'error'} ${(e as { code?: string })?.code ?? ''}`.trim())),

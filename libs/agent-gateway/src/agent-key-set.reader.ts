@@ -1,8 +1,12 @@
 import { DataSource } from 'typeorm';
 import { AgentChange, AgentCredential, AgentSecret, ChangesMessage, SnapshotMessage } from '@keystream/agent-protocol';
-import { EventEnvelope, keySetHash, SealedSecret, StoredCredential } from '@keystream/credentials';
+import { CredentialEvent, EventEnvelope, evolve, keySetHash, SealedSecret, StoredCredential } from '@keystream/credentials';
 import { DEK_KEY_ID, SecretVault } from '@keystream/crypto';
 import { eventRows, keySetRows } from '@keystream/persistence';
+
+const SNAPSHOT_ATTEMPTS = 5;
+/** How far past the projection a snapshot folds the log; a longer lag is topped up with changes after it. */
+const SNAPSHOT_TAIL = 10_000;
 
 export interface Head {
   readonly epoch: number;
@@ -18,7 +22,6 @@ type SecretsData = EventEnvelope['data'] & { label?: string; fields?: Record<str
  * agent. A change of a credential removed since (its data key shredded) is sent without its secrets: the
  * removal follows it in the same log, so the agent converges to the same key set (and hash).
  */
-
 export class AgentKeySetReader {
   constructor(private readonly ds: DataSource, private readonly vault: SecretVault) {}
 
@@ -33,26 +36,43 @@ export class AgentKeySetReader {
     return { epoch: r.epoch ?? 1, version: r.version ?? 0, hash: r.hash ?? keySetHash([]) };
   }
 
-  async snapshot(orgId: string): Promise<SnapshotMessage> {
-    await this.vault.ready();
-    const { head, creds } = await this.ds.transaction('REPEATABLE READ', async (m) => {
-      const rows: Head[] = await m.query(`SELECT epoch, version, hash FROM key_sets WHERE org_id = $1`, [orgId]);
-      const head = rows[0] ?? { epoch: 1, version: 0, hash: keySetHash([]) };
-      const state = await keySetRows.load(m, orgId, head.version);
-      return { head, creds: [...state.credentials.values()] };
-    });
-    // Data keys are read after the snapshot's transaction has given its connection back: a read that needed a
-    // second pooled connection while holding one would deadlock the pool once as many snapshots as connections
-    // run at once (1,000 agents connecting). A key shredded in between is handled like one shredded before.
-    const deks = await this.vault.dataKeys(orgId, creds.filter(usesDek).map((c) => c.id));
-    // The projection may trail the log (distributed): a credential already shredded is left out here;
-    // its removal reaches the agent with the top-up changes that follow the snapshot.
-    const credentials = creds.filter((c) => !usesDek(c) || deks.has(c.id)).map((c) => this.open(orgId, c, deks.get(c.id)));
-    const complete = credentials.length === creds.length;
-    return { orgId, epoch: head.epoch, version: head.version, hash: complete ? head.hash : keySetHash(credentials), credentials };
+  /** The log's last version of the org (0 when empty): the read model may trail it, the log never trails a save. */
+  async logHead(orgId: string): Promise<number> {
+    const rows: { v: number }[] = await this.ds.query(`SELECT coalesce(max(version), 0)::int AS v FROM events WHERE org_id = $1`, [orgId]);
+    return rows[0]?.v ?? 0;
   }
 
-  /** The log after `afterVersion`, one message per save (a batch's events stay together; other saves are one event). */
+  /**
+   * Exactly the key set at the snapshot's version (docs/agent-protocol.md §2): the projection, brought up to
+   * the log's head in the same read, so a credential removed after the projection's version is not in it
+   * (nor left silently missing with its removal still to come). A key shredded between that read and the
+   * data-key read means its removal committed meanwhile: read again, which then folds the removal in.
+   */
+  async snapshot(orgId: string): Promise<SnapshotMessage> {
+    await this.vault.ready();
+    for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
+      const { epoch, state, hash } = await this.ds.transaction('REPEATABLE READ', async (m) => {
+        const rows: Head[] = await m.query(`SELECT epoch, version, hash FROM key_sets WHERE org_id = $1`, [orgId]);
+        const head = rows[0] ?? { epoch: 1, version: 0, hash: keySetHash([]) };
+        let state = await keySetRows.load(m, orgId, head.version);
+        const tail = await eventRows.readOrg(m, orgId, head.version, SNAPSHOT_TAIL);
+        for (const e of tail) state = evolve(state, e as CredentialEvent, e.version);
+        return { epoch: head.epoch, state, hash: tail.length === 0 ? head.hash : keySetHash(state.credentials.values()) };
+      });
+      const creds = [...state.credentials.values()];
+      // Data keys are read after the transaction has given its connection back: a read that needed a second
+      // pooled connection while holding one would deadlock the pool once as many snapshots as connections run.
+      const deks = await this.vault.dataKeys(orgId, creds.filter(usesDek).map((c) => c.id));
+      if (creds.some((c) => usesDek(c) && !deks.has(c.id))) continue;
+      return { orgId, epoch, version: state.version, hash, credentials: creds.map((c) => this.open(orgId, c, deks.get(c.id))) };
+    }
+    throw new Error(`snapshot of ${orgId}: a data key kept disappearing under ${SNAPSHOT_ATTEMPTS} reads`);
+  }
+
+  /**
+   * The log after `afterVersion`, one message per save (a batch's events stay together; other saves are one
+   * event). A batch cut by the limit is left for the next read, unless it is all there is.
+   */
   async changesAfter(orgId: string, epoch: number, afterVersion: number, limit: number): Promise<ChangesMessage[]> {
     const events = await eventRows.readOrg(this.ds.manager, orgId, afterVersion, limit);
     const saves: EventEnvelope[][] = [];
@@ -61,7 +81,9 @@ export class AgentKeySetReader {
       if (last && e.batch && last[0].batch?.id === e.batch.id) last.push(e);
       else saves.push([e]);
     }
-    const deks = await this.deks(orgId, events);
+    const tail = saves[saves.length - 1];
+    if (events.length === limit && saves.length > 1 && tail[0].batch && tail.length < tail[0].batch.size) saves.pop();
+    const deks = await this.deks(orgId, saves.flat());
     return saves.map((s) => this.build(orgId, epoch, s, deks));
   }
 

@@ -1,15 +1,24 @@
 import type { Socket } from 'socket.io';
 import type { HandshakeAuth, SocketErrorCode } from '@keystream/agent-protocol';
 import type { Principal } from '@keystream/auth';
+import type { ClientBudget } from './client-budget';
+import type { SocketSequencer } from './socket-sequencer';
+import type { SyncQueue } from './sync-queue';
 
-/** What the handshake established; set once by the auth middleware, read by every handler. */
+/** What the handshake established (set once by the auth middleware), and the socket's sequence state. */
 export interface AgentSession {
   readonly principal: Principal;
   readonly orgId: string;
   readonly deviceId: string;
-  readonly handshake: HandshakeAuth;
+  readonly handshake: HandshakeAuth & { readonly protocol: number };
   expiry?: NodeJS.Timeout;
   revoked?: boolean;
+  /** Set in handleConnection. */
+  seq?: SocketSequencer;
+  syncs?: SyncQueue;
+  budget?: ClientBudget;
+  /** In the org room: then at the fan-out's position, receiving its broadcasts. */
+  inRoom?: boolean;
 }
 
 export type AgentSocket = Socket & { data: { session?: AgentSession } };
@@ -17,8 +26,8 @@ export type AgentSocket = Socket & { data: { session?: AgentSession } };
 export const orgRoom = (orgId: string) => `org:${orgId}`;
 
 /** A connect_error whose `data.code` clients switch on. */
-export function socketError(code: SocketErrorCode, message: string): Error & { data: { code: SocketErrorCode; message: string } } {
-  return Object.assign(new Error(code), { data: { code, message } });
+export function socketError(code: SocketErrorCode, message: string, extra: Record<string, unknown> = {}): Error & { data: { code: SocketErrorCode; message: string } } {
+  return Object.assign(new Error(code), { data: { code, message, ...extra } });
 }
 
 export function session(socket: AgentSocket): AgentSession {

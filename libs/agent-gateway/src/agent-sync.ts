@@ -1,41 +1,57 @@
-import { EVENTS, ResyncResult } from '@keystream/agent-protocol';
+import { InSyncMessage, ResyncResult, SnapshotMessage } from '@keystream/agent-protocol';
 import { AgentKeySetReader } from './agent-key-set.reader';
-import { AgentSocket } from './agent-socket';
+import { Position, SocketSequencer } from './socket-sequencer';
 
 /** Past this many missed events a snapshot is cheaper than the changes. */
 export const MAX_RESUME_EVENTS = 1000;
+/** Top-up reads after a snapshot, at most: the rest (a read model trailing by more) is a gap filled later. */
+const MAX_TOP_UPS = 20;
+
+export interface SyncIo {
+  readonly reader: AgentKeySetReader;
+  /** A snapshot of the org, possibly shared with other sockets syncing at the same moment. */
+  readonly snapshot: (orgId: string) => Promise<SnapshotMessage>;
+  readonly inSync: (msg: InSyncMessage) => void;
+}
 
 /**
- * Brings one agent to the current key set: nothing when it is in sync, exactly the missed saves when it
- * can resume, else a snapshot. Never a silent gap: an unknown epoch or a version outside the log window
- * gets a snapshot. The socket is already in its org room, so anything committed meanwhile also arrives
- * (agents drop duplicates by version).
+ * Brings one socket from `from` (what the agent claims to hold) to the log's head, through its sequencer:
+ * nothing but keys.insync when it is there (and the server can confirm it), exactly the missed saves when it
+ * can resume, else a snapshot exactly at its version and the changes after it. Never a silent gap: an
+ * unknown epoch, a version outside the log window or a hash that differs gets a snapshot.
  */
-export async function syncAgent(
-  socket: AgentSocket,
-  reader: AgentKeySetReader,
-  orgId: string,
-  resume: { epoch: number; version: number } | undefined,
-  hash: string | undefined,
-): Promise<ResyncResult> {
-  // The reads below are async: a session revoked meanwhile (expiry, revocation) must get nothing more.
-  const deliver = (event: string, body: unknown) => {
-    if (!socket.data.session?.revoked) socket.emit(event, body);
-  };
-  const head = await reader.head(orgId);
-  if (head && resume && resume.epoch === head.epoch && resume.version <= head.version && head.version - resume.version <= MAX_RESUME_EVENTS) {
-    if (resume.version === head.version && (hash === undefined || hash === head.hash)) return 'in-sync';
-    if (resume.version < head.version) {
-      const msgs = await reader.changesAfter(orgId, head.epoch, resume.version, MAX_RESUME_EVENTS);
-      if (msgs.length > 0 && msgs[0].fromVersion === resume.version + 1) {
-        for (const m of msgs) deliver(EVENTS.changes, m);
+export async function syncAgent(io: SyncIo, seq: SocketSequencer, orgId: string, from: Position | undefined, hash: string | undefined): Promise<ResyncResult> {
+  const head = await io.reader.head(orgId);
+  if (head && from && from.epoch === head.epoch) {
+    const logHead = await io.reader.logHead(orgId);
+    const confirmed = head.version === from.version && (hash === undefined || hash === head.hash);
+    const refuted = head.version === from.version && hash !== undefined && hash !== head.hash;
+    // In sync only when the read model confirms it: at the log's head, with the same hash (when given).
+    if (from.version === logHead && head.version === logHead && confirmed) {
+      io.inSync({ orgId, epoch: head.epoch, version: logHead, hash: head.hash });
+      return 'in-sync';
+    }
+    if (from.version < logHead && logHead - from.version <= MAX_RESUME_EVENTS && !refuted) {
+      const msgs = await io.reader.changesAfter(orgId, head.epoch, from.version, MAX_RESUME_EVENTS);
+      if (msgs[0]?.fromVersion === from.version + 1) {
+        for (const m of msgs) seq.changes(m);
         return 'changes';
       }
     }
   }
-  const snapshot = await reader.snapshot(orgId);
-  deliver(EVENTS.snapshot, snapshot);
-  // The projection may trail the log (distributed mode): top up from the log, which is never behind.
-  for (const m of await reader.changesAfter(orgId, snapshot.epoch, snapshot.version, MAX_RESUME_EVENTS)) deliver(EVENTS.changes, m);
+  const snapshot = await io.snapshot(orgId);
+  seq.snapshot(snapshot);
+  await topUp(io.reader, seq, orgId);
   return 'snapshot';
 }
+
+/** The log after the snapshot (the read model may trail it), in bounded reads. */
+async function topUp(reader: AgentKeySetReader, seq: SocketSequencer, orgId: string): Promise<void> {
+  for (let i = 0; i < MAX_TOP_UPS; i++) {
+    const pos = seq.position!;
+    const msgs = await reader.changesAfter(orgId, pos.epoch, pos.version, MAX_RESUME_EVENTS);
+    for (const m of msgs) seq.changes(m);
+    if (msgs.length === 0 || seq.position!.version === pos.version) return;
+  }
+}
+

@@ -1,15 +1,19 @@
-import { Inject, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Logger, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { Namespace } from 'socket.io';
-import { AckReply, AGENTS_NAMESPACE, checkAck, checkResync, EVENTS, ResyncResult, RevokedMessage } from '@keystream/agent-protocol';
+import { AckReply, AGENTS_NAMESPACE, checkAck, checkResync, ClosedMessage, EVENTS, ResyncResult, RevokedMessage } from '@keystream/agent-protocol';
 import { metrics, secondsSince } from '@keystream/observability';
 import { agentAuthMiddleware } from './agent-auth.middleware';
-import { AgentSocket, orgRoom, session } from './agent-socket';
-import { syncAgent } from './agent-sync';
+import { AgentSocket, session } from './agent-socket';
+import { ClientBudget } from './client-budget';
 import { GATEWAY_DEPS, GatewayDeps } from './gateway-deps';
 import { OrgFanOut } from './org-fan-out';
+import { OrgRooms, SocketGone } from './org-rooms';
+import { SocketSequencer } from './socket-sequencer';
+import { SyncQueue } from './sync-queue';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const RATE_LIMITED = { ok: false, error: { code: 'rate_limited', message: 'over this socket\'s budget for client events; slow down' } } as const;
 
 /** Answers through the client's ack callback when it gave one. */
 function respond(reply: unknown, value: AckReply<unknown>): void {
@@ -26,10 +30,11 @@ function respond(reply: unknown, value: AckReply<unknown>): void {
   pingTimeout: 20_000,
   cors: { origin: false },
 })
-export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnection<AgentSocket>, OnGatewayDisconnect<AgentSocket>, OnModuleDestroy {
+export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnection<AgentSocket>, OnGatewayDisconnect<AgentSocket>, OnModuleDestroy, OnApplicationShutdown {
   private readonly log = new Logger('agents');
   private ns!: Namespace;
   private fanOut!: OrgFanOut;
+  private rooms!: OrgRooms;
   private unsubscribe: () => void = () => undefined;
 
   constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {}
@@ -37,57 +42,49 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
   afterInit(ns: Namespace): void {
     this.ns = ns;
     ns.use(agentAuthMiddleware(this.deps));
-    // One emit per org room: socket.io encodes the packet once for all its sockets. The rooms are this
-    // instance's own sockets (the in-memory adapter): an org with no agent here costs no read at all.
-    const hasAgents = (orgId: string) => (ns.adapter.rooms.get(orgRoom(orgId))?.size ?? 0) > 0;
+    this.rooms = new OrgRooms(ns, this.deps.reader, () => this.fanOut);
     this.fanOut = new OrgFanOut(
       this.deps.reader,
       (orgId, msg, commandId, occurredAt) => {
-        ns.to(orgRoom(orgId)).emit(EVENTS.changes, msg);
+        const sockets = this.rooms.deliver(orgId, msg);
         if (occurredAt) metrics.deliverySeconds.observe(secondsSince(occurredAt));
-        const sockets = ns.adapter.rooms.get(orgRoom(orgId))?.size ?? 0;
         metrics.deliveries.inc(sockets);
         this.log.debug?.({ msg: 'delivered', commandId, orgId, fromVersion: msg.fromVersion, toVersion: msg.toVersion, sockets });
       },
       (e) => this.fail('fan-out', e),
-      hasAgents,
+      (orgId) => this.rooms.hasAgents(orgId),
     );
     this.unsubscribe = this.deps.feed.subscribe((save) => void this.fanOut.onSave(save));
-    this.deps.epochs?.start((orgId) => void this.newEpoch(orgId)).catch((e) => this.fail('epoch watcher', e));
+    this.deps.epochs?.start((orgId) => this.newEpoch(orgId)).catch((e) => this.fail('epoch watcher', e));
     this.deps.revocations?.start((orgId, userId) => this.revokeUser(orgId, userId)).catch((e) => this.fail('revocation watcher', e));
   }
 
-  /** A rebuild was cut over: forget the org's sequence and give its agents the new epoch's snapshot (one emit). */
-  private async newEpoch(orgId: string): Promise<void> {
-    try {
-      this.fanOut.reset(orgId);
-      // No agent of the org here: nothing to read. One joining later syncs from Postgres (the new epoch).
-      if (!this.ns.adapter.rooms.get(orgRoom(orgId))?.size) return;
-      const snapshot = await this.deps.reader.snapshot(orgId);
-      this.ns.to(orgRoom(orgId)).emit(EVENTS.snapshot, snapshot);
-    } catch (e) {
-      this.fail('epoch change', e);
-    }
+  /** A rebuild was cut over: every agent of the org here gets the new epoch's snapshot, in its own sequence. */
+  private newEpoch(orgId: string): void {
+    for (const socket of this.rooms.newEpoch(orgId)) void this.sync(socket, { from: 'current' });
   }
 
-  async handleConnection(socket: AgentSocket): Promise<void> {
+  handleConnection(socket: AgentSocket): void {
     const s = session(socket);
     metrics.agentsConnected.inc();
     this.scheduleExpiry(socket);
-    // Plain listeners, not @SubscribeMessage: Nest's per-socket rxjs pipeline costs ~13 KB per idle agent
-    // and several allocations per ack (measured in bench/agents-fanout).
+    s.seq = new SocketSequencer(
+      (event, body) => !s.revoked && socket.emit(event, body),
+      () => void this.sync(socket, { from: 'current', catchUp: true }),
+    );
+    s.syncs = new SyncQueue((req) => this.rooms.sync(socket, req));
+    s.budget = new ClientBudget();
+    this.rooms.add(socket);
+    // Plain listeners, not @SubscribeMessage: Nest's per-socket rxjs pipeline costs ~13 KB per idle agent.
     socket.on(EVENTS.ack, (body: unknown, reply?: unknown) => respond(reply, this.onAck(socket, body)));
     socket.on(EVENTS.resync, (body: unknown, reply?: unknown) => void this.onResync(socket, body).then((r) => respond(reply, r)));
-    socket.join(orgRoom(s.orgId));
-    const resume = s.handshake.resume;
-    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, epoch: resume?.epoch ?? 0, appliedVersion: resume?.version ?? 0, connected: true });
-    try {
-      const result = await syncAgent(socket, this.deps.reader, s.orgId, resume, s.handshake.hash);
-      metrics.syncs.inc({ result });
-    } catch (e) {
-      this.fail('initial sync', e);
-      socket.disconnect(true);
-    }
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if (event !== EVENTS.ack && event !== EVENTS.resync && this.spend(socket, 'ack', event) !== 'ok') respond(args[args.length - 1], RATE_LIMITED);
+    });
+    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, connected: true });
+    void this.sync(socket, { from: s.handshake.resume, hash: s.handshake.hash }).then((r) => {
+      if (r instanceof Error && !(r instanceof SocketGone)) socket.disconnect(true);
+    });
   }
 
   handleDisconnect(socket: AgentSocket): void {
@@ -95,29 +92,31 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     if (!s) return;
     metrics.agentsConnected.dec();
     if (s.expiry) clearTimeout(s.expiry);
-    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, epoch: 0, appliedVersion: 0, connected: false });
+    if (s.seq) this.rooms.remove(socket);
+    // The device keeps the position it acked: offline but current is not behind.
+    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, connected: false });
   }
 
+  /** docs/agent-protocol.md §2 keys.ack: recorded only when it names what this socket was sent. */
   onAck(socket: AgentSocket, body: unknown): AckReply {
     const s = session(socket);
+    if (this.spend(socket, 'ack', EVENTS.ack) !== 'ok') return RATE_LIMITED;
     const ack = checkAck(body);
     if (!ack.value) return { ok: false, error: { code: 'invalid_payload', message: ack.error! } };
+    const pos = this.rooms.position(socket);
+    if (!pos || ack.value.epoch !== pos.epoch) return { ok: false, error: { code: 'invalid_payload', message: `epoch ${ack.value.epoch} is not this socket's epoch (${pos?.epoch ?? 'none yet'})` } };
+    if (ack.value.version > pos.version) return { ok: false, error: { code: 'invalid_payload', message: `version ${ack.value.version} is ahead of what this socket was sent (${pos.version})` } };
     this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, epoch: ack.value.epoch, appliedVersion: ack.value.version, connected: true });
     return { ok: true };
   }
 
   async onResync(socket: AgentSocket, body: unknown): Promise<AckReply<ResyncResult>> {
-    const s = session(socket);
+    if (this.spend(socket, 'resync', EVENTS.resync) !== 'ok') return RATE_LIMITED;
     const req = checkResync(body);
     if (!req.value) return { ok: false, error: { code: 'invalid_payload', message: req.error! } };
-    try {
-      const result = await syncAgent(socket, this.deps.reader, s.orgId, { epoch: req.value.epoch, version: req.value.version }, req.value.hash);
-      metrics.syncs.inc({ result });
-      return { ok: true, result };
-    } catch (e) {
-      this.fail('resync', e);
-      return { ok: false, error: { code: 'internal_error', message: 'resync failed; retry' } };
-    }
+    const result = await this.sync(socket, { from: { epoch: req.value.epoch, version: req.value.version }, hash: req.value.hash, resync: true });
+    if (result instanceof Error) return { ok: false, error: { code: 'internal_error', message: 'resync failed; retry' } };
+    return { ok: true, result };
   }
 
   /** Ends every live session of a user in an org (access revoked): nothing is delivered to them after. */
@@ -137,7 +136,38 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     this.unsubscribe();
     this.deps.epochs?.stop();
     this.deps.revocations?.stop();
+  }
+
+  /** After the sockets were closed (Nest disposes them before this hook): their presence is flushed too. */
+  async onApplicationShutdown(): Promise<void> {
     await this.deps.positions.close();
+  }
+
+  private sync(socket: AgentSocket, req: Parameters<SyncQueue['request']>[0]): Promise<ResyncResult | Error> {
+    return session(socket).syncs!.request(req).then((r) => {
+      if (r instanceof Error && !(r instanceof SocketGone)) this.fail('sync', r);
+      return r;
+    });
+  }
+
+  /** Budgets are checked before any work; a socket that keeps flooding is told why and closed. */
+  private spend(socket: AgentSocket, kind: 'ack' | 'resync', event: string): 'ok' | 'refused' {
+    const s = session(socket);
+    const r = s.budget!.spend(kind);
+    if (r === 'ok') return r;
+    metrics.agentEventsRefused.inc({ event: event === EVENTS.ack || event === EVENTS.resync ? event : 'other' });
+    if (r === 'close') this.close(socket, { reason: 'rate_limited', message: 'too many client events over budget; reconnect after 5 s' });
+    return 'refused';
+  }
+
+  private close(socket: AgentSocket, msg: ClosedMessage): void {
+    const s = session(socket);
+    if (s.revoked) return;
+    s.revoked = true;
+    this.rooms.remove(socket);
+    socket.emit(EVENTS.closed, msg);
+    metrics.agentsClosed.inc({ reason: msg.reason });
+    setTimeout(() => socket.disconnect(true), 20);
   }
 
   private scheduleExpiry(socket: AgentSocket): void {
@@ -151,7 +181,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     const s = session(socket);
     if (s.revoked) return;
     s.revoked = true;
-    socket.leave(orgRoom(s.orgId));
+    if (s.seq) this.rooms.remove(socket);
     socket.emit(EVENTS.revoked, { reason } satisfies RevokedMessage);
     setTimeout(() => socket.disconnect(true), 20);
   }

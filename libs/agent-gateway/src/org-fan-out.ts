@@ -33,6 +33,13 @@ export class OrgFanOut {
     return next;
   }
 
+  /** Where the org's room is: the epoch and last version emitted to it (set before each emit). */
+  position(orgId: string): { epoch: number; version: number } | undefined {
+    const version = this.lastSent.get(orgId);
+    const epoch = this.epochs.get(orgId);
+    return version === undefined || epoch === undefined ? undefined : { epoch, version };
+  }
+
   /** A rebuild bumps the epoch: forget positions so the next save starts a fresh sequence. */
   reset(orgId: string): void {
     this.lastSent.delete(orgId);
@@ -62,14 +69,24 @@ export class OrgFanOut {
     const epoch = await this.epoch(save);
     if (last === undefined || save.fromVersion <= last + 1) {
       const events = last === undefined ? save.events : save.events.filter((e) => e.version > last);
-      this.emit(orgId, await this.reader.changesMessage(orgId, epoch, events, save.hash), events[0]?.commandId, events[events.length - 1]?.occurredAt);
+      const msg = await this.reader.changesMessage(orgId, epoch, events, save.hash);
+      // The position moves first: a socket that catches up to it inside `emit` may join the room right then.
+      if (this.stale(orgId, epoch, last)) return;
       this.lastSent.set(orgId, save.toVersion);
+      this.emit(orgId, msg, events[0]?.commandId, events[events.length - 1]?.occurredAt);
       return;
     }
-    for (const msg of await this.reader.changesAfter(orgId, epoch, last, 10_000)) {
-      this.emit(orgId, msg);
+    const msgs = await this.reader.changesAfter(orgId, epoch, last, 10_000);
+    if (this.stale(orgId, epoch, last)) return;
+    for (const msg of msgs) {
       this.lastSent.set(orgId, msg.toVersion);
+      this.emit(orgId, msg);
     }
+  }
+
+  /** A reset (new epoch) while the message was read: it belongs to the old sequence, drop it. */
+  private stale(orgId: string, epoch: number, last: number | undefined): boolean {
+    return this.lastSent.get(orgId) !== last || (this.epochs.has(orgId) && this.epochs.get(orgId) !== epoch);
   }
 
   private async epoch(save: CommittedSave): Promise<number> {

@@ -8,7 +8,7 @@ export interface AgentKeySet {
   readonly credentials: ReadonlyMap<string, AgentCredential>;
 }
 
-/** Applies one change at exactly `state.version + 1`; the caller checks order first. */
+/** Applies one change at exactly `state.version + 1`; the caller checks order first. Unknown types are skipped. */
 export function applyAgentChange(state: AgentKeySet, change: AgentChange): AgentKeySet {
   const next = new Map(state.credentials);
   switch (change.type) {
@@ -36,10 +36,10 @@ export function applyAgentChange(state: AgentKeySet, change: AgentChange): Agent
     case 'CredentialRemoved':
       next.delete(change.credentialId);
       break;
-    default: {
-      const _never: never = change.type;
-      throw new Error(`unknown change type ${String(_never)}`);
-    }
+    default:
+      // A change type this build does not know (a newer server): skipped, the version still advances
+      // (docs/agent-protocol.md §7). The hash then may differ; a resync brings the server's snapshot.
+      break;
   }
   return { epoch: state.epoch, version: change.version, credentials: next };
 }

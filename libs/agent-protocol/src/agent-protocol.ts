@@ -6,12 +6,18 @@ import type { CredentialEventType, ProviderId } from '@keystream/credentials';
  */
 export const AGENTS_NAMESPACE = '/agents';
 
+/** Protocol versions this build speaks: the current one and the previous (docs/agent-protocol.md §7). */
+export const PROTOCOL_VERSION = 2;
+export const SUPPORTED_PROTOCOLS: readonly number[] = [1, 2];
+
 export const EVENTS = {
   snapshot: 'keys.snapshot',
   changes: 'keys.changes',
   ack: 'keys.ack',
   resync: 'keys.resync',
+  insync: 'keys.insync',
   revoked: 'session.revoked',
+  closed: 'session.closed',
 } as const;
 
 export interface AgentSecret {
@@ -19,9 +25,18 @@ export interface AgentSecret {
   readonly fingerprint: string;
 }
 
+/**
+ * What agents accept: the known ids and types, and any other string a newer server may send (kept or
+ * skipped, never fatal: docs/agent-protocol.md §7). `string & {}` keeps the known ones visible to the compiler.
+ */
+// eslint-disable-next-line @typescript-eslint/ban-types
+export type AgentProviderId = ProviderId | (string & {});
+// eslint-disable-next-line @typescript-eslint/ban-types
+export type AgentChangeType = CredentialEventType | (string & {});
+
 export interface AgentCredential {
   readonly id: string;
-  readonly provider: ProviderId;
+  readonly provider: AgentProviderId;
   readonly label: string;
   readonly fields: Readonly<Record<string, string>>;
   readonly secrets: Readonly<Record<string, AgentSecret>>;
@@ -30,9 +45,9 @@ export interface AgentCredential {
 /** One event as an agent applies it: the same delta semantics as the log (null = cleared, absent = unchanged). */
 export interface AgentChange {
   readonly version: number;
-  readonly type: CredentialEventType;
+  readonly type: AgentChangeType;
   readonly credentialId: string;
-  readonly provider: ProviderId;
+  readonly provider: AgentProviderId;
   readonly label?: string;
   readonly fields?: Readonly<Record<string, string | null>>;
   readonly secrets?: Readonly<Record<string, AgentSecret | null>>;
@@ -41,6 +56,8 @@ export interface AgentChange {
 /** Handshake `auth`. */
 export interface HandshakeAuth {
   readonly token: string;
+  /** Absent means 1. */
+  readonly protocol?: number;
   readonly resume?: { readonly epoch: number; readonly version: number };
   readonly hash?: string;
   /** Optional: the org the agent expects; a token of another org is refused with `forbidden`. */
@@ -65,6 +82,20 @@ export interface ChangesMessage {
   readonly hash?: string;
 }
 
+/** The explicit in-sync answer (protocol >= 2). */
+export interface InSyncMessage {
+  readonly orgId: string;
+  readonly epoch: number;
+  readonly version: number;
+  readonly hash: string;
+}
+
+/** The server closes an abusive socket (per-socket budgets). */
+export interface ClosedMessage {
+  readonly reason: 'rate_limited';
+  readonly message: string;
+}
+
 export interface AckMessage {
   readonly epoch: number;
   readonly version: number;
@@ -81,8 +112,8 @@ export type ResyncResult = 'in-sync' | 'changes' | 'snapshot';
 export type AckReply<T = unknown> = { readonly ok: true; readonly result?: T } | { readonly ok: false; readonly error: { readonly code: SocketErrorCode; readonly message: string } };
 
 export interface RevokedMessage {
-  readonly reason: 'token_expired' | 'revoked';
+  readonly reason: 'token_expired' | 'revoked' | 'org_deleted';
 }
 
 /** connect_error `data.code` values, and the error codes of acks. */
-export type SocketErrorCode = 'unauthorized' | 'forbidden' | 'token_expired' | 'invalid_payload' | 'rate_limited' | 'internal_error';
+export type SocketErrorCode = 'unauthorized' | 'forbidden' | 'token_expired' | 'invalid_payload' | 'rate_limited' | 'unsupported_protocol' | 'internal_error';

@@ -6,3 +6,4 @@ export * from './events';
 export * from './key-set';
 export * from './providers';
 export * from './sealed-secret';
+export * from './upcasters';

@@ -79,11 +79,14 @@ export function applyPatch<T>(base: Readonly<Record<string, T>>, patch: Readonly
   return out;
 }
 
+/** What the hash reads; the provider is any string, so an agent hashes providers it does not know too. */
+export type HashableCredential = Pick<StoredCredential, 'id' | 'label' | 'fields'> & { readonly provider: string; readonly secrets: Readonly<Record<string, { fingerprint: string }>> };
+
 /**
- * SHA-256 over the canonical key set: credentials by id, keys sorted, secrets by fingerprint.
+ * SHA-256 over the canonical key set (byte-level definition: docs/agent-protocol.md §5): credentials by id, keys sorted, secrets by fingerprint.
  * An agent holding plaintext and fingerprints computes the same value, so both sides compare content.
  */
-export function keySetHash(credentials: Iterable<Pick<StoredCredential, 'id' | 'provider' | 'label' | 'fields'> & { secrets: Readonly<Record<string, { fingerprint: string }>> }>): string {
+export function keySetHash(credentials: Iterable<HashableCredential>): string {
   const rows = [...credentials]
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .map((c) => [c.id, c.provider, c.label, sortedEntries(c.fields), sortedEntries(mapValues(c.secrets, (s) => s.fingerprint))]);

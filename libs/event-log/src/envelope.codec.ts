@@ -1,4 +1,4 @@
-import { EVENT_SCHEMA_VERSION, EVENT_TYPES, EventEnvelope } from '@keystream/credentials';
+import { EVENT_TYPES, EventEnvelope, RawEnvelope, upcast, Upcasters, UPCASTERS } from '@keystream/credentials';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -12,7 +12,7 @@ export function encodeEnvelope(e: EventEnvelope): Buffer {
  * Validates a record read from the log (the edge where bytes become events). Anything unparseable or
  * out of contract is reported with a reason, never thrown, so a consumer can set it aside.
  */
-export function decodeEnvelope(raw: Buffer | string | null): { envelope?: EventEnvelope; error?: string } {
+export function decodeEnvelope(raw: Buffer | string | null, upcasters: Upcasters = UPCASTERS): { envelope?: EventEnvelope; error?: string } {
   if (raw === null || raw.length === 0) return { error: 'empty value' };
   let v: unknown;
   try {
@@ -24,13 +24,17 @@ export function decodeEnvelope(raw: Buffer | string | null): { envelope?: EventE
   if (typeof v.eventId !== 'string' || !UUID.test(v.eventId)) return { error: 'eventId is not a UUID' };
   if (!(EVENT_TYPES as readonly unknown[]).includes(v.type)) return { error: 'unknown event type' };
   if (!isPosInt(v.schemaVersion)) return { error: 'schemaVersion missing' };
-  if (v.schemaVersion > EVENT_SCHEMA_VERSION) return { error: `schemaVersion ${v.schemaVersion} is newer than this build understands` };
   if (typeof v.orgId !== 'string' || v.orgId.length === 0) return { error: 'orgId missing' };
   if (!isPosInt(v.version)) return { error: 'version must be a positive integer' };
   if (typeof v.occurredAt !== 'string' || Number.isNaN(Date.parse(v.occurredAt))) return { error: 'occurredAt is not a timestamp' };
   if (!isObj(v.actor) || typeof v.actor.userId !== 'string') return { error: 'actor.userId missing' };
   if (typeof v.commandId !== 'string') return { error: 'commandId missing' };
   if (v.batch !== undefined && (!isObj(v.batch) || typeof v.batch.id !== 'string' || !isPosInt(v.batch.size))) return { error: 'batch is malformed' };
-  if (!isObj(v.data) || typeof v.data.credentialId !== 'string' || typeof v.data.provider !== 'string') return { error: 'data is malformed' };
-  return { envelope: v as unknown as EventEnvelope };
+  if (!isObj(v.data)) return { error: 'data is malformed' };
+  // Older shapes are lifted, newer ones read additively (see upcast); the shape checks below hold either way.
+  const lifted = upcast(v as RawEnvelope, upcasters);
+  if (!lifted.envelope) return { error: lifted.error };
+  const data = lifted.envelope.data;
+  if (typeof data.credentialId !== 'string' || typeof data.provider !== 'string') return { error: 'data is malformed' };
+  return { envelope: lifted.envelope as unknown as EventEnvelope };
 }

@@ -53,6 +53,9 @@ export const metrics = {
     registers: [],
   }),
   syncs: new Counter({ name: 'keystream_agent_syncs_total', help: 'Agent (re)syncs by result: in-sync, changes (resume), snapshot', labelNames: ['result'], registers: [] }),
+  agentEventsRefused: new Counter({ name: 'keystream_agent_client_events_refused_total', help: 'Client events over their per-socket budget, by event', labelNames: ['event'], registers: [] }),
+  agentsClosed: new Counter({ name: 'keystream_agent_sockets_closed_total', help: 'Agent sockets closed by the server, by reason', labelNames: ['reason'], registers: [] }),
+  devicePositionFailures: new Counter({ name: 'keystream_device_position_write_failures_total', help: 'Device positions that could not be recorded (rows)', registers: [] }),
   // projector
   projected: new Counter({ name: 'keystream_projector_events_applied_total', help: 'Events applied to the key-set projection', registers: [] }),
   poison: new Counter({ name: 'keystream_projector_poison_messages_total', help: 'Unreadable log records set aside', registers: [] }),
@@ -65,7 +68,15 @@ const ROLES: Record<MetricsRole, readonly Metric[]> = {
   http: [metrics.httpRequests, metrics.httpSeconds],
   command: [metrics.commands, metrics.commandSeconds, metrics.commandBatchSize, metrics.eventsAppended],
   relay: [metrics.outboxPublished, metrics.outboxPublishSeconds],
-  gateway: [metrics.agentsConnected, metrics.deliveries, metrics.deliverySeconds, metrics.syncs],
+  gateway: [
+    metrics.agentsConnected,
+    metrics.deliveries,
+    metrics.deliverySeconds,
+    metrics.syncs,
+    metrics.agentEventsRefused,
+    metrics.agentsClosed,
+    metrics.devicePositionFailures,
+  ],
   projector: [metrics.projected, metrics.poison, metrics.gap],
 };
 

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import { AgentCredential, AgentKeySet } from '@keystream/agent-protocol';
+import { AgentKeySet } from '@keystream/agent-protocol';
 import { AgentError, AgentLogger, ChangedEvent, KeystreamAgent } from '@keystream/agent-client';
-import { PROVIDER_IDS, PROVIDERS } from '@keystream/credentials';
 import { CliError } from '../cli-context';
+import { keySetLines } from './agent-key-set.view';
 
 interface AgentOptions {
   url: string;
@@ -19,9 +19,8 @@ const CACHE_KEY_ENV = 'KEYSTREAM_AGENT_CACHE_KEY';
 const out = (line = '') => process.stdout.write(line + '\n');
 const err = (line: string) => process.stderr.write(`keystream agent: ${line}\n`);
 
-/** The only form a secret is ever printed in: its last 4 characters, and only when the value is long enough to spare them. */
-export function maskSecret(value: string): string {
-  return value.length >= 12 ? `…${value.slice(-4)}` : '…';
+function printKeySet(keySet: AgentKeySet, orgId: string | undefined, hash: string | undefined, source?: string): void {
+  for (const line of keySetLines(keySet, orgId, hash, source)) out(line);
 }
 
 export const agentCommand = new Command('agent')
@@ -103,33 +102,6 @@ function watch(agent: KeystreamAgent, once: boolean, finish: (failure?: CliError
 function summary(e: ChangedEvent): string {
   const n = e.changes.length;
   return `v${e.toVersion} ← ${n} change${n === 1 ? '' : 's'} (epoch ${e.keySet.epoch})`;
-}
-
-function printKeySet(keySet: AgentKeySet, orgId: string | undefined, hash: string | undefined, source?: string): void {
-  const creds = [...keySet.credentials.values()];
-  out(`org ${orgId ?? '?'} · epoch ${keySet.epoch} · v${keySet.version} · ${creds.length} credential${creds.length === 1 ? '' : 's'}` +
-    `${hash ? ` · hash ${hash.slice(0, 12)}` : ''}${source ? ` (from ${source})` : ''}`);
-  if (creds.length === 0) out('  (no credentials)');
-  for (const provider of PROVIDER_IDS) {
-    const section = creds.filter((c) => c.provider === provider).sort((a, b) => a.label.localeCompare(b.label));
-    if (section.length === 0) continue;
-    out(`  ${PROVIDERS[provider].section}`);
-    for (const c of section) printCredential(c);
-  }
-  out();
-}
-
-/** Fields in the provider's table order; a field the table calls secret is masked even if it arrived as a plain field. */
-function printCredential(c: AgentCredential): void {
-  out(`    ${c.label || '(no label)'}  [${c.id}]`);
-  const spec = PROVIDERS[c.provider].fields;
-  const names = [...new Set([...spec.map((f) => f.name), ...Object.keys(c.fields).sort(), ...Object.keys(c.secrets).sort()])];
-  const width = Math.max(...names.map((n) => n.length));
-  for (const name of names) {
-    const secret = c.secrets[name]?.value ?? (spec.find((f) => f.name === name)?.secret ? c.fields[name] : undefined);
-    const shown = secret !== undefined ? maskSecret(secret) : c.fields[name];
-    if (shown !== undefined) out(`      ${name.padEnd(width)}  ${shown}`);
-  }
 }
 
 function cacheKey(): Buffer | undefined {

@@ -53,11 +53,13 @@ describe('agent gateway: sessions and bad input', () => {
     const a = await t.org();
     const p = await connect({ token: a.member });
     await p.until(() => p.keySet !== undefined);
-    for (const bad of [null, 'x', { epoch: -1, version: 0, hash: 'a'.repeat(64) }, { epoch: 1, version: 0, hash: 'nope' }, { epoch: 1, version: 0, hash: 'a'.repeat(64), __proto__: 1, extra: 1 }]) {
+    for (const bad of [null, 'x', { epoch: -1, version: 0, hash: 'a'.repeat(64) }, { epoch: 1, version: 0, hash: 'nope' }, { epoch: 1, version: 2 ** 31, hash: 'a'.repeat(64) }]) {
       const reply = await p.socket.emitWithAck(EVENTS.resync, bad);
       expect(reply).toMatchObject({ ok: false, error: { code: 'invalid_payload' } });
     }
     expect(await p.socket.emitWithAck(EVENTS.ack, { epoch: 'one' })).toMatchObject({ ok: false, error: { code: 'invalid_payload' } });
+    // Unknown fields are ignored, never refused (docs/agent-protocol.md §7).
+    expect(await p.socket.emitWithAck(EVENTS.ack, { epoch: p.keySet!.epoch, version: 0, __proto__: 1, extra: 1 })).toEqual({ ok: true });
     await add(a.orgId, a.admin, 'still flowing');
     await p.until(() => p.keySet?.version === 1);
     expect(p.socket.connected).toBe(true);

@@ -142,7 +142,8 @@ describe('tenant isolation matrix (real HTTP, real sockets)', () => {
     const reply = await pb.socket.emitWithAck(EVENTS.resync, { epoch: 99, version: 0, hash: 'a'.repeat(64) });
     expect(reply).toEqual({ ok: true, result: 'snapshot' });
     await pb.until(() => pb.of(EVENTS.snapshot).length === 2);
-    expect(await pb.socket.emitWithAck(EVENTS.ack, { epoch: pa.keySet!.epoch, version: pa.keySet!.version })).toEqual({ ok: true });
+    // An ack naming A's position is refused: acks are checked against what this socket (of B) was sent.
+    expect(await pb.socket.emitWithAck(EVENTS.ack, { epoch: pa.keySet!.epoch, version: pa.keySet!.version })).toMatchObject({ ok: false, error: { code: 'invalid_payload' } });
     const seenByB = JSON.stringify(pb.messages);
     for (const s of [...secretsOfA, 'A-live-change', a.orgId]) expect(seenByB).not.toContain(s);
     expect(pb.keySet!.credentials.size).toBe(1);

@@ -1,0 +1,90 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { io, Socket } from 'socket.io-client';
+import { issueDevToken } from '@keystream/auth';
+import { AppProcess, ENTRY, newOrgId, runCli, TEST_MASTER_KEY_BASE64 } from '@keystream/testing';
+
+/**
+ * docs/agent-protocol.md §1 refusals and §2 keys.ack, outside in (plain socket.io-client against the built
+ * processes): each row of the document's tables gets the answer the document names.
+ */
+describe('agent handshake refusals and ack validation (docs/agent-protocol.md §1, §2)', () => {
+  const jwtSecret = randomBytes(32).toString('hex');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KAFKA_TOPIC: `keystream.conformance-ack.${randomUUID()}`,
+    KEYSTREAM_MASTER_KEY: TEST_MASTER_KEY_BASE64,
+    AUTH_JWT_SECRET: jwtSecret,
+    KEYSTREAM_ALLOW_DEV_TOKENS: '1',
+  };
+  const procs: AppProcess[] = [];
+  const sockets: Socket[] = [];
+  let api: AppProcess;
+  let gateway: AppProcess;
+
+  beforeAll(async () => {
+    [api, , gateway] = await Promise.all([AppProcess.start('command-api', ENTRY.commandApi, env), AppProcess.start('projector', ENTRY.projector, env), AppProcess.start('gateway', ENTRY.gateway, env)]);
+    procs.push(api, gateway);
+  }, 180_000);
+  afterEach(() => sockets.splice(0).forEach((s) => s.close()));
+  afterAll(() => Promise.all(procs.map((p) => p.kill('SIGKILL'))));
+
+  async function org() {
+    const orgId = newOrgId('ack');
+    const cli = await runCli(env, 'token', '--org', orgId, '--role', 'admin');
+    expect(cli.code).toBe(0);
+    const member = (device: string) => issueDevToken(Buffer.from(jwtSecret, 'utf8'), { userId: device, orgId, role: 'member', deviceId: device, ttlSeconds: 600 });
+    return { orgId, admin: cli.out.trim(), member };
+  }
+  const open = (auth: object) => {
+    const s = io(`${gateway.url}/agents`, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
+    sockets.push(s);
+    return s;
+  };
+  const refusal = (s: Socket) => new Promise<{ message: string; data: Record<string, unknown> }>((resolve) => s.once('connect_error', (e: Error & { data?: Record<string, unknown> }) => resolve({ message: e.message, data: e.data ?? {} })));
+  const next = <T>(s: Socket, event: string) => new Promise<T>((resolve) => s.once(event, resolve));
+
+  it('refuses a handshake as §1 says: unsupported protocol (with the supported list), another org, no token', async () => {
+    const a = await org();
+    const b = await org();
+    const unsupported = await refusal(open({ token: await a.member('d1'), protocol: 3 }));
+    expect(unsupported).toMatchObject({ message: 'unsupported_protocol', data: { code: 'unsupported_protocol', supported: [1, 2] } });
+    expect(await refusal(open({ token: await a.member('d1'), protocol: 2, orgId: b.orgId }))).toMatchObject({ message: 'forbidden', data: { code: 'forbidden' } });
+    expect(await refusal(open({ protocol: 2 }))).toMatchObject({ message: 'unauthorized', data: { code: 'unauthorized' } });
+  });
+
+  it('records an ack of what was sent, refuses one ahead of it or out of range, and a refused ack leaves every device as it was', async () => {
+    const a = await org();
+    const b = await org();
+    const sa = open({ token: await a.member('a-dev'), protocol: 2 });
+    const sb = open({ token: await b.member('b-dev'), protocol: 2 });
+    const [snapA, snapB] = await Promise.all([next<{ epoch: number; version: number }>(sa, 'keys.snapshot'), next<{ epoch: number; version: number }>(sb, 'keys.snapshot')]);
+    const changes = next<{ toVersion: number }>(sa, 'keys.changes');
+    const added = await fetch(`${api.url}/v1/orgs/${a.orgId}/credentials`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${a.admin}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ provider: 'gemini', label: 'ack', apiKey: 'AIzaFAKEFAKEFAKEFAKEFAKEFAKEFAK000001FA' }),
+    });
+    expect(added.status).toBe(201);
+    const v = (await changes).toVersion;
+    const ack = (s: Socket, body: unknown) => s.timeout(10_000).emitWithAck('keys.ack', body);
+    expect(await ack(sb, { epoch: snapB.epoch, version: snapB.version })).toEqual({ ok: true });
+    for (const bad of [{ epoch: snapA.epoch, version: v + 1 }, { epoch: snapA.epoch, version: 2 ** 31 }, { epoch: snapA.epoch, version: 'one' }, { epoch: snapA.epoch + 1, version: v }]) {
+      expect(await ack(sa, bad)).toMatchObject({ ok: false, error: { code: 'invalid_payload' } });
+    }
+    expect(await ack(sa, { epoch: snapA.epoch, version: v })).toEqual({ ok: true });
+    const devices = async (o: { orgId: string; admin: string }) => (await (await fetch(`${api.url}/v1/orgs/${o.orgId}/devices`, { headers: { Authorization: `Bearer ${o.admin}` } })).json()) as { devices: { deviceId: string; appliedVersion: number; connected: boolean }[] };
+    const end = Date.now() + 10_000;
+    let seen: unknown;
+    while (Date.now() < end) {
+      seen = [(await devices(a)).devices, (await devices(b)).devices].map((ds) => ds.map(({ deviceId, appliedVersion, connected }) => ({ deviceId, appliedVersion, connected })));
+      if (JSON.stringify(seen) === JSON.stringify([[{ deviceId: 'a-dev', appliedVersion: v, connected: true }], [{ deviceId: 'b-dev', appliedVersion: snapB.version, connected: true }]])) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(seen).toEqual([[{ deviceId: 'a-dev', appliedVersion: v, connected: true }], [{ deviceId: 'b-dev', appliedVersion: snapB.version, connected: true }]]);
+    sa.close();
+    // §2: a device keeps its last recorded position while offline.
+    const off = Date.now() + 10_000;
+    while (Date.now() < off && (await devices(a)).devices[0]?.connected !== false) await new Promise((r) => setTimeout(r, 200));
+    expect((await devices(a)).devices.map(({ appliedVersion, connected }) => ({ appliedVersion, connected }))).toEqual([{ appliedVersion: v, connected: false }]);
+  });
+});

@@ -1,0 +1,158 @@
+/**
+ * One socket flooding client events (keys.resync and keys.ack, as fast as it can, reconnecting at once when cut off)
+ * while admins of other orgs save: their write latency, their agents' delivery latency and the gateway's
+ * /health/ready latency, flooded vs unflooded, in the same run (docs/agent-protocol.md §6 per-socket budgets).
+ *
+ *   npm run bench:flood
+ *
+ * Delivery = save request sent → a strict agent of that org received the change. Target: flooded p99 ≤ 2× unflooded.
+ * Exit 1 when no figures can be produced (a save refused, a delivery missing, a protocol violation).
+ * Environment: as bench/reconnect-storm, BENCH_FLOOD_ORGS=10, BENCH_FLOOD_AGENTS_PER_ORG=5, BENCH_FLOOD_SAVES=200,
+ * BENCH_FLOOD_INTERVAL_MS=25, BENCH_FLOOD_EVENTS_PER_TICK=10 (each of resync and ack, every 10 ms).
+ */
+import { io, Socket } from 'socket.io-client';
+import { issueDevToken } from '@keystream/auth';
+import { StrictAgent } from '../apps/gateway/src/conformance/strict-agent';
+import { startStack } from './bench-stack';
+
+const envInt = (name: string, dflt: number) => {
+  const n = Number(process.env[name] || dflt);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer`);
+  return n;
+};
+const ORGS = envInt('BENCH_FLOOD_ORGS', 10);
+const PER_ORG = envInt('BENCH_FLOOD_AGENTS_PER_ORG', 5);
+const SAVES = envInt('BENCH_FLOOD_SAVES', 200);
+const INTERVAL = envInt('BENCH_FLOOD_INTERVAL_MS', 25);
+const PER_TICK = envInt('BENCH_FLOOD_EVENTS_PER_TICK', 10);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+
+/** The abusive client: a member socket emitting resyncs and acks every 10 ms, reconnecting at once whenever cut off. */
+class Flooder {
+  sent = 0;
+  closed = 0;
+  refused = 0;
+  private s?: Socket;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(private readonly url: string, private readonly token: string) {}
+
+  start(): void {
+    const s = io(`${this.url}/agents`, { auth: { token: this.token, protocol: 2 }, transports: ['websocket'], reconnection: false, forceNew: true });
+    this.s = s;
+    s.on('session.closed', () => (this.closed += 1));
+    s.on('connect_error', () => {
+      this.refused += 1;
+      if (!this.stopped) setTimeout(() => this.start(), 50);
+    });
+    s.on('disconnect', () => !this.stopped && setTimeout(() => this.start(), 50));
+    clearInterval(this.timer);
+    this.timer = setInterval(() => {
+      if (!s.connected) return;
+      for (let i = 0; i < PER_TICK; i++) {
+        s.emit('keys.resync', { epoch: 1, version: 0, hash: '0'.repeat(64) });
+        s.emit('keys.ack', { epoch: 1, version: 1 });
+        this.sent += 2;
+      }
+    }, 10);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.s?.close();
+  }
+}
+
+async function main() {
+  console.log(`flood: ${JSON.stringify({ orgs: ORGS, agentsPerOrg: PER_ORG, saves: SAVES, intervalMs: INTERVAL, floodEventsPerSecond: PER_TICK * 2 * 100, node: process.version })}`);
+  const { api, projector, gateway, jwt, orgIds, sources } = await startStack(ORGS + 1, 'flood');
+  console.log(sources);
+  const token = (orgId: string, role: 'admin' | 'member', userId: string) => issueDevToken(Buffer.from(jwt), { userId, orgId, role, deviceId: `${orgId}-${userId}`, ttlSeconds: 3600 });
+  const victims = orgIds.slice(1);
+  const admins = await Promise.all(victims.map((o) => token(o, 'admin', 'admin')));
+  const receipts = new Map<string, number[]>();
+  const agents: StrictAgent[] = [];
+  for (const orgId of victims) {
+    for (let i = 0; i < PER_ORG; i++) {
+      const observe = (event: string, m: unknown) => {
+        if (event !== 'keys.changes') return;
+        const at = `${orgId}@${(m as { toVersion: number }).toVersion}`;
+        receipts.set(at, [...(receipts.get(at) ?? []), performance.now()]);
+      };
+      const a = new StrictAgent({ name: `${orgId}-${i}`, orgId, token: await token(orgId, 'member', `m${i}`), pickUrl: () => gateway.url, observe });
+      a.connect(false);
+      agents.push(a);
+    }
+  }
+  while (!agents.every((a) => a.settled)) await sleep(50);
+
+  const phase = async (name: string) => {
+    const sent: { at: string; t: number }[] = [];
+    const writes: number[] = [];
+    const ready: number[] = [];
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        const t = performance.now();
+        await fetch(`${gateway.url}/health/ready`);
+        ready.push(performance.now() - t);
+        await sleep(100);
+      }
+    })();
+    await Promise.all(
+      Array.from({ length: SAVES }, async (_, i) => {
+        await sleep(i * INTERVAL);
+        const o = i % victims.length;
+        const t = performance.now();
+        const r = await fetch(`${api.url}/v1/orgs/${victims[o]}/credentials`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${admins[o]}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ provider: 'gemini', label: `${name} ${i}`, apiKey: `AIzaFAKEFAKEFAKEFAKEFAKEFAKEFAK${String(i).padStart(6, '0')}FA` }),
+        });
+        if (r.status !== 201) throw new Error(`save → ${r.status} ${await r.text()}`);
+        writes.push(performance.now() - t);
+        sent.push({ at: `${victims[o]}@${((await r.json()) as { version: number }).version}`, t });
+      }),
+    );
+    const end = Date.now() + 30_000;
+    while (sent.some((s) => (receipts.get(s.at)?.length ?? 0) < PER_ORG)) {
+      if (Date.now() > end) throw new Error(`${name}: deliveries missing after 30 s`);
+      await sleep(50);
+    }
+    polling = false;
+    await poll;
+    const deliveries = sent.flatMap((s) => receipts.get(s.at)!.map((r) => r - s.t));
+    return { name, deliveries, writes, ready };
+  };
+
+  const calm = await phase('unflooded');
+  const flooder = new Flooder(gateway.url, await token(orgIds[0], 'member', 'flooder'));
+  flooder.start();
+  await sleep(1000);
+  const flooded = await phase('flooded');
+  flooder.stop();
+  const violations = agents.flatMap((a) => a.violations);
+  agents.forEach((a) => a.close());
+  await Promise.all([api, projector, gateway].map((p) => p.stop()));
+
+  const ms = (x: number) => `${x.toFixed(1)} ms`;
+  for (const p of [calm, flooded])
+    console.log(`${p.name.padEnd(10)} delivery p50 ${ms(pct(p.deliveries, 50))} p99 ${ms(pct(p.deliveries, 99))}   write p99 ${ms(pct(p.writes, 99))}   /health/ready p99 ${ms(pct(p.ready, 99))}   (${p.deliveries.length} deliveries)`);
+  console.log(`flooder: ${flooder.sent} events sent, session.closed ${flooder.closed}×, handshakes refused ${flooder.refused}×`);
+  const ratio = (f: (p: typeof calm) => number[]) => (pct(f(flooded), 99) / pct(f(calm), 99)).toFixed(2);
+  console.log(`p99 flooded/unflooded: delivery ${ratio((p) => p.deliveries)}× (target ≤ 2×)   write ${ratio((p) => p.writes)}×   /health/ready ${ratio((p) => p.ready)}×   protocol violations: ${violations.length}`);
+  if (violations.length) {
+    console.error(violations.slice(0, 20).join('\n'));
+    process.exitCode = 1;
+  }
+}
+
+main()
+  .catch((e) => {
+    console.error(`flood bench failed, no figures: ${e instanceof Error ? e.stack : e}`);
+    process.exitCode = 1;
+  })
+  .then(() => process.exit());

@@ -1,0 +1,157 @@
+/**
+ * Reconnect storm: N agents connected to one gateway; the gateway is SIGTERMed and a new process started on the same
+ * port while saves go on; agents reconnect after a random jitter and resume. Beside it, in the same run and client
+ * process: the same N plain socket.io clients on a plain socket.io server (bench/raw-socketio-server.ts), SIGTERMed and
+ * restarted, reconnecting with the same jitter. Agents are the conformance suite's strict agents (written from
+ * docs/agent-protocol.md; every message checked), so "0 gaps" is counted, not assumed.
+ *
+ *   npm run bench:storm                      (BENCH_STORM_AGENTS=500 for a quick run)
+ *
+ * Measured from the SIGTERM: time until every agent is at its org's head (and every raw client greeted), p50/p99 per
+ * agent, the gateway's peak RSS and CPU seconds (old process's shutdown + new process) vs the raw server's.
+ * Target: all converge, 0 protocol violations, Keystream time ≤ 2× the raw time. Exit 1 when the run cannot produce
+ * figures (no convergence within BENCH_STORM_TIMEOUT_S, a violation, a process failure); a missed ratio is reported.
+ *
+ * Environment: DATABASE_URL (else deploy/local/postgres.sh, database keystream_agent_bench, durable unless
+ * BENCH_FAST=1), KAFKA_BROKERS (else deploy/local/kafka.sh), BENCH_STORM_AGENTS=5000, BENCH_STORM_ORGS=50,
+ * BENCH_STORM_JITTER_MS=3000, BENCH_STORM_SAVES=50 (during the restart), BENCH_STORM_TIMEOUT_S=300.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { io, Socket } from 'socket.io-client';
+import { issueDevToken } from '@keystream/auth';
+import { StrictAgent } from '../apps/gateway/src/conformance/strict-agent';
+import { BenchProcess, DIST, ProcSampler, ROOT, startStack } from './bench-stack';
+
+const envInt = (name: string, dflt: number) => {
+  const n = Number(process.env[name] || dflt);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got '${process.env[name]}'`);
+  return n;
+};
+const N = envInt('BENCH_STORM_AGENTS', 5000);
+const ORGS = Math.min(envInt('BENCH_STORM_ORGS', 50), N);
+const JITTER = envInt('BENCH_STORM_JITTER_MS', 3000);
+const SAVES = envInt('BENCH_STORM_SAVES', 50);
+const TIMEOUT_MS = envInt('BENCH_STORM_TIMEOUT_S', 300) * 1000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const jitter = () => Math.random() * JITTER;
+const retry = () => 250 + Math.random() * 500;
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+
+/** Waits until `done()` holds for every item, recording when each first did (ms since t0). */
+async function converge<T>(items: T[], done: (x: T) => boolean, t0: number, what: string): Promise<number[]> {
+  const at = new Map<T, number>();
+  while (at.size < items.length) {
+    for (const x of items) if (!at.has(x) && done(x)) at.set(x, Date.now() - t0);
+    if (Date.now() - t0 > TIMEOUT_MS) throw new Error(`${what}: ${items.length - at.size} of ${items.length} not converged in ${TIMEOUT_MS / 1000} s`);
+    await sleep(25);
+  }
+  return items.map((x) => at.get(x)!);
+}
+
+async function keystreamStorm() {
+  const { api, projector, gateway, jwt, orgIds, sources } = await startStack(ORGS, 'storm');
+  const admins = await Promise.all(orgIds.map((orgId) => issueDevToken(Buffer.from(jwt), { userId: 'admin', orgId, role: 'admin', ttlSeconds: 3600 })));
+  const heads = new Map<string, number>();
+  let saved = 0;
+  const save = async (i: number) => {
+    const orgId = orgIds[i % ORGS];
+    const r = await fetch(`${api.url}/v1/orgs/${orgId}/credentials`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${admins[i % ORGS]}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ provider: 'gemini', label: `storm ${i}`, apiKey: `AIzaFAKEFAKEFAKEFAKEFAKEFAKEFAK${String(i).padStart(6, '0')}FA` }),
+    });
+    if (r.status !== 201) throw new Error(`save → ${r.status} ${await r.text()}`);
+    heads.set(orgId, Math.max(heads.get(orgId) ?? 0, ((await r.json()) as { version: number }).version));
+    saved += 1;
+  };
+  for (let i = 0; i < ORGS; i++) await save(i);
+  const agents = await Promise.all(
+    Array.from({ length: N }, async (_, i) => {
+      const orgId = orgIds[i % ORGS];
+      const token = await issueDevToken(Buffer.from(jwt), { userId: `m${i}`, orgId, role: 'member', deviceId: `storm-${i}`, ttlSeconds: 3600 });
+      return { orgId, a: new StrictAgent({ name: `storm-${i}`, orgId, token, pickUrl: () => gateway.url, reconnectDelayMs: jitter, retryDelayMs: retry }) };
+    }),
+  );
+  const atHead = (x: (typeof agents)[number]) => x.a.settled && x.a.check.version === heads.get(x.orgId);
+  for (let i = 0; i < N; i += 250) {
+    agents.slice(i, i + 250).forEach((x) => x.a.connect(false));
+    await converge(agents.slice(i, i + 250), atHead, Date.now(), 'initial connect');
+  }
+  const sampler = new ProcSampler(() => gateway.pid);
+  sampler.start();
+  const t0 = Date.now();
+  let readyMs = 0;
+  const restart = gateway.stop('SIGTERM').then(() => gateway.start()).then(() => (readyMs = Date.now() - t0));
+  // Saves during the restart: resuming agents need changes, not only an in-sync answer.
+  for (let i = 0; i < SAVES; i++) await save(ORGS + i);
+  const savesDoneMs = Date.now() - t0;
+  await restart;
+  const times = await converge(agents, atHead, t0, 'Keystream agents at head after the restart');
+  const proc = sampler.stop();
+  const violations = agents.flatMap((x) => x.a.violations);
+  agents.forEach((x) => x.a.close());
+  await Promise.all([api, projector, gateway].map((p) => p.stop()));
+  return { times, proc, violations, readyMs, savesDoneMs, sources, saved };
+}
+
+async function rawStorm() {
+  const server = new BenchProcess('raw socket.io', join(DIST, 'bench/raw-socketio-server.js'), 34000 + Math.floor(Math.random() * 1000), process.env);
+  await server.start();
+  const clients = Array.from({ length: N }, () => ({ greetedAt: 0, s: undefined as Socket | undefined }));
+  const connect = (c: (typeof clients)[number]) => {
+    const s = io(`${server.url}/agents`, { transports: ['websocket'], reconnection: false, forceNew: true });
+    c.s = s;
+    s.on('hello', () => (c.greetedAt = Date.now()));
+    s.on('connect_error', () => setTimeout(() => connect(c), retry()));
+    s.on('disconnect', (reason) => reason !== 'io client disconnect' && setTimeout(() => connect(c), jitter()));
+  };
+  for (let i = 0; i < N; i += 250) {
+    const t = Date.now();
+    clients.slice(i, i + 250).forEach(connect);
+    await converge(clients.slice(i, i + 250), (c) => c.greetedAt >= t, t, 'raw initial connect');
+  }
+  const sampler = new ProcSampler(() => server.pid);
+  sampler.start();
+  const t0 = Date.now();
+  await server.stop('SIGTERM');
+  await server.start();
+  const readyMs = Date.now() - t0;
+  const times = await converge(clients, (c) => c.greetedAt > t0, t0, 'raw clients greeted after the restart');
+  const proc = sampler.stop();
+  clients.forEach((c) => c.s?.close());
+  await server.stop();
+  return { times, proc, readyMs };
+}
+
+async function main() {
+  const settings = { agents: N, orgs: ORGS, jitterMs: JITTER, savesDuringRestart: SAVES, timeoutS: TIMEOUT_MS / 1000, cpus: os.cpus().length, node: process.version };
+  console.log(`reconnect storm: ${JSON.stringify(settings)}`);
+  const ks = await keystreamStorm();
+  console.log(ks.sources);
+  const raw = await rawStorm();
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const row = (name: string, r: { times: number[]; readyMs: number; proc: { peakRssMb: number; cpuSeconds: number } }) =>
+    `${name.padEnd(18)} server ready ${s(r.readyMs)}   all at head ${s(Math.max(...r.times))}   p50 ${s(pct(r.times, 50))}   p99 ${s(pct(r.times, 99))}   peak RSS ${r.proc.peakRssMb} MB   CPU ${r.proc.cpuSeconds.toFixed(2)} s`;
+  console.log('times from the SIGTERM:');
+  console.log(row('Keystream gateway', ks));
+  console.log(row('plain socket.io', raw));
+  console.log(`(the ${SAVES} saves made during the restart were all committed ${s(ks.savesDoneMs)} after the SIGTERM)`);
+  const ratio = Math.max(...ks.times) / Math.max(...raw.times);
+  const afterReady = (Math.max(...ks.times) - ks.readyMs) / (Math.max(...raw.times) - raw.readyMs);
+  console.log(`ratio, time until all: ${ratio.toFixed(2)}× (target ≤ 2×); counted from each server's ready: ${afterReady.toFixed(2)}×   protocol violations: ${ks.violations.length} (target 0)`);
+  const figures = (r: { times: number[]; readyMs: number; proc: object }) => ({ readyMs: r.readyMs, allMs: Math.max(...r.times), p50Ms: pct(r.times, 50), p99Ms: pct(r.times, 99), ...r.proc });
+  const out = { settings, keystream: { ...figures(ks), savesDoneMs: ks.savesDoneMs, violations: ks.violations.length }, raw: figures(raw), ratio, ratioFromReady: afterReady };
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'results', 'reconnect-storm.json'), JSON.stringify(out, null, 2));
+  if (ks.violations.length) {
+    console.error(ks.violations.slice(0, 20).join('\n'));
+    process.exitCode = 1;
+  }
+}
+
+main().catch((e) => {
+  console.error(`reconnect storm failed, no figures: ${e instanceof Error ? e.stack : e}`);
+  process.exit(1);
+}).then(() => process.exit());

@@ -1,0 +1,51 @@
+import { DataSource } from 'typeorm';
+import { devices, openDatabase, orgStreams } from '@keystream/persistence';
+import { newOrgId } from '@keystream/testing';
+import { DevicePositionsRecorder } from './device-positions.recorder';
+
+/** Device positions against a real Postgres: one bad row never costs the others, presence never moves a position. */
+describe('DevicePositionsRecorder (real Postgres)', () => {
+  let ds: DataSource;
+  beforeAll(async () => (ds = await openDatabase({ url: process.env.DATABASE_URL!, poolSize: 4 })));
+  afterAll(() => ds.destroy());
+
+  it('writes the good rows of a flush when one is out of range and another names an org that is gone', async () => {
+    const [a, b] = [newOrgId('dev'), newOrgId('dev')];
+    await ds.transaction(async (m) => {
+      await orgStreams.ensureOrg(m, a);
+      await orgStreams.ensureOrg(m, b);
+    });
+    const errors: number[] = [];
+    const rec = new DevicePositionsRecorder(ds, 10_000, (_e, rows) => errors.push(rows));
+    rec.record({ orgId: a, deviceId: 'ok', userId: 'u', epoch: 1, appliedVersion: 5, connected: true });
+    rec.record({ orgId: b, deviceId: 'overflow', userId: 'u', epoch: 1, appliedVersion: 2 ** 31, connected: true });
+    rec.record({ orgId: newOrgId('gone'), deviceId: 'orphan', userId: 'u', epoch: 1, appliedVersion: 1, connected: true });
+    rec.record({ orgId: b, deviceId: 'fine', userId: 'u', epoch: 1, appliedVersion: 3, connected: true });
+    await rec.close();
+    expect((await devices.list(ds, a)).map((d) => [d.deviceId, d.appliedVersion])).toEqual([['ok', 5]]);
+    expect((await devices.list(ds, b)).map((d) => [d.deviceId, d.appliedVersion])).toEqual([['fine', 3]]);
+    expect(errors.reduce((x, y) => x + y, 0)).toBe(2); // the overflow (refused before the statement) and the orphan
+  });
+
+  it('keeps the acked position across disconnect and reconnect; a newer epoch replaces it, an older version never does', async () => {
+    const a = newOrgId('dev');
+    await ds.transaction((m) => orgStreams.ensureOrg(m, a));
+    const rec = new DevicePositionsRecorder(ds, 10_000);
+    const row = async () => (await devices.list(ds, a)).map(({ epoch, appliedVersion, connected }) => ({ epoch, appliedVersion, connected }))[0];
+    rec.record({ orgId: a, deviceId: 'd', userId: 'u', connected: true });
+    await rec.flush();
+    expect(await row()).toEqual({ epoch: 0, appliedVersion: 0, connected: true });
+    rec.record({ orgId: a, deviceId: 'd', userId: 'u', epoch: 1, appliedVersion: 7, connected: true });
+    rec.record({ orgId: a, deviceId: 'd', userId: 'u', connected: false }); // coalesced in the same flush
+    await rec.flush();
+    expect(await row()).toEqual({ epoch: 1, appliedVersion: 7, connected: false });
+    rec.record({ orgId: a, deviceId: 'd', userId: 'u', connected: true });
+    await rec.flush();
+    rec.record({ orgId: a, deviceId: 'd', userId: 'u', epoch: 1, appliedVersion: 4, connected: true });
+    await rec.flush();
+    expect(await row()).toEqual({ epoch: 1, appliedVersion: 7, connected: true });
+    rec.record({ orgId: a, deviceId: 'd', userId: 'u', epoch: 2, appliedVersion: 3, connected: true });
+    await rec.close();
+    expect(await row()).toEqual({ epoch: 2, appliedVersion: 3, connected: true });
+  });
+});
