@@ -1,5 +1,5 @@
 import { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { PROVIDER_IDS, PROVIDERS } from '@keystream/credentials';
 
 type Schema = Record<string, unknown>;
@@ -41,7 +41,7 @@ function providerSchemas(): Record<string, Schema> {
   return schemas;
 }
 
-export function setupOpenApi(app: INestApplication): void {
+export function setupOpenApi(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Keystream command API')
     .setDescription('Organization AI-provider credentials: add, edit, remove, batch save. Errors are application/problem+json.')
@@ -50,5 +50,6 @@ export function setupOpenApi(app: INestApplication): void {
     .build();
   const doc = SwaggerModule.createDocument(app, config);
   doc.components = { ...doc.components, schemas: { ...((doc.components?.schemas ?? {}) as object), ...providerSchemas() } as never };
-  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
+  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml', swaggerOptions: { validatorUrl: null } });
+  return doc;
 }

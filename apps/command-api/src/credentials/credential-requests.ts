@@ -1,4 +1,4 @@
-import { FieldError, isProviderId, PROVIDER_IDS, PROVIDERS, ProviderId, RawValues, validateCredentialInput, ValidationFailedError } from '@keystream/credentials';
+import { DEFAULT_INPUT_POLICY, FieldError, InputPolicy, isProviderId, PROVIDER_IDS, PROVIDERS, ProviderId, RawValues, validateCredentialInput, ValidationFailedError } from '@keystream/credentials';
 import { badRequest } from '../http/problem';
 import { dtoFor, ENVELOPE_KEYS, RequestShape, shapeErrors } from './request-dtos';
 
@@ -24,18 +24,6 @@ export interface PlainRemove {
 export type PlainChange = PlainAdd | PlainEdit | PlainRemove;
 
 export const MAX_BATCH_CHANGES = 100;
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
-/** Rejects prototype-pollution keys anywhere in the body, naming where they were. */
-export function assertSafeKeys(value: unknown, path = ''): void {
-  if (value === null || typeof value !== 'object') return;
-  for (const key of Object.keys(value)) {
-    const here = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-    if (FORBIDDEN_KEYS.has(key)) throw new ValidationFailedError([{ field: here, code: 'forbidden_key', message: `"${key}" is not allowed as a key` }]);
-    assertSafeKeys((value as Record<string, unknown>)[key], here);
-  }
-}
-
 export function asObject(body: unknown, field = 'body'): Record<string, unknown> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest('invalid_body', `${field} must be a JSON object`, [{ field, code: 'invalid_type', message: 'must be a JSON object' }]);
@@ -48,27 +36,27 @@ function valuesOf(body: Record<string, unknown>): RawValues {
 }
 
 /** Shape errors first; meaning errors only for fields whose shape was right, so each field gets one clear reason. */
-function check(provider: ProviderId, shape: RequestShape, body: Record<string, unknown>, prefix: string, inBatch: boolean): FieldError[] {
+function check(provider: ProviderId, shape: RequestShape, body: Record<string, unknown>, prefix: string, inBatch: boolean, policy: InputPolicy = DEFAULT_INPUT_POLICY): FieldError[] {
   const errors = shapeErrors(dtoFor(provider, shape, inBatch), body, prefix);
   if (shape === 'remove') return errors;
   const flagged = new Set(errors.map((e) => e.field));
-  const meaning = validateCredentialInput(PROVIDERS[provider], body.label, valuesOf(body), shape, prefix).filter((e) => !flagged.has(e.field));
+  const meaning = validateCredentialInput(PROVIDERS[provider], body.label, valuesOf(body), shape, prefix, policy).filter((e) => !flagged.has(e.field));
   return [...errors, ...meaning];
 }
 
-export function parseAdd(body: Record<string, unknown>, prefix = '', inBatch = false): { change?: PlainAdd; errors: FieldError[] } {
+export function parseAdd(body: Record<string, unknown>, policy: InputPolicy, prefix = '', inBatch = false): { change?: PlainAdd; errors: FieldError[] } {
   if (!isProviderId(body.provider)) {
     return { errors: [{ field: `${prefix}provider`, code: 'unknown_provider', message: `must be one of ${PROVIDER_IDS.join(', ')}` }] };
   }
-  const errors = check(body.provider, 'add', body, prefix, inBatch);
+  const errors = check(body.provider, 'add', body, prefix, inBatch, policy);
   if (errors.length > 0) return { errors };
   return { change: { op: 'add', provider: body.provider, label: body.label as string, values: valuesOf(body) as Record<string, string> }, errors };
 }
 
-export function parseEdit(id: string, provider: ProviderId, body: Record<string, unknown>, prefix = '', inBatch = false): { change?: PlainEdit; errors: FieldError[] } {
+export function parseEdit(id: string, provider: ProviderId, body: Record<string, unknown>, policy: InputPolicy, prefix = '', inBatch = false): { change?: PlainEdit; errors: FieldError[] } {
   // A wrong provider is the decider's provider_mismatch; validate the values against the credential's real provider.
   const claimed = isProviderId(body.provider) ? body.provider : undefined;
-  const errors = check(provider, 'edit', { ...body, provider: claimed === undefined ? body.provider : provider, id }, prefix, inBatch);
+  const errors = check(provider, 'edit', { ...body, provider: claimed === undefined ? body.provider : provider, id }, prefix, inBatch, policy);
   if (errors.length > 0) return { errors };
   const label = body.label as string | undefined;
   return { change: { op: 'edit', id, provider, claimedProvider: claimed, label, values: valuesOf(body) as Record<string, string | null> }, errors };

@@ -1,5 +1,6 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { labelKey } from '@keystream/credentials';
+// Relative: the migrations also load in jest's global setup, outside the path mapper.
+import { labelKey } from '../../../credentials/src/label';
 
 /**
  * Label uniqueness by the domain's one folding rule (`labelKey`, computed in code and stored), instead of

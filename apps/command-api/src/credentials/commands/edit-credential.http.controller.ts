@@ -1,11 +1,13 @@
-import { Body, Controller, Param, Patch, Req, Res } from '@nestjs/common';
+import { Body, Controller, Inject, Param, Patch, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { Principal } from '@keystream/auth';
 import { CurrentPrincipal, RequireRole } from '../../http/auth.guard';
+import type { InputPolicy } from '@keystream/credentials';
+import { INPUT_POLICY } from '../../tokens';
 import { CredentialCommandService } from '../credential-command.service';
 import { CredentialQueryService } from '../credential-query.service';
-import { asObject, assertSafeKeys, parseEdit, throwIfAny } from '../credential-requests';
+import { asObject, parseEdit, throwIfAny } from '../credential-requests';
 import { toView } from '../credential.view';
 import { credentialIdParam, preconditions, send } from '../write-context';
 
@@ -13,7 +15,7 @@ import { credentialIdParam, preconditions, send } from '../write-context';
 @ApiBearerAuth()
 @Controller('v1/orgs/:orgId/credentials')
 export class EditCredentialHttpController {
-  constructor(private readonly commands: CredentialCommandService, private readonly queries: CredentialQueryService) {}
+  constructor(private readonly commands: CredentialCommandService, private readonly queries: CredentialQueryService, @Inject(INPUT_POLICY) private readonly policy: InputPolicy) {}
 
   @Patch(':id')
   @RequireRole('admin')
@@ -21,10 +23,9 @@ export class EditCredentialHttpController {
   @ApiBody({ schema: { $ref: '#/components/schemas/EditCredentialRequest' } })
   async edit(@Param('orgId') orgId: string, @Param('id') rawId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const id = credentialIdParam(rawId);
-    assertSafeKeys(body);
     const pre = preconditions(req);
     const provider = (await this.queries.providersOf(orgId, [{ id, field: 'id' }], pre.expectedVersion)).get(id)!;
-    const { change, errors } = parseEdit(id, provider, asObject(body));
+    const { change, errors } = parseEdit(id, provider, asObject(body), this.policy);
     throwIfAny(errors);
     const result = await this.commands.execute({ orgId, principal, changes: [change!], batch: false, ...pre }, (r) => ({
       status: 200,

@@ -1,12 +1,14 @@
-import { Body, Controller, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { Principal } from '@keystream/auth';
 import { FieldError } from '@keystream/credentials';
 import { CurrentPrincipal, RequireRole } from '../../http/auth.guard';
+import type { InputPolicy } from '@keystream/credentials';
+import { INPUT_POLICY } from '../../tokens';
 import { CredentialCommandService } from '../credential-command.service';
 import { CredentialQueryService } from '../credential-query.service';
-import { asObject, assertSafeKeys, MAX_BATCH_CHANGES, parseAdd, parseEdit, parseRemove, PlainChange, throwIfAny } from '../credential-requests';
+import { asObject, MAX_BATCH_CHANGES, parseAdd, parseEdit, parseRemove, PlainChange, throwIfAny } from '../credential-requests';
 import { toView } from '../credential.view';
 import { preconditions, send } from '../write-context';
 
@@ -17,7 +19,7 @@ const OPS = ['add', 'edit', 'remove'];
 @ApiBearerAuth()
 @Controller('v1/orgs/:orgId')
 export class SaveBatchHttpController {
-  constructor(private readonly commands: CredentialCommandService, private readonly queries: CredentialQueryService) {}
+  constructor(private readonly commands: CredentialCommandService, private readonly queries: CredentialQueryService, @Inject(INPUT_POLICY) private readonly policy: InputPolicy) {}
 
   @Post('credentials\\:batch')
   @HttpCode(200)
@@ -25,7 +27,6 @@ export class SaveBatchHttpController {
   @ApiOperation({ summary: 'Save several changes at once: all or nothing, one contiguous version range' })
   @ApiBody({ schema: { $ref: '#/components/schemas/BatchRequest' } })
   async save(@Param('orgId') orgId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
-    assertSafeKeys(body);
     const items = this.items(asObject(body));
     const pre = preconditions(req);
     const refs = items.flatMap((it, i) => (it.op === 'edit' ? [{ id: (it.id as string).toLowerCase(), field: `changes[${i}].id` }] : []));
@@ -35,7 +36,7 @@ export class SaveBatchHttpController {
     items.forEach((it, i) => {
       const prefix = `changes[${i}].`;
       const id = typeof it.id === 'string' ? it.id.toLowerCase() : '';
-      const parsed = it.op === 'add' ? parseAdd(it, prefix, true) : it.op === 'edit' ? parseEdit(id, providers.get(id)!, it, prefix, true) : parseRemove(id, it, prefix, true);
+      const parsed = it.op === 'add' ? parseAdd(it, this.policy, prefix, true) : it.op === 'edit' ? parseEdit(id, providers.get(id)!, it, this.policy, prefix, true) : parseRemove(id, it, prefix, true);
       errors.push(...parsed.errors);
       if (parsed.change) changes.push(parsed.change);
     });
