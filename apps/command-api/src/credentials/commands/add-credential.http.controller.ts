@@ -1,5 +1,6 @@
 import { Body, Controller, Inject, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiJson, ApiOrgParam, ApiProblems, ApiRoute, ApiWrite } from '../../http/api-docs';
 import type { Request, Response } from 'express';
 import type { Principal } from '@keystream/auth';
 import { CurrentPrincipal, RequireRole } from '../../http/auth.guard';
@@ -18,7 +19,11 @@ export class AddCredentialHttpController {
 
   @Post()
   @RequireRole('admin')
-  @ApiOperation({ summary: 'Add a credential to a section' })
+  @ApiOrgParam()
+  @ApiProblems(400, 401, 403, 404, 413, 422, 503)
+  @ApiRoute('addCredential', 'Add a credential to a section')
+  @ApiWrite()
+  @ApiJson(201, 'CredentialWritten', { etag: true, description: 'Added; the credential masked, and the new version' })
   @ApiBody({ schema: { $ref: '#/components/schemas/AddCredentialRequest' } })
   async add(@Param('orgId') orgId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const { change, errors } = parseAdd(asObject(body), this.policy);

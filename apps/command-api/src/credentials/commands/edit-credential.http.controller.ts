@@ -1,5 +1,6 @@
 import { Body, Controller, Inject, Param, Patch, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiCredentialIdParam, ApiJson, ApiOrgParam, ApiProblems, ApiRoute, ApiWrite } from '../../http/api-docs';
 import type { Request, Response } from 'express';
 import type { Principal } from '@keystream/auth';
 import { CurrentPrincipal, RequireRole } from '../../http/auth.guard';
@@ -19,7 +20,12 @@ export class EditCredentialHttpController {
 
   @Patch(':id')
   @RequireRole('admin')
-  @ApiOperation({ summary: 'Edit a credential; an omitted secret stays unchanged, null clears an optional field' })
+  @ApiOrgParam()
+  @ApiProblems(400, 401, 403, 404, 413, 422, 503)
+  @ApiCredentialIdParam()
+  @ApiRoute('editCredential', 'Edit a credential; an omitted secret stays unchanged, null clears an optional field')
+  @ApiWrite()
+  @ApiJson(200, 'CredentialWritten', { etag: true, description: 'Edited (or unchanged); the credential masked, and the version' })
   @ApiBody({ schema: { $ref: '#/components/schemas/EditCredentialRequest' } })
   async edit(@Param('orgId') orgId: string, @Param('id') rawId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const id = credentialIdParam(rawId);

@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiJson, ApiOrgParam, ApiProblems, ApiRoute, ApiWrite } from '../../http/api-docs';
 import type { Request, Response } from 'express';
 import type { Principal } from '@keystream/auth';
 import { FieldError } from '@keystream/credentials';
@@ -24,7 +25,11 @@ export class SaveBatchHttpController {
   @Post('credentials\\:batch')
   @HttpCode(200)
   @RequireRole('admin')
-  @ApiOperation({ summary: 'Save several changes at once: all or nothing, one contiguous version range' })
+  @ApiOrgParam()
+  @ApiProblems(400, 401, 403, 404, 413, 422, 503)
+  @ApiRoute('saveCredentials', 'Save several changes at once: all or nothing, one contiguous version range')
+  @ApiWrite()
+  @ApiJson(200, 'BatchSaved', { etag: true, description: 'Saved; each change\'s credential (masked) in order, and the new version' })
   @ApiBody({ schema: { $ref: '#/components/schemas/BatchRequest' } })
   async save(@Param('orgId') orgId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const items = this.items(asObject(body));
