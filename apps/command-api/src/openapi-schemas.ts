@@ -1,5 +1,5 @@
 import { PROVIDER_IDS, PROVIDERS, LABEL_MAX, ProviderId } from '@keystream/credentials';
-import { MAX_BATCH_CHANGES } from './credentials/credential-requests';
+import { ANY_PROVIDER_FIELDS, MAX_BATCH_CHANGES } from './credentials/credential-requests';
 
 /**
  * Components of /openapi.json that decorators cannot express: request bodies generated from the provider
@@ -16,7 +16,7 @@ function fieldProperties(id: ProviderId, nullable: boolean): Record<string, Sche
   const properties: Record<string, Schema> = {};
   for (const f of PROVIDERS[id].fields) {
     const desc = f.description + (f.secret ? ' (secret: write-only, never returned)' : '');
-    properties[f.name] = str({ maxLength: f.maxLength, description: desc, example: f.example, ...(f.secret ? { writeOnly: true } : {}), ...(nullable && !f.required ? { nullable: true } : {}) });
+    properties[f.name] = str({ minLength: 1, maxLength: f.maxLength, description: desc, example: f.example, ...(f.secret ? { writeOnly: true } : {}), ...(nullable && !f.required ? { nullable: true } : {}) });
   }
   return properties;
 }
@@ -37,7 +37,11 @@ function addSchema(id: ProviderId, op: boolean): Schema {
 function editProperties(): Record<string, Schema> {
   const all: Record<string, Schema> = {};
   for (const id of PROVIDER_IDS) Object.assign(all, fieldProperties(id, true));
-  for (const [name, s] of Object.entries(all)) all[name] = { ...s, description: `${s.description}; only for providers that have this field` };
+  for (const [name, s] of Object.entries(all)) {
+    const { maxLength, clearable } = ANY_PROVIDER_FIELDS.get(name)!;
+    const { nullable: _, ...rest } = s;
+    all[name] = { ...rest, maxLength, ...(clearable ? { nullable: true } : {}), description: `${s.description}; only for providers that have this field` };
+  }
   return { provider: str({ enum: [...PROVIDER_IDS], description: 'Optional; must be the credential’s provider' }), label: str({ minLength: 1, maxLength: LABEL_MAX }), ...all };
 }
 

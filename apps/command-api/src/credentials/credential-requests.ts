@@ -1,4 +1,4 @@
-import { DEFAULT_INPUT_POLICY, FieldError, InputPolicy, isProviderId, PROVIDER_IDS, PROVIDERS, ProviderId, RawValues, validateCredentialInput, ValidationFailedError } from '@keystream/credentials';
+import { checkLabel, DEFAULT_INPUT_POLICY, FieldError, InputPolicy, isProviderId, PROVIDER_IDS, PROVIDERS, ProviderId, RawValues, validateCredentialInput, ValidationFailedError } from '@keystream/credentials';
 import { badRequest } from '../http/problem';
 import { dtoFor, ENVELOPE_KEYS, RequestShape, shapeErrors } from './request-dtos';
 
@@ -65,6 +65,46 @@ export function parseEdit(id: string, provider: ProviderId, body: Record<string,
 export function parseRemove(id: string, body: Record<string, unknown>, prefix = '', inBatch = false): { change?: PlainRemove; errors: FieldError[] } {
   const errors = check('openai', 'remove', { ...body, id }, prefix, inBatch);
   return errors.length > 0 ? { errors } : { change: { op: 'remove', id }, errors };
+}
+
+/** Every provider field name: the largest length any provider allows, and whether any provider lets it be cleared. */
+export const ANY_PROVIDER_FIELDS: ReadonlyMap<string, { readonly maxLength: number; readonly clearable: boolean }> = new Map(
+  PROVIDER_IDS.flatMap((id) => PROVIDERS[id].fields.map((f) => f.name)).map((name) => {
+    const specs = PROVIDER_IDS.flatMap((id) => PROVIDERS[id].fields.filter((f) => f.name === name));
+    return [name, { maxLength: Math.max(...specs.map((f) => f.maxLength)), clearable: specs.some((f) => !f.required) }];
+  }),
+);
+
+/**
+ * What an edit can be refused for without knowing the credential, checked before the version lookup: a bad body
+ * is a 422 whatever If-Match says (RFC 9110 §13.2.1 — preconditions only decide requests that would otherwise
+ * succeed). The provider's own rules run after the lookup, in parseEdit.
+ */
+export function editShapeErrors(body: Record<string, unknown>, prefix = '', inBatch = false): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const [key, value] of Object.entries(body)) {
+    const field = `${prefix}${key}`;
+    const spec = ANY_PROVIDER_FIELDS.get(key);
+    if (key === 'label') {
+      const p = checkLabel(value);
+      if (p) errors.push({ field, ...p });
+    } else if (key === 'provider') {
+      if (!isProviderId(value)) errors.push({ field, code: 'invalid_value', message: `must be one of ${PROVIDER_IDS.join(', ')}` });
+    } else if (inBatch && (key === 'op' || key === 'id')) {
+      continue; // the batch envelope, checked by the batch controller
+    } else if (spec === undefined) {
+      errors.push({ field, code: 'unknown_field', message: 'is not a known field' });
+    } else if (value === null && !spec.clearable) {
+      errors.push({ field, code: 'required', message: 'is required and cannot be cleared' });
+    } else if (value !== null && typeof value !== 'string') {
+      errors.push({ field, code: 'invalid_type', message: 'must be a string, or null to clear the field' });
+    } else if (value === '') {
+      errors.push({ field, code: 'empty', message: 'must not be empty (omit it or send null to clear it)' });
+    } else if (typeof value === 'string' && value.length > spec.maxLength) {
+      errors.push({ field, code: 'too_long', message: `must be at most ${spec.maxLength} characters` });
+    }
+  }
+  return errors;
 }
 
 export function throwIfAny(errors: FieldError[]): void {

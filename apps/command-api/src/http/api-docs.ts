@@ -54,7 +54,7 @@ export function ApiProblems(...statuses: number[]) {
 
 export function ApiWrite() {
   return applyDecorators(
-    ApiHeader({ name: 'If-Match', required: false, description: 'Apply only if the key set is still at this version (an ETag like "12"); else 412', schema: { type: 'string', example: '"12"' } }),
+    ApiHeader({ name: 'If-Match', required: false, description: 'Apply only if the key set is still at this version (an ETag like "12"); else 412', schema: { type: 'string', pattern: '^(\\*|(W/)?"?[0-9]{1,10}"?)$', example: '"12"' } }),
     ApiHeader({
       name: 'Idempotency-Key',
       required: false,

@@ -8,7 +8,7 @@ import type { InputPolicy } from '@keystream/credentials';
 import { INPUT_POLICY } from '../../tokens';
 import { CredentialCommandService } from '../credential-command.service';
 import { CredentialQueryService } from '../credential-query.service';
-import { asObject, parseEdit, throwIfAny } from '../credential-requests';
+import { asObject, editShapeErrors, parseEdit, throwIfAny } from '../credential-requests';
 import { toView } from '../credential.view';
 import { credentialIdParam, preconditions, send } from '../write-context';
 
@@ -29,6 +29,7 @@ export class EditCredentialHttpController {
   @ApiBody({ schema: { $ref: '#/components/schemas/EditCredentialRequest' } })
   async edit(@Param('orgId') orgId: string, @Param('id') rawId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const id = credentialIdParam(rawId);
+    throwIfAny(editShapeErrors(asObject(body)));
     const pre = preconditions(req);
     const provider = (await this.queries.providersOf(orgId, [{ id, field: 'id' }], pre.expectedVersion)).get(id)!;
     const { change, errors } = parseEdit(id, provider, asObject(body), this.policy);

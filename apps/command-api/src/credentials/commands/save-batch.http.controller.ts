@@ -9,7 +9,7 @@ import type { InputPolicy } from '@keystream/credentials';
 import { INPUT_POLICY } from '../../tokens';
 import { CredentialCommandService } from '../credential-command.service';
 import { CredentialQueryService } from '../credential-query.service';
-import { asObject, MAX_BATCH_CHANGES, parseAdd, parseEdit, parseRemove, PlainChange, throwIfAny } from '../credential-requests';
+import { asObject, editShapeErrors, MAX_BATCH_CHANGES, parseAdd, parseEdit, parseRemove, PlainChange, throwIfAny } from '../credential-requests';
 import { toView } from '../credential.view';
 import { preconditions, send } from '../write-context';
 
@@ -33,17 +33,24 @@ export class SaveBatchHttpController {
   @ApiBody({ schema: { $ref: '#/components/schemas/BatchRequest' } })
   async save(@Param('orgId') orgId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const items = this.items(asObject(body));
+    // Everything that does not depend on stored state first: a bad batch is a 422 whatever If-Match says.
+    const early = items.map((it, i) => {
+      const prefix = `changes[${i}].`;
+      if (it.op === 'add') return parseAdd(it, this.policy, prefix, true);
+      if (it.op === 'remove') return parseRemove((it.id as string).toLowerCase(), it, prefix, true);
+      return { errors: editShapeErrors(it, prefix, true) };
+    });
+    throwIfAny(early.flatMap((p) => p.errors));
     const pre = preconditions(req);
     const refs = items.flatMap((it, i) => (it.op === 'edit' ? [{ id: (it.id as string).toLowerCase(), field: `changes[${i}].id` }] : []));
     const providers = await this.queries.providersOf(orgId, refs, pre.expectedVersion);
     const errors: FieldError[] = [];
     const changes: PlainChange[] = [];
     items.forEach((it, i) => {
-      const prefix = `changes[${i}].`;
       const id = typeof it.id === 'string' ? it.id.toLowerCase() : '';
-      const parsed = it.op === 'add' ? parseAdd(it, this.policy, prefix, true) : it.op === 'edit' ? parseEdit(id, providers.get(id)!, it, this.policy, prefix, true) : parseRemove(id, it, prefix, true);
+      const parsed = it.op === 'edit' ? parseEdit(id, providers.get(id)!, it, this.policy, `changes[${i}].`, true) : early[i];
       errors.push(...parsed.errors);
-      if (parsed.change) changes.push(parsed.change);
+      if (parsed.change) changes.push(parsed.change as PlainChange);
     });
     throwIfAny(errors);
     const result = await this.commands.execute({ orgId, principal, changes, batch: true, ...pre }, (r) => {
