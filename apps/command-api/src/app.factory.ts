@@ -4,7 +4,9 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { installHttpMetrics } from '@keystream/observability';
 import { AppDependencies, AppModule } from './app.module';
+import { edgeHeaders } from './http/edge-headers.middleware';
 import { jsonBody } from './http/json-body.middleware';
+import { methodNotAllowed } from './http/method-not-allowed.middleware';
 import { setupOpenApi } from './openapi';
 import { registerScrapeGauges } from './scrape-gauges';
 
@@ -16,8 +18,10 @@ export async function createApp(deps: AppDependencies, logger: LogLevel[] = ['er
   app.set('etag', false);
   app.set('query parser', 'simple');
   installHttpMetrics(app);
+  app.use(edgeHeaders);
   app.use(jsonBody);
-  setupOpenApi(app);
+  const doc = setupOpenApi(app);
+  app.use(methodNotAllowed(doc.paths, { '/docs': ['GET'], '/openapi.json': ['GET'], '/openapi.yaml': ['GET'] }));
   registerScrapeGauges(deps.dataSource, deps.config.mode === 'distributed');
   return app;
 }

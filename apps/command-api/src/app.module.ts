@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { AgentGatewayModule } from '@keystream/agent-gateway';
 import { KeystreamConfig } from '@keystream/config';
@@ -16,7 +16,9 @@ import { HealthController } from './health/health.controller';
 import { AuthGuard } from './http/auth.guard';
 import { WriteRateGuard } from './http/write-rate.guard';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
-import { CHANGE_FEED, CLOCK, CONFIG, DATA_SOURCE, READINESS_CHECKS, ReadinessChecks, SECRET_VAULT, TOKEN_VERIFIER } from './tokens';
+import { SafeBodyInterceptor } from './http/safe-body.interceptor';
+import { inputPolicy } from '@keystream/credentials';
+import { CHANGE_FEED, CLOCK, CONFIG, DATA_SOURCE, INPUT_POLICY, READINESS_CHECKS, ReadinessChecks, SECRET_VAULT, TOKEN_VERIFIER } from './tokens';
 
 export interface AppDependencies {
   readonly config: KeystreamConfig;
@@ -47,10 +49,11 @@ export class AppModule {
         { provide: CHANGE_FEED, useValue: deps.changeFeed },
         { provide: CLOCK, useValue: () => new Date() },
         { provide: READINESS_CHECKS, useValue: deps.readiness ?? {} },
+        { provide: INPUT_POLICY, useValue: inputPolicy(deps.config.input) },
         // Embedded mode projects the key set in the command's own transaction; distributed mode writes the outbox.
         { provide: COMMIT_TARGET, useValue: embedded ? 'projection' : 'outbox' },
       ],
-      exports: [CONFIG, DATA_SOURCE, TOKEN_VERIFIER, SECRET_VAULT, CHANGE_FEED, CLOCK, COMMIT_TARGET, READINESS_CHECKS],
+      exports: [CONFIG, INPUT_POLICY, DATA_SOURCE, TOKEN_VERIFIER, SECRET_VAULT, CHANGE_FEED, CLOCK, COMMIT_TARGET, READINESS_CHECKS],
     };
     // Embedded mode: the agent gateway runs in this process and learns of commits in-process.
     // Distributed mode: gateways are their own processes, fed by Kafka.
@@ -64,6 +67,7 @@ export class AppModule {
         // After AuthGuard (global guards run in this order): only authenticated writes spend the budget.
         { provide: APP_GUARD, useClass: WriteRateGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        { provide: APP_INTERCEPTOR, useClass: SafeBodyInterceptor },
       ],
     };
   }

@@ -11,3 +11,5 @@ export type Clock = () => Date;
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 /** Named dependency checks for /health/ready; each rejects when its dependency is unusable. */
 export type ReadinessChecks = Readonly<Record<string, () => Promise<void>>>;
+/** The credential input rules' deployment settings (InputPolicy: allowed Azure hosts, Bedrock regions). */
+export const INPUT_POLICY = Symbol('INPUT_POLICY');

@@ -1,3 +1,4 @@
 export * from './keystream.config';
 export * from './rate-limits';
 export * from './timeouts';
+export * from './input-settings';

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { InputSettings, readInputSettings } from './input-settings';
 import { RateLimits, readRateLimits } from './rate-limits';
 import { DependencyTimeouts, readTimeouts } from './timeouts';
 
@@ -41,6 +42,8 @@ export interface KeystreamConfig {
   readonly rateLimits?: RateLimits;
   /** Connect/statement/idle timeouts of every Postgres and Kafka client (DATABASE_*_TIMEOUT_MS, KAFKA_*_TIMEOUT_MS); absent → DEFAULT_TIMEOUTS. */
   readonly timeouts?: DependencyTimeouts;
+  /** Allowed Azure endpoint hosts and Bedrock regions beyond the defaults; absent → the defaults only. */
+  readonly input?: InputSettings;
 }
 
 export interface AuthConfig {
@@ -92,6 +95,7 @@ export function loadConfig(env: Env = process.env, warn: Warn = (m) => process.s
     projectorCacheOrgs: intVar(env, 'KEYSTREAM_PROJECTOR_CACHE_ORGS', 4096, 0, 10_000_000),
     rateLimits: readRateLimits(env, (name, reason) => new ConfigError(name, reason)),
     timeouts,
+    input: readInputSettings(env, (name, reason) => new ConfigError(name, reason)),
   };
 }
 

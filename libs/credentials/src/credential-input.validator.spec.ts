@@ -1,4 +1,5 @@
-import { LABEL_MAX, RawValues, validateCredentialInput } from './credential-input.validator';
+import { RawValues, validateCredentialInput } from './credential-input.validator';
+import { LABEL_MAX } from './label';
 import { PROVIDER_IDS, PROVIDERS, ProviderId } from './providers';
 
 /** `fill('FAKE', 35)` → 'FAKEFAKE…' cut to exactly 35 characters. */

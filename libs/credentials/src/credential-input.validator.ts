@@ -1,10 +1,10 @@
 import { FieldError } from './errors';
-import { FieldSpec, ProviderSpec } from './providers';
+import { checkLabel, LONE_SURROGATE } from './label';
+import { DEFAULT_INPUT_POLICY, FieldSpec, InputPolicy, ProviderSpec } from './providers';
 
 /** Raw values from the edge: a string, `null` (clear an optional field on edit) or anything a client sent. */
 export type RawValues = Readonly<Record<string, unknown>>;
 
-export const LABEL_MAX = 64;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const ANY_SPACE = /\s/;
 
@@ -15,6 +15,7 @@ export function validateCredentialInput(
   values: RawValues,
   mode: 'add' | 'edit',
   prefix = '',
+  policy: InputPolicy = DEFAULT_INPUT_POLICY,
 ): FieldError[] {
   const errors: FieldError[] = [];
   const at = (name: string) => `${prefix}${name}`;
@@ -29,23 +30,13 @@ export function validateCredentialInput(
     }
   }
   for (const f of spec.fields) {
-    const problem = checkValue(f, values[f.name], mode);
+    const problem = checkValue(f, values[f.name], mode, policy);
     if (problem) errors.push({ field: at(f.name), ...problem });
   }
   return errors;
 }
 
-function checkLabel(label: unknown): { code: string; message: string } | undefined {
-  if (label === undefined || label === null) return { code: 'required', message: 'is required' };
-  if (typeof label !== 'string') return { code: 'invalid_type', message: 'must be a string' };
-  if (label.length === 0) return { code: 'empty', message: 'must not be empty' };
-  if (label.trim() !== label) return { code: 'whitespace', message: 'must not start or end with whitespace' };
-  if (label.length > LABEL_MAX) return { code: 'too_long', message: `must be at most ${LABEL_MAX} characters` };
-  if (CONTROL.test(label)) return { code: 'invalid_characters', message: 'must not contain control characters' };
-  return undefined;
-}
-
-function checkValue(f: FieldSpec, value: unknown, mode: 'add' | 'edit'): { code: string; message: string } | undefined {
+function checkValue(f: FieldSpec, value: unknown, mode: 'add' | 'edit', policy: InputPolicy): { code: string; message: string } | undefined {
   if (value === undefined || value === null) {
     if (mode === 'add' && f.required) return { code: 'required', message: 'is required' };
     if (value === null && f.required) return { code: 'required', message: 'is required and cannot be cleared' };
@@ -57,8 +48,9 @@ function checkValue(f: FieldSpec, value: unknown, mode: 'add' | 'edit'): { code:
   if (value.trim() !== value) return { code: 'whitespace', message: 'must not start or end with whitespace (check the paste)' };
   if (f.secret && ANY_SPACE.test(value)) return { code: 'whitespace', message: 'must not contain whitespace' };
   if (CONTROL.test(value)) return { code: 'invalid_characters', message: 'must not contain control characters' };
+  if (LONE_SURROGATE.test(value)) return { code: 'invalid_characters', message: 'must not contain unpaired surrogates (not valid Unicode text)' };
   for (const rule of f.rules) {
-    const problem = rule(value);
+    const problem = rule(value, policy);
     if (problem) return problem;
   }
   return undefined;

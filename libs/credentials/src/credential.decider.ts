@@ -10,6 +10,7 @@ import {
 } from './errors';
 import { CredentialEdited, CredentialEvent } from './events';
 import { applyPatch, evolve, KeySet, StoredCredential } from './key-set';
+import { labelKey } from './label';
 import { PROVIDERS, ProviderId } from './providers';
 import { SealedSecret } from './sealed-secret';
 
@@ -46,13 +47,13 @@ export function decide(command: SaveCredentials, state: KeySet): CredentialEvent
 function assertLabelsUnique(state: KeySet, labelSetBy: ReadonlyMap<string, string>): void {
   const seen = new Map<string, StoredCredential[]>();
   for (const c of state.credentials.values()) {
-    const key = `${c.provider}\0${c.label.toLocaleLowerCase('en')}`;
+    const key = `${c.provider}\0${labelKey(c.label)}`;
     seen.set(key, [...(seen.get(key) ?? []), c]);
   }
   // Latest first: when two changes of one save collide, the later one is named.
   for (const [id, field] of [...labelSetBy].reverse()) {
     const c = state.credentials.get(id);
-    if (c && seen.get(`${c.provider}\0${c.label.toLocaleLowerCase('en')}`)!.length > 1) {
+    if (c && seen.get(`${c.provider}\0${labelKey(c.label)}`)!.length > 1) {
       throw new LabelTakenError(field, c.label, PROVIDERS[c.provider].section);
     }
   }

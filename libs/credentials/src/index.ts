@@ -4,6 +4,7 @@ export * from './credential-input.validator';
 export * from './errors';
 export * from './events';
 export * from './key-set';
+export * from './label';
 export * from './providers';
 export * from './sealed-secret';
 export * from './upcasters';

@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Param } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiJson, ApiOrgParam, ApiProblems, ApiRoute } from '../http/api-docs';
 import { DataSource } from 'typeorm';
 import { devices, orgStreams } from '@keystream/persistence';
 import { RequireRole } from '../http/auth.guard';
@@ -14,7 +15,10 @@ export class ListDevicesHttpController {
   /** The rollout view: which devices hold the latest key set, and when each was last seen. */
   @Get()
   @RequireRole('admin')
-  @ApiOperation({ summary: "Each agent device's applied version and last contact; how many hold the latest keys" })
+  @ApiOrgParam()
+  @ApiProblems(400, 401, 403, 404, 413, 422, 503)
+  @ApiRoute('listDevices', "Each agent device's applied version and last contact; how many hold the latest keys")
+  @ApiJson(200, 'Devices')
   async list(@Param('orgId') orgId: string) {
     const head = await this.ds.transaction((m) => orgStreams.head(m, orgId));
     const epochRows: { epoch: number }[] = await this.ds.query('SELECT epoch FROM key_sets WHERE org_id = $1', [orgId]);

@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { ApiJson, ApiProblems, ApiRoute } from '../http/api-docs';
 import { DataSource } from 'typeorm';
 import { readinessGauge } from '@keystream/observability';
 import { Public } from '../http/auth.guard';
@@ -14,12 +15,17 @@ export class HealthController {
   }
 
   @Get('live')
+  @ApiRoute('live', 'The process is up')
+  @ApiJson(200, 'Health')
   live() {
     return { status: 'ok' };
   }
 
   /** Ready only when Postgres answers with every migration applied, and each dependency check (Kafka in distributed mode) passes. */
   @Get('ready')
+  @ApiRoute('ready', 'Postgres (with every migration) and each dependency answer')
+  @ApiJson(200, 'Health')
+  @ApiProblems(503)
   async ready() {
     const results: Record<string, string> = {};
     results.postgres = await (async () => {

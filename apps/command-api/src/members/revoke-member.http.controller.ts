@@ -1,5 +1,6 @@
 import { Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiJson, ApiOrgParam, ApiProblems, ApiRoute } from '../http/api-docs';
 import { DataSource } from 'typeorm';
 import type { Principal } from '@keystream/auth';
 import { OrgNotFoundError, ValidationFailedError } from '@keystream/credentials';
@@ -24,8 +25,11 @@ export class RevokeMemberHttpController {
   @Post(':userId/revoke')
   @HttpCode(200)
   @RequireRole('admin')
-  @ApiOperation({ summary: "Revoke a member's access: their existing tokens stop working and their agents are disconnected" })
-  @ApiResponse({ status: 200, description: '{ orgId, userId, revokedAt, revokedBy }' })
+  @ApiOrgParam()
+  @ApiProblems(400, 401, 403, 404, 413, 422, 503)
+  @ApiParam({ name: 'userId', description: 'Token subject of the member', schema: { type: 'string', minLength: 1, maxLength: 256 } })
+  @ApiRoute('revokeMember', "Revoke a member's access: their existing tokens stop working and their agents are disconnected")
+  @ApiJson(200, 'MemberRevoked')
   async revoke(@Param('orgId') orgId: string, @Param('userId') userId: string, @CurrentPrincipal() principal: Principal) {
     if (!USER_ID.test(userId)) throw new ValidationFailedError([{ field: 'userId', code: 'invalid_format', message: 'must be 1-256 visible ASCII characters' }]);
     const notice = await this.ds.transaction(async (m) => {

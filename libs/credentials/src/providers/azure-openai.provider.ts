@@ -1,5 +1,6 @@
 import { field, ProviderSpec } from './provider';
-import { azureApiVersion, httpsUrl, inferenceKey, matches } from './rules';
+import { azureEndpoint } from './azure-endpoint.rule';
+import { azureApiVersion, inferenceKey, matches } from './rules';
 
 export const AZURE_OPENAI: ProviderSpec = {
   id: 'azure-openai',
@@ -8,7 +9,7 @@ export const AZURE_OPENAI: ProviderSpec = {
     field({
       name: 'endpoint',
       maxLength: 2048,
-      rules: [httpsUrl({ allowLoopbackHttp: false })],
+      rules: [azureEndpoint],
       description: 'Azure OpenAI resource endpoint',
       example: 'https://fake-resource.openai.azure.com',
     }),

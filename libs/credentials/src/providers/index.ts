@@ -16,4 +16,5 @@ export const PROVIDERS: Readonly<Record<ProviderId, ProviderSpec>> = {
 };
 
 export * from './provider';
+export * from './input-policy';
 export { keyShape } from './key-shapes';

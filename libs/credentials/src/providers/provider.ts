@@ -1,5 +1,10 @@
-/** One row of a provider's field table. Rules see one trimmed-checked string and say what is wrong with it, or nothing. */
-export type Rule = (value: string) => { code: string; message: string } | undefined;
+import type { InputPolicy } from './input-policy';
+
+/**
+ * One row of a provider's field table. Rules see one trimmed-checked string (and the deployment's input policy,
+ * for hosts and regions) and say what is wrong with it, or nothing.
+ */
+export type Rule = (value: string, policy: InputPolicy) => { code: string; message: string } | undefined;
 
 export interface FieldSpec {
   readonly name: string;

@@ -1,4 +1,4 @@
-import { keySetHash } from '@keystream/credentials';
+import { keySetHash, labelKey } from '@keystream/credentials';
 import type { EventEnvelope, KeySet, StoredCredential } from '@keystream/credentials';
 import type { WrappedKey } from '@keystream/crypto';
 import type { StreamHead } from './org-streams.repository';
@@ -164,11 +164,14 @@ export class CommandBatchRepository {
       batch_size: e.batch?.size ?? null,
       data: e.data,
     }));
-    const states = jsonb(w.stateRows.map(({ orgId, credential: c }) => ({ org_id: orgId, id: c.id, provider: c.provider, label: c.label, fields: c.fields, secrets: c.secrets, version: c.version })));
-    const rowsOf = (t: string, name: string) => `
+    const states = jsonb(
+      w.stateRows.map(({ orgId, credential: c }) => ({ org_id: orgId, id: c.id, provider: c.provider, label: c.label, label_key: labelKey(c.label), fields: c.fields, secrets: c.secrets, version: c.version })),
+    );
+    // The decision state also stores the label's folded key: its unique index is the decider's rule, verbatim.
+    const rowsOf = (t: string, name: string, labelKeys = false) => `
        ${name} AS (
-         INSERT INTO ${t} (org_id, credential_id, provider, label, fields, secrets, version)
-         SELECT org_id, id, provider, label, fields, secrets, version FROM state_rows
+         INSERT INTO ${t} (org_id, credential_id, provider, label, ${labelKeys ? 'label_key, ' : ''}fields, secrets, version)
+         SELECT org_id, id, provider, label, ${labelKeys ? 'label_key, ' : ''}fields, secrets, version FROM state_rows
          RETURNING 1),`;
     const projected = w.projection
       ? `${rowsOf('key_set_credentials', 'pc')}
@@ -189,8 +192,8 @@ export class CommandBatchRepository {
           ORDER BY ord -- positions are drawn in this order: each org's versions in ascending positions
          RETURNING 1),
        state_rows AS MATERIALIZED (
-         SELECT * FROM jsonb_to_recordset(${states}) AS x(org_id text, id uuid, provider text, label text, fields jsonb, secrets jsonb, version integer)),
-${rowsOf('credential_state', 'st')}${projected}
+         SELECT * FROM jsonb_to_recordset(${states}) AS x(org_id text, id uuid, provider text, label text, label_key text, fields jsonb, secrets jsonb, version integer)),
+${rowsOf('credential_state', 'st', true)}${projected}
        hd AS (
          UPDATE org_streams o SET version = h.version FROM unnest(${sqlArray(w.heads.map((h) => h.orgId), 'text')}, ${sqlArray(w.heads.map((h) => h.version), 'integer')}) AS h(org_id, version)
           WHERE o.org_id = h.org_id

@@ -1,5 +1,6 @@
 import { Controller, Delete, Param, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiCredentialIdParam, ApiJson, ApiOrgParam, ApiProblems, ApiRoute, ApiWrite } from '../../http/api-docs';
 import type { Request, Response } from 'express';
 import type { Principal } from '@keystream/auth';
 import { CurrentPrincipal, RequireRole } from '../../http/auth.guard';
@@ -14,7 +15,12 @@ export class RemoveCredentialHttpController {
 
   @Delete(':id')
   @RequireRole('admin')
-  @ApiOperation({ summary: 'Remove a credential' })
+  @ApiOrgParam()
+  @ApiProblems(400, 401, 403, 404, 413, 422, 503)
+  @ApiCredentialIdParam()
+  @ApiRoute('removeCredential', 'Remove a credential')
+  @ApiWrite()
+  @ApiJson(200, 'CredentialRemoved', { etag: true, description: 'Removed; the new version' })
   async remove(@Param('orgId') orgId: string, @Param('id') rawId: string, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const id = credentialIdParam(rawId);
     const result = await this.commands.execute({ orgId, principal, changes: [{ op: 'remove', id }], batch: false, ...preconditions(req) }, (r) => ({

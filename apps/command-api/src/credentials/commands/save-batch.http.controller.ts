@@ -1,12 +1,15 @@
-import { Body, Controller, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiJson, ApiOrgParam, ApiProblems, ApiRoute, ApiWrite } from '../../http/api-docs';
 import type { Request, Response } from 'express';
 import type { Principal } from '@keystream/auth';
 import { FieldError } from '@keystream/credentials';
 import { CurrentPrincipal, RequireRole } from '../../http/auth.guard';
+import type { InputPolicy } from '@keystream/credentials';
+import { INPUT_POLICY } from '../../tokens';
 import { CredentialCommandService } from '../credential-command.service';
 import { CredentialQueryService } from '../credential-query.service';
-import { asObject, assertSafeKeys, MAX_BATCH_CHANGES, parseAdd, parseEdit, parseRemove, PlainChange, throwIfAny } from '../credential-requests';
+import { asObject, editShapeErrors, MAX_BATCH_CHANGES, parseAdd, parseEdit, parseRemove, PlainChange, throwIfAny } from '../credential-requests';
 import { toView } from '../credential.view';
 import { preconditions, send } from '../write-context';
 
@@ -17,27 +20,37 @@ const OPS = ['add', 'edit', 'remove'];
 @ApiBearerAuth()
 @Controller('v1/orgs/:orgId')
 export class SaveBatchHttpController {
-  constructor(private readonly commands: CredentialCommandService, private readonly queries: CredentialQueryService) {}
+  constructor(private readonly commands: CredentialCommandService, private readonly queries: CredentialQueryService, @Inject(INPUT_POLICY) private readonly policy: InputPolicy) {}
 
   @Post('credentials\\:batch')
   @HttpCode(200)
   @RequireRole('admin')
-  @ApiOperation({ summary: 'Save several changes at once: all or nothing, one contiguous version range' })
+  @ApiOrgParam()
+  @ApiProblems(400, 401, 403, 404, 413, 422, 503)
+  @ApiRoute('saveCredentials', 'Save several changes at once: all or nothing, one contiguous version range')
+  @ApiWrite()
+  @ApiJson(200, 'BatchSaved', { etag: true, description: 'Saved; each change\'s credential (masked) in order, and the new version' })
   @ApiBody({ schema: { $ref: '#/components/schemas/BatchRequest' } })
   async save(@Param('orgId') orgId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
-    assertSafeKeys(body);
     const items = this.items(asObject(body));
+    // Everything that does not depend on stored state first: a bad batch is a 422 whatever If-Match says.
+    const early = items.map((it, i) => {
+      const prefix = `changes[${i}].`;
+      if (it.op === 'add') return parseAdd(it, this.policy, prefix, true);
+      if (it.op === 'remove') return parseRemove((it.id as string).toLowerCase(), it, prefix, true);
+      return { errors: editShapeErrors(it, prefix, true) };
+    });
+    throwIfAny(early.flatMap((p) => p.errors));
     const pre = preconditions(req);
     const refs = items.flatMap((it, i) => (it.op === 'edit' ? [{ id: (it.id as string).toLowerCase(), field: `changes[${i}].id` }] : []));
     const providers = await this.queries.providersOf(orgId, refs, pre.expectedVersion);
     const errors: FieldError[] = [];
     const changes: PlainChange[] = [];
     items.forEach((it, i) => {
-      const prefix = `changes[${i}].`;
       const id = typeof it.id === 'string' ? it.id.toLowerCase() : '';
-      const parsed = it.op === 'add' ? parseAdd(it, prefix, true) : it.op === 'edit' ? parseEdit(id, providers.get(id)!, it, prefix, true) : parseRemove(id, it, prefix, true);
+      const parsed = it.op === 'edit' ? parseEdit(id, providers.get(id)!, it, this.policy, `changes[${i}].`, true) : early[i];
       errors.push(...parsed.errors);
-      if (parsed.change) changes.push(parsed.change);
+      if (parsed.change) changes.push(parsed.change as PlainChange);
     });
     throwIfAny(errors);
     const result = await this.commands.execute({ orgId, principal, changes, batch: true, ...pre }, (r) => {

@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Param, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiCredentialIdParam, ApiJson, ApiOrgParam, ApiProblems, ApiRoute } from '../../http/api-docs';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
 import { CredentialNotFoundError } from '@keystream/credentials';
@@ -19,9 +20,11 @@ export class CredentialHistoryHttpController {
 
   /** Read from the event log itself, so a removed credential keeps its history. Members may read it. */
   @Get(':id/history')
-  @ApiOperation({ summary: 'Who changed this credential, what and when, oldest first; secrets masked (last4 + fingerprint)' })
-  @ApiResponse({ status: 200, description: '{ orgId, credentialId, entries: [{ version, type, occurredAt, actor, batch?, changes }], truncated }' })
-  @ApiResponse({ status: 404, description: 'No credential with this id ever existed in the organization' })
+  @ApiOrgParam()
+  @ApiProblems(400, 401, 403, 404, 413, 422, 503)
+  @ApiCredentialIdParam()
+  @ApiRoute('credentialHistory', 'Who changed this credential, what and when, oldest first; secrets masked (last4 + fingerprint)')
+  @ApiJson(200, 'CredentialHistory')
   async history(@Param('orgId') orgId: string, @Param('id') rawId: string, @Res({ passthrough: true }) res: Response) {
     const credentialId = credentialIdParam(rawId);
     const events = await this.ds.transaction('REPEATABLE READ', async (m) => {
