@@ -39,5 +39,5 @@ export function isChangesMessage(v: unknown): v is ChangesMessage {
 }
 
 export function revokedReason(v: unknown): RevokedMessage['reason'] {
-  return isObj(v) && v.reason === 'token_expired' ? 'token_expired' : 'revoked';
+  return isObj(v) && (v.reason === 'token_expired' || v.reason === 'org_deleted') ? v.reason : 'revoked';
 }

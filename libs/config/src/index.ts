@@ -1,2 +1,3 @@
 export * from './keystream.config';
 export * from './rate-limits';
+export * from './org-provisioning';

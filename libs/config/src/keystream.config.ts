@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { OrgProvisioning, readOrgProvisioning } from './org-provisioning';
 import { RateLimits, readRateLimits } from './rate-limits';
 
 export type Mode = 'embedded' | 'distributed';
@@ -35,6 +36,8 @@ export interface KeystreamConfig {
   readonly projectorCacheOrgs?: number;
   /** Per-token, per-process limits; absent → DEFAULT_RATE_LIMITS. */
   readonly rateLimits?: RateLimits;
+  /** KEYSTREAM_ORG_PROVISIONING; absent → `manual`. */
+  readonly orgProvisioning?: OrgProvisioning;
 }
 
 export interface AuthConfig {
@@ -82,6 +85,7 @@ export function loadConfig(env: Env = process.env, warn: Warn = (m) => process.s
     outboxRelay: onOff(env, 'KEYSTREAM_OUTBOX_RELAY', true),
     projectorCacheOrgs: intVar(env, 'KEYSTREAM_PROJECTOR_CACHE_ORGS', 4096, 0, 10_000_000),
     rateLimits: readRateLimits(env, (name, reason) => new ConfigError(name, reason)),
+    orgProvisioning: readOrgProvisioning(env, (name, reason) => new ConfigError(name, reason)),
   };
 }
 

@@ -131,10 +131,16 @@ export class KeySetProjector {
       // Sorted: every writer locks key_sets rows in the same order, so two batches cannot deadlock.
       const orgIds = [...byOrg.keys()].sort();
       const heads = await this.lock(m, orgIds);
+      // A deleted org's late events (already on the topic) are not projected again: its rows were shredded with it.
+      // Read after the lock: a deletion in progress holds these rows, so it has committed or not yet started.
+      const gone = new Set(
+        ((await m.query(`SELECT id FROM organizations WHERE id = ANY($1::text[]) AND deleted_at IS NOT NULL`, [orgIds])) as { id: string }[]).map((r) => r.id),
+      );
 
       // What each org has to apply; a gap throws before anything is written.
       const pending: { orgId: string; head: LockedRow; events: EventEnvelope[] }[] = [];
       for (const orgId of orgIds) {
+        if (gone.has(orgId)) continue;
         const head = heads.get(orgId)!;
         let version = head.version;
         const events: EventEnvelope[] = [];

@@ -36,6 +36,7 @@ describe('keyring: the first creator wins (real Postgres, fresh database)', () =
         if (name === 'fingerprint') await allThere;
         return store.createKeyring(name, wrapped);
       },
+      createOrgKey: (o, name, wrapped) => store.createOrgKey(o, name, wrapped),
     };
     const starts = keys.flatMap((k) => [k, k]).map((k) => new SecretVault(new LocalKmsAdapter(k), racing).ready().then(() => k, (e: unknown) => e));
     const out = await Promise.all(starts);
