@@ -11,6 +11,8 @@ import { COMMIT_TARGET } from './credentials/credential-command.service';
 import { CredentialsModule } from './credentials/credentials.module';
 import { DevicesModule } from './devices/devices.module';
 import { MembersModule } from './members/members.module';
+import { OrgProvisioner } from './orgs/org-provisioner';
+import { OrgsModule } from './orgs/orgs.module';
 import { AdminUiModule } from './admin-ui/admin-ui.module';
 import { HealthController } from './health/health.controller';
 import { AuthGuard } from './http/auth.guard';
@@ -56,9 +58,10 @@ export class AppModule {
     const gateway = embedded ? [AgentGatewayModule.register({ dataSource: deps.dataSource, vault, verifier, feed: deps.changeFeed, rateLimits: deps.config.rateLimits })] : [];
     return {
       module: AppModule,
-      imports: [...(deps.structuredLogs ? [structuredLogging(embedded ? 'keystream' : 'keystream-command-api')] : []), core, CredentialsModule, DevicesModule, MembersModule, AdminUiModule, ...gateway],
+      imports: [...(deps.structuredLogs ? [structuredLogging(embedded ? 'keystream' : 'keystream-command-api')] : []), core, CredentialsModule, DevicesModule, MembersModule, OrgsModule, AdminUiModule, ...gateway],
       controllers: [HealthController, MetricsController],
       providers: [
+        OrgProvisioner,
         { provide: APP_GUARD, useClass: AuthGuard },
         // After AuthGuard (global guards run in this order): only authenticated writes spend the budget.
         { provide: APP_GUARD, useClass: WriteRateGuard },

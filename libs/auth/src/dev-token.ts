@@ -13,7 +13,7 @@ export interface DevTokenRequest {
 
 /** Development tokens, signed with the embedded/dev HS256 secret. Production tokens come from the identity provider. */
 export async function issueDevToken(secret: Buffer, req: DevTokenRequest): Promise<string> {
-  let jwt = new SignJWT({ org: req.orgId, role: req.role, ...(req.deviceId ? { device: req.deviceId } : {}) })
+  let jwt = new SignJWT({ ...(req.role === 'operator' ? {} : { org: req.orgId }), role: req.role, ...(req.deviceId ? { device: req.deviceId } : {}) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(req.userId)
     .setIssuedAt()

@@ -31,12 +31,13 @@ export class TokenVerifier {
 function toPrincipal(p: JWTPayload): Principal {
   const { sub, org, role, device, exp, iat } = p as JWTPayload & { org?: unknown; role?: unknown; device?: unknown };
   if (typeof sub !== 'string' || sub.length === 0) throw new AuthError('unauthorized', 'the token has no subject');
-  if (typeof org !== 'string' || !ORG_ID.test(org)) throw new AuthError('unauthorized', 'the token has no valid org claim');
-  if (role !== 'admin' && role !== 'member') throw new AuthError('unauthorized', 'the token has no valid role claim');
+  if (role !== 'admin' && role !== 'member' && role !== 'operator') throw new AuthError('unauthorized', 'the token has no valid role claim');
+  // An operator acts on the deployment, not inside an org: its org claim (if any) is ignored.
+  if (role !== 'operator' && (typeof org !== 'string' || !ORG_ID.test(org))) throw new AuthError('unauthorized', 'the token has no valid org claim');
   if (typeof exp !== 'number') throw new AuthError('unauthorized', 'the token has no expiry');
   if (device !== undefined && (typeof device !== 'string' || device.length > 128)) throw new AuthError('unauthorized', 'the device claim is invalid');
   const issuedAt = typeof iat === 'number' && Number.isFinite(iat) ? iat : undefined;
-  return { userId: sub, orgId: org, role, deviceId: device as string | undefined, expiresAt: exp, ...(issuedAt !== undefined ? { issuedAt } : {}) };
+  return { userId: sub, orgId: role === 'operator' ? '' : (org as string), role, deviceId: device as string | undefined, expiresAt: exp, ...(issuedAt !== undefined ? { issuedAt } : {}) };
 }
 
 export function isValidOrgId(orgId: string): boolean {
