@@ -1,4 +1,5 @@
-export type Role = 'admin' | 'member';
+/** `operator` runs the deployment (organizations), never an organization's data. */
+export type Role = 'admin' | 'member' | 'operator';
 
 /** The verified caller. Built only from a verified token. */
 export interface Principal {

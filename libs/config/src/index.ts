@@ -1,2 +1,3 @@
+export * from './auth-config';
 export * from './keystream.config';
 export * from './rate-limits';

@@ -47,6 +47,8 @@ export class AuthGuard implements CanActivate {
     if (orgId !== undefined && (!isValidOrgId(orgId) || orgId !== principal.orgId)) {
       throw new AuthError('forbidden', 'the token is not valid for this organization');
     }
+    // An operator runs the deployment; an org claim on its token grants no access to that org's credentials.
+    if (orgId !== undefined && principal.role === 'operator') throw new AuthError('forbidden', 'an operator token is not valid for organization data');
     const role = this.reflector.getAllAndOverride<Role | undefined>(ROLE, targets);
     if (role === 'admin' && principal.role !== 'admin') throw new AuthError('forbidden', 'only an organization admin may change credentials');
     return true;
