@@ -1,4 +1,4 @@
-/** `operator`: runs the deployment (creates and deletes organizations); no access to any org's credentials. */
+/** `operator` runs the deployment (organizations), never an organization's data. */
 export type Role = 'admin' | 'member' | 'operator';
 
 /** The verified caller. Built only from a verified token. */

@@ -1,3 +1,4 @@
+export * from './auth-config';
 export * from './keystream.config';
 export * from './rate-limits';
 export * from './org-provisioning';

@@ -20,6 +20,7 @@ export const metrics = {
   }),
   eventsAppended: new Counter({ name: 'keystream_events_appended_total', help: 'Events appended to the log', registers: [registry] }),
   outboxPublished: new Counter({ name: 'keystream_outbox_published_total', help: 'Outbox rows published to Kafka by this relay', registers: [registry] }),
+  authKeyFetchFailures: new Counter({ name: 'keystream_auth_key_fetch_failures_total', help: 'Failed fetches of the identity provider\'s discovery document or JWKS, by source', labelNames: ['source'], registers: [registry] }),
   agentsConnected: new Gauge({ name: 'keystream_agents_connected', help: 'Agent sockets connected to this gateway', registers: [registry] }),
   deliveries: new Counter({ name: 'keystream_deliveries_total', help: 'keys.changes messages delivered to agent sockets', registers: [registry] }),
   syncs: new Counter({ name: 'keystream_agent_syncs_total', help: 'Agent (re)syncs by result: in-sync, changes (resume), snapshot', labelNames: ['result'], registers: [registry] }),

@@ -3,3 +3,4 @@ export * from './infra';
 export * from './processes';
 export * from './agent-probe';
 export * from './scratch-database';
+export * from './oidc-provider';

@@ -54,7 +54,7 @@ export class AuthGuard implements CanActivate {
     const principal = await this.verifier.verify(bearer(req.headers.authorization));
     const role = this.reflector.getAllAndOverride<Role | undefined>(ROLE, targets);
     if (role === 'operator' || principal.role === 'operator') {
-      if (role !== principal.role) throw new AuthError('forbidden', role === 'operator' ? 'only an operator may manage organizations' : 'an operator token has no access to an organization');
+      if (role !== principal.role) throw new AuthError('forbidden', role === 'operator' ? 'only an operator may manage organizations' : 'an operator token is not valid for organization data');
       req.principal = principal;
       return true;
     }

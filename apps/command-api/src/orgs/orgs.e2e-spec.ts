@@ -97,7 +97,7 @@ describe('organizations (operators) and offboarding (real HTTP, sockets, two pro
     const bystander = await t.org();
     const stays = await live(t, bystander.member);
     const [here, there] = [await live(t, member), await live(other, member)];
-    expect(here.keySet!.credentials.find((c) => c.id === credId)).toBeDefined(); // plaintext reached the agent before
+    expect(here.keySet!.credentials.get(credId)).toBeDefined(); // plaintext reached the agent before
     const keysBefore = await t.ds.query(`SELECT credential_id FROM data_keys WHERE org_id = $1`, [orgId]);
     expect(keysBefore.map((r: { credential_id: string }) => r.credential_id)).toContain('org-fingerprint');
 
