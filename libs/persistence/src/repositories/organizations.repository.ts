@@ -71,14 +71,15 @@ export class OrganizationsRepository {
     const heads: { version: number }[] = await m.query(`SELECT version FROM org_streams WHERE org_id = $1 FOR UPDATE`, [orgId]);
     // A projector batch holding the org's projection row finishes first; a later one sees the org deleted and skips it.
     await m.query(`SELECT 1 FROM key_sets WHERE org_id = $1 FOR UPDATE`, [orgId]);
-    const shredded: unknown[] = await m.query(`DELETE FROM data_keys WHERE org_id = $1 RETURNING credential_id`, [orgId]);
+    // (A CTE: TypeORM answers a bare DELETE/UPDATE … RETURNING with [rows, count].)
+    const [{ n: shredded }]: { n: number }[] = await m.query(`WITH d AS (DELETE FROM data_keys WHERE org_id = $1 RETURNING 1) SELECT count(*)::int AS n FROM d`, [orgId]);
     for (const t of ORG_TABLES) await m.query(`DELETE FROM ${t} WHERE org_id = $1`, [orgId]);
     await m.query(`DELETE FROM org_streams WHERE org_id = $1`, [orgId]);
     const [row]: { deletedAt: string }[] = await m.query(
-      `UPDATE organizations SET deleted_at = clock_timestamp(), deleted_by = $2 WHERE id = $1 RETURNING ${TS('deleted_at')} AS "deletedAt"`,
+      `WITH u AS (UPDATE organizations SET deleted_at = clock_timestamp(), deleted_by = $2 WHERE id = $1 RETURNING deleted_at) SELECT ${TS('deleted_at')} AS "deletedAt" FROM u`,
       [orgId, actor],
     );
-    const deletion: OrgDeletion = { orgId, deletedAt: row.deletedAt, deletedBy: actor, shreddedKeys: shredded.length, lastVersion: heads[0]?.version ?? 0 };
+    const deletion: OrgDeletion = { orgId, deletedAt: row.deletedAt, deletedBy: actor, shreddedKeys: shredded, lastVersion: heads[0]?.version ?? 0 };
     await this.audit(m, orgId, 'OrganizationDeleted', actor, undefined, { shreddedKeys: deletion.shreddedKeys, lastVersion: deletion.lastVersion });
     const notice: RevocationNotice = { kind: 'org_deleted', orgId, revokedAt: deletion.deletedAt };
     await m.query('SELECT pg_notify($1, $2)', [REVOCATION_CHANNEL, JSON.stringify(notice)]);

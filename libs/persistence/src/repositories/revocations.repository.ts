@@ -43,7 +43,8 @@ export class RevocationsRepository {
    */
   async restore(m: EntityManager, orgId: string, userId: string): Promise<RevocationNotice | undefined> {
     const rows: { revokedAt: string }[] = await m.query(
-      `DELETE FROM revocations WHERE org_id = $1 AND user_id = $2 RETURNING to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "revokedAt"`,
+      `WITH d AS (DELETE FROM revocations WHERE org_id = $1 AND user_id = $2 RETURNING revoked_at)
+       SELECT to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "revokedAt" FROM d`,
       [orgId, userId],
     );
     if (rows.length === 0) return undefined;
