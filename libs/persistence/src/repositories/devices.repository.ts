@@ -24,8 +24,10 @@ export class DevicesRepository {
       return `($${o + 1}, $${o + 2}, $${o + 3}, $${o + 4}::int, $${o + 5}::int, $${o + 6}::boolean, now())`;
     });
     await ds.query(
+      // Only for a live org (its row share-locked): a device that disconnects because its org was deleted leaves no row.
       `INSERT INTO devices (org_id, device_id, user_id, epoch, applied_version, connected, last_seen_at)
-       VALUES ${tuples.join(', ')}
+       SELECT v.* FROM (VALUES ${tuples.join(', ')}) AS v(org_id, device_id, user_id, epoch, applied_version, connected, last_seen_at)
+       WHERE EXISTS (SELECT 1 FROM organizations o WHERE o.id = v.org_id AND o.deleted_at IS NULL FOR SHARE)
        ON CONFLICT (org_id, device_id) DO UPDATE SET
          user_id = EXCLUDED.user_id,
          connected = EXCLUDED.connected,

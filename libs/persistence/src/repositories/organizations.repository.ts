@@ -67,10 +67,11 @@ export class OrganizationsRepository {
    * later write finds no head and is refused.
    */
   async delete(m: EntityManager, orgId: string, actor: string): Promise<OrgDeletion> {
+    // Locks in the projector's order (projection row, then org row): a projector batch holding the org finishes
+    // first; a later one sees the org deleted and skips it.
+    await m.query(`SELECT 1 FROM key_sets WHERE org_id = $1 FOR UPDATE`, [orgId]);
     await this.lockLive(m, orgId, 'FOR UPDATE');
     const heads: { version: number }[] = await m.query(`SELECT version FROM org_streams WHERE org_id = $1 FOR UPDATE`, [orgId]);
-    // A projector batch holding the org's projection row finishes first; a later one sees the org deleted and skips it.
-    await m.query(`SELECT 1 FROM key_sets WHERE org_id = $1 FOR UPDATE`, [orgId]);
     // (A CTE: TypeORM answers a bare DELETE/UPDATE … RETURNING with [rows, count].)
     const [{ n: shredded }]: { n: number }[] = await m.query(`WITH d AS (DELETE FROM data_keys WHERE org_id = $1 RETURNING 1) SELECT count(*)::int AS n FROM d`, [orgId]);
     for (const t of ORG_TABLES) await m.query(`DELETE FROM ${t} WHERE org_id = $1`, [orgId]);
