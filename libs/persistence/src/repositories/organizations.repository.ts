@@ -93,6 +93,12 @@ export class OrganizationsRepository {
     return rows.map((r) => ({ kind: 'org_deleted', orgId: r.id, revokedAt: r.deleted_at.toISOString() }));
   }
 
+  /** Deleted orgs (tombstones): replays and verification leave them out, their logs can no longer be opened. */
+  async deletedIds(q: Queryable): Promise<Set<string>> {
+    const rows: { id: string }[] = await q.query(`SELECT id FROM organizations WHERE deleted_at IS NOT NULL`);
+    return new Set(rows.map((r) => r.id));
+  }
+
   async audit(q: Queryable, orgId: string, type: OrgAuditType, actor: string, subject?: string, data: object = {}): Promise<void> {
     await q.query(`INSERT INTO org_audit (org_id, type, actor, subject, data) VALUES ($1, $2, $3, $4, $5)`, [orgId, type, actor, subject ?? null, JSON.stringify(data)]);
   }
