@@ -50,6 +50,20 @@ describe('keystream orgs create|list|show|delete (built CLI, real Postgres, a ru
     expect(audit.actor).toMatch(/^cli:/);
   });
 
+  it('keystream token --role operator issues a development operator token (no org) that creates orgs over REST', async () => {
+    const env: NodeJS.ProcessEnv = { ...cliEnv(), AUTH_JWT_SECRET: jwt };
+    delete env.AUTH_JWKS_URL;
+    const issued = await runCli(env, 'token', '--role', 'operator', '--user', 'ops-dev');
+    expect(issued.code).toBe(0);
+    const ops = issued.out.trim();
+    expect(JSON.parse(Buffer.from(ops.split('.')[1], 'base64url').toString())).toMatchObject({ sub: 'ops-dev', role: 'operator' });
+    expect(JSON.parse(Buffer.from(ops.split('.')[1], 'base64url').toString()).org).toBeUndefined();
+    const orgId = newOrgId('devops');
+    const res = await fetch(`${api.url}/v1/orgs`, { method: 'POST', headers: { Authorization: `Bearer ${ops}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ orgId }) });
+    expect(res.status).toBe(201);
+    expect((await runCli(env, 'token', '--role', 'admin')).code).toBe(2); // an admin token needs its org
+  });
+
   it('refuses bad ids and unknown orgs with a message and an exit code', async () => {
     const bad = await cli('orgs', 'create', 'Not_An_Id');
     expect(bad.code).not.toBe(0);

@@ -72,6 +72,17 @@ describe('organizations (operators) and offboarding (real HTTP, sockets, two pro
     expect((await t.http().delete(`/v1/orgs/${newOrgId('none')}`).set(auth(operator)).expect(404)).body.code).toBe('org_not_found');
   });
 
+  it('documents the routes in OpenAPI with their problem+json answers', async () => {
+    const doc = (await t.http().get('/openapi.json').expect(200)).body;
+    const responses = (path: string, method: string) => doc.paths[path][method].responses as Record<string, { content?: Record<string, unknown> }>;
+    expect(Object.keys(responses('/v1/orgs', 'post')).sort()).toEqual(['200', '201', '403', '410', '422']);
+    expect(Object.keys(responses('/v1/orgs/{orgId}', 'delete')).sort()).toEqual(['200', '404', '410', '422']);
+    expect(Object.keys(responses('/v1/orgs/{orgId}', 'get')).sort()).toEqual(['200', '404', '410', '422']);
+    expect(Object.keys(responses('/v1/orgs', 'get')).sort()).toEqual(['200', '403', '422']);
+    for (const code of ['403', '410', '422']) expect(Object.keys(responses('/v1/orgs', 'post')[code].content!)).toEqual(['application/problem+json']);
+    expect(responses('/v1/orgs/{orgId}/members/{userId}/revoke', 'delete')).toHaveProperty('200');
+  });
+
   it('is for operators only, and an operator reaches no organization', async () => {
     const a = await t.org();
     for (const token of [a.admin, a.member]) {
