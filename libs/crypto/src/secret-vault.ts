@@ -66,6 +66,7 @@ export class SecretVault {
   private init?: Promise<void>;
   private readonly legacy = new Map<string, Buffer>();
   private readonly inflight = new Map<string, Promise<Buffer | undefined>>();
+  private readonly orgKeys = new Map<string, Promise<Buffer>>();
 
   constructor(readonly kms: KmsPort, private readonly store: DataKeyStore, private readonly opts: SecretVaultOptions = {}) {
     this.cache = new DataKeyCache(opts.cacheSize, opts.cacheTtlMs);
@@ -144,8 +145,22 @@ export class SecretVault {
     return fingerprintWith(await this.orgFingerprintKey(orgId), orgId, plaintext);
   }
 
-  /** The org's fingerprint key: cached, else loaded, else created (first writer wins); an unknown or deleted org has none. */
-  private async orgFingerprintKey(orgId: string): Promise<Buffer> {
+  /**
+   * The org's fingerprint key: cached, else loaded, else created (first writer wins); an unknown or deleted org has
+   * none. Concurrent callers share one lookup and resume in call order, so commands keep their arrival order.
+   */
+  private orgFingerprintKey(orgId: string): Promise<Buffer> {
+    const cached = this.cache.get(orgId, ORG_FINGERPRINT_KEY);
+    if (cached) return Promise.resolve(cached);
+    let pending = this.orgKeys.get(orgId);
+    if (!pending) {
+      pending = this.loadOrCreateOrgKey(orgId).finally(() => this.orgKeys.delete(orgId));
+      this.orgKeys.set(orgId, pending);
+    }
+    return pending;
+  }
+
+  private async loadOrCreateOrgKey(orgId: string): Promise<Buffer> {
     const existing = (await this.dataKeys(orgId, [ORG_FINGERPRINT_KEY])).get(ORG_FINGERPRINT_KEY);
     if (existing) return existing;
     await this.store.createOrgKey(orgId, ORG_FINGERPRINT_KEY, await this.kms.wrap(randomBytes(32), dekContext(orgId, ORG_FINGERPRINT_KEY)));
