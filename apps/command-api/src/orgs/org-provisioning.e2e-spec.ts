@@ -22,7 +22,7 @@ describe('organization provisioning with an identity provider only (real oidc-pr
     AUTH_CLAIM_ROLE: 'groups',
     AUTH_ROLE_MAP: 'ks-ops=operator,ks-admins=admin,ks-users=member',
   });
-  /** The real app, configured from the environment a deployment would set. */
+  /** The real app, configured from the environment a deployment would set (an empty value unsets a variable). */
   async function app(extra: Record<string, string>): Promise<TestApp> {
     const cfg = loadConfig({ ...env(), ...extra }, () => undefined);
     expect(cfg.auth.jwtSecret).toBeUndefined();
@@ -68,8 +68,10 @@ describe('organization provisioning with an identity provider only (real oidc-pr
     }
   });
 
-  it('manual (the default): the same write is 404 org_not_found and creates nothing; an operator token from the provider creates it', async () => {
-    const t = await app({});
+  it('manual (the default), with AUTH_JWKS_URL alone: the same write is 404 org_not_found and creates nothing; an operator token from the provider creates it', async () => {
+    const { jwks_uri } = (await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
+    const t = await app({ AUTH_ISSUER: '', AUTH_JWKS_URL: jwks_uri });
+    expect(t.config.auth.issuer).toBeUndefined();
     expect(t.config.orgProvisioning).toBe('manual');
     const cy = await token('cy');
     expect((await t.http().post(`/v1/orgs/${manualOrg}/credentials`).set(auth(cy)).send({ provider: 'gemini', label: 'G', apiKey: FAKE.gemini }).expect(404)).body.code).toBe('org_not_found');
