@@ -56,7 +56,7 @@ export class AppModule {
     const gateway = embedded ? [AgentGatewayModule.register({ dataSource: deps.dataSource, vault, verifier, feed: deps.changeFeed, rateLimits: deps.config.rateLimits })] : [];
     return {
       module: AppModule,
-      imports: [...(deps.structuredLogs ? [structuredLogging(embedded ? 'keystream' : 'keystream-command-api')] : []), core, CredentialsModule, DevicesModule, MembersModule, AdminUiModule, ...gateway],
+      imports: [...(deps.structuredLogs ? [structuredLogging(embedded ? 'keystream' : 'keystream-command-api')] : []), core, CredentialsModule, DevicesModule, MembersModule, AdminUiModule.register(deps.config), ...gateway],
       controllers: [HealthController, MetricsController],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },

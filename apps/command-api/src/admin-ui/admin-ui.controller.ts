@@ -1,30 +1,37 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { Controller, Get, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import type { KeystreamConfig } from '@keystream/config';
 import { Public } from '../http/auth.guard';
 import { problem, PROBLEM_CONTENT_TYPE } from '../http/problem';
+import { CONFIG } from '../tokens';
 
 /**
  * Nothing but same-origin scripts, styles and API calls: no inline script or style, no framing, no form posts.
- * The page holds an admin token in memory, so the policy is as tight as the built bundle allows.
+ * The page holds an admin token in memory, so the policy is as tight as the built bundle allows. With an OpenID
+ * issuer the page also talks to it (discovery, token endpoint, refresh) — that origin and no other is added.
  */
-export const ADMIN_UI_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "manifest-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export function adminUiCsp(issuer?: string): string {
+  const connect = issuer ? `connect-src 'self' ${new URL(issuer).origin}` : "connect-src 'self'";
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    connect,
+    "manifest-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+export const ADMIN_UI_CSP = adminUiCsp();
 
 const SECURITY_HEADERS: Record<string, string> = {
-  'Content-Security-Policy': ADMIN_UI_CSP,
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
   'Referrer-Policy': 'no-referrer',
@@ -48,6 +55,12 @@ function uiDir(): string | undefined {
 @Public()
 @Controller('admin')
 export class AdminUiController {
+  private readonly csp: string;
+
+  constructor(@Inject(CONFIG) config: KeystreamConfig) {
+    this.csp = adminUiCsp(config.auth.ui ? config.auth.issuer : undefined);
+  }
+
   @Get()
   index(@Req() req: Request, @Res() res: Response): void {
     this.serve(req, res);
@@ -59,6 +72,7 @@ export class AdminUiController {
   }
 
   private serve(req: Request, res: Response): void {
+    res.setHeader('Content-Security-Policy', this.csp);
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     const dir = uiDir();
     if (!dir) return notFound(req, res, 'admin_ui_not_built', 'The admin UI is not built: run `npm run build`');
