@@ -13,6 +13,11 @@ import { developmentSignIn } from './ui-session.controller';
 const TTL_SECONDS = 3600;
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
+/** The peer address of the TCP connection (never a forwarded header a remote caller could write). */
+export function isLoopback(remoteAddress: string | undefined): boolean {
+  return LOOPBACK.has(remoteAddress ?? '');
+}
+
 /**
  * The admin UI's one-click development sign-in: what `keystream token --org <org> --role admin` does (register
  * the organization, issue an admin token), for the browser. Registered only when `developmentSignIn(config)`
@@ -30,7 +35,7 @@ export class DevSignInController {
   @HttpCode(200)
   async signIn(@Req() req: Request, @Body() body: unknown) {
     if (!developmentSignIn(this.config)) throw new AuthError('forbidden', 'the development sign-in exists in embedded mode without an identity provider only');
-    if (!LOOPBACK.has(req.socket.remoteAddress ?? '')) throw new AuthError('forbidden', 'the development sign-in answers requests from this machine only');
+    if (!isLoopback(req.socket.remoteAddress)) throw new AuthError('forbidden', 'the development sign-in answers requests from this machine only');
     if (!req.is('application/json')) throw badRequest('unsupported_body', 'Send a JSON body', [{ field: 'body', code: 'invalid_type', message: 'must be application/json' }]);
     const orgId = (body as { orgId?: unknown } | undefined)?.orgId;
     if (typeof orgId !== 'string' || !isValidOrgId(orgId)) {
@@ -38,7 +43,7 @@ export class DevSignInController {
     }
     await this.ds.transaction((m) => orgStreams.ensureOrg(m, orgId));
     const { issuer, audience } = this.config.auth;
-    const token = await issueDevToken(this.config.auth.jwtSecret!, { userId: 'dev-admin', orgId, role: 'admin', ttlSeconds: TTL_SECONDS, issuer, audience });
+    const token = await issueDevToken(this.config.auth.jwtSecret!, { userId: 'dev-admin', orgId, role: 'admin', ttlSeconds: TTL_SECONDS, issuer, audience, rules: this.config.auth });
     return { token, orgId, expiresIn: TTL_SECONDS };
   }
 }
