@@ -7,29 +7,7 @@ import type { KeystreamConfig } from '@keystream/config';
 import { Public } from '../http/auth.guard';
 import { problem, PROBLEM_CONTENT_TYPE } from '../http/problem';
 import { CONFIG } from '../tokens';
-
-/**
- * Nothing but same-origin scripts, styles and API calls: no inline script or style, no framing, no form posts.
- * The page holds an admin token in memory, so the policy is as tight as the built bundle allows. With an OpenID
- * issuer the page also talks to it (discovery, token endpoint, refresh) — that origin and no other is added.
- */
-export function adminUiCsp(issuer?: string): string {
-  const connect = issuer ? `connect-src 'self' ${new URL(issuer).origin}` : "connect-src 'self'";
-  return [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    connect,
-    "manifest-src 'self'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
-}
-
-export const ADMIN_UI_CSP = adminUiCsp();
+import { AdminUiCsp } from './admin-ui-csp';
 
 const SECURITY_HEADERS: Record<string, string> = {
   'X-Content-Type-Options': 'nosniff',
@@ -55,24 +33,24 @@ function uiDir(): string | undefined {
 @Public()
 @Controller('admin')
 export class AdminUiController {
-  private readonly csp: string;
+  private readonly csp: AdminUiCsp;
 
   constructor(@Inject(CONFIG) config: KeystreamConfig) {
-    this.csp = adminUiCsp(config.auth.ui ? config.auth.issuer : undefined);
+    this.csp = new AdminUiCsp(config.auth.ui ? config.auth.issuer : undefined);
   }
 
   @Get()
-  index(@Req() req: Request, @Res() res: Response): void {
-    this.serve(req, res);
+  async index(@Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.serve(req, res);
   }
 
   @Get('*path')
-  file(@Req() req: Request, @Res() res: Response): void {
-    this.serve(req, res);
+  async file(@Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.serve(req, res);
   }
 
-  private serve(req: Request, res: Response): void {
-    res.setHeader('Content-Security-Policy', this.csp);
+  private async serve(req: Request, res: Response): Promise<void> {
+    res.setHeader('Content-Security-Policy', await this.csp.value());
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     const dir = uiDir();
     if (!dir) return notFound(req, res, 'admin_ui_not_built', 'The admin UI is not built: run `npm run build`');
