@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { KeystreamConfig } from '@keystream/config';
 import { ADMIN_UI_CSP, adminUiCsp, providerOrigins } from './admin-ui-csp';
-import { isLoopback } from './dev-sign-in.controller';
+import { fromThisMachine } from './dev-sign-in.controller';
 import { developmentSignIn, uiSignIn } from './ui-session.controller';
 
 const config = (mode: KeystreamConfig['mode'], auth: KeystreamConfig['auth']) => ({ mode, auth }) as KeystreamConfig;
@@ -23,9 +23,16 @@ describe('how the admin UI signs in', () => {
     expect(uiSignIn(config('distributed', { issuer: 'https://idp.example.test' }))).toEqual({ signIn: 'token' });
   });
 
-  it('answers the development sign-in from this machine only', () => {
-    for (const a of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) expect(isLoopback(a)).toBe(true);
-    for (const a of ['192.0.2.2', '::ffff:192.0.2.2', '10.0.0.1', '', undefined]) expect(isLoopback(a)).toBe(false);
+  it('answers the development sign-in for a person at this machine only', () => {
+    const local = { host: '127.0.0.1:8080' };
+    for (const a of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) expect(fromThisMachine({ remoteAddress: a, headers: local })).toBe(true);
+    expect(fromThisMachine({ remoteAddress: '::1', headers: { host: 'localhost:8080' } })).toBe(true);
+    expect(fromThisMachine({ remoteAddress: '::1', headers: { host: '[::1]:8080' } })).toBe(true);
+    for (const a of ['192.0.2.2', '::ffff:192.0.2.2', '10.0.0.1', '', undefined]) expect(fromThisMachine({ remoteAddress: a, headers: local })).toBe(false);
+    // Through a reverse proxy on this host, and under a DNS-rebound name: not a person at this machine.
+    for (const h of [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }, { via: '1.1 proxy' }]) expect(fromThisMachine({ remoteAddress: '127.0.0.1', headers: { ...local, ...h } })).toBe(false);
+    expect(fromThisMachine({ remoteAddress: '127.0.0.1', headers: { host: 'rebound.attacker.example:8080' } })).toBe(false);
+    expect(fromThisMachine({ remoteAddress: '127.0.0.1', headers: {} })).toBe(false);
   });
 });
 
