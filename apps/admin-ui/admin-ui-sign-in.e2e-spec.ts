@@ -134,6 +134,9 @@ describe('admin UI sign-in in a real browser', () => {
       const bad = await fetch(`${dev.url}/ui/dev-sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ orgId: 'Not An Org' }) });
       expect(bad.status).toBe(400);
       expect(await bad.json()).toMatchObject({ code: 'validation_failed', errors: [{ field: 'orgId', code: 'invalid_format' }] });
+      const proxied = await fetch(`${dev.url}/ui/dev-sign-in`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.9' }, body: JSON.stringify({ orgId: 'acme' }) });
+      expect(proxied.status).toBe(403);
+      expect(await proxied.json()).toMatchObject({ code: 'forbidden' });
       const devOrg = newOrgId('dev-ui');
       const { page: p } = await page();
       await p.goto(`${dev.url}/admin/`);
