@@ -3,7 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { AgentGatewayModule } from '@keystream/agent-gateway';
 import { KeystreamConfig } from '@keystream/config';
-import { MetricsController, structuredLogging } from '@keystream/observability';
+import { keyFetchWarning, MetricsController, structuredLogging } from '@keystream/observability';
 import { TokenVerifier } from '@keystream/auth';
 import { InProcessChangeFeedAdapter } from '@keystream/event-log';
 import { localSecretVault } from '@keystream/persistence';
@@ -33,7 +33,7 @@ export interface AppDependencies {
 @Module({})
 export class AppModule {
   static register(deps: AppDependencies): DynamicModule {
-    const verifier = new TokenVerifier(deps.config.auth);
+    const verifier = new TokenVerifier(deps.config.auth, keyFetchWarning());
     // One vault (and DEK cache) per process, shared by the command side and the in-process gateway.
     const vault = localSecretVault(deps.dataSource, deps.config.masterKey, deps.config.previousMasterKeys);
     const embedded = deps.config.mode === 'embedded';
@@ -58,7 +58,7 @@ export class AppModule {
     const gateway = embedded ? [AgentGatewayModule.register({ dataSource: deps.dataSource, vault, verifier, feed: deps.changeFeed, rateLimits: deps.config.rateLimits })] : [];
     return {
       module: AppModule,
-      imports: [...(deps.structuredLogs ? [structuredLogging(embedded ? 'keystream' : 'keystream-command-api')] : []), core, CredentialsModule, DevicesModule, MembersModule, OrgsModule, AdminUiModule, ...gateway],
+      imports: [...(deps.structuredLogs ? [structuredLogging(embedded ? 'keystream' : 'keystream-command-api')] : []), core, CredentialsModule, DevicesModule, MembersModule, OrgsModule, AdminUiModule.register(deps.config), ...gateway],
       controllers: [HealthController, MetricsController],
       providers: [
         OrgProvisioner,

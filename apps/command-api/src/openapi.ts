@@ -46,7 +46,12 @@ export function setupOpenApi(app: INestApplication): void {
     .setTitle('Keystream command API')
     .setDescription('Organization AI-provider credentials: add, edit, remove, batch save. Errors are application/problem+json.')
     .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description: "An access token from the deployment's identity provider (or a development token): `sub`, the org claim, the role claim (admin, member or operator after the deployment's role map), `exp`.",
+    })
     .build();
   const doc = SwaggerModule.createDocument(app, config);
   doc.components = { ...doc.components, schemas: { ...((doc.components?.schemas ?? {}) as object), ...providerSchemas() } as never };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { AuthError } from './principal';
+import { issueDevToken } from './dev-token';
 import { TokenVerifier } from './token-verifier';
 
 const secret = randomBytes(32);
@@ -20,9 +21,19 @@ describe('TokenVerifier (HS256 secret)', () => {
     await expect(verifier.verify(await sign({ iat: now(), nbf: now() + 120 }))).rejects.toEqual(new AuthError('unauthorized', 'the token is not valid yet (nbf is in the future)'));
   });
 
-  it('refuses another algorithm than HS256 with the secret, and an expired token as token_expired', async () => {
+  it('holds exp exactly (the tolerance is for clocks running ahead), and refuses another algorithm than HS256', async () => {
     await expect(verifier.verify(await sign({}, 'HS512'))).rejects.toMatchObject({ code: 'unauthorized' });
-    const expired = await new SignJWT({ org: 'acme', role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u').setExpirationTime(now() - 120).sign(new Uint8Array(secret));
+    const expired = await new SignJWT({ org: 'acme', role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u').setExpirationTime(now() - 2).sign(new Uint8Array(secret));
     await expect(verifier.verify(expired)).rejects.toMatchObject({ code: 'token_expired' });
+  });
+});
+
+describe('development tokens under the deployment\'s claim names and role map', () => {
+  it('verify with the same rules they were issued under', async () => {
+    const rules = { claims: { org: 'org_id', role: 'groups', device: 'dev' }, roleMap: [{ value: 'ks-admins', role: 'admin' as const }, { value: 'ks-users', role: 'member' as const }] };
+    const verifier = new TokenVerifier({ jwtSecret: secret, ...rules });
+    const token = await issueDevToken(secret, { userId: 'u', orgId: 'acme', role: 'member', deviceId: 'laptop', ttlSeconds: 60, rules });
+    expect(JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString())).toMatchObject({ org_id: 'acme', groups: ['ks-users'], dev: 'laptop' });
+    await expect(verifier.verify(token)).resolves.toMatchObject({ orgId: 'acme', role: 'member', deviceId: 'laptop' });
   });
 });

@@ -11,8 +11,9 @@ const stderrObserver: KeyFetchObserver = (source, url, error) =>
 
 /**
  * The one verifier of bearer JWTs, used by REST and by the agent socket: HS256 with the shared secret, or
- * the identity provider's keys (AUTH_JWKS_URL, or discovered from AUTH_ISSUER). `exp`, `nbf` and `iat`
- * are held to the clock tolerance: a token stamped in the future comes from a wrong clock or a forger.
+ * the identity provider's keys (AUTH_JWKS_URL, or discovered from AUTH_ISSUER). `nbf` and `iat` may be
+ * ahead of this clock by the tolerance and no more: a token stamped further in the future comes from a wrong
+ * clock or a forger. `exp` is exact.
  */
 export class TokenVerifier {
   private readonly key: Uint8Array | JWTVerifyGetKey;
@@ -42,9 +43,10 @@ export class TokenVerifier {
       if (e instanceof errors.JWTClaimValidationFailed && e.claim === 'nbf') throw new AuthError('unauthorized', 'the token is not valid yet (nbf is in the future)');
       throw new AuthError('unauthorized', 'the token is not valid');
     }
-    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + this.tolerance) {
-      throw new AuthError('unauthorized', 'the token is issued in the future (iat)');
-    }
+    const now = Date.now() / 1000;
+    // The tolerance is for a provider clock running ahead (nbf, iat); expiry is exact, as a revocation's end is.
+    if (typeof payload.exp === 'number' && payload.exp <= now) throw new AuthError('token_expired', 'the token has expired');
+    if (typeof payload.iat === 'number' && payload.iat > now + this.tolerance) throw new AuthError('unauthorized', 'the token is issued in the future (iat)');
     return toPrincipal(payload, this.config);
   }
 }

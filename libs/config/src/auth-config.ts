@@ -27,7 +27,7 @@ export interface AuthConfig {
   readonly jwksCacheSeconds?: number;
   /** Least time between two fetches caused by an unknown `kid`; default 5. */
   readonly jwksCooldownSeconds?: number;
-  /** Allowed clock difference for exp/nbf/iat; default 30. */
+  /** How far ahead of this clock a token's nbf/iat may be (a provider clock running fast); default 30. `exp` is exact. */
   readonly clockToleranceSeconds?: number;
   /** The admin UI's OpenID client (authorization code + PKCE), when it signs in through the provider. */
   readonly ui?: { readonly clientId: string; readonly scopes: string };

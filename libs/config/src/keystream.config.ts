@@ -1,7 +1,7 @@
+import { AuthConfig, readAuthConfig } from './auth-config';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { AuthConfig, readAuthConfig } from './auth-config';
 import { OrgProvisioning, readOrgProvisioning } from './org-provisioning';
 import { RateLimits, readRateLimits } from './rate-limits';
 

@@ -4,3 +4,4 @@ export * from './processes';
 export * from './agent-probe';
 export * from './scratch-database';
 export * from './oidc-provider';
+export * from './admin-ui-build';

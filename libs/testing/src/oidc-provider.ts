@@ -39,7 +39,11 @@ const PROGRAMMATIC_REDIRECT = 'http://127.0.0.1/oidc-test-callback';
 /**
  * A real OpenID provider (`oidc-provider`) on 127.0.0.1 in a child process. Tokens come from a real
  * authorization code + PKCE flow (`tokensFor`), signed with keys this helper generated and can rotate
- * or withdraw while the provider keeps its issuer, port and sessions.
+ * or withdraw while the provider keeps its issuer, port and sessions. Point Keystream at it with
+ * `AUTH_ISSUER=idp.issuer AUTH_AUDIENCE=idp.audience` plus the claim settings the users' claims need:
+ *
+ *   const idp = await OidcTestProvider.start({ users: { ada: { claims: { org_id: 'acme', groups: ['ks-admins'] } } } });
+ *   const { accessToken } = await idp.tokensFor('ada');   // aud = idp.audience, iss = idp.issuer, + the claims
  */
 export class OidcTestProvider {
   private keys: Key[] = [];

@@ -52,6 +52,7 @@ export const tokenCommand = new Command('token')
       ttlSeconds: opts.ttl,
       issuer: cfg.auth.issuer,
       audience: cfg.auth.audience,
+      rules: cfg.auth,
     });
     process.stdout.write(token + '\n');
   });
