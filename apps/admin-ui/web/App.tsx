@@ -1,5 +1,9 @@
-import { FormEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { User, UserManager } from 'oidc-client-ts';
 import { Api, HttpError } from './api';
+import { completeSignIn, createUserManager, isSignInCallback } from './auth/oidc';
+import { SignIn } from './auth/SignIn';
+import { developmentToken, loadSignInConfig, SignInConfig, whoIs } from './auth/sign-in-config';
 import { SettingsPage } from './SettingsPage';
 import { readToken } from './token';
 
@@ -9,57 +13,85 @@ interface Session {
 }
 
 /**
- * Sign-in by pasting an admin token. The token lives in this closure only (a ref): never in localStorage,
- * sessionStorage, cookies or the URL, so reloading the page signs out.
+ * Signs in the way the server says (GET /ui/config): at the identity provider (OpenID Connect, code + PKCE),
+ * one click in development, or a pasted token. The token lives in memory only (this ref, and oidc-client-ts's
+ * in-memory store): never in localStorage, sessionStorage, cookies or the URL, so reloading the page signs out.
  */
 export function App() {
   const token = useRef<string | undefined>(undefined);
+  const [config, setConfig] = useState<SignInConfig | null>(null);
   const [session, setSession] = useState<Session | null>(null);
   const [authProblem, setAuthProblem] = useState<string | null>(null);
+  const manager = useMemo<UserManager | undefined>(() => (config?.signIn === 'oidc' ? createUserManager(config.issuer, config.clientId, config.scopes) : undefined), [config]);
 
   useEffect(() => {
     document.title = session ? `API Keys · ${session.orgId} · Keystream` : 'Sign in · Keystream admin';
   }, [session]);
+  useEffect(() => void loadSignInConfig().then(setConfig), []);
 
-  const signIn = async (raw: string): Promise<string | null> => {
-    const read = readToken(raw);
-    if ('error' in read) return read.error;
-    if (session && read.claims.org !== session.orgId) {
-      return `This token is for organization "${read.claims.org}", but this page has unsaved work for "${session.orgId}". Paste a token for "${session.orgId}", or sign out first.`;
-    }
-    token.current = read.token;
-    const api = session?.api ?? new Api(read.claims.org, () => token.current);
-    try {
-      await api.list();
-    } catch (e) {
-      token.current = undefined;
-      if (e instanceof HttpError) {
-        if (e.status === 401) return `The server refused this token: ${e.problem.detail ?? 'invalid token'}.`;
-        if (e.status === 403) return `This token is not valid here: ${e.problem.detail ?? 'forbidden'}.`;
-        if (e.status === 404) return `Organization "${read.claims.org}" does not exist. In development, \`keystream token --org ${read.claims.org} --role admin\` registers it.`;
-        return `The server answered ${e.status}: ${e.message}`;
+  const signInWith = useCallback(
+    async (bearer: string): Promise<string | null> => {
+      const who = await whoIs(bearer);
+      if ('error' in who) return who.error;
+      if (session && who.orgId !== session.orgId) {
+        return `This sign-in is for organization "${who.orgId}", but this page has unsaved work for "${session.orgId}". Sign in to "${session.orgId}", or sign out first.`;
       }
-      return 'The server could not be reached.';
-    }
-    if (!session) setSession({ orgId: read.claims.org, api });
-    setAuthProblem(null);
-    return null;
-  };
+      token.current = bearer;
+      const api = session?.api ?? new Api(who.orgId, () => token.current);
+      try {
+        await api.list();
+      } catch (e) {
+        token.current = undefined;
+        if (!(e instanceof HttpError)) return 'The server could not be reached.';
+        if (e.status === 404) return `Organization "${who.orgId}" does not exist yet: an operator creates it (keystream orgs create ${who.orgId}). In development, \`keystream token --org ${who.orgId} --role admin\` registers it.`;
+        return `The server answered ${e.status}: ${e.problem.detail ?? e.message}.`;
+      }
+      if (!session) setSession({ orgId: who.orgId, api });
+      setAuthProblem(null);
+      return null;
+    },
+    [session],
+  );
 
   const onAuthProblem = useCallback((message: string) => {
     token.current = undefined;
     setAuthProblem(message);
   }, []);
 
+  useOidc(manager, signInWith, onAuthProblem, token);
+
   const signOut = useCallback(() => {
     token.current = undefined;
+    void manager?.removeUser();
     setAuthProblem(null);
     setSession(null);
-  }, []);
+  }, [manager]);
 
+  const onToken = async (raw: string) => {
+    const read = readToken(raw);
+    return 'error' in read ? read.error : signInWith(read.token);
+  };
+  const onDevelopment = async (orgId: string) => {
+    const issued = await developmentToken(orgId);
+    return 'error' in issued ? issued.error : signInWith(issued.token);
+  };
+  // A signed-in page first tries to renew without leaving (refresh token); only then goes to the provider.
+  const onProvider = async () => {
+    if (!manager) return 'No identity provider is configured.';
+    if (session) {
+      const renewed = await manager.signinSilent().catch(() => null);
+      if (renewed) return signInWith(renewed.access_token);
+    }
+    await manager.signinRedirect();
+    return null;
+  };
+
+  if (!config) return null;
   return (
     <>
-      {(!session || authProblem) && <SignIn problem={authProblem} orgId={session?.orgId} onSignIn={signIn} onSignOut={session ? signOut : undefined} />}
+      {(!session || authProblem) && (
+        <SignIn config={config} problem={authProblem} orgId={session?.orgId} onToken={onToken} onDevelopment={onDevelopment} onProvider={onProvider} onSignOut={session ? signOut : undefined} />
+      )}
       {session && (
         <div hidden={authProblem !== null}>
           <SettingsPage orgId={session.orgId} api={session.api} onAuthProblem={onAuthProblem} onSignOut={signOut} active={authProblem === null} />
@@ -69,79 +101,27 @@ export function App() {
   );
 }
 
-interface SignInProps {
-  readonly problem: string | null;
-  readonly orgId?: string;
-  readonly onSignIn: (token: string) => Promise<string | null>;
-  readonly onSignOut?: () => void;
-}
-
-function SignIn({ problem, orgId, onSignIn, onSignOut }: SignInProps) {
-  const [value, setValue] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const field = useRef<HTMLTextAreaElement>(null);
-  useEffect(() => field.current?.focus(), []);
-  const command = useMemo(() => `./bin/keystream token --org ${orgId ?? 'acme'} --role admin`, [orgId]);
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    const failure = await onSignIn(value);
-    setBusy(false);
-    if (failure) {
-      setError(failure);
-      field.current?.focus();
-    } else setValue('');
-  };
-
-  return (
-    <main className="signin">
-      <form className="card signin-card" onSubmit={(e) => void submit(e)} aria-labelledby="signin-title" noValidate autoComplete="off">
-        <span className="logo" aria-hidden="true" />
-        <h1 id="signin-title">{orgId ? `Sign in again to ${orgId}` : 'Keystream admin'}</h1>
-        {problem && (
-          <p className="alert" role="alert">
-            {problem}
-          </p>
-        )}
-        <label htmlFor="token">Admin token</label>
-        <textarea
-          id="token"
-          ref={field}
-          value={value}
-          onChange={(e) => setValue(e.target.value)}
-          rows={4}
-          className="secret-area"
-          aria-invalid={error ? true : undefined}
-          aria-describedby={error ? 'token-error token-hint' : 'token-hint'}
-          autoComplete="off"
-          autoCorrect="off"
-          autoCapitalize="off"
-          spellCheck={false}
-          data-1p-ignore=""
-          data-lpignore="true"
-        />
-        {error && (
-          <p className="error" id="token-error" role="alert">
-            {error}
-          </p>
-        )}
-        <p className="hint" id="token-hint">
-          Paste a bearer token of an organization admin. In development: <code>{command}</code>. The token stays in this tab's memory only; reloading the page
-          signs you out.
-        </p>
-        <div className="form-actions">
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Checking…' : 'Sign in'}
-          </button>
-          {onSignOut && (
-            <button type="button" className="ghost" onClick={onSignOut}>
-              Sign out and discard changes
-            </button>
-          )}
-        </div>
-      </form>
-    </main>
-  );
+/** Finishes the provider's redirect back, and follows renewals: each renewed access token replaces the one in memory. */
+function useOidc(manager: UserManager | undefined, signInWith: (t: string) => Promise<string | null>, onAuthProblem: (m: string) => void, token: { current?: string }) {
+  const started = useRef(false);
+  useEffect(() => {
+    if (!manager) return;
+    const loaded = (u: User) => {
+      token.current = u.access_token;
+    };
+    const renewFailed = () => onAuthProblem('Your session could not be renewed: sign in again.');
+    manager.events.addUserLoaded(loaded);
+    manager.events.addSilentRenewError(renewFailed);
+    if (isSignInCallback() && !started.current) {
+      started.current = true;
+      completeSignIn(manager)
+        .then((u) => signInWith(u.access_token))
+        .then((failure) => failure && onAuthProblem(failure))
+        .catch((e: Error) => onAuthProblem(`The identity provider's answer could not be used: ${e.message}`));
+    }
+    return () => {
+      manager.events.removeUserLoaded(loaded);
+      manager.events.removeSilentRenewError(renewFailed);
+    };
+  }, [manager, signInWith, onAuthProblem, token]);
 }

@@ -5,6 +5,7 @@ import { CliError } from './cli-context';
 import { agentCommand } from './commands/agent.command';
 import { eventsCommand } from './commands/events.command';
 import { keysCommand } from './commands/keys.command';
+import { orgsCommand } from './commands/orgs.command';
 import { replayCommand, verifyCommand } from './commands/replay.command';
 import { tokenCommand } from './commands/token.command';
 
@@ -16,7 +17,8 @@ const program = new Command('keystream')
   .addCommand(verifyCommand)
   .addCommand(eventsCommand)
   .addCommand(agentCommand)
-  .addCommand(keysCommand);
+  .addCommand(keysCommand)
+  .addCommand(orgsCommand);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof ConfigError) {

@@ -3,7 +3,7 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { AgentGatewayModule } from '@keystream/agent-gateway';
 import { KeystreamConfig } from '@keystream/config';
-import { exportMetrics, MetricsController, structuredLogging } from '@keystream/observability';
+import { exportMetrics, keyFetchWarning, MetricsController, structuredLogging } from '@keystream/observability';
 import { TokenVerifier } from '@keystream/auth';
 import { InProcessChangeFeedAdapter } from '@keystream/event-log';
 import { localSecretVault } from '@keystream/persistence';
@@ -11,6 +11,8 @@ import { COMMIT_TARGET } from './credentials/credential-command.service';
 import { CredentialsModule } from './credentials/credentials.module';
 import { DevicesModule } from './devices/devices.module';
 import { MembersModule } from './members/members.module';
+import { OrgProvisioner } from './orgs/org-provisioner';
+import { OrgsModule } from './orgs/orgs.module';
 import { AdminUiModule } from './admin-ui/admin-ui.module';
 import { HealthController } from './health/health.controller';
 import { AuthGuard } from './http/auth.guard';
@@ -33,8 +35,8 @@ export interface AppDependencies {
 @Module({})
 export class AppModule {
   static register(deps: AppDependencies): DynamicModule {
-    exportMetrics('command');
-    const verifier = new TokenVerifier(deps.config.auth);
+    exportMetrics('command', 'auth');
+    const verifier = new TokenVerifier(deps.config.auth, keyFetchWarning());
     // One vault (and DEK cache) per process, shared by the command side and the in-process gateway.
     const vault = localSecretVault(deps.dataSource, deps.config.masterKey, deps.config.previousMasterKeys);
     const embedded = deps.config.mode === 'embedded';
@@ -60,9 +62,10 @@ export class AppModule {
     const gateway = embedded ? [AgentGatewayModule.register({ dataSource: deps.dataSource, vault, verifier, feed: deps.changeFeed, rateLimits: deps.config.rateLimits })] : [];
     return {
       module: AppModule,
-      imports: [...(deps.structuredLogs ? [structuredLogging(embedded ? 'keystream' : 'keystream-command-api')] : []), core, CredentialsModule, DevicesModule, MembersModule, AdminUiModule, ...gateway],
+      imports: [...(deps.structuredLogs ? [structuredLogging(embedded ? 'keystream' : 'keystream-command-api')] : []), core, CredentialsModule, DevicesModule, MembersModule, OrgsModule, AdminUiModule.register(deps.config), ...gateway],
       controllers: [HealthController, MetricsController],
       providers: [
+        OrgProvisioner,
         { provide: APP_GUARD, useClass: AuthGuard },
         // After AuthGuard (global guards run in this order): only authenticated writes spend the budget.
         { provide: APP_GUARD, useClass: WriteRateGuard },

@@ -13,7 +13,15 @@ export function setupOpenApi(app: INestApplication): OpenAPIObject {
     .setTitle('Keystream command API')
     .setDescription('Organization AI-provider credentials: add, edit, remove, batch save. Errors are application/problem+json with per-field errors.')
     .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
+    .addBearerAuth(
+      {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description: "An access token from the deployment's identity provider (or a development token): `sub`, the org claim, the role claim (admin, member or operator after the deployment's role map), `exp`.",
+      },
+      'bearer',
+    )
     .build();
   const doc = SwaggerModule.createDocument(app, config);
   doc.components = { ...doc.components, schemas: { ...(doc.components?.schemas ?? {}), ...openApiSchemas() } };

@@ -5,7 +5,7 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import { TokenVerifier } from '@keystream/auth';
 import { ConfigError, DependencyUnavailableError, loadConfig } from '@keystream/config';
 import { KafkaEventLogAdapter, LogChangeFeedAdapter } from '@keystream/event-log';
-import { installHttpMetrics } from '@keystream/observability';
+import { installHttpMetrics, keyFetchWarning } from '@keystream/observability';
 import { keyringReady, localSecretVault, openDatabase } from '@keystream/persistence';
 import { registerFeedLagGauge } from './feed-lag-gauge';
 import { GatewayAppModule } from './gateway.module';
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const vault = localSecretVault(ds, config.masterKey, config.previousMasterKeys);
   await keyringReady(vault);
   const app = await NestFactory.create(
-    GatewayAppModule.register({ dataSource: ds, vault, verifier: new TokenVerifier(config.auth), feed }, () => eventLog.ping()),
+    GatewayAppModule.register({ dataSource: ds, vault, verifier: new TokenVerifier(config.auth, keyFetchWarning()), feed }, () => eventLog.ping()),
     { bufferLogs: true },
   );
   app.useLogger(app.get(PinoLogger));

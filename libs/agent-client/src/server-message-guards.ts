@@ -49,5 +49,5 @@ export function isInSyncMessage(v: unknown): v is InSyncMessage {
 
 /** Unknown reasons are final, like `revoked` (docs/agent-protocol.md §2). */
 export function revokedReason(v: unknown): RevokedMessage['reason'] {
-  return isObj(v) && v.reason === 'token_expired' ? 'token_expired' : 'revoked';
+  return isObj(v) && (v.reason === 'token_expired' || v.reason === 'org_deleted') ? v.reason : 'revoked';
 }

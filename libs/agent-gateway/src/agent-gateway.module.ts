@@ -44,7 +44,7 @@ function epochWatcher(ds: DataSource): GatewayDeps['epochs'] {
 @Module({})
 export class AgentGatewayModule {
   static register(opts: AgentGatewayOptions): DynamicModule {
-    exportMetrics('gateway');
+    exportMetrics('gateway', 'auth');
     const deps: GatewayDeps = {
       verifier: opts.verifier,
       reader: new AgentKeySetReader(opts.dataSource, opts.vault),

@@ -25,6 +25,11 @@ type SecretsData = EventEnvelope['data'] & { label?: string; fields?: Record<str
 export class AgentKeySetReader {
   constructor(private readonly ds: DataSource, private readonly vault: SecretVault) {}
 
+  /** The org was deleted: drop every key of it this process holds. */
+  forgetOrg(orgId: string): void {
+    this.vault.forgetOrg(orgId);
+  }
+
   /** The projection's head; undefined when the org does not exist. */
   async head(orgId: string): Promise<Head | undefined> {
     const rows: { epoch: number | null; version: number | null; hash: string | null }[] = await this.ds.query(

@@ -56,7 +56,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     );
     this.unsubscribe = this.deps.feed.subscribe((save) => void this.fanOut.onSave(save));
     this.deps.epochs?.start((orgId) => this.newEpoch(orgId)).catch((e) => this.fail('epoch watcher', e));
-    this.deps.revocations?.start((orgId, userId) => this.revokeUser(orgId, userId)).catch((e) => this.fail('revocation watcher', e));
+    this.deps.revocations?.start((orgId, userId) => (userId === undefined ? this.endOrg(orgId) : this.revokeUser(orgId, userId))).catch((e) => this.fail('revocation watcher', e));
   }
 
   /** A rebuild was cut over: every agent of the org here gets the new epoch's snapshot, in its own sequence. */
@@ -129,6 +129,21 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
         n += 1;
       }
     }
+    return n;
+  }
+
+  /** The org was deleted: every live session of it ends (`org_deleted`), and this process forgets its keys. */
+  endOrg(orgId: string): number {
+    let n = 0;
+    for (const socket of this.ns.sockets.values() as IterableIterator<AgentSocket>) {
+      const s = socket.data.session;
+      if (s && s.orgId === orgId) {
+        this.revoke(socket, 'org_deleted');
+        n += 1;
+      }
+    }
+    this.fanOut.reset(orgId);
+    this.deps.reader.forgetOrg(orgId);
     return n;
   }
 

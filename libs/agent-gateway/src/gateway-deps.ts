@@ -22,6 +22,7 @@ export interface GatewayRevocations {
   check(principal: Principal): Promise<void>;
   /** Synchronous last look, just before a handshake completes (see RevocationWatcher). */
   recentlyRevoked(principal: Principal): boolean;
-  start(onRevoked: (orgId: string, userId: string) => void): Promise<void>;
+  /** `userId` undefined: the whole org was deleted. */
+  start(onRevoked: (orgId: string, userId: string | undefined) => void): Promise<void>;
   stop(): void;
 }

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { openDatabase, orgStreams, revocations } from '@keystream/persistence';
+import { openDatabase, organizations, orgStreams, revocations } from '@keystream/persistence';
 import { newOrgId } from '@keystream/testing';
 import { RevocationWatcher } from './revocation-watcher';
 
@@ -55,5 +55,25 @@ describe('RevocationWatcher (real Postgres)', () => {
     await until(() => heard.includes(`${orgId}/carol`));
     await ds.transaction((m) => revocations.revoke(m, orgId, 'dave', 'admin')); // and the new LISTEN works
     await until(() => heard.includes(`${orgId}/dave`));
+  });
+
+  it('hears a restore (the memory of the revocation goes) and an org deletion, also one committed while nothing listened', async () => {
+    const orgId = newOrgId('rw');
+    const gone = newOrgId('rw');
+    for (const id of [orgId, gone]) await ds.transaction((m) => orgStreams.ensureOrg(m, id));
+    const issuedAt = Math.floor(Date.now() / 1000);
+    await ds.transaction((m) => revocations.revoke(m, orgId, 'erin', 'admin'));
+    await until(() => heard.includes(`${orgId}/erin`));
+    expect(watcher.recentlyRevoked(principal(orgId, 'erin', issuedAt))).toBe(true);
+    await ds.transaction((m) => revocations.restore(m, orgId, 'erin'));
+    await until(() => !watcher.recentlyRevoked(principal(orgId, 'erin', issuedAt)));
+    await expect(watcher.check(principal(orgId, 'erin', issuedAt))).resolves.toBeUndefined();
+
+    await ds.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN keystream_revocations%'`, [appName]);
+    await new Promise((r) => setTimeout(r, 150));
+    await ds.transaction((m) => organizations.delete(m, gone, 'ops')); // no one listens right now
+    await until(() => heard.includes(`${gone}/undefined`));
+    expect(watcher.recentlyRevoked(principal(gone, 'anyone', issuedAt + 3600))).toBe(true);
+    await expect(watcher.check(principal(gone, 'anyone', issuedAt + 3600))).rejects.toMatchObject({ code: 'forbidden', message: 'organization deleted' });
   });
 });

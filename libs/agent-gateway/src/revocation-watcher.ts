@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
-import { assertNotRevoked, isRevoked, Principal, REVOCATION_CLOCK_SKEW_SECONDS } from '@keystream/auth';
-import { REVOCATION_CHANNEL, RevocationNotice, revocations } from '@keystream/persistence';
+import { AuthError, isRevoked, Principal, REVOCATION_CLOCK_SKEW_SECONDS } from '@keystream/auth';
+import { organizations, REVOCATION_CHANNEL, RevocationNotice, revocations } from '@keystream/persistence';
 
 type PgClient = {
   on(ev: 'notification', fn: (m: { channel: string; payload?: string }) => void): void;
@@ -27,21 +27,26 @@ export class RevocationWatcher {
   private lostAt?: Date;
   private retry?: NodeJS.Timeout;
   private readonly recent = new Map<string, { at: Date; heard: number }>();
-  private onRevoked: (orgId: string, userId: string) => void = () => undefined;
+  /** Orgs deleted while this process runs: never live again, so remembered for good (a few ids). */
+  private readonly deletedOrgs = new Set<string>();
+  private onRevoked: (orgId: string, userId: string | undefined) => void = () => undefined;
 
   constructor(private readonly ds: DataSource, private readonly onError: (e: unknown) => void = () => undefined) {}
 
-  /** Throws AuthError('unauthorized', 'access revoked') when the principal's tokens were revoked. */
+  /** Throws AuthError: `unauthorized` 'access revoked' (tokens revoked), `forbidden` 'organization deleted'. */
   async check(principal: Principal): Promise<void> {
-    await assertNotRevoked({ revokedAt: (orgId, userId) => revocations.revokedAt(this.ds, orgId, userId) }, principal);
+    const access = await revocations.access(this.ds, principal.orgId, principal.userId);
+    if (access.org === 'deleted') throw new AuthError('forbidden', 'organization deleted');
+    if (isRevoked(principal, access.revokedAt)) throw new AuthError('unauthorized', 'access revoked');
   }
 
-  /** Synchronous: a revocation this process heard of in the last minute applies to the principal. */
+  /** Synchronous: a revocation (or the org's deletion) this process heard of applies to the principal. */
   recentlyRevoked(principal: Principal): boolean {
-    return isRevoked(principal, this.recent.get(key(principal.orgId, principal.userId))?.at);
+    return this.deletedOrgs.has(principal.orgId) || isRevoked(principal, this.recent.get(key(principal.orgId, principal.userId))?.at);
   }
 
-  async start(onRevoked: (orgId: string, userId: string) => void): Promise<void> {
+  /** `onRevoked(orgId, userId)` for a member's revocation, `onRevoked(orgId, undefined)` when the whole org was deleted. */
+  async start(onRevoked: (orgId: string, userId: string | undefined) => void): Promise<void> {
     this.onRevoked = onRevoked;
     this.stopped = false;
     this.lostAt = new Date(); // until the LISTEN is up, anything committed must be read back
@@ -83,7 +88,7 @@ export class RevocationWatcher {
     // The table's clock may run ahead of ours: read back a skew allowance's worth before the loss.
     const since = new Date(this.lostAt.getTime() - REVOCATION_CLOCK_SKEW_SECONDS * 1000);
     try {
-      const missed = await revocations.since(this.ds, since);
+      const missed = [...(await revocations.since(this.ds, since)), ...(await organizations.deletedSince(this.ds, since))];
       this.lostAt = undefined;
       for (const n of missed) this.apply(n);
     } catch (e) {
@@ -120,15 +125,24 @@ export class RevocationWatcher {
   }
 
   private apply(n: RevocationNotice): void {
+    if (n.kind === 'org_deleted') {
+      this.deletedOrgs.add(n.orgId);
+      return this.onRevoked(n.orgId, undefined);
+    }
+    const userId = n.userId!;
+    if (n.kind === 'restored') {
+      this.recent.delete(key(n.orgId, userId));
+      return;
+    }
     const now = Date.now();
     for (const [k, v] of this.recent) {
       if (now - v.heard <= RECENT_MS) break; // insertion order: the rest are newer
       this.recent.delete(k);
     }
-    const k = key(n.orgId, n.userId);
+    const k = key(n.orgId, userId);
     this.recent.delete(k);
     this.recent.set(k, { at: new Date(n.revokedAt), heard: now });
-    this.onRevoked(n.orgId, n.userId);
+    this.onRevoked(n.orgId, userId);
   }
 }
 
@@ -137,8 +151,12 @@ const key = (orgId: string, userId: string) => `${orgId}\0${userId}`;
 function parseNotice(payload: string | undefined): RevocationNotice | undefined {
   try {
     const v = JSON.parse(payload ?? '') as Partial<RevocationNotice>;
-    if (typeof v.orgId !== 'string' || typeof v.userId !== 'string' || typeof v.revokedAt !== 'string' || Number.isNaN(Date.parse(v.revokedAt))) return undefined;
-    return { orgId: v.orgId, userId: v.userId, revokedAt: v.revokedAt };
+    const kind = v.kind ?? 'revoked';
+    if (kind !== 'revoked' && kind !== 'restored' && kind !== 'org_deleted') return undefined;
+    if (typeof v.orgId !== 'string' || typeof v.revokedAt !== 'string' || Number.isNaN(Date.parse(v.revokedAt))) return undefined;
+    if (kind === 'org_deleted') return { kind, orgId: v.orgId, revokedAt: v.revokedAt };
+    if (typeof v.userId !== 'string') return undefined;
+    return { kind, orgId: v.orgId, userId: v.userId, revokedAt: v.revokedAt };
   } catch {
     return undefined;
   }

@@ -112,6 +112,7 @@ export type ResyncResult = 'in-sync' | 'changes' | 'snapshot';
 export type AckReply<T = unknown> = { readonly ok: true; readonly result?: T } | { readonly ok: false; readonly error: { readonly code: SocketErrorCode; readonly message: string } };
 
 export interface RevokedMessage {
+  /** `org_deleted`: the organization was deleted (offboarded); reconnecting is refused for good. */
   readonly reason: 'token_expired' | 'revoked' | 'org_deleted';
 }
 

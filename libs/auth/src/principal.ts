@@ -1,8 +1,10 @@
-export type Role = 'admin' | 'member';
+/** `operator` runs the deployment (organizations), never an organization's data. */
+export type Role = 'admin' | 'member' | 'operator';
 
 /** The verified caller. Built only from a verified token. */
 export interface Principal {
   readonly userId: string;
+  /** The token's organization; empty for an operator (deployment-wide). */
   readonly orgId: string;
   readonly role: Role;
   readonly deviceId?: string;

@@ -1,7 +1,9 @@
+import { AuthConfig, readAuthConfig } from './auth-config';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { InputSettings, readInputSettings } from './input-settings';
+import { OrgProvisioning, readOrgProvisioning } from './org-provisioning';
 import { RateLimits, readRateLimits } from './rate-limits';
 import { DependencyTimeouts, readTimeouts } from './timeouts';
 
@@ -44,13 +46,8 @@ export interface KeystreamConfig {
   readonly timeouts?: DependencyTimeouts;
   /** Allowed Azure endpoint hosts and Bedrock regions beyond the defaults; absent → the defaults only. */
   readonly input?: InputSettings;
-}
-
-export interface AuthConfig {
-  readonly jwtSecret?: Buffer;
-  readonly jwksUrl?: string;
-  readonly issuer?: string;
-  readonly audience?: string;
+  /** KEYSTREAM_ORG_PROVISIONING; absent → `manual`. */
+  readonly orgProvisioning?: OrgProvisioning;
 }
 
 export class ConfigError extends Error {
@@ -69,7 +66,7 @@ export function loadConfig(env: Env = process.env, warn: Warn = (m) => process.s
   if (kafkaBrokers && !databaseUrl) throw new ConfigError('DATABASE_URL', 'is required when KAFKA_BROKERS is set');
   const mode: Mode = kafkaBrokers ? 'distributed' : 'embedded';
   const dataDir = resolve(env.KEYSTREAM_DATA_DIR ?? 'data');
-  const auth = authConfig(env, mode, dataDir, warn);
+  const auth = readAuthConfig(env, mode, dataDir, (name, reason) => new ConfigError(name, reason), warn);
   const timeouts = readTimeouts(env, (name, reason) => new ConfigError(name, reason));
   return {
     mode,
@@ -96,6 +93,7 @@ export function loadConfig(env: Env = process.env, warn: Warn = (m) => process.s
     rateLimits: readRateLimits(env, (name, reason) => new ConfigError(name, reason)),
     timeouts,
     input: readInputSettings(env, (name, reason) => new ConfigError(name, reason)),
+    orgProvisioning: readOrgProvisioning(env, (name, reason) => new ConfigError(name, reason)),
   };
 }
 
@@ -196,21 +194,6 @@ function previousMasterKeys(env: Env): Buffer[] {
       throw new ConfigError('KEYSTREAM_PREVIOUS_MASTER_KEYS', `entry ${i + 1} must be 32 bytes, base64 or hex encoded`);
     }
   });
-}
-
-function authConfig(env: Env, mode: Mode, dataDir: string, warn: Warn): AuthConfig {
-  const jwksUrl = optionalUrl(env, 'AUTH_JWKS_URL', ['https:', 'http:']);
-  const issuer = env.AUTH_ISSUER || undefined;
-  const audience = env.AUTH_AUDIENCE || undefined;
-  if (env.AUTH_JWT_SECRET) {
-    const jwtSecret = Buffer.from(env.AUTH_JWT_SECRET, 'utf8');
-    if (jwtSecret.length < 32) throw new ConfigError('AUTH_JWT_SECRET', 'must be at least 32 bytes');
-    return { jwtSecret, jwksUrl, issuer, audience };
-  }
-  if (jwksUrl) return { jwksUrl, issuer, audience };
-  if (mode === 'distributed') throw new ConfigError('AUTH_JWT_SECRET', 'or AUTH_JWKS_URL is required in distributed mode');
-  const jwtSecret = fileSecret(join(dataDir, 'jwt.secret'), warn, 'AUTH_JWT_SECRET is not set: using a generated development signing secret in');
-  return { jwtSecret, issuer, audience };
 }
 
 /** A 32-byte secret kept in a 0600 file under the data dir, generated on first use (embedded mode only). */

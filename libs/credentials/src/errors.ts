@@ -85,3 +85,19 @@ export class CredentialExistsError extends DomainError {
     super(`A credential with id ${credentialId} already exists`, [{ field, code: 'credential_exists', message: `id ${credentialId} is already used` }]);
   }
 }
+
+/** The organization existed and was deleted (offboarded): its id is a tombstone, never reused. */
+export class OrgDeletedError extends DomainError {
+  readonly code = 'org_deleted';
+  constructor(readonly orgId: string, readonly deletedAt?: string) {
+    super(`Organization ${orgId} was deleted${deletedAt ? ` at ${deletedAt}` : ''}`, [{ field: 'orgId', code: 'org_deleted', message: `organization ${orgId} was deleted` }]);
+  }
+}
+
+/** Restoring a member who is not revoked. */
+export class RevocationNotFoundError extends DomainError {
+  readonly code = 'revocation_not_found';
+  constructor(readonly userId: string) {
+    super(`Member ${userId} is not revoked in this organization`, [{ field: 'userId', code: 'revocation_not_found', message: `${userId} has no revocation to lift` }]);
+  }
+}

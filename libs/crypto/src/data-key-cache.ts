@@ -35,6 +35,12 @@ export class DataKeyCache {
   delete(orgId: string, credentialId: string): void {
     this.entries.delete(cacheKey(orgId, credentialId));
   }
+
+  /** Every key of one org (a deleted org; rare, so a scan is fine). */
+  deleteOrg(orgId: string): void {
+    const prefix = cacheKey(orgId, '');
+    for (const k of this.entries.keys()) if (k.startsWith(prefix)) this.entries.delete(k);
+  }
 }
 
 function cacheKey(orgId: string, credentialId: string): string {

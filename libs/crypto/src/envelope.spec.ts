@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { SealedSecret } from '@keystream/credentials';
+import { OrgNotFoundError, SealedSecret } from '@keystream/credentials';
 import { DataKeyCache } from './data-key-cache';
 import { DEK_KEY_ID, legacyKey, openWithDek, sealWithDek, SecretShreddedError } from './envelope';
 import { KeyUnwrapError, WrappedKey } from './kms.port';
 import { LocalKmsAdapter } from './local-kms.adapter';
 import { SecretCipher, SecretContext, SecretDecryptError } from './secret-cipher';
-import { DataKeyStore, dekContext, KeyringMismatchError, SecretVault } from './secret-vault';
+import { DataKeyStore, dekContext, KeyringMismatchError, ORG_FINGERPRINT_KEY, SecretVault } from './secret-vault';
 
 // Fake keys only.
 const OLD_MASTER = Buffer.alloc(32, 0x31);
@@ -41,6 +41,10 @@ class MemoryStore implements DataKeyStore {
   }
   async createKeyring(name: string, w: WrappedKey) {
     if (!this.ring.has(name)) this.ring.set(name, w);
+  }
+  readonly deletedOrgs = new Set<string>();
+  async createOrgKey(orgId: string, name: string, w: WrappedKey) {
+    if (!this.deletedOrgs.has(orgId) && !this.keys.has(`${orgId}/${name}`)) this.keys.set(`${orgId}/${name}`, w);
   }
 }
 
@@ -177,6 +181,26 @@ describe('SecretVault', () => {
   });
 });
 
+describe('per-org fingerprint key', () => {
+  it('is made once per org, shared by every process, and gone with the org: no process can check a guess afterwards', async () => {
+    const store = new MemoryStore();
+    const a = new SecretVault(new LocalKmsAdapter(OLD_MASTER), store);
+    const b = new SecretVault(new LocalKmsAdapter(OLD_MASTER), store);
+    const fp = await a.fingerprint('org-a', PLAINTEXT);
+    expect(await b.fingerprint('org-a', PLAINTEXT)).toBe(fp);
+    expect(store.keys.has(`org-a/${ORG_FINGERPRINT_KEY}`)).toBe(true);
+    // Another org: another key, so equal secrets do not correlate across orgs.
+    expect(await a.fingerprint('org-b', PLAINTEXT)).not.toBe(fp);
+    // The org is deleted: its keys are shredded and it may not get new ones.
+    store.keys.delete(`org-a/${ORG_FINGERPRINT_KEY}`);
+    store.deletedOrgs.add('org-a');
+    a.forgetOrg('org-a');
+    b.forgetOrg('org-a');
+    const fresh = new SecretVault(new LocalKmsAdapter(OLD_MASTER), store);
+    for (const v of [a, b, fresh]) expect(await rejected(v.fingerprint('org-a', PLAINTEXT))).toBeInstanceOf(OrgNotFoundError);
+  });
+});
+
 describe('DataKeyCache', () => {
   it('is bounded (least recently used goes first) and expires', () => {
     let now = 0;
@@ -191,5 +215,14 @@ describe('DataKeyCache', () => {
     expect(c.get('o', 'a')).toBeDefined();
     now = 2000;
     expect(c.get('o', 'a')).toBeUndefined();
+  });
+  it('forgets every key of one org, and only of that org', () => {
+    const c = new DataKeyCache();
+    c.set('o', 'a', randomBytes(32));
+    c.set('o', 'b', randomBytes(32));
+    c.set('o2', 'a', randomBytes(32));
+    c.deleteOrg('o');
+    expect([c.get('o', 'a'), c.get('o', 'b')]).toEqual([undefined, undefined]);
+    expect(c.get('o2', 'a')).toBeDefined();
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { SealedSecret } from '@keystream/credentials';
+import { OrgNotFoundError, SealedSecret } from '@keystream/credentials';
 import { DataKeyCache } from './data-key-cache';
 import { DEK_KEY_ID, fingerprintWith, legacyKey, openLegacy, openWithDek, sealWithDek, SecretShreddedError } from './envelope';
 import { KmsContext, KmsPort, WrappedKey } from './kms.port';
@@ -13,6 +13,11 @@ export interface DataKeyStore {
   keyring(): Promise<KeyringEntry[]>;
   /** Inserts unless an entry of that name exists under any KEK: the first writer wins, even between processes. */
   createKeyring(name: string, wrapped: WrappedKey): Promise<void>;
+  /**
+   * Inserts an org-wide key (stored with the org's data keys, under a name no credential id can take) unless one
+   * exists; never for an unknown or deleted org, whose keys must stay gone.
+   */
+  createOrgKey(orgId: string, name: string, wrapped: WrappedKey): Promise<void>;
 }
 
 export interface KeyringEntry {
@@ -22,6 +27,12 @@ export interface KeyringEntry {
 
 export const FINGERPRINT_KEYRING = 'fingerprint';
 export const LEGACY_KEYRING_PREFIX = 'legacy-secret-key:';
+/**
+ * Each org's fingerprint (HMAC) key lives among the org's data keys under this name (credential ids are UUIDs): it
+ * is rotated with them by `keys rotate-kek` and shredded with them when the org is deleted, after which no
+ * fingerprint of the org can be checked against a guess.
+ */
+export const ORG_FINGERPRINT_KEY = 'org-fingerprint';
 
 export const dekContext = (orgId: string, credentialId: string): KmsContext => ({ purpose: 'dek', orgId, credentialId });
 export const keyringContext = (name: string): KmsContext => ({ purpose: 'keyring', name });
@@ -36,7 +47,8 @@ export interface SecretVaultOptions {
 /**
  * Envelope encryption: each credential has its own random 256-bit data key (DEK), wrapped by the KMS and
  * stored per org+credential; its secrets are sealed under it. Deleting the DEK row shreds the credential.
- * One fingerprint key per deployment lives wrapped in the keyring, so fingerprints survive KEK rotation.
+ * Fingerprints use a random key per org (ORG_FINGERPRINT_KEY), made on the org's first secret. The deployment's
+ * keyring still holds its first fingerprint key: a process whose master key cannot unwrap it stops at start.
  */
 /** The deployment's keyring was made under key-encryption keys this process does not have. */
 export class KeyringMismatchError extends Error {
@@ -52,9 +64,9 @@ export class KeyringMismatchError extends Error {
 export class SecretVault {
   readonly cache: DataKeyCache;
   private init?: Promise<void>;
-  private fpKey?: Buffer;
   private readonly legacy = new Map<string, Buffer>();
   private readonly inflight = new Map<string, Promise<Buffer | undefined>>();
+  private readonly orgKeys = new Map<string, Promise<Buffer>>();
 
   constructor(readonly kms: KmsPort, private readonly store: DataKeyStore, private readonly opts: SecretVaultOptions = {}) {
     this.cache = new DataKeyCache(opts.cacheSize, opts.cacheTtlMs);
@@ -123,9 +135,38 @@ export class SecretVault {
     for (const id of credentialIds) this.cache.delete(orgId, id);
   }
 
+  /** After an org was deleted (its keys shredded): this process forgets every key of it it holds. */
+  forgetOrg(orgId: string): void {
+    this.cache.deleteOrg(orgId);
+  }
+
   async fingerprint(orgId: string, plaintext: string): Promise<string> {
     await this.ready();
-    return fingerprintWith(this.fpKey!, orgId, plaintext);
+    return fingerprintWith(await this.orgFingerprintKey(orgId), orgId, plaintext);
+  }
+
+  /**
+   * The org's fingerprint key: cached, else loaded, else created (first writer wins); an unknown or deleted org has
+   * none. Concurrent callers share one lookup and resume in call order, so commands keep their arrival order.
+   */
+  private orgFingerprintKey(orgId: string): Promise<Buffer> {
+    const cached = this.cache.get(orgId, ORG_FINGERPRINT_KEY);
+    if (cached) return Promise.resolve(cached);
+    let pending = this.orgKeys.get(orgId);
+    if (!pending) {
+      pending = this.loadOrCreateOrgKey(orgId).finally(() => this.orgKeys.delete(orgId));
+      this.orgKeys.set(orgId, pending);
+    }
+    return pending;
+  }
+
+  private async loadOrCreateOrgKey(orgId: string): Promise<Buffer> {
+    const existing = (await this.dataKeys(orgId, [ORG_FINGERPRINT_KEY])).get(ORG_FINGERPRINT_KEY);
+    if (existing) return existing;
+    await this.store.createOrgKey(orgId, ORG_FINGERPRINT_KEY, await this.kms.wrap(randomBytes(32), dekContext(orgId, ORG_FINGERPRINT_KEY)));
+    const made = (await this.dataKeys(orgId, [ORG_FINGERPRINT_KEY])).get(ORG_FINGERPRINT_KEY);
+    if (!made) throw new OrgNotFoundError(orgId);
+    return made;
   }
 
   async seal(plaintext: string, ctx: SecretContext, dek: Buffer): Promise<SealedSecret> {
@@ -192,7 +233,6 @@ export class SecretVault {
       const theirs = (await this.store.keyring()).filter((e) => e.name === FINGERPRINT_KEYRING).map((e) => e.wrapped.kekId);
       throw new KeyringMismatchError(theirs, this.kms.currentKeyId);
     }
-    this.fpKey = fpKey;
     for (const [name, key] of ring) {
       if (name.startsWith(LEGACY_KEYRING_PREFIX) && !this.legacy.has(name.slice(LEGACY_KEYRING_PREFIX.length))) this.legacy.set(name.slice(LEGACY_KEYRING_PREFIX.length), key);
     }

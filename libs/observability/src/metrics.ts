@@ -43,6 +43,8 @@ export const metrics = {
     buckets: LATENCY_BUCKETS,
     registers: [],
   }),
+  // auth: every process that verifies tokens
+  authKeyFetchFailures: new Counter({ name: 'keystream_auth_key_fetch_failures_total', help: 'Failed fetches of the identity provider\'s discovery document or JWKS, by source', labelNames: ['source'], registers: [] }),
   // gateway: agent sockets (the gateway process, or the embedded command API)
   agentsConnected: new Gauge({ name: 'keystream_agents_connected', help: 'Agent sockets connected to this gateway', registers: [] }),
   deliveries: new Counter({ name: 'keystream_deliveries_total', help: 'keys.changes messages delivered to agent sockets', registers: [] }),
@@ -62,10 +64,11 @@ export const metrics = {
   gap: new Gauge({ name: 'keystream_projector_gap', help: '1 while a version gap stops the projector', registers: [] }),
 };
 
-export type MetricsRole = 'http' | 'command' | 'relay' | 'gateway' | 'projector';
+export type MetricsRole = 'http' | 'auth' | 'command' | 'relay' | 'gateway' | 'projector';
 
 const ROLES: Record<MetricsRole, readonly Metric[]> = {
   http: [metrics.httpRequests, metrics.httpSeconds],
+  auth: [metrics.authKeyFetchFailures],
   command: [metrics.commands, metrics.commandSeconds, metrics.commandBatchSize, metrics.eventsAppended],
   relay: [metrics.outboxPublished, metrics.outboxPublishSeconds],
   gateway: [

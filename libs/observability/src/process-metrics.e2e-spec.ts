@@ -13,6 +13,8 @@ const COMMAND = ['keystream_commands_total', 'keystream_command_duration_seconds
 const RELAY = ['keystream_outbox_published_total', 'keystream_outbox_publish_latency_seconds', 'keystream_outbox_backlog'];
 const GATEWAY = ['keystream_agents_connected', 'keystream_deliveries_total', 'keystream_commit_to_emit_seconds', 'keystream_agent_syncs_total'];
 const FEED = ['keystream_gateway_feed_lag'];
+/** Every process that verifies tokens (command API, gateway): identity-provider key fetch failures. */
+const AUTH = ['keystream_auth_key_fetch_failures_total'];
 const PROJECTOR = ['keystream_projector_events_applied_total', 'keystream_projector_poison_messages_total', 'keystream_projector_gap', 'keystream_projector_lag'];
 const EVERY = ['keystream_http_requests_total', 'keystream_http_request_duration_seconds', 'keystream_ready', 'keystream_process_cpu_seconds_total', 'keystream_nodejs_eventloop_lag_seconds'];
 
@@ -88,7 +90,7 @@ describe('process metrics (built processes, scraped over HTTP, checked by promto
     expect(malformed.status).toBe(400);
 
     const { text, families } = await scrape(api);
-    has(families, [...EVERY, ...COMMAND, ...GATEWAY]);
+    has(families, [...EVERY, ...AUTH, ...COMMAND, ...GATEWAY]);
     lacks(families, [...RELAY, ...FEED, ...PROJECTOR]);
     expect(sampleValue(text, 'keystream_http_requests_total{method="POST",route="/v1/orgs/:orgId/credentials",status="201"}')).toBe(1);
     expect(sampleValue(text, 'keystream_http_requests_total{method="GET",route="/v1/orgs/:orgId/credentials",status="401"}')).toBe(1);
@@ -114,12 +116,12 @@ describe('process metrics (built processes, scraped over HTTP, checked by promto
     await agent.until(() => agent.keySet?.version === 2, 20_000);
 
     const c = await scrape(api);
-    has(c.families, [...EVERY, ...COMMAND, ...RELAY]);
+    has(c.families, [...EVERY, ...AUTH, ...COMMAND, ...RELAY]);
     lacks(c.families, [...GATEWAY, ...FEED, ...PROJECTOR]);
     expect(sampleValue(c.text, 'keystream_outbox_publish_latency_seconds_count')).toBe(2);
 
     const g = await scrape(gateway);
-    has(g.families, [...EVERY, ...GATEWAY, ...FEED]);
+    has(g.families, [...EVERY, ...AUTH, ...GATEWAY, ...FEED]);
     lacks(g.families, [...COMMAND, ...RELAY, ...PROJECTOR]);
     expect(sampleValue(g.text, 'keystream_commit_to_emit_seconds_count')).toBe(2);
     expect([...labelValues(g.text, 'keystream_gateway_feed_lag', 'partition')].sort()).toEqual(['0', '1']);
@@ -128,7 +130,7 @@ describe('process metrics (built processes, scraped over HTTP, checked by promto
 
     const p = await scrape(projector);
     has(p.families, [...EVERY, ...PROJECTOR]);
-    lacks(p.families, [...COMMAND, ...RELAY, ...GATEWAY, ...FEED]);
+    lacks(p.families, [...AUTH, ...COMMAND, ...RELAY, ...GATEWAY, ...FEED]);
   }, 180_000);
 
   it('every family the alert rules use is exported by some process', () => {

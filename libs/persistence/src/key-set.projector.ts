@@ -38,6 +38,8 @@ interface LockedRow {
   readonly epoch: number;
   readonly version: number;
   readonly hash: string;
+  /** The org was deleted (offboarded). */
+  readonly gone: boolean;
 }
 
 interface CredentialRowData {
@@ -136,6 +138,8 @@ export class KeySetProjector {
       const pending: { orgId: string; head: LockedRow; events: EventEnvelope[] }[] = [];
       for (const orgId of orgIds) {
         const head = heads.get(orgId)!;
+        // A deleted org's late events (already on the topic) are not projected again: its rows were shredded with it.
+        if (head.gone) continue;
         let version = head.version;
         const events: EventEnvelope[] = [];
         for (const e of byOrg.get(orgId)!) {
@@ -210,14 +214,20 @@ export class KeySetProjector {
    * and locked by an upsert that returns the row as it is (a concurrent creator's row included).
    */
   private async lock(m: EntityManager, orgIds: readonly string[]): Promise<Map<string, LockedRow>> {
-    const rows: LockedRow[] = await m.query(`SELECT org_id, epoch, version, hash FROM key_sets WHERE org_id = ANY($1::text[]) ORDER BY org_id FOR UPDATE`, [orgIds]);
+    // The org row is share-locked with it: a deletion (which locks both for update) has committed before this reads
+    // it, or starts after this batch, so a deleted org is always seen as such (and skipped) in the same statement.
+    const rows: LockedRow[] = await m.query(
+      `SELECT k.org_id, k.epoch, k.version, k.hash, o.deleted_at IS NOT NULL AS gone FROM key_sets k JOIN organizations o ON o.id = k.org_id
+       WHERE k.org_id = ANY($1::text[]) ORDER BY k.org_id FOR UPDATE OF k FOR SHARE OF o`,
+      [orgIds],
+    );
     const heads = new Map(rows.map((r) => [r.org_id, r]));
     const missing = orgIds.filter((id) => !heads.has(id));
     if (missing.length > 0) {
       const created: LockedRow[] = await m.query(
         `INSERT INTO key_sets (org_id, epoch, version, hash) SELECT id, 1, 0, $2 FROM unnest($1::text[]) AS n(id)
          ON CONFLICT (org_id) DO UPDATE SET epoch = key_sets.epoch
-         RETURNING org_id, epoch, version, hash`,
+         RETURNING org_id, epoch, version, hash, EXISTS (SELECT 1 FROM organizations o WHERE o.id = key_sets.org_id AND o.deleted_at IS NOT NULL) AS gone`,
         [missing, keySetHash([])],
       );
       for (const r of created) heads.set(r.org_id, r);

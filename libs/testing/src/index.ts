@@ -7,3 +7,5 @@ export * from './write-load';
 export * from './scratch-postgres';
 export * from './scratch-kafka';
 export * from './prometheus';
+export * from './oidc-provider';
+export * from './admin-ui-build';

@@ -4,7 +4,7 @@ import { orgStreams } from '@keystream/persistence';
 import { CliError, config, withDatabase } from '../cli-context';
 
 interface TokenOptions {
-  org: string;
+  org?: string;
   user: string;
   role: Role;
   device?: string;
@@ -25,10 +25,10 @@ function ttl(value: string): number {
 
 export const tokenCommand = new Command('token')
   .description('Issue a development token (embedded/dev only) and register its organization; prints the token')
-  .requiredOption('--org <orgId>', 'organization id', orgId)
+  .option('--org <orgId>', 'organization id (required unless --role operator)', orgId)
   .option('--user <userId>', 'subject (user id)', 'dev-admin')
-  .option('--role <role>', 'admin or member', (v) => {
-    if (v !== 'admin' && v !== 'member') throw new InvalidArgumentError('must be admin or member');
+  .option('--role <role>', 'admin, member, or operator (manages organizations; no org)', (v) => {
+    if (v !== 'admin' && v !== 'member' && v !== 'operator') throw new InvalidArgumentError('must be admin, member or operator');
     return v;
   }, 'admin')
   .option('--device <deviceId>', 'device id claim (for agents)')
@@ -39,18 +39,20 @@ export const tokenCommand = new Command('token')
     if (!cfg.auth.jwtSecret || (cfg.mode !== 'embedded' && !process.env.KEYSTREAM_ALLOW_DEV_TOKENS)) {
       throw new CliError('keystream token issues development tokens in embedded mode only (or with KEYSTREAM_ALLOW_DEV_TOKENS=1 and AUTH_JWT_SECRET)', 2);
     }
-    if (opts.register) {
-      const created = await withDatabase(cfg, (ds) => ds.transaction((m) => orgStreams.ensureOrg(m, opts.org)));
+    if (opts.role !== 'operator' && !opts.org) throw new CliError("required option '--org <orgId>' not specified (only an operator token has no org)", 2);
+    if (opts.register && opts.role !== 'operator') {
+      const created = await withDatabase(cfg, (ds) => ds.transaction((m) => orgStreams.ensureOrg(m, opts.org!)));
       if (created) process.stderr.write(`registered organization ${opts.org}\n`);
     }
     const token = await issueDevToken(cfg.auth.jwtSecret, {
       userId: opts.user,
-      orgId: opts.org,
+      orgId: opts.org ?? '',
       role: opts.role,
       deviceId: opts.device,
       ttlSeconds: opts.ttl,
       issuer: cfg.auth.issuer,
       audience: cfg.auth.audience,
+      rules: cfg.auth,
     });
     process.stdout.write(token + '\n');
   });

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { KeystreamConfig } from '@keystream/config';
-import { compareWithLive, KeySetRebuild, OrgDiff, RebuiltOrg } from '@keystream/persistence';
+import { compareWithLive, KeySetRebuild, OrgDiff, organizations, RebuiltOrg } from '@keystream/persistence';
 import { kafkaSource, LogSource, postgresSource } from './log-source';
 import { Progress } from './progress';
 
@@ -55,7 +55,9 @@ export async function rebuildAndCompare(cfg: KeystreamConfig, ds: DataSource, op
     },
   );
   progress.done();
-  const rebuilt = rebuild.orgs();
+  // A deleted org's log is ciphertext without keys and its projection was shredded: never rebuilt, never cut over.
+  const deleted = await organizations.deletedIds(ds);
+  const rebuilt = rebuild.orgs().filter((o) => !deleted.has(o.orgId));
   const diffs = await compareWithLive(ds, rebuilt, scope);
   return { rebuilt, diffs, events: rebuild.events, poison, rate: progress.rate, scope };
 }

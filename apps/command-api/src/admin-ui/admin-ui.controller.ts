@@ -1,30 +1,15 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { Controller, Get, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import type { KeystreamConfig } from '@keystream/config';
 import { Public } from '../http/auth.guard';
 import { problem, PROBLEM_CONTENT_TYPE } from '../http/problem';
-
-/**
- * Nothing but same-origin scripts, styles and API calls: no inline script or style, no framing, no form posts.
- * The page holds an admin token in memory, so the policy is as tight as the built bundle allows.
- */
-export const ADMIN_UI_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "manifest-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+import { CONFIG } from '../tokens';
+import { AdminUiCsp } from './admin-ui-csp';
 
 const SECURITY_HEADERS: Record<string, string> = {
-  'Content-Security-Policy': ADMIN_UI_CSP,
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
   'Referrer-Policy': 'no-referrer',
@@ -48,17 +33,24 @@ function uiDir(): string | undefined {
 @Public()
 @Controller('admin')
 export class AdminUiController {
+  private readonly csp: AdminUiCsp;
+
+  constructor(@Inject(CONFIG) config: KeystreamConfig) {
+    this.csp = new AdminUiCsp(config.auth.ui ? config.auth.issuer : undefined);
+  }
+
   @Get()
-  index(@Req() req: Request, @Res() res: Response): void {
-    this.serve(req, res);
+  async index(@Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.serve(req, res);
   }
 
   @Get('*path')
-  file(@Req() req: Request, @Res() res: Response): void {
-    this.serve(req, res);
+  async file(@Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.serve(req, res);
   }
 
-  private serve(req: Request, res: Response): void {
+  private async serve(req: Request, res: Response): Promise<void> {
+    res.setHeader('Content-Security-Policy', await this.csp.value());
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     const dir = uiDir();
     if (!dir) return notFound(req, res, 'admin_ui_not_built', 'The admin UI is not built: run `npm run build`');

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FAKE } from '@keystream/testing';
 import { startTestApp, TestApp } from '../testing/test-app';
-import { ADMIN_UI_CSP } from './admin-ui.controller';
+import { ADMIN_UI_CSP } from './admin-ui-csp';
 
 const ROOT = join(__dirname, '..', '..', '..', '..');
 

@@ -152,7 +152,7 @@ describe('group commit (real Postgres)', () => {
     expect(byId.get(y)).toBe('x');
     expect(byId.has(shortId)).toBe(false);
     const keys = (await t.ds.query('SELECT credential_id FROM data_keys WHERE org_id = $1', [orgId])).map((r: { credential_id: string }) => r.credential_id);
-    expect(keys.sort()).toEqual([...byId.keys()].sort());
+    expect(keys.sort()).toEqual([...byId.keys(), 'org-fingerprint'].sort()); // each credential's DEK, and the org's fingerprint key
     // The decision state and the inline projection agree with a rebuild from the events.
     const rebuild = new KeySetRebuild();
     for (const e of await eventRows.readOrg(t.ds.manager, orgId, 0)) rebuild.apply(e);
@@ -195,7 +195,8 @@ describe('group commit (real Postgres)', () => {
 
   it('an org that does not exist fails only its own command in a shared batch', async () => {
     const { orgId } = await t.org();
-    const out = await oneBatch([() => run(orgId, [add('before')]), () => run('no-such-org-here', [add('a')]), () => run(orgId, [add('after')])]);
+    // A removal: an add to an unknown org is refused before it queues (sealing finds no fingerprint key for the org).
+    const out = await oneBatch([() => run(orgId, [add('before')]), () => run('no-such-org-here', [remove(randomUUID())]), () => run(orgId, [add('after')])]);
     expect(out.map((o) => (o.ok ? o.v.body.version : (o.e as DomainError).code))).toEqual([1, 'org_not_found', 2]);
     expect(await eventVersions(orgId)).toEqual([1, 2]);
   });

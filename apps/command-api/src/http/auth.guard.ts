@@ -2,8 +2,10 @@ import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { DataSource } from 'typeorm';
-import { assertNotRevoked, AuthError, isValidOrgId, Principal, RevocationList, Role, TokenVerifier } from '@keystream/auth';
+import { AuthError, isRevoked, isValidOrgId, Principal, Role, TokenVerifier } from '@keystream/auth';
+import { OrgDeletedError } from '@keystream/credentials';
 import { CoalescedRevocationLookup } from '@keystream/persistence';
+import { OrgProvisioner } from '../orgs/org-provisioner';
 import { DATA_SOURCE, TOKEN_VERIFIER } from '../tokens';
 
 const PUBLIC = 'keystream:public';
@@ -11,7 +13,10 @@ const ROLE = 'keystream:role';
 
 /** Health, metrics and docs need no token. */
 export const Public = () => SetMetadata(PUBLIC, true);
-/** The role a route needs within the org of its path; admins may do what members may. */
+/**
+ * The role a route needs within the org of its path; admins may do what members may. `operator` routes are the
+ * deployment's (organizations): only operators, and operators nowhere else.
+ */
 export const RequireRole = (role: Role) => SetMetadata(ROLE, role);
 
 type AuthedRequest = Request & { principal?: Principal };
@@ -25,15 +30,21 @@ export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: Execution
 /**
  * Every route is authenticated unless marked @Public. A route with an `orgId` path parameter is only for
  * principals of that org: anyone else gets 403 before the org is even looked up, so existence never leaks.
- * A revoked token is 401 everywhere (a primary-key lookup per request, coalesced across concurrent requests).
+ * A revoked token is 401 everywhere, and every route of a deleted org is 410 `org_deleted` (one primary-key
+ * lookup of each per request, coalesced across concurrent requests). With KEYSTREAM_ORG_PROVISIONING=on-first-admin
+ * an admin's write to its unknown org creates it first.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
-  private readonly revocations: RevocationList;
+  private readonly lookup: CoalescedRevocationLookup;
 
-  constructor(private readonly reflector: Reflector, @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier, @Inject(DATA_SOURCE) ds: DataSource) {
-    const lookup = new CoalescedRevocationLookup(ds);
-    this.revocations = { revokedAt: (orgId, userId) => lookup.revokedAt(orgId, userId) };
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier,
+    @Inject(DATA_SOURCE) ds: DataSource,
+    private readonly provisioner: OrgProvisioner,
+  ) {
+    this.lookup = new CoalescedRevocationLookup(ds);
   }
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -41,14 +52,22 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) return true;
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     const principal = await this.verifier.verify(bearer(req.headers.authorization));
-    await assertNotRevoked(this.revocations, principal);
+    const role = this.reflector.getAllAndOverride<Role | undefined>(ROLE, targets);
+    if (role === 'operator' || principal.role === 'operator') {
+      if (role !== principal.role) throw new AuthError('forbidden', role === 'operator' ? 'only an operator may manage organizations' : 'an operator token is not valid for organization data');
+      req.principal = principal;
+      return true;
+    }
+    const access = await this.lookup.access(principal.orgId, principal.userId);
+    if (isRevoked(principal, access.revokedAt)) throw new AuthError('unauthorized', 'access revoked');
     req.principal = principal;
     const orgId = req.params?.orgId as string | undefined;
     if (orgId !== undefined && (!isValidOrgId(orgId) || orgId !== principal.orgId)) {
       throw new AuthError('forbidden', 'the token is not valid for this organization');
     }
-    const role = this.reflector.getAllAndOverride<Role | undefined>(ROLE, targets);
+    if (orgId !== undefined && access.org === 'deleted') throw new OrgDeletedError(orgId);
     if (role === 'admin' && principal.role !== 'admin') throw new AuthError('forbidden', 'only an organization admin may change credentials');
+    if (orgId !== undefined && access.org === 'unknown' && role === 'admin' && req.method !== 'GET' && req.method !== 'HEAD') await this.provisioner.onAdminWrite(principal);
     return true;
   }
 }

@@ -13,6 +13,8 @@ const DOMAIN_STATUS: Record<string, [number, string]> = {
   credential_not_found: [404, 'Credential not found'],
   credential_exists: [409, 'Credential exists'],
   org_not_found: [404, 'Organization not found'],
+  org_deleted: [410, 'Organization deleted'],
+  revocation_not_found: [404, 'Member not revoked'],
   version_conflict: [412, 'Precondition failed'],
   provider_mismatch: [422, 'Provider mismatch'],
   too_many_credentials: [422, 'Too many credentials'],

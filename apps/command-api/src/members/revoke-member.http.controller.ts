@@ -1,10 +1,10 @@
-import { Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Controller, Delete, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiJson, ApiOrgParam, ApiProblems, ApiRoute } from '../http/api-docs';
 import { DataSource } from 'typeorm';
 import type { Principal } from '@keystream/auth';
-import { OrgNotFoundError, ValidationFailedError } from '@keystream/credentials';
-import { orgStreams, revocations } from '@keystream/persistence';
+import { OrgNotFoundError, RevocationNotFoundError, ValidationFailedError } from '@keystream/credentials';
+import { organizations, orgStreams, revocations } from '@keystream/persistence';
 import { CurrentPrincipal, RequireRole } from '../http/auth.guard';
 import { DATA_SOURCE } from '../tokens';
 
@@ -34,8 +34,33 @@ export class RevokeMemberHttpController {
     if (!USER_ID.test(userId)) throw new ValidationFailedError([{ field: 'userId', code: 'invalid_format', message: 'must be 1-256 visible ASCII characters' }]);
     const notice = await this.ds.transaction(async (m) => {
       if (!(await orgStreams.exists(m, orgId))) throw new OrgNotFoundError(orgId);
-      return revocations.revoke(m, orgId, userId, principal.userId);
+      const n = await revocations.revoke(m, orgId, userId, principal.userId);
+      await organizations.audit(m, orgId, 'MemberRevoked', principal.userId, userId, { revokedAt: n.revokedAt });
+      return n;
     });
-    return { ...notice, revokedBy: principal.userId };
+    return { orgId, userId, revokedAt: notice.revokedAt, revokedBy: principal.userId };
+  }
+
+  /**
+   * Restores a revoked member (a revocation made by mistake): the revocation is lifted, so their tokens are accepted
+   * again (also those issued before it, until they expire), and every gateway forgets it. Audited (`MemberRestored`).
+   * For a leaked token do not restore: the member signs in again and gets a new one.
+   */
+  @Delete(':userId/revoke')
+  @HttpCode(200)
+  @RequireRole('admin')
+  @ApiOperation({ summary: "Restore a revoked member's access (lifts the revocation; audited)" })
+  @ApiResponse({ status: 200, description: '{ orgId, userId, restoredBy, revokedAt } (revokedAt: the revocation lifted)' })
+  @ApiResponse({ status: 404, description: 'revocation_not_found: the member is not revoked (or org_not_found)' })
+  async restore(@Param('orgId') orgId: string, @Param('userId') userId: string, @CurrentPrincipal() principal: Principal) {
+    if (!USER_ID.test(userId)) throw new ValidationFailedError([{ field: 'userId', code: 'invalid_format', message: 'must be 1-256 visible ASCII characters' }]);
+    const lifted = await this.ds.transaction(async (m) => {
+      if (!(await orgStreams.exists(m, orgId))) throw new OrgNotFoundError(orgId);
+      const n = await revocations.restore(m, orgId, userId);
+      if (!n) throw new RevocationNotFoundError(userId);
+      await organizations.audit(m, orgId, 'MemberRestored', principal.userId, userId, { revokedAt: n.revokedAt });
+      return n;
+    });
+    return { orgId, userId, restoredBy: principal.userId, revokedAt: lifted.revokedAt };
   }
 }

@@ -25,7 +25,9 @@ export const EPOCH_CHANNEL = 'keystream_epoch';
 export async function compareWithLive(ds: DataSource, rebuilt: readonly RebuiltOrg[], scope?: ReadonlySet<string>): Promise<OrgDiff[]> {
   const orgs = scope ? [...scope] : null;
   const heads: { org_id: string; version: number; hash: string; epoch: number }[] = await ds.query(
-    `SELECT org_id, version, hash, epoch FROM key_sets WHERE $1::text[] IS NULL OR org_id = ANY($1)`,
+    // A deleted org has no live key set to compare (its keys are shredded; replays skip it).
+    `SELECT org_id, version, hash, epoch FROM key_sets k WHERE ($1::text[] IS NULL OR org_id = ANY($1))
+       AND NOT EXISTS (SELECT 1 FROM organizations o WHERE o.id = k.org_id AND o.deleted_at IS NOT NULL)`,
     [orgs],
   );
   const rows: LiveRow[] = await ds.query(

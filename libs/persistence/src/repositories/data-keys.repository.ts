@@ -45,6 +45,20 @@ export class DataKeysRepository {
     });
   }
 
+  /**
+   * An org-wide key beside the org's data keys, unless one exists. Only for a live org: the org row is share-locked,
+   * so a deletion (which locks it for update) either runs after this insert and shreds the new key too, or has
+   * committed first and this inserts nothing.
+   */
+  async createOrgKey(q: Queryable, orgId: string, name: string, wrapped: WrappedKey): Promise<void> {
+    await q.query(
+      `INSERT INTO data_keys (org_id, credential_id, kek_id, wrapped)
+       SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM organizations WHERE id = $1 AND deleted_at IS NULL FOR SHARE)
+       ON CONFLICT (org_id, credential_id) DO NOTHING`,
+      [orgId, name, wrapped.kekId, JSON.stringify(wrapped)],
+    );
+  }
+
   /** Keys (data keys + keyring entries) wrapped under one of `kekIds`. */
   async countUnder(q: Queryable, kekIds: readonly string[]): Promise<number> {
     const [{ n }] = await q.query(`SELECT (SELECT count(*) FROM data_keys WHERE kek_id = ANY($1::text[])) + (SELECT count(*) FROM keyring WHERE kek_id = ANY($1::text[])) AS n`, [kekIds]);
@@ -100,6 +114,9 @@ export class PostgresDataKeyStore implements DataKeyStore {
   }
   createKeyring(name: string, wrapped: WrappedKey) {
     return dataKeys.createKeyring(this.ds, name, wrapped);
+  }
+  createOrgKey(orgId: string, name: string, wrapped: WrappedKey) {
+    return dataKeys.createOrgKey(this.ds.manager, orgId, name, wrapped);
   }
 }
 

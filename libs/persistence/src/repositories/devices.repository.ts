@@ -41,6 +41,9 @@ function params(rows: readonly DevicePosition[], withPosition: boolean): unknown
   return rows.flatMap((r) => (withPosition ? [r.orgId, r.deviceId, r.userId, r.epoch, r.appliedVersion, r.connected] : [r.orgId, r.deviceId, r.userId, r.connected]));
 }
 
+/** Only for a live org (its row share-locked): a device that disconnects because its org was deleted leaves no row. */
+const LIVE_ORG = 'EXISTS (SELECT 1 FROM organizations o WHERE o.id = v.org_id AND o.deleted_at IS NULL FOR SHARE)';
+
 export class DevicesRepository {
   /**
    * Positions (acks) in one statement, presence (connect, disconnect) in another: a position never moves
@@ -53,7 +56,9 @@ export class DevicesRepository {
     const presence = ok.filter((r) => r.epoch === undefined);
     if (moves.length > 0) {
       await ds.query(
-        `INSERT INTO devices (org_id, device_id, user_id, epoch, applied_version, connected, last_seen_at) VALUES ${tuples(moves, true)}
+        `INSERT INTO devices (org_id, device_id, user_id, epoch, applied_version, connected, last_seen_at)
+         SELECT v.* FROM (VALUES ${tuples(moves, true)}) AS v(org_id, device_id, user_id, epoch, applied_version, connected, last_seen_at)
+         WHERE ${LIVE_ORG}
          ON CONFLICT (org_id, device_id) DO UPDATE SET
            user_id = EXCLUDED.user_id, connected = EXCLUDED.connected, last_seen_at = now(), epoch = EXCLUDED.epoch,
            applied_version = CASE WHEN EXCLUDED.epoch = devices.epoch THEN GREATEST(devices.applied_version, EXCLUDED.applied_version) ELSE EXCLUDED.applied_version END`,
@@ -62,7 +67,9 @@ export class DevicesRepository {
     }
     if (presence.length > 0) {
       await ds.query(
-        `INSERT INTO devices (org_id, device_id, user_id, connected, last_seen_at) VALUES ${tuples(presence, false)}
+        `INSERT INTO devices (org_id, device_id, user_id, connected, last_seen_at)
+         SELECT v.* FROM (VALUES ${tuples(presence, false)}) AS v(org_id, device_id, user_id, connected, last_seen_at)
+         WHERE ${LIVE_ORG}
          ON CONFLICT (org_id, device_id) DO UPDATE SET user_id = EXCLUDED.user_id, connected = EXCLUDED.connected, last_seen_at = now()`,
         params(presence, false),
       );

@@ -7,3 +7,4 @@ export * from './credential-history.repository';
 export * from './data-keys.repository';
 export * from './command-batch.repository';
 export * from './sql-literals';
+export * from './organizations.repository';

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { DataKeyStore, KeyringMismatchError, LocalKmsAdapter, SecretVault } from '@keystream/crypto';
 import { openDatabase } from '../data-source';
 import { localSecretVault, PostgresDataKeyStore } from './data-keys.repository';
+import { orgStreams } from './org-streams.repository';
 
 /**
  * One fingerprint key per deployment, on a database of its own (a fresh keyring): processes with different master
@@ -36,6 +37,7 @@ describe('keyring: the first creator wins (real Postgres, fresh database)', () =
         if (name === 'fingerprint') await allThere;
         return store.createKeyring(name, wrapped);
       },
+      createOrgKey: (o, name, wrapped) => store.createOrgKey(o, name, wrapped),
     };
     const starts = keys.flatMap((k) => [k, k]).map((k) => new SecretVault(new LocalKmsAdapter(k), racing).ready().then(() => k, (e: unknown) => e));
     const out = await Promise.all(starts);
@@ -48,7 +50,8 @@ describe('keyring: the first creator wins (real Postgres, fresh database)', () =
     expect(winners[0].equals(winners[1])).toBe(true);
     expect(refused).toHaveLength(4);
     for (const e of refused) expect(e).toBeInstanceOf(KeyringMismatchError);
-    // Fingerprints agree between the two winners' vaults.
+    // Fingerprints agree between the two winners' vaults (through the org's own fingerprint key, made once).
+    await ds.transaction((m) => orgStreams.ensureOrg(m, 'org'));
     const [a, b] = [localSecretVault(ds, winners[0]), localSecretVault(ds, winners[0])];
     expect(await a.fingerprint('org', 'FAKE-secret')).toBe(await b.fingerprint('org', 'FAKE-secret'));
   });

@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { OrgNotFoundError } from '@keystream/credentials';
+import { OrgDeletedError, OrgNotFoundError } from '@keystream/credentials';
 import { OrganizationEntity, OrgStreamEntity } from '../entities';
 
 export interface StreamHead {
@@ -26,9 +26,11 @@ export class OrgStreamsRepository {
     await m.update(OrgStreamEntity, { orgId }, { version });
   }
 
-  /** Registers an organization (idempotent). Returns true when it was new. */
+  /** Registers an organization (idempotent). Returns true when it was new; a deleted org is never brought back. */
   async ensureOrg(m: EntityManager, orgId: string, name = orgId): Promise<boolean> {
     const inserted = await m.query(`INSERT INTO organizations (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id`, [orgId, name]);
+    const [org]: { deleted_at: Date | null }[] = await m.query(`SELECT deleted_at FROM organizations WHERE id = $1 FOR SHARE`, [orgId]);
+    if (org.deleted_at) throw new OrgDeletedError(orgId, org.deleted_at.toISOString());
     await m.query(`INSERT INTO org_streams (org_id) VALUES ($1) ON CONFLICT (org_id) DO NOTHING`, [orgId]);
     return inserted.length > 0;
   }
