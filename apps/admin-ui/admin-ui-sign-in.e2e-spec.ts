@@ -120,10 +120,16 @@ describe('admin UI sign-in in a real browser', () => {
     expect(dev.status).toBe(404);
   });
 
-  it('tells a member signed in at the provider that the settings need an admin', async () => {
+  it('tells a member signed in at the provider that the settings need an admin, and lets another account sign in', async () => {
     const { page: p } = await page();
     await signInAtProvider(p, 'bob');
     await p.getByRole('alert').filter({ hasText: 'You are signed in as bob, a member: the API Keys settings need an organization admin.' }).waitFor({ timeout: 20_000 });
+    // The provider still has bob's session: the page asks it to prompt for the account again (prompt=login).
+    await p.getByRole('button', { name: 'Sign in with your identity provider' }).click();
+    await p.waitForURL((u) => u.href.startsWith(idp.issuer));
+    await p.getByLabel('User').fill('ada');
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByRole('heading', { name: 'OpenAI Configuration' }).waitFor({ timeout: 20_000 });
     await p.context().close();
   });
 

@@ -19,6 +19,7 @@ interface Session {
  */
 export function App() {
   const token = useRef<string | undefined>(undefined);
+  const switchUser = useRef(false);
   const [config, setConfig] = useState<SignInConfig | null>(null);
   const [session, setSession] = useState<Session | null>(null);
   const [authProblem, setAuthProblem] = useState<string | null>(null);
@@ -62,6 +63,7 @@ export function App() {
 
   const signOut = useCallback(() => {
     token.current = undefined;
+    switchUser.current = true;
     void manager?.removeUser();
     setAuthProblem(null);
     setSession(null);
@@ -82,7 +84,8 @@ export function App() {
       const renewed = await manager.signinSilent().catch(() => null);
       if (renewed) return signInWith(renewed.access_token);
     }
-    await manager.signinRedirect();
+    // After a sign-out or a refused account, the provider asks who is signing in instead of reusing its session.
+    await manager.signinRedirect(switchUser.current || (!session && authProblem) ? { prompt: 'login' } : undefined);
     return null;
   };
 
