@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -30,13 +30,16 @@ export class ScratchKafka {
     const span = mode === 'cluster' ? 9 : 3;
     let port = 0;
     for (let tries = 0; tries < 50 && port === 0; tries++) {
-      const p = 20_000 + Math.floor(Math.random() * 20_000);
+      // Below the ephemeral range (32768+), where the spec's own processes and clients take ports meanwhile.
+      const p = 21_000 + Math.floor(Math.random() * 11_000);
       let ok = true;
       for (let i = 0; i < span && ok; i++) ok = await free(p + i);
       if (ok) port = p;
     }
     if (port === 0) throw new Error(`no ${span} free consecutive ports for a scratch Kafka`);
-    const k = new ScratchKafka(port, join(ROOT, '.local', `${name}-${process.pid}`), mode);
+    // A stable directory: its fetched jars (lib/) stay for the next run; any other state of an earlier run goes.
+    const k = new ScratchKafka(port, join(ROOT, '.local', name), mode);
+    k.clearState();
     // The jars kafka.sh already fetched for the default broker (it re-fetches by itself when their stamp is stale).
     const cached = join(ROOT, '.local', 'kafka', 'lib');
     if (existsSync(join(cached, '.stamp')) && !existsSync(join(k.dir, 'lib'))) {
@@ -83,7 +86,13 @@ export class ScratchKafka {
     try {
       await this.run('stop');
     } finally {
-      rmSync(this.dir, { recursive: true, force: true });
+      this.clearState();
     }
+  }
+
+  /** Everything but the jars: storage, logs, configuration, certificates. */
+  private clearState(): void {
+    if (!existsSync(this.dir)) return;
+    for (const entry of readdirSync(this.dir)) if (entry !== 'lib') rmSync(join(this.dir, entry), { recursive: true, force: true });
   }
 }

@@ -75,6 +75,7 @@ export class ScratchPostgres {
       execFileSync(SCRIPT, ['stop'], { env: ScratchPostgres.env(this.port, this.dir), stdio: 'ignore' });
     } finally {
       rmSync(this.dir, { recursive: true, force: true });
+      rmSync(`${this.dir}.lock`, { force: true }); // postgres.sh's lock file beside the directory
     }
   }
 }

@@ -1,3 +1,4 @@
+import { EVENTS } from '@keystream/agent-protocol';
 import { ScratchPostgres } from '@keystream/testing';
 import { assertConverged, FaultStack } from '../testing/fault-stack';
 
@@ -39,6 +40,8 @@ describe('Postgres faults under write load', () => {
   }, 90_000);
 
   it('postmaster killed (kill -9) and restarted: readiness 503 meanwhile, every process serves within 5 s of Postgres being back', async () => {
+    const { orgId, admin } = stack.targets[0];
+    const bob = await stack.memberAgent(orgId, 'bob');
     const load = stack.load();
     load.start();
     await sleep(1500);
@@ -56,6 +59,11 @@ describe('Postgres faults under write load', () => {
     await load.stop();
     expect(load.statuses['503']).toBeGreaterThan(0);
     await assertConverged(stack, load);
+    // The gateway's LISTEN connection (revocations) came back by itself: a revocation still ends a live session.
+    const revoked = await fetch(`${stack.procs.api.url}/v1/orgs/${orgId}/members/bob/revoke`, { method: 'POST', headers: { Authorization: `Bearer ${admin}` } });
+    expect(revoked.status).toBe(200);
+    await bob.until(() => bob.of(EVENTS.revoked).length === 1, 5_000);
+    bob.close();
     process.stderr.write(`[faults] postmaster killed: serving ${servedAfter} ms after restart; ${load.acked.length} writes acknowledged, answers ${JSON.stringify(load.statuses)}\n`);
   }, 90_000);
 });

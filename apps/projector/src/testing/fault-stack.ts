@@ -56,6 +56,12 @@ export class FaultStack {
     }
   }
 
+  /** Another member's agent on the gateway (kept out of the convergence checks). */
+  async memberAgent(orgId: string, userId: string): Promise<AgentProbe> {
+    const token = await issueDevToken(Buffer.from(this.jwtSecret, 'utf8'), { userId, orgId, role: 'member', ttlSeconds: 900 });
+    return AgentProbe.connect(this.procs.gateway.url, { token });
+  }
+
   load(): WriteLoad {
     return new WriteLoad(() => this.procs.api.url, this.targets, { giveUpMs: 30_000 });
   }
