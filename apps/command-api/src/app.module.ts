@@ -6,6 +6,7 @@ import { KeystreamConfig } from '@keystream/config';
 import { exportMetrics, keyFetchWarning, MetricsController, structuredLogging } from '@keystream/observability';
 import { TokenVerifier } from '@keystream/auth';
 import { InProcessChangeFeedAdapter } from '@keystream/event-log';
+import { inputPolicy } from '@keystream/credentials';
 import { localSecretVault } from '@keystream/persistence';
 import { COMMIT_TARGET } from './credentials/credential-command.service';
 import { CredentialsModule } from './credentials/credentials.module';
@@ -19,7 +20,6 @@ import { AuthGuard } from './http/auth.guard';
 import { WriteRateGuard } from './http/write-rate.guard';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { SafeBodyInterceptor } from './http/safe-body.interceptor';
-import { inputPolicy } from '@keystream/credentials';
 import { CHANGE_FEED, CLOCK, CONFIG, DATA_SOURCE, INPUT_POLICY, READINESS_CHECKS, ReadinessChecks, SECRET_VAULT, TOKEN_VERIFIER } from './tokens';
 
 export interface AppDependencies {

@@ -1,4 +1,4 @@
-import { PROVIDER_IDS, PROVIDERS, LABEL_MAX, ProviderId } from '@keystream/credentials';
+import { awsRegion, azureEndpoint, InputPolicy, LABEL_MAX, PROVIDER_IDS, PROVIDERS, ProviderId } from '@keystream/credentials';
 import { ANY_PROVIDER_FIELDS, MAX_BATCH_CHANGES } from './credentials/credential-requests';
 
 /**
@@ -12,34 +12,43 @@ const str = (extra: Schema = {}): Schema => ({ type: 'string', ...extra });
 const int = { type: 'integer', minimum: 0 };
 const mapping = (prefix: string) => Object.fromEntries(PROVIDER_IDS.map((id) => [id, `#/components/schemas/${prefix}${id}`]));
 
-function fieldProperties(id: ProviderId, nullable: boolean): Record<string, Schema> {
+/** What the deployment's input policy allows is part of the contract: regions as an enum, endpoint hosts named. */
+function policyConstraints(rules: readonly unknown[], policy: InputPolicy): Schema {
+  if (rules.includes(awsRegion)) return { enum: [...policy.bedrockRegions].sort() };
+  if (rules.includes(azureEndpoint)) return { pattern: '^https://', description: `https URL of a host ending in .${policy.azureEndpointSuffixes.join(', .')}` };
+  return {};
+}
+
+function fieldProperties(id: ProviderId, nullable: boolean, policy: InputPolicy): Record<string, Schema> {
   const properties: Record<string, Schema> = {};
   for (const f of PROVIDERS[id].fields) {
-    const desc = f.description + (f.secret ? ' (secret: write-only, never returned)' : '');
-    properties[f.name] = str({ minLength: 1, maxLength: f.maxLength, description: desc, example: f.example, ...(f.secret ? { writeOnly: true } : {}), ...(nullable && !f.required ? { nullable: true } : {}) });
+    const { description: rule, ...constraints } = policyConstraints(f.rules, policy) as { description?: string };
+    const desc = [f.description, rule, f.secret ? 'secret: write-only, never returned' : undefined].filter(Boolean).join('; ');
+    properties[f.name] = str({ minLength: 1, maxLength: f.maxLength, ...constraints, description: desc, example: f.example, ...(f.secret ? { writeOnly: true } : {}), ...(nullable && !f.required ? { nullable: true } : {}) });
   }
   return properties;
 }
 
-function addSchema(id: ProviderId, op: boolean): Schema {
+function addSchema(id: ProviderId, op: boolean, policy: InputPolicy): Schema {
   const spec = PROVIDERS[id];
   const required = [...(op ? ['op'] : []), 'provider', 'label', ...spec.fields.filter((f) => f.required).map((f) => f.name)];
   return {
     type: 'object',
     title: spec.section,
-    properties: { ...(op ? { op: str({ enum: ['add'] }) } : {}), provider: str({ enum: [id] }), label: str({ minLength: 1, maxLength: LABEL_MAX, description: `Unique within ${spec.section}` }), ...fieldProperties(id, false) },
+    properties: { ...(op ? { op: str({ enum: ['add'] }) } : {}), provider: str({ enum: [id] }), label: str({ minLength: 1, maxLength: LABEL_MAX, description: `Unique within ${spec.section}` }), ...fieldProperties(id, false, policy) },
     required,
     additionalProperties: false,
   };
 }
 
 /** An edit names any fields of the credential's provider; omitted = unchanged (secrets too), null = clear an optional one. */
-function editProperties(): Record<string, Schema> {
+function editProperties(policy: InputPolicy): Record<string, Schema> {
   const all: Record<string, Schema> = {};
-  for (const id of PROVIDER_IDS) Object.assign(all, fieldProperties(id, true));
+  for (const id of PROVIDER_IDS) Object.assign(all, fieldProperties(id, true, policy));
   for (const [name, s] of Object.entries(all)) {
     const { maxLength, clearable } = ANY_PROVIDER_FIELDS.get(name)!;
-    const { nullable: _, ...rest } = s;
+    // The union says only what holds for the field in every provider (what editShapeErrors checks before If-Match).
+    const { nullable: _n, enum: _e, pattern: _p, ...rest } = s;
     all[name] = { ...rest, maxLength, ...(clearable ? { nullable: true } : {}), description: `${s.description}; only for providers that have this field` };
   }
   return { provider: str({ enum: [...PROVIDER_IDS], description: 'Optional; must be the credential’s provider' }), label: str({ minLength: 1, maxLength: LABEL_MAX }), ...all };
@@ -51,16 +60,16 @@ const fieldError: Schema = {
   properties: { field: str({ description: 'Body field (changes[1].label), header (If-Match) or path parameter' }), code: str(), message: str() },
 };
 
-export function openApiSchemas(): Record<string, Schema> {
+export function openApiSchemas(policy: InputPolicy): Record<string, Schema> {
   const schemas: Record<string, Schema> = {};
   for (const id of PROVIDER_IDS) {
-    schemas[`Add_${id}`] = addSchema(id, false);
-    schemas[`BatchAdd_${id}`] = addSchema(id, true);
+    schemas[`Add_${id}`] = addSchema(id, false, policy);
+    schemas[`BatchAdd_${id}`] = addSchema(id, true, policy);
   }
   schemas.AddCredentialRequest = { oneOf: PROVIDER_IDS.map((id) => ref(`Add_${id}`)), discriminator: { propertyName: 'provider', mapping: mapping('Add_') } };
-  schemas.EditCredentialRequest = { type: 'object', properties: editProperties(), additionalProperties: false };
+  schemas.EditCredentialRequest = { type: 'object', properties: editProperties(policy), additionalProperties: false };
   schemas.BatchAddChange = { oneOf: PROVIDER_IDS.map((id) => ref(`BatchAdd_${id}`)), discriminator: { propertyName: 'provider', mapping: mapping('BatchAdd_') } };
-  schemas.BatchEditChange = { type: 'object', required: ['op', 'id'], properties: { op: str({ enum: ['edit'] }), id: str({ format: 'uuid' }), ...editProperties() }, additionalProperties: false };
+  schemas.BatchEditChange = { type: 'object', required: ['op', 'id'], properties: { op: str({ enum: ['edit'] }), id: str({ format: 'uuid' }), ...editProperties(policy) }, additionalProperties: false };
   schemas.BatchRemoveChange = { type: 'object', required: ['op', 'id'], properties: { op: str({ enum: ['remove'] }), id: str({ format: 'uuid' }) }, additionalProperties: false };
   schemas.BatchRequest = {
     type: 'object',

@@ -1,6 +1,8 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type { InputPolicy } from '@keystream/credentials';
 import { openApiSchemas } from './openapi-schemas';
+import { INPUT_POLICY } from './tokens';
 
 /**
  * /openapi.json: OpenAPI 3.0.3, checked by a real validator and used to generate a working client in the
@@ -24,7 +26,7 @@ export function setupOpenApi(app: INestApplication): OpenAPIObject {
     )
     .build();
   const doc = SwaggerModule.createDocument(app, config);
-  doc.components = { ...doc.components, schemas: { ...(doc.components?.schemas ?? {}), ...openApiSchemas() } };
+  doc.components = { ...doc.components, schemas: { ...(doc.components?.schemas ?? {}), ...openApiSchemas(app.get<InputPolicy>(INPUT_POLICY)) } };
   // The metrics controller lives in libs/observability (no swagger there): its response is described here.
   const metrics = doc.paths['/metrics']?.get;
   if (metrics) {

@@ -58,6 +58,12 @@ describe('OpenAPI contract (live document, real HTTP)', () => {
     expect(add.discriminator.propertyName).toBe('provider');
     expect(add.oneOf.map((s) => s.$ref.split('/').pop())).toEqual(['Add_openai', 'Add_gemini', 'Add_anthropic', 'Add_bedrock-access', 'Add_bedrock-api-key', 'Add_azure-openai']);
     expect(JSON.stringify(doc)).not.toMatch(/"type":\[/);
+    // The deployment's input policy is part of the contract: Bedrock regions as an enum, Azure hosts named.
+    const bedrock = doc.components.schemas['Add_bedrock-access'] as { properties: Record<string, { enum?: string[]; description?: string }> };
+    expect(bedrock.properties.region.enum).toEqual(expect.arrayContaining(['us-east-1', 'eu-central-1']));
+    expect(bedrock.properties.region.enum).not.toContain('us-east-99');
+    const azure = doc.components.schemas['Add_azure-openai'] as typeof bedrock;
+    expect(azure.properties.endpoint.description).toContain('.openai.azure.com');
   });
 
   it('generates a client (openapi-typescript) that compiles (tsc --strict) and runs a full add/edit/batch/remove cycle', async () => {

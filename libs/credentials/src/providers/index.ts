@@ -18,3 +18,5 @@ export const PROVIDERS: Readonly<Record<ProviderId, ProviderSpec>> = {
 export * from './provider';
 export * from './input-policy';
 export { keyShape } from './key-shapes';
+export { awsRegion } from './rules';
+export { azureEndpoint } from './azure-endpoint.rule';
