@@ -57,11 +57,21 @@ async function keystreamStorm() {
   let saved = 0;
   const save = async (i: number) => {
     const orgId = orgIds[i % ORGS];
-    const r = await fetch(`${api.url}/v1/orgs/${orgId}/credentials`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${admins[i % ORGS]}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ provider: 'gemini', label: `storm ${i}`, apiKey: `AIzaFAKEFAKEFAKEFAKEFAKEFAKEFAK${String(i).padStart(6, '0')}FA` }),
-    });
+    const send = () =>
+      fetch(`${api.url}/v1/orgs/${orgId}/credentials`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${admins[i % ORGS]}`, 'Content-Type': 'application/json', 'Idempotency-Key': `storm-${orgId}-${i}` },
+        body: JSON.stringify({ provider: 'gemini', label: `storm ${i}`, apiKey: `AIzaFAKEFAKEFAKEFAKEFAKEFAKEFAK${String(i).padStart(6, '0')}FA` }),
+      });
+    // A connection reset under load is retried with the same Idempotency-Key: a retry never applies twice.
+    let r: Response | undefined;
+    for (let attempt = 0; !r; attempt++) {
+      r = await send().catch((e: Error & { cause?: unknown }) => {
+        if (attempt >= 4) throw new Error(`save ${i}: ${e.message} (${String(e.cause)})`);
+        return undefined;
+      });
+      if (!r) await sleep(500);
+    }
     if (r.status !== 201) throw new Error(`save → ${r.status} ${await r.text()}`);
     heads.set(orgId, Math.max(heads.get(orgId) ?? 0, ((await r.json()) as { version: number }).version));
     saved += 1;
