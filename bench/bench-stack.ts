@@ -106,7 +106,7 @@ function provide(kind: 'postgres' | 'kafka'): { url: string; source: string } {
  * The distributed stack as real processes (command-api, projector, one gateway) on a fresh Kafka topic, with
  * `orgs` registered organizations and the JWT secret to sign their tokens.
  */
-export async function startStack(orgs: number, prefix: string) {
+export async function startStack(orgs: number, prefix: string, extraEnv: NodeJS.ProcessEnv = {}) {
   const pg = provide('postgres');
   const kafka = provide('kafka');
   const jwt = randomBytes(32).toString('hex');
@@ -117,6 +117,7 @@ export async function startStack(orgs: number, prefix: string) {
     KAFKA_TOPIC: `keystream.${prefix}.${randomUUID()}`,
     AUTH_JWT_SECRET: jwt,
     KEYSTREAM_MASTER_KEY: process.env.KEYSTREAM_MASTER_KEY ?? BENCH_MASTER_KEY.toString('base64'),
+    ...extraEnv,
   };
   const ds = await openDatabase({ url: pg.url, poolSize: 2 });
   if (!process.env.DATABASE_URL) await adoptBenchKeyring(ds);
