@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { issueDevToken } from '@keystream/auth';
 import { AppProcess, ENTRY, newOrgId, runCli, TEST_MASTER_KEY_BASE64 } from '@keystream/testing';
 import { AgentFleet } from './agent-fleet';
-import { ensurePythonAgentVenv, PythonAgents } from './python-agents';
+import { ensurePythonAgentVenv, PythonAgents, pythonSelftest } from './python-agents';
 import { collectCredentials, RestWriter } from './rest-writer';
 import { conformanceSeed, SeededRandom } from './seeded-random';
 import { StrictAgent } from './strict-agent';
@@ -51,6 +51,7 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
   beforeAll(async () => {
     process.stderr.write(`\n[conformance] seed=${seed} (replay: KS_CONFORMANCE_SEED=${seed})\n`);
     ensurePythonAgentVenv();
+    expect(pythonSelftest()).toMatchObject({ ok: true });
     db = new Client({ connectionString: process.env.DATABASE_URL });
     await db.connect();
     const start = async (name: string, entry: string) => procs[procs.push(await AppProcess.start(name, entry, env)) - 1];
