@@ -22,8 +22,8 @@ describe('agent handshake refusals and ack validation (docs/agent-protocol.md §
   let gateway: AppProcess;
 
   beforeAll(async () => {
-    [api, , gateway] = await Promise.all([AppProcess.start('command-api', ENTRY.commandApi, env), AppProcess.start('projector', ENTRY.projector, env), AppProcess.start('gateway', ENTRY.gateway, env)]);
-    procs.push(api, gateway);
+    procs.push(...(await Promise.all([AppProcess.start('command-api', ENTRY.commandApi, env), AppProcess.start('projector', ENTRY.projector, env), AppProcess.start('gateway', ENTRY.gateway, env)])));
+    [api, , gateway] = procs;
   }, 180_000);
   afterEach(() => sockets.splice(0).forEach((s) => s.close()));
   afterAll(() => Promise.all(procs.map((p) => p.kill('SIGKILL'))));
