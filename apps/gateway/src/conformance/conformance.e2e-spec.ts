@@ -20,6 +20,7 @@ const ORGS = 3;
 const AGENTS_PER_ORG = 10;
 const PYTHON_PER_ORG = 3;
 const SAVES = 500;
+const MIN_FAULTS = 25;
 interface OrgRun {
   orgId: string;
   admin: string;
@@ -161,7 +162,11 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
       let restarted = false;
       const actions: string[] = [];
       const chaosRng = rng.fork();
-      while (done < SAVES && !writingOver) {
+      const count = (kind: string) => actions.filter((a) => a.includes(kind)).length;
+      let writeFailed = false;
+      writing.catch(() => (writeFailed = true));
+      // Faults go on until the saves are done and enough of each kind happened, however fast this machine saves.
+      while (!writeFailed && (!writingOver || !epochChanged || !restarted || count('drop') < MIN_FAULTS || count('resync') < MIN_FAULTS)) {
         if (!epochChanged && done >= SAVES / 2) {
           epochChanged = true;
           phase(`epoch change after ${done} saves`);
@@ -181,14 +186,8 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
         await sleep(chaosRng.int(20, 150));
       }
       await writing;
-      phase(`${done} saves done, ${actions.length} faults`);
-      expect({ seed, epochChanged, restarted, drops: actions.filter((a) => a.includes('drop')).length > 20, resyncs: actions.filter((a) => a.includes('resync')).length > 20 }).toEqual({
-        seed,
-        epochChanged: true,
-        restarted: true,
-        drops: true,
-        resyncs: true,
-      });
+      phase(`${done} saves done; faults: ${count('drop')} drops (${count('reinstall')} reinstalls), ${count('resync')} resyncs, an epoch change, a gateway restart`);
+      expect({ seed, epochChanged, restarted }).toEqual({ seed, epochChanged: true, restarted: true });
 
       const heads = await Promise.all(orgs.map(async (o) => ({ ...(await head(o)), epoch: await orgEpoch(o) })));
       target = (name) => heads[orgs.findIndex((o) => o.devices.includes(name))].version;
