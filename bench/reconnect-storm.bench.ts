@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { io, Socket } from 'socket.io-client';
 import { issueDevToken } from '@keystream/auth';
 import { StrictAgent } from '../apps/gateway/src/conformance/strict-agent';
-import { BenchProcess, DIST, ProcSampler, ROOT, startStack } from './bench-stack';
+import { BenchProcess, DIST, ProcSampler, ROOT, stablePort, startStack } from './bench-stack';
 
 const envInt = (name: string, dflt: number) => {
   const n = Number(process.env[name] || dflt);
@@ -116,7 +116,7 @@ async function keystreamStorm() {
 }
 
 async function rawStorm() {
-  const server = new BenchProcess('raw socket.io', join(DIST, 'bench/raw-socketio-server.js'), 34000 + Math.floor(Math.random() * 1000), process.env);
+  const server = new BenchProcess('raw socket.io', join(DIST, 'bench/raw-socketio-server.js'), await stablePort(), process.env);
   await server.start();
   const clients = Array.from({ length: N }, () => ({ greetedAt: 0, s: undefined as Socket | undefined }));
   const connect = (c: (typeof clients)[number]) => {
