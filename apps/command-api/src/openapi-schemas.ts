@@ -160,6 +160,19 @@ function responseSchemas(): Record<string, Schema> {
       },
     },
     MemberRevoked: { type: 'object', required: ['orgId', 'userId', 'revokedAt', 'revokedBy'], properties: { orgId: str(), userId: str(), revokedAt: str({ format: 'date-time' }), revokedBy: str() } },
+    MemberRestored: { type: 'object', required: ['orgId', 'userId', 'restoredBy', 'revokedAt'], properties: { orgId: str(), userId: str(), restoredBy: str(), revokedAt: str({ format: 'date-time', description: 'The revocation that was lifted' }) } },
+    CreateOrganizationRequest: { type: 'object', required: ['orgId'], additionalProperties: false, properties: { orgId: str({ pattern: '^[a-z0-9][a-z0-9-]{1,62}$' }) } },
+    Organization: {
+      type: 'object',
+      required: ['orgId', 'status', 'createdAt'],
+      properties: { orgId: str(), status: str({ enum: ['active', 'deleted'] }), createdAt: str({ format: 'date-time' }), deletedAt: str({ format: 'date-time' }) },
+    },
+    OrganizationPage: { type: 'object', required: ['orgs'], properties: { orgs: { type: 'array', items: ref('Organization') }, next: str({ description: 'Pass as `after` for the next page' }) } },
+    OrganizationDeleted: {
+      type: 'object',
+      required: ['orgId', 'deletedAt', 'deletedBy', 'shreddedKeys', 'lastVersion'],
+      properties: { orgId: str(), deletedAt: str({ format: 'date-time' }), deletedBy: str(), shreddedKeys: int, lastVersion: int },
+    },
     Health: { type: 'object', required: ['status'], properties: { status: str(), checks: { type: 'object', additionalProperties: str() } } },
   };
 }

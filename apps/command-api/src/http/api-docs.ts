@@ -25,6 +25,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   401: 'Missing, invalid, expired or revoked token',
   403: 'The token is for another organization, or lacks the role',
   404: 'Unknown organization or credential',
+  410: 'The organization was deleted (org_deleted); its id is never reused',
   409: 'Label already used in the section (label_taken), or a write that lost a race (concurrent_write)',
   412: 'If-Match names a version that is no longer current',
   413: 'Body larger than 64 KiB',
@@ -65,5 +66,7 @@ export function ApiWrite() {
   );
 }
 
-export const ApiOrgParam = () => ApiParam({ name: 'orgId', description: 'Organization id', schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{1,62}$' } });
+/** Every route under an organization can also answer 410 once the organization was deleted. */
+export const ApiOrgParam = () =>
+  applyDecorators(ApiParam({ name: 'orgId', description: 'Organization id', schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{1,62}$' } }), ApiProblems(410));
 export const ApiCredentialIdParam = () => ApiParam({ name: 'id', description: 'Credential id', schema: { type: 'string', format: 'uuid' } });

@@ -1,5 +1,5 @@
 import { Controller, Delete, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiJson, ApiOrgParam, ApiProblems, ApiRoute } from '../http/api-docs';
 import { DataSource } from 'typeorm';
 import type { Principal } from '@keystream/auth';
@@ -49,9 +49,11 @@ export class RevokeMemberHttpController {
   @Delete(':userId/revoke')
   @HttpCode(200)
   @RequireRole('admin')
-  @ApiOperation({ summary: "Restore a revoked member's access (lifts the revocation; audited)" })
-  @ApiResponse({ status: 200, description: '{ orgId, userId, restoredBy, revokedAt } (revokedAt: the revocation lifted)' })
-  @ApiResponse({ status: 404, description: 'revocation_not_found: the member is not revoked (or org_not_found)' })
+  @ApiOrgParam()
+  @ApiProblems(400, 401, 403, 404, 413, 422, 503)
+  @ApiParam({ name: 'userId', description: 'Token subject of the member', schema: { type: 'string', minLength: 1, maxLength: 256 } })
+  @ApiRoute('restoreMember', "Restore a revoked member's access (lifts the revocation; audited); 404 revocation_not_found when not revoked")
+  @ApiJson(200, 'MemberRestored')
   async restore(@Param('orgId') orgId: string, @Param('userId') userId: string, @CurrentPrincipal() principal: Principal) {
     if (!USER_ID.test(userId)) throw new ValidationFailedError([{ field: 'userId', code: 'invalid_format', message: 'must be 1-256 visible ASCII characters' }]);
     const lifted = await this.ds.transaction(async (m) => {

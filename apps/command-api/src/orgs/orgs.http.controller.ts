@@ -1,18 +1,15 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
 import type { Principal } from '@keystream/auth';
 import { OrgDeletedError, OrgNotFoundError } from '@keystream/credentials';
 import { organizations } from '@keystream/persistence';
 import { SecretVault } from '@keystream/crypto';
+import { ApiJson, ApiOrgParam, ApiProblems, ApiRoute } from '../http/api-docs';
 import { CurrentPrincipal, RequireRole } from '../http/auth.guard';
 import { DATA_SOURCE, SECRET_VAULT } from '../tokens';
 import { checkOrgId, parseCreateOrg, parsePage } from './org-requests';
-
-const PROBLEM = { content: { 'application/problem+json': { schema: { type: 'object', required: ['type', 'title', 'status', 'code', 'detail', 'errors'], properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, code: { type: 'string' }, detail: { type: 'string' }, errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } } } }, instance: { type: 'string' } } } } } };
-const ORG = { type: 'object', required: ['orgId', 'status', 'createdAt'], properties: { orgId: { type: 'string' }, status: { enum: ['active', 'deleted'] }, createdAt: { type: 'string', format: 'date-time' }, deletedAt: { type: 'string', format: 'date-time' } } };
-const p = (status: number, description: string) => ApiResponse({ status, description, ...PROBLEM });
 
 /**
  * Organizations, for principals with role `operator` only (who, in turn, reach no org's credentials). A deleted
@@ -26,13 +23,11 @@ export class OrgsHttpController {
 
   @Post()
   @RequireRole('operator')
-  @ApiOperation({ summary: 'Create an organization (idempotent: an existing one is answered 200 as it is)' })
-  @ApiBody({ schema: { type: 'object', required: ['orgId'], additionalProperties: false, properties: { orgId: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{1,62}$' } } } })
-  @ApiResponse({ status: 201, description: 'Created', schema: ORG })
-  @ApiResponse({ status: 200, description: 'It already existed', schema: ORG })
-  @p(410, 'The organization was deleted; its id is never reused')
-  @p(422, 'orgId missing or malformed (field errors)')
-  @p(403, 'Not an operator')
+  @ApiRoute('createOrganization', 'Create an organization (idempotent: an existing one is answered 200 as it is)')
+  @ApiBody({ schema: { $ref: '#/components/schemas/CreateOrganizationRequest' } })
+  @ApiJson(201, 'Organization', { description: 'Created' })
+  @ApiJson(200, 'Organization', { description: 'It already existed' })
+  @ApiProblems(400, 401, 403, 404, 410, 413, 422, 503)
   async create(@Body() body: unknown, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response) {
     const orgId = parseCreateOrg(body);
     const { org, created } = await this.ds.transaction((m) => organizations.create(m, orgId, principal.userId, 'operator'));
@@ -42,12 +37,11 @@ export class OrgsHttpController {
 
   @Get()
   @RequireRole('operator')
-  @ApiOperation({ summary: 'Live organizations in id order, a page at a time' })
+  @ApiRoute('listOrganizations', 'Live organizations in id order, a page at a time')
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } })
-  @ApiQuery({ name: 'after', required: false, description: 'The last orgId of the previous page' })
-  @ApiResponse({ status: 200, description: '{ orgs, next? }', schema: { type: 'object', properties: { orgs: { type: 'array', items: ORG }, next: { type: 'string' } } } })
-  @p(422, 'Bad limit or after')
-  @p(403, 'Not an operator')
+  @ApiQuery({ name: 'after', required: false, description: 'The last orgId of the previous page', schema: { type: 'string' } })
+  @ApiJson(200, 'OrganizationPage')
+  @ApiProblems(400, 401, 403, 404, 422, 503)
   async list(@Query('limit') limit: unknown, @Query('after') after: unknown) {
     const page = parsePage(limit, after);
     const orgs = await organizations.list(this.ds, page.after, page.limit + 1);
@@ -57,12 +51,10 @@ export class OrgsHttpController {
 
   @Get(':orgId')
   @RequireRole('operator')
-  @ApiOperation({ summary: 'One organization' })
-  @ApiParam({ name: 'orgId' })
-  @ApiResponse({ status: 200, description: 'The organization', schema: ORG })
-  @p(404, 'No such organization')
-  @p(410, 'The organization was deleted')
-  @p(422, 'Malformed orgId')
+  @ApiRoute('getOrganization', 'One organization')
+  @ApiOrgParam()
+  @ApiJson(200, 'Organization')
+  @ApiProblems(400, 401, 403, 404, 422, 503)
   async show(@Param('orgId') orgIdParam: string) {
     const orgId = checkOrgId(orgIdParam);
     const org = await organizations.get(this.ds, orgId);
@@ -78,12 +70,10 @@ export class OrgsHttpController {
   @Delete(':orgId')
   @HttpCode(200)
   @RequireRole('operator')
-  @ApiOperation({ summary: 'Delete an organization: crypto-shred all its keys, end its agent sessions; irreversible' })
-  @ApiParam({ name: 'orgId' })
-  @ApiResponse({ status: 200, description: 'Deleted', schema: { type: 'object', properties: { orgId: { type: 'string' }, deletedAt: { type: 'string', format: 'date-time' }, deletedBy: { type: 'string' }, shreddedKeys: { type: 'integer' }, lastVersion: { type: 'integer' } } } })
-  @p(404, 'No such organization')
-  @p(410, 'Already deleted')
-  @p(422, 'Malformed orgId')
+  @ApiRoute('deleteOrganization', 'Delete an organization: crypto-shred all its keys, end its agent sessions; irreversible')
+  @ApiOrgParam()
+  @ApiJson(200, 'OrganizationDeleted')
+  @ApiProblems(400, 401, 403, 404, 422, 503)
   async remove(@Param('orgId') orgIdParam: string, @CurrentPrincipal() principal: Principal) {
     const orgId = checkOrgId(orgIdParam);
     const deletion = await this.ds.transaction((m) => organizations.delete(m, orgId, principal.userId));
