@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventEnvelope } from '@keystream/credentials';
+import { EventEnvelope, isTombstone, LogEnvelope } from '@keystream/credentials';
 import { DependencyUnavailableError } from '@keystream/config';
 import { ChangeFeed, CommitListener, CommittedSave } from './change-feed.port';
 import { EventLogPort, LogConsumer } from './event-log.port';
@@ -50,7 +50,12 @@ export class LogChangeFeedAdapter implements ChangeFeed {
     return () => this.listeners.delete(listener);
   }
 
-  private accept(e: EventEnvelope): void {
+  /**
+   * A tombstone is no change of any key set: it is not passed on (agents never get it as a change). The org's
+   * sessions end through the revocation channel (NOTIFY at the deletion's commit, caught up from `deleted_at`).
+   */
+  private accept(e: LogEnvelope): void {
+    if (isTombstone(e)) return;
     const size = e.batch?.size ?? 1;
     // A save of one event (most): complete as it is, no bookkeeping.
     if (size === 1) return this.publish({ orgId: e.orgId, fromVersion: e.version, toVersion: e.version, events: [e] });

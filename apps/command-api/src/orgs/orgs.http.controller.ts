@@ -5,9 +5,11 @@ import { DataSource } from 'typeorm';
 import type { Principal } from '@keystream/auth';
 import { OrgDeletedError, OrgNotFoundError } from '@keystream/credentials';
 import { organizations } from '@keystream/persistence';
+import { writeOutbox } from '@keystream/event-log';
+import type { KeystreamConfig } from '@keystream/config';
 import { SecretVault } from '@keystream/crypto';
 import { CurrentPrincipal, RequireRole } from '../http/auth.guard';
-import { DATA_SOURCE, SECRET_VAULT } from '../tokens';
+import { CONFIG, DATA_SOURCE, SECRET_VAULT } from '../tokens';
 import { checkOrgId, parseCreateOrg, parsePage } from './org-requests';
 
 const PROBLEM = { content: { 'application/problem+json': { schema: { type: 'object', required: ['type', 'title', 'status', 'code', 'detail', 'errors'], properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, code: { type: 'string' }, detail: { type: 'string' }, errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } } } }, instance: { type: 'string' } } } } } };
@@ -22,7 +24,11 @@ const p = (status: number, description: string) => ApiResponse({ status, descrip
 @ApiBearerAuth()
 @Controller('v1/orgs')
 export class OrgsHttpController {
-  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource, @Inject(SECRET_VAULT) private readonly vault: SecretVault) {}
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(SECRET_VAULT) private readonly vault: SecretVault,
+    @Inject(CONFIG) private readonly config: KeystreamConfig,
+  ) {}
 
   @Post()
   @RequireRole('operator')
@@ -72,22 +78,24 @@ export class OrgsHttpController {
   }
 
   /**
-   * Offboarding: shreds every key of the org in one transaction (its events stay, in Postgres and on Kafka, as
-   * ciphertext nobody can open), ends its agents' sessions (`session.revoked` `org_deleted`) on every gateway.
+   * Offboarding: shreds every key of the org in one transaction, purges its event rows and appends its tombstone
+   * (`OrganizationDeleted`, also to the outbox in distributed mode: the org's last record on Kafka, where its earlier
+   * records stay as ciphertext nobody can open), ends its agents' sessions (`session.revoked` `org_deleted`).
    */
   @Delete(':orgId')
   @HttpCode(200)
   @RequireRole('operator')
   @ApiOperation({ summary: 'Delete an organization: crypto-shred all its keys, end its agent sessions; irreversible' })
   @ApiParam({ name: 'orgId' })
-  @ApiResponse({ status: 200, description: 'Deleted', schema: { type: 'object', properties: { orgId: { type: 'string' }, deletedAt: { type: 'string', format: 'date-time' }, deletedBy: { type: 'string' }, shreddedKeys: { type: 'integer' }, lastVersion: { type: 'integer' } } } })
+  @ApiResponse({ status: 200, description: 'Deleted', schema: { type: 'object', properties: { orgId: { type: 'string' }, deletedAt: { type: 'string', format: 'date-time' }, deletedBy: { type: 'string' }, shreddedKeys: { type: 'integer' }, lastVersion: { type: 'integer' }, tombstoneVersion: { type: 'integer', description: 'The OrganizationDeleted event: the only event of the org left in Postgres' } } } })
   @p(404, 'No such organization')
   @p(410, 'Already deleted')
   @p(422, 'Malformed orgId')
   async remove(@Param('orgId') orgIdParam: string, @CurrentPrincipal() principal: Principal) {
     const orgId = checkOrgId(orgIdParam);
-    const deletion = await this.ds.transaction((m) => organizations.delete(m, orgId, principal.userId));
+    const deletion = await this.ds.transaction((m) => organizations.delete(m, orgId, principal.userId, this.config.mode === 'distributed' ? writeOutbox : undefined));
     this.vault.forgetOrg(orgId); // this process's cached keys; gateways drop theirs on the NOTIFY
-    return deletion;
+    const { tombstone, ...body } = deletion;
+    return { ...body, tombstoneVersion: tombstone.version };
   }
 }
