@@ -170,8 +170,15 @@ function responseSchemas(): Record<string, Schema> {
     OrganizationPage: { type: 'object', required: ['orgs'], properties: { orgs: { type: 'array', items: ref('Organization') }, next: str({ description: 'Pass as `after` for the next page' }) } },
     OrganizationDeleted: {
       type: 'object',
-      required: ['orgId', 'deletedAt', 'deletedBy', 'shreddedKeys', 'lastVersion'],
-      properties: { orgId: str(), deletedAt: str({ format: 'date-time' }), deletedBy: str(), shreddedKeys: int, lastVersion: int },
+      required: ['orgId', 'deletedAt', 'deletedBy', 'shreddedKeys', 'lastVersion', 'tombstoneVersion'],
+      properties: {
+        orgId: str(),
+        deletedAt: str({ format: 'date-time' }),
+        deletedBy: str(),
+        shreddedKeys: int,
+        lastVersion: int,
+        tombstoneVersion: { ...int, description: 'The OrganizationDeleted event: the only event of the org left in Postgres' },
+      },
     },
     Health: { type: 'object', required: ['status'], properties: { status: str(), checks: { type: 'object', additionalProperties: str() } } },
   };

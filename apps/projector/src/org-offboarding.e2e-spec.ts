@@ -11,6 +11,7 @@ interface TopicEvent {
   readonly partition: number;
   readonly offset: string;
   readonly version: number;
+  readonly type: string;
   readonly data: { credentialId: string; secrets?: Record<string, SealedSecret | null> };
 }
 
@@ -104,21 +105,28 @@ describe('deleting an organization in distributed mode (Kafka topic + Postgres l
     const before = await fromTopic(orgId, 3);
     const ctx = { orgId, credentialId: credId, field: 'apiKey' };
     const sealedOnTopic = before[0].data.secrets!.apiKey!;
+    const [sealedInTable] = (await ds.query(`SELECT data FROM events WHERE org_id = $1 AND version = 1`, [orgId])).map((r: { data: { secrets: { apiKey: SealedSecret } } }) => r.data.secrets.apiKey);
     expect(await localSecretVault(ds, TEST_MASTER_KEY).openSecret(sealedOnTopic, ctx)).toBe(canary); // the check below can fail
 
     const gone = agents.map((a) => new Promise((r) => a.socket.once('disconnect', r)));
     const del = await call('DELETE', `/v1/orgs/${orgId}`, operator);
     expect(del.status).toBe(200);
-    expect(await del.json()).toMatchObject({ orgId, shreddedKeys: 4, lastVersion: 3 });
+    expect(await del.json()).toMatchObject({ orgId, shreddedKeys: 4, lastVersion: 3, tombstoneVersion: 4 });
     await Promise.all(gone);
     for (const a of agents) expect(a.of('session.revoked')).toEqual([{ reason: 'org_deleted' }]);
 
-    // What the topic and the table still hold is ciphertext whose keys are gone: no process opens it.
-    const after = await fromTopic(orgId, 3);
-    expect(after.map((e) => e.version)).toEqual([1, 2, 3]);
+    // The topic's last record of the org is its tombstone (through the outbox, in per-org order); the records before
+    // it stay on the topic (no per-key delete on a non-compacted topic) as ciphertext whose keys are gone.
+    const after = await fromTopic(orgId, 4);
+    expect(after.map((e) => [e.version, e.type])).toEqual([[1, 'CredentialAdded'], [2, 'CredentialAdded'], [3, 'CredentialAdded'], [4, 'OrganizationDeleted']]);
+    expect(new Set(after.map((e) => e.partition)).size).toBe(1);
+    expect(after.map((e) => BigInt(e.offset))).toEqual([...after.map((e) => BigInt(e.offset))].sort((a, b) => (a < b ? -1 : 1)));
+    expect(after[3]).toMatchObject({ orgId, actor: { userId: 'ops' }, data: { deletedBy: 'ops', shreddedKeys: 4, lastVersion: 3 } });
+    expect(JSON.stringify(after[3])).not.toMatch(/ciphertext|fingerprint|last4|secrets/);
     expect(after[0].data.secrets!.apiKey).toEqual(sealedOnTopic);
-    const [row] = await ds.query(`SELECT data FROM events WHERE org_id = $1 AND version = 1`, [orgId]);
-    for (const sealed of [after[0].data.secrets!.apiKey!, row.data.secrets.apiKey as SealedSecret]) {
+    // In Postgres only the tombstone is left.
+    expect(await ds.query(`SELECT version, type FROM events WHERE org_id = $1`, [orgId])).toEqual([{ version: 4, type: 'OrganizationDeleted' }]);
+    for (const sealed of [after[0].data.secrets!.apiKey!, sealedInTable]) {
       await expect(localSecretVault(ds, TEST_MASTER_KEY).openSecret(sealed, ctx)).rejects.toBeInstanceOf(SecretShreddedError);
     }
     expect(JSON.stringify(after)).not.toContain(canary);
@@ -131,8 +139,8 @@ describe('deleting an organization in distributed mode (Kafka topic + Postgres l
     const otherAdmin = await issueDevToken(jwt, { userId: 'admin', orgId: other, role: 'admin', ttlSeconds: 900 });
     expect((await call('POST', `/v1/orgs/${other}/credentials`, otherAdmin, { provider: 'gemini', label: 'G', apiKey: FAKE.gemini })).status).toBe(201);
     await until('the other org projected', async () => (await projectedVersion(other)) === 1);
-    const late = after[2];
-    await until('the late event consumed', async () => {
+    const late = after[3]; // the tombstone, after the late event: consumed without a poison message or a gap
+    await until('the late event and the tombstone consumed', async () => {
       const rows = await ds.query(`SELECT next_offset::text AS o FROM consumer_positions WHERE topic = $1 AND partition = $2`, [topic, late.partition]);
       return rows.length > 0 && BigInt(rows[0].o) > BigInt(late.offset);
     });

@@ -54,7 +54,12 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
       (e) => this.fail('fan-out', e),
       (orgId) => this.rooms.hasAgents(orgId),
     );
-    this.unsubscribe = this.deps.feed.subscribe((save) => void this.fanOut.onSave(save));
+    const saves = this.deps.feed.subscribe((save) => void this.fanOut.onSave(save));
+    const deletions = this.deps.feed.subscribeDeletions?.((orgId) => this.endOrg(orgId)); // if the NOTIFY has not already
+    this.unsubscribe = () => {
+      saves();
+      deletions?.();
+    };
     this.deps.epochs?.start((orgId) => this.newEpoch(orgId)).catch((e) => this.fail('epoch watcher', e));
     this.deps.revocations?.start((orgId, userId) => (userId === undefined ? this.endOrg(orgId) : this.revokeUser(orgId, userId))).catch((e) => this.fail('revocation watcher', e));
   }

@@ -35,8 +35,22 @@ export type CredentialEvent = CredentialAdded | CredentialEdited | CredentialRem
 export type CredentialEventType = CredentialEvent['type'];
 export const EVENT_TYPES: readonly CredentialEventType[] = ['CredentialAdded', 'CredentialEdited', 'CredentialRemoved'];
 
+/**
+ * Org-level, not decided by `decide`: the organization was deleted and every key of it shredded. The last event of
+ * its stream (version = head + 1) and, in Postgres, the only one left. No secret material: who, and what was shredded.
+ */
+export interface OrganizationDeleted {
+  readonly type: 'OrganizationDeleted';
+  readonly data: { readonly deletedBy: string; readonly shreddedKeys: number; readonly lastVersion: number };
+}
+
+/** Everything the log carries: the credential events and the org's tombstone. */
+export type LogEvent = CredentialEvent | OrganizationDeleted;
+export type LogEventType = LogEvent['type'];
+export const LOG_EVENT_TYPES: readonly LogEventType[] = [...EVENT_TYPES, 'OrganizationDeleted'];
+
 /** The contract envelope, as stored in the log and published on keystream.credentials.v1. */
-export interface EventEnvelope<E extends CredentialEvent = CredentialEvent> {
+export interface EventEnvelope<E extends LogEvent = CredentialEvent> {
   readonly eventId: string;
   readonly type: E['type'];
   readonly schemaVersion: number;
@@ -47,4 +61,11 @@ export interface EventEnvelope<E extends CredentialEvent = CredentialEvent> {
   readonly commandId: string;
   readonly batch?: { readonly id: string; readonly size: number };
   readonly data: E['data'];
+}
+
+/** An envelope as read from the log: a credential event or the org's tombstone. */
+export type LogEnvelope = EventEnvelope<CredentialEvent> | EventEnvelope<OrganizationDeleted>;
+
+export function isTombstone(e: LogEnvelope): e is EventEnvelope<OrganizationDeleted> {
+  return e.type === 'OrganizationDeleted';
 }

@@ -20,4 +20,9 @@ export type CommitListener = (save: CommittedSave) => void;
  */
 export interface ChangeFeed {
   subscribe(listener: CommitListener): () => void;
+  /**
+   * A feed read from the log also hears an org's `OrganizationDeleted` tombstone (never a save): the gateway ends
+   * the org's sessions if the revocation NOTIFY has not already. The in-process feed has none (it carries no deletion).
+   */
+  subscribeDeletions?(listener: (orgId: string) => void): () => void;
 }

@@ -1,10 +1,10 @@
-import { EVENT_TYPES, EventEnvelope, RawEnvelope, upcast, Upcasters, UPCASTERS } from '@keystream/credentials';
+import { LOG_EVENT_TYPES, LogEnvelope, RawEnvelope, upcast, Upcasters, UPCASTERS } from '@keystream/credentials';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1;
 
-export function encodeEnvelope(e: EventEnvelope): Buffer {
+export function encodeEnvelope(e: LogEnvelope): Buffer {
   return Buffer.from(JSON.stringify(e));
 }
 
@@ -12,7 +12,7 @@ export function encodeEnvelope(e: EventEnvelope): Buffer {
  * Validates a record read from the log (the edge where bytes become events). Anything unparseable or
  * out of contract is reported with a reason, never thrown, so a consumer can set it aside.
  */
-export function decodeEnvelope(raw: Buffer | string | null, upcasters: Upcasters = UPCASTERS): { envelope?: EventEnvelope; error?: string } {
+export function decodeEnvelope(raw: Buffer | string | null, upcasters: Upcasters = UPCASTERS): { envelope?: LogEnvelope; error?: string } {
   if (raw === null || raw.length === 0) return { error: 'empty value' };
   let v: unknown;
   try {
@@ -22,7 +22,7 @@ export function decodeEnvelope(raw: Buffer | string | null, upcasters: Upcasters
   }
   if (!isObj(v)) return { error: 'value is not a JSON object' };
   if (typeof v.eventId !== 'string' || !UUID.test(v.eventId)) return { error: 'eventId is not a UUID' };
-  if (!(EVENT_TYPES as readonly unknown[]).includes(v.type)) return { error: 'unknown event type' };
+  if (!(LOG_EVENT_TYPES as readonly unknown[]).includes(v.type)) return { error: 'unknown event type' };
   if (!isPosInt(v.schemaVersion)) return { error: 'schemaVersion missing' };
   if (typeof v.orgId !== 'string' || v.orgId.length === 0) return { error: 'orgId missing' };
   if (!isPosInt(v.version)) return { error: 'version must be a positive integer' };
@@ -35,6 +35,10 @@ export function decodeEnvelope(raw: Buffer | string | null, upcasters: Upcasters
   const lifted = upcast(v as RawEnvelope, upcasters);
   if (!lifted.envelope) return { error: lifted.error };
   const data = lifted.envelope.data;
+  if (lifted.envelope.type === 'OrganizationDeleted') {
+    if (typeof data.deletedBy !== 'string' || typeof data.lastVersion !== 'number' || !Number.isSafeInteger(data.lastVersion) || data.lastVersion < 0 || typeof data.shreddedKeys !== 'number') return { error: 'data is malformed' };
+    return { envelope: lifted.envelope as unknown as LogEnvelope };
+  }
   if (typeof data.credentialId !== 'string' || typeof data.provider !== 'string') return { error: 'data is malformed' };
-  return { envelope: lifted.envelope as unknown as EventEnvelope };
+  return { envelope: lifted.envelope as unknown as LogEnvelope };
 }

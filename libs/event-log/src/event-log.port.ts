@@ -1,4 +1,4 @@
-import type { EventEnvelope } from '@keystream/credentials';
+import type { LogEnvelope } from '@keystream/credentials';
 
 /** One record of the log: where it sits, and either a valid envelope or why it is not one. */
 export interface LogRecord {
@@ -6,7 +6,7 @@ export interface LogRecord {
   /** Decimal string: Kafka offsets and Postgres positions both exceed 2^53 eventually. */
   readonly offset: string;
   readonly key: string | null;
-  readonly envelope?: EventEnvelope;
+  readonly envelope?: LogEnvelope;
   readonly error?: string;
   readonly valueSha256: string;
   readonly valueBytes: number;
@@ -36,7 +36,7 @@ export interface LogConsumer {
  * committed position; `onBatch` completing is the commit. Both pass one contract suite.
  */
 export interface EventLogPort {
-  append(events: readonly EventEnvelope[]): Promise<void>;
+  append(events: readonly LogEnvelope[]): Promise<void>;
   consume(opts: ConsumeOptions, onBatch: (records: readonly LogRecord[]) => Promise<void>): Promise<LogConsumer>;
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { Consumer, Kafka, Partitioners, Producer } from 'kafkajs';
-import type { EventEnvelope } from '@keystream/credentials';
+import type { LogEnvelope } from '@keystream/credentials';
 import { encodeEnvelope } from './envelope.codec';
 import { ConsumeOptions, EventLogPort, LogConsumer, LogRecord } from './event-log.port';
 import { createKafka, CREDENTIALS_TOPIC, ensureTopic, firstContact, KafkaSettings } from './kafka';
@@ -54,7 +54,7 @@ export class KafkaEventLogAdapter implements EventLogPort {
     return this.ready;
   }
 
-  async append(events: readonly EventEnvelope[]): Promise<void> {
+  async append(events: readonly LogEnvelope[]): Promise<void> {
     if (events.length === 0) return;
     await this.init();
     await this.producer!.send({

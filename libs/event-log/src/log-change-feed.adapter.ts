@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventEnvelope } from '@keystream/credentials';
+import { EventEnvelope, isTombstone, LogEnvelope } from '@keystream/credentials';
 import { DependencyUnavailableError } from '@keystream/config';
 import { ChangeFeed, CommitListener, CommittedSave } from './change-feed.port';
 import { EventLogPort, LogConsumer } from './event-log.port';
@@ -11,6 +11,7 @@ import { EventLogPort, LogConsumer } from './event-log.port';
  */
 export class LogChangeFeedAdapter implements ChangeFeed {
   private readonly listeners = new Set<CommitListener>();
+  private readonly deletionListeners = new Set<(orgId: string) => void>();
   private readonly partial = new Map<string, EventEnvelope[]>();
   private consumer?: LogConsumer;
   /** Per partition, the offset after the last record handled: how far this feed has read (its lag gauge). */
@@ -50,7 +51,17 @@ export class LogChangeFeedAdapter implements ChangeFeed {
     return () => this.listeners.delete(listener);
   }
 
-  private accept(e: EventEnvelope): void {
+  subscribeDeletions(listener: (orgId: string) => void): () => void {
+    this.deletionListeners.add(listener);
+    return () => this.deletionListeners.delete(listener);
+  }
+
+  /**
+   * A tombstone is no change of any key set: never passed on as a save (agents never get it as a change), only to
+   * the deletion listeners. Sessions normally end earlier, through the revocation channel (NOTIFY at commit).
+   */
+  private accept(e: LogEnvelope): void {
+    if (isTombstone(e)) return this.deleted(e.orgId);
     const size = e.batch?.size ?? 1;
     // A save of one event (most): complete as it is, no bookkeeping.
     if (size === 1) return this.publish({ orgId: e.orgId, fromVersion: e.version, toVersion: e.version, events: [e] });
@@ -64,6 +75,17 @@ export class LogChangeFeedAdapter implements ChangeFeed {
     this.partial.delete(key);
     events.sort((a, b) => a.version - b.version);
     this.publish({ orgId: e.orgId, fromVersion: events[0].version, toVersion: events[events.length - 1].version, events });
+  }
+
+  private deleted(orgId: string): void {
+    for (const [key] of this.partial) if (key.startsWith(`${orgId}\0`)) this.partial.delete(key);
+    for (const l of this.deletionListeners) {
+      try {
+        l(orgId);
+      } catch {
+        // as for saves: one listener's failure is its own
+      }
+    }
   }
 
   private publish(save: CommittedSave): void {

@@ -1,5 +1,5 @@
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
-import type { EventEnvelope } from '@keystream/credentials';
+import type { LogEnvelope } from '@keystream/credentials';
 import type { EventLogPort } from './event-log.port';
 import { isDatabaseUnavailable, jsonb, sqlText } from '@keystream/persistence';
 
@@ -11,7 +11,7 @@ const RELAY_LOCK = 0x72656c61; // 'rela'
  * round trip with other statements: the events go to the outbox with the decision, and NOTIFY (delivered at
  * commit) wakes the relay. Rows are inserted in the given order, so outbox positions follow it.
  */
-export function outboxStatement(events: readonly EventEnvelope[]): string {
+export function outboxStatement(events: readonly LogEnvelope[]): string {
   const rows = jsonb(events.map((e) => ({ org_id: e.orgId, version: e.version, envelope: e })));
   return `WITH inserted AS (
             INSERT INTO outbox (org_id, version, envelope)
@@ -23,7 +23,7 @@ export function outboxStatement(events: readonly EventEnvelope[]): string {
 }
 
 /** In the command's transaction: the events go to the outbox with the decision; NOTIFY wakes the relay at commit. */
-export async function writeOutbox(m: EntityManager, events: readonly EventEnvelope[]): Promise<void> {
+export async function writeOutbox(m: EntityManager, events: readonly LogEnvelope[]): Promise<void> {
   if (events.length === 0) return;
   await m.query(outboxStatement(events));
 }
@@ -33,7 +33,7 @@ export interface RelayOptions {
   readonly pollMs?: number;
   readonly onError?: (e: unknown) => void;
   /** After Kafka acknowledged them: how many, and which (for the publish latency). */
-  readonly onPublished?: (n: number, events: readonly EventEnvelope[]) => void;
+  readonly onPublished?: (n: number, events: readonly LogEnvelope[]) => void;
 }
 
 /**
@@ -127,7 +127,7 @@ export class OutboxRelay {
 
   private async publishBatch(runner: QueryRunner): Promise<number> {
     // Order by the bigint column, never by a text alias of it ("1000" sorts before "999").
-    const rows: { pos: string; envelope: EventEnvelope }[] = await runner.query(
+    const rows: { pos: string; envelope: LogEnvelope }[] = await runner.query(
       'SELECT o.position::text AS pos, o.envelope FROM outbox o ORDER BY o.position LIMIT $1',
       [this.opts.batchSize ?? 500],
     );

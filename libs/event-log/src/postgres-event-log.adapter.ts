@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import type { EventEnvelope } from '@keystream/credentials';
+import type { LogEnvelope } from '@keystream/credentials';
 import { eventRows } from '@keystream/persistence';
 import { ConsumeOptions, EventLogPort, LogConsumer, LogRecord } from './event-log.port';
 import { recordFromEnvelope } from './record';
@@ -15,7 +15,7 @@ export class PostgresEventLogAdapter implements EventLogPort {
 
   constructor(private readonly ds: DataSource, private readonly opts: { pollMs?: number; batchSize?: number } = {}) {}
 
-  async append(events: readonly EventEnvelope[]): Promise<void> {
+  async append(events: readonly LogEnvelope[]): Promise<void> {
     await this.ds.transaction((m) => eventRows.append(m, events));
   }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { EventEnvelope } from '@keystream/credentials';
+import type { LogEnvelope } from '@keystream/credentials';
 import { decodeEnvelope, encodeEnvelope } from './envelope.codec';
 import type { LogRecord } from './event-log.port';
 
@@ -26,7 +26,7 @@ export function recordFromBytes(partition: number, offset: string, key: string |
 }
 
 /** A record of the Postgres log: its bytes (re-encoded) are only needed for the digest and size, on first read. */
-export function recordFromEnvelope(partition: number, offset: string, e: EventEnvelope): LogRecord {
+export function recordFromEnvelope(partition: number, offset: string, e: LogEnvelope): LogRecord {
   let bytes: Buffer | undefined;
   let digest: string | undefined;
   return {

@@ -1,5 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
-import { EventEnvelope, evolveInPlace, keySetHash, StoredCredential } from '@keystream/credentials';
+import { EventEnvelope, evolveInPlace, isTombstone, keySetHash, LogEnvelope, StoredCredential } from '@keystream/credentials';
 import { ProjectionGapError } from './key-set.projection';
 
 /** A log record as the projector needs it (see libs/event-log LogRecord). */
@@ -7,7 +7,7 @@ export interface ProjectorRecord {
   readonly partition: number;
   readonly offset: string;
   readonly key: string | null;
-  readonly envelope?: EventEnvelope;
+  readonly envelope?: LogEnvelope;
   readonly error?: string;
   readonly valueSha256: string;
   readonly valueBytes: number;
@@ -121,6 +121,9 @@ export class KeySetProjector {
         poisoned.push(r);
         continue;
       }
+      // An org's tombstone: its deletion emptied the org's projection in its own transaction (and the org reads as
+      // gone below); the record only moves the position, never a poison message nor a gap.
+      if (isTombstone(r.envelope)) continue;
       const list = byOrg.get(r.envelope.orgId);
       if (list) list.push(r.envelope);
       else byOrg.set(r.envelope.orgId, [r.envelope]);

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { isValidOrgId } from '@keystream/auth';
 import { OrgDeletedError, OrgNotFoundError } from '@keystream/credentials';
 import { organizations, OrgView } from '@keystream/persistence';
+import { writeOutbox } from '@keystream/event-log';
 import { CliError, config, withDatabase } from '../cli-context';
 
 /** Exit codes beyond cli-context's: 3 no such organization, 4 the organization was deleted. */
@@ -69,8 +70,12 @@ const remove = new Command('delete')
   .option('--json', 'print JSON')
   .action(async (orgId: string, opts: { yes?: boolean; json?: boolean }) => {
     if (!opts.yes) throw new CliError(`deleting ${orgId} destroys every key of it for good; run again with --yes to confirm`, 2);
-    const d = await lifecycle(() => withDatabase(config(), (ds) => ds.transaction((m) => organizations.delete(m, orgId, actor()))));
-    print(!!opts.json, d, `deleted ${d.orgId} at ${d.deletedAt}: ${d.shreddedKeys} keys shredded, events 1-${d.lastVersion} can no longer be decrypted`);
+    const cfg = config();
+    // Distributed: the tombstone goes to the outbox with the deletion; a command-api's relay publishes it to Kafka.
+    const publish = cfg.mode === 'distributed' ? writeOutbox : undefined;
+    const d = await lifecycle(() => withDatabase(cfg, (ds) => ds.transaction((m) => organizations.delete(m, orgId, actor(), publish))));
+    const { tombstone, ...shown } = d;
+    print(!!opts.json, { ...shown, tombstoneVersion: tombstone.version }, `deleted ${d.orgId} at ${d.deletedAt}: ${d.shreddedKeys} keys shredded, events 1-${d.lastVersion} purged (tombstone v${tombstone.version}; on Kafka they stay, undecryptable)`);
   });
 
 export const orgsCommand = new Command('orgs')

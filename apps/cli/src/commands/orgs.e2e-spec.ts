@@ -91,7 +91,7 @@ describe('keystream orgs create|list|show|delete (built CLI, real Postgres, a ru
 
       const del = await cli('orgs', 'delete', orgId, '--yes', '--json');
       expect(del.code).toBe(0);
-      expect(JSON.parse(del.out)).toMatchObject({ orgId, shreddedKeys: 2, lastVersion: 1 });
+      expect(JSON.parse(del.out)).toMatchObject({ orgId, shreddedKeys: 2, lastVersion: 1, tombstoneVersion: 2 });
       await agent.until(() => agent.of('session.revoked').length === 1);
       expect(agent.of('session.revoked')).toEqual([{ reason: 'org_deleted' }]);
     } finally {
@@ -111,6 +111,13 @@ describe('keystream orgs create|list|show|delete (built CLI, real Postgres, a ru
     const verify = await cli('verify', '--org', orgId);
     expect(verify.out).toContain('no differences');
     expect(verify.code).toBe(0);
+    // The org's stream is its tombstone now: shown by `events`, with no secret material.
+    const tail = await cli('events', 'tail', '--org', orgId);
+    expect(tail.code).toBe(0);
+    expect(tail.out.trim().split('\n')).toEqual([expect.stringMatching(/^v2\t\S+\tOrganizationDeleted\t.*events 1-1 purged, 2 keys shredded/)]);
+    const inspect = await cli('events', 'inspect', '--org', orgId, '--version', '2');
+    expect(JSON.parse(inspect.out)).toMatchObject({ type: 'OrganizationDeleted', orgId, version: 2, data: { shreddedKeys: 2, lastVersion: 1 } });
+    expect((await cli('events', 'inspect', '--org', orgId, '--version', '1')).code).toBe(3);
     const after = await fetch(`${api.url}/v1/orgs/${orgId}/credentials`, { headers: { Authorization: `Bearer ${admin}` } });
     expect(after.status).toBe(410);
   });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import type { EventEnvelope } from '@keystream/credentials';
+import { EventEnvelope, isTombstone } from '@keystream/credentials';
 import { createKafka, firstContact, KafkaEventLogAdapter, KafkaSettings } from '@keystream/event-log';
 import { eventRows } from '@keystream/persistence';
 
@@ -8,7 +8,10 @@ export interface LogSource {
   readonly name: string;
   /** How many records the read will see (for progress and ETA). */
   total(): Promise<number>;
-  /** Every event up to the end as of the start of the read, in per-org order; resolves when done. */
+  /**
+   * Every credential event up to the end as of the start of the read, in per-org order; resolves when done. An org's
+   * tombstone (`OrganizationDeleted`) is no key-set change: skipped (replay leaves deleted orgs out anyway).
+   */
   read(onEvent: (e: EventEnvelope) => void, onPoison: (reason: string) => void): Promise<void>;
 }
 
@@ -32,7 +35,7 @@ export function postgresSource(ds: DataSource, orgId?: string): LogSource {
       for (;;) {
         const rows = await eventRows.readAll(ds.manager, cursor, horizon, 10_000);
         if (rows.length === 0) return;
-        for (const r of rows) onEvent(r.event);
+        for (const r of rows) if (!isTombstone(r.event)) onEvent(r.event);
         cursor = rows[rows.length - 1].position;
       }
     },
@@ -71,7 +74,7 @@ export function kafkaSource(settings: KafkaSettings, orgId?: string): LogSource 
           const high = target.get(r.partition)!;
           if (BigInt(r.offset) >= high) continue;
           if (r.envelope) {
-            if (!orgId || r.envelope.orgId === orgId) onEvent(r.envelope);
+            if ((!orgId || r.envelope.orgId === orgId) && !isTombstone(r.envelope)) onEvent(r.envelope);
           } else onPoison(r.error ?? 'unreadable');
           if (BigInt(r.offset) + 1n >= high) done.add(r.partition);
         }

@@ -5,10 +5,12 @@ import { DataSource } from 'typeorm';
 import type { Principal } from '@keystream/auth';
 import { OrgDeletedError, OrgNotFoundError } from '@keystream/credentials';
 import { organizations } from '@keystream/persistence';
+import { writeOutbox } from '@keystream/event-log';
+import type { KeystreamConfig } from '@keystream/config';
 import { SecretVault } from '@keystream/crypto';
 import { ApiJson, ApiOrgParam, ApiProblems, ApiRoute } from '../http/api-docs';
 import { CurrentPrincipal, RequireRole } from '../http/auth.guard';
-import { DATA_SOURCE, SECRET_VAULT } from '../tokens';
+import { CONFIG, DATA_SOURCE, SECRET_VAULT } from '../tokens';
 import { checkOrgId, parseCreateOrg, parsePage } from './org-requests';
 
 /**
@@ -19,7 +21,11 @@ import { checkOrgId, parseCreateOrg, parsePage } from './org-requests';
 @ApiBearerAuth()
 @Controller('v1/orgs')
 export class OrgsHttpController {
-  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource, @Inject(SECRET_VAULT) private readonly vault: SecretVault) {}
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(SECRET_VAULT) private readonly vault: SecretVault,
+    @Inject(CONFIG) private readonly config: KeystreamConfig,
+  ) {}
 
   @Post()
   @RequireRole('operator')
@@ -64,8 +70,9 @@ export class OrgsHttpController {
   }
 
   /**
-   * Offboarding: shreds every key of the org in one transaction (its events stay, in Postgres and on Kafka, as
-   * ciphertext nobody can open), ends its agents' sessions (`session.revoked` `org_deleted`) on every gateway.
+   * Offboarding: shreds every key of the org in one transaction, purges its event rows and appends its tombstone
+   * (`OrganizationDeleted`, also to the outbox in distributed mode: the org's last record on Kafka, where its earlier
+   * records stay as ciphertext nobody can open), ends its agents' sessions (`session.revoked` `org_deleted`).
    */
   @Delete(':orgId')
   @HttpCode(200)
@@ -76,8 +83,9 @@ export class OrgsHttpController {
   @ApiProblems(400, 401, 403, 404, 422, 503)
   async remove(@Param('orgId') orgIdParam: string, @CurrentPrincipal() principal: Principal) {
     const orgId = checkOrgId(orgIdParam);
-    const deletion = await this.ds.transaction((m) => organizations.delete(m, orgId, principal.userId));
+    const deletion = await this.ds.transaction((m) => organizations.delete(m, orgId, principal.userId, this.config.mode === 'distributed' ? writeOutbox : undefined));
     this.vault.forgetOrg(orgId); // this process's cached keys; gateways drop theirs on the NOTIFY
-    return deletion;
+    const { tombstone, ...body } = deletion;
+    return { ...body, tombstoneVersion: tombstone.version };
   }
 }

@@ -6,6 +6,7 @@ import { Revocations1764300000004 } from './1764300000004-revocations';
 import { DataKeys1764300000005 } from './1764300000005-data-keys';
 import { OrgLifecycle1764300000020 } from './1764300000020-org-lifecycle';
 import { LabelKey1764300000030 } from './1764300000030-label-key';
+import { OrgTombstone1764300000060 } from './1764300000060-org-tombstone';
 
 /** In order. Production and embedded run exactly these; `synchronize` is never used. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   DataKeys1764300000005,
   OrgLifecycle1764300000020,
   LabelKey1764300000030,
+  OrgTombstone1764300000060,
 ];

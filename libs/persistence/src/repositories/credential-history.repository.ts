@@ -11,5 +11,6 @@ export async function credentialEvents(m: EntityManager, orgId: string, credenti
     .orderBy('e.version', 'DESC')
     .limit(limit)
     .getMany();
-  return rows.reverse().map(fromEventRow);
+  // Only credential events carry a credentialId: the org's tombstone never matches.
+  return rows.reverse().map(fromEventRow) as EventEnvelope[];
 }

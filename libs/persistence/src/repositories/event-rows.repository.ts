@@ -1,8 +1,8 @@
 import { EntityManager } from 'typeorm';
-import { CredentialEvent, EventEnvelope } from '@keystream/credentials';
+import { EventEnvelope, LogEnvelope } from '@keystream/credentials';
 import { EventEntity } from '../entities';
 
-export function toEventRow(e: EventEnvelope): Omit<EventEntity, 'position'> {
+export function toEventRow(e: LogEnvelope): Omit<EventEntity, 'position'> {
   return {
     eventId: e.eventId,
     orgId: e.orgId,
@@ -18,10 +18,10 @@ export function toEventRow(e: EventEnvelope): Omit<EventEntity, 'position'> {
   };
 }
 
-export function fromEventRow(r: EventEntity): EventEnvelope {
+export function fromEventRow(r: EventEntity): LogEnvelope {
   return {
     eventId: r.eventId,
-    type: r.type as CredentialEvent['type'],
+    type: r.type as LogEnvelope['type'],
     schemaVersion: r.schemaVersion,
     orgId: r.orgId,
     version: r.version,
@@ -29,8 +29,8 @@ export function fromEventRow(r: EventEntity): EventEnvelope {
     actor: { userId: r.actorUserId },
     commandId: r.commandId,
     ...(r.batchId ? { batch: { id: r.batchId, size: r.batchSize ?? 1 } } : {}),
-    data: r.data as CredentialEvent['data'],
-  } as EventEnvelope;
+    data: r.data as LogEnvelope['data'],
+  } as LogEnvelope;
 }
 
 /** Writers hold it shared while they append; a log reader briefly takes it exclusively as a barrier. */
@@ -38,7 +38,7 @@ export const EVENTS_APPEND_LOCK = 0x6b657973; // 'keys'
 
 /** The embedded log: an append-only table with a gapless version per org and a global position. */
 export class EventRowsRepository {
-  async append(m: EntityManager, envelopes: readonly EventEnvelope[]): Promise<void> {
+  async append(m: EntityManager, envelopes: readonly LogEnvelope[]): Promise<void> {
     if (envelopes.length === 0) return;
     await m.query('SELECT pg_advisory_xact_lock_shared($1)', [EVENTS_APPEND_LOCK]);
     await m.insert(EventEntity, envelopes.map(toEventRow));
@@ -58,10 +58,20 @@ export class EventRowsRepository {
     return BigInt(seq) > BigInt(hi) ? seq : hi;
   }
 
+  /** The org's credential events (its key-set history); a tombstone is no key-set change and is left out. */
   async readOrg(m: EntityManager, orgId: string, afterVersion: number, limit = 1000): Promise<EventEnvelope[]> {
+    return (await this.readStream(m, orgId, afterVersion, limit, true)) as EventEnvelope[];
+  }
+
+  /** Everything of the org's stream, its tombstone included (`keystream events`). */
+  async readOrgLog(m: EntityManager, orgId: string, afterVersion: number, limit = 1000): Promise<LogEnvelope[]> {
+    return this.readStream(m, orgId, afterVersion, limit, false);
+  }
+
+  private async readStream(m: EntityManager, orgId: string, afterVersion: number, limit: number, credentialsOnly: boolean): Promise<LogEnvelope[]> {
     const rows = await m
       .createQueryBuilder(EventEntity, 'e')
-      .where('e.org_id = :orgId AND e.version > :afterVersion', { orgId, afterVersion })
+      .where(`e.org_id = :orgId AND e.version > :afterVersion${credentialsOnly ? ` AND e.type <> 'OrganizationDeleted'` : ''}`, { orgId, afterVersion })
       .orderBy('e.version', 'ASC')
       .limit(limit)
       .getMany();
@@ -69,7 +79,7 @@ export class EventRowsRepository {
   }
 
   /** Everything after a global position up to `upTo` (a stable horizon), in position order. */
-  async readAll(m: EntityManager, afterPosition: string, upTo: string, limit: number): Promise<{ position: string; event: EventEnvelope }[]> {
+  async readAll(m: EntityManager, afterPosition: string, upTo: string, limit: number): Promise<{ position: string; event: LogEnvelope }[]> {
     const rows = await m
       .createQueryBuilder(EventEntity, 'e')
       .where('e.position > :afterPosition AND e.position <= :upTo', { afterPosition, upTo })

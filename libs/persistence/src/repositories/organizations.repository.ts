@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
-import { OrgDeletedError, OrgNotFoundError } from '@keystream/credentials';
+import { EVENT_SCHEMA_VERSION, EventEnvelope, OrganizationDeleted, OrgDeletedError, OrgNotFoundError } from '@keystream/credentials';
 import { REVOCATION_CHANNEL, RevocationNotice } from './revocations.repository';
+import { eventRows } from './event-rows.repository';
 
 type Queryable = Pick<EntityManager, 'query'>;
 
@@ -19,7 +21,15 @@ export interface OrgDeletion {
   readonly shreddedKeys: number;
   /** The org's last event version: every event up to it is now ciphertext without a key. */
   readonly lastVersion: number;
+  /** The org's `OrganizationDeleted` event (version lastVersion + 1): all that is left of its stream in Postgres. */
+  readonly tombstone: EventEnvelope<OrganizationDeleted>;
 }
+
+/** Distributed mode: puts the tombstone in the outbox in the deletion's transaction (libs/event-log writeOutbox). */
+export type TombstonePublisher = (m: EntityManager, events: readonly EventEnvelope<OrganizationDeleted>[]) => Promise<void>;
+
+/** The session setting the `events` trigger checks before it lets a deleted org's rows go (migration 1764300000060). */
+export const PURGE_SETTING = 'keystream.purge_org';
 
 export type OrgAuditType = 'OrganizationCreated' | 'OrganizationDeleted' | 'MemberRevoked' | 'MemberRestored';
 
@@ -60,13 +70,14 @@ export class OrganizationsRepository {
 
   /**
    * Offboarding, in ONE transaction: every data key of the org (each credential's and the org's fingerprint key) is
-   * deleted, so the ciphertext left in the append-only `events` table and on the Kafka topic can never be opened
-   * again; the read models holding its ciphertext, fingerprints and members go; the org row stays as a tombstone
-   * with an `OrganizationDeleted` audit entry; every gateway hears of it (NOTIFY on commit) and ends the org's
-   * sessions. The head row goes last: a write already deciding holds it, so this waits for that write, and any
-   * later write finds no head and is refused.
+   * deleted, so the ciphertext already on the Kafka topic can never be opened again; the read models holding its
+   * ciphertext, fingerprints and members go; the org's event rows are purged and an `OrganizationDeleted` event
+   * (no secret material) is appended at head + 1 — the stream's tombstone, also published (`publish`: the outbox,
+   * distributed mode) so it is the org's last record on the topic; the org row stays with an audit entry; every
+   * gateway hears of it (NOTIFY on commit) and ends the org's sessions. The head row goes last: a write already
+   * deciding holds it, so this waits for that write, and any later write finds no head and is refused.
    */
-  async delete(m: EntityManager, orgId: string, actor: string): Promise<OrgDeletion> {
+  async delete(m: EntityManager, orgId: string, actor: string, publish?: TombstonePublisher): Promise<OrgDeletion> {
     // Locks in the projector's order (projection row, then org row): a projector batch holding the org finishes
     // first; a later one sees the org deleted and skips it.
     await m.query(`SELECT 1 FROM key_sets WHERE org_id = $1 FOR UPDATE`, [orgId]);
@@ -80,7 +91,25 @@ export class OrganizationsRepository {
       `WITH u AS (UPDATE organizations SET deleted_at = clock_timestamp(), deleted_by = $2 WHERE id = $1 RETURNING deleted_at) SELECT ${TS('deleted_at')} AS "deletedAt" FROM u`,
       [orgId, actor],
     );
-    const deletion: OrgDeletion = { orgId, deletedAt: row.deletedAt, deletedBy: actor, shreddedKeys: shredded, lastVersion: heads[0]?.version ?? 0 };
+    const lastVersion = heads[0]?.version ?? 0;
+    const tombstone: EventEnvelope<OrganizationDeleted> = {
+      eventId: randomUUID(),
+      type: 'OrganizationDeleted',
+      schemaVersion: EVENT_SCHEMA_VERSION,
+      orgId,
+      version: lastVersion + 1,
+      occurredAt: new Date(row.deletedAt).toISOString(),
+      actor: { userId: actor },
+      commandId: `org-delete-${randomUUID()}`,
+      data: { deletedBy: actor, shreddedKeys: shredded, lastVersion },
+    };
+    // The append-only trigger lets exactly these rows go: this org's, now marked deleted, while the setting names it.
+    await m.query(`SELECT set_config($1, $2, true)`, [PURGE_SETTING, orgId]);
+    await m.query(`DELETE FROM events WHERE org_id = $1`, [orgId]);
+    await m.query(`SELECT set_config($1, '', true)`, [PURGE_SETTING]);
+    await eventRows.append(m, [tombstone]);
+    await publish?.(m, [tombstone]);
+    const deletion: OrgDeletion = { orgId, deletedAt: row.deletedAt, deletedBy: actor, shreddedKeys: shredded, lastVersion, tombstone };
     await this.audit(m, orgId, 'OrganizationDeleted', actor, undefined, { shreddedKeys: deletion.shreddedKeys, lastVersion: deletion.lastVersion });
     const notice: RevocationNotice = { kind: 'org_deleted', orgId, revokedAt: deletion.deletedAt };
     await m.query('SELECT pg_notify($1, $2)', [REVOCATION_CHANNEL, JSON.stringify(notice)]);
