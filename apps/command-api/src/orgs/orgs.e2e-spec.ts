@@ -75,10 +75,10 @@ describe('organizations (operators) and offboarding (real HTTP, sockets, two pro
   it('documents the routes in OpenAPI with their problem+json answers', async () => {
     const doc = (await t.http().get('/openapi.json').expect(200)).body;
     const responses = (path: string, method: string) => doc.paths[path][method].responses as Record<string, { content?: Record<string, unknown> }>;
-    expect(Object.keys(responses('/v1/orgs', 'post')).sort()).toEqual(['200', '201', '403', '410', '422']);
-    expect(Object.keys(responses('/v1/orgs/{orgId}', 'delete')).sort()).toEqual(['200', '404', '410', '422']);
-    expect(Object.keys(responses('/v1/orgs/{orgId}', 'get')).sort()).toEqual(['200', '404', '410', '422']);
-    expect(Object.keys(responses('/v1/orgs', 'get')).sort()).toEqual(['200', '403', '422']);
+    expect(Object.keys(responses('/v1/orgs', 'post')).sort()).toEqual(['200', '201', '400', '401', '403', '404', '410', '413', '422', '503']);
+    expect(Object.keys(responses('/v1/orgs/{orgId}', 'delete')).sort()).toEqual(['200', '400', '401', '403', '404', '410', '422', '503']);
+    expect(Object.keys(responses('/v1/orgs/{orgId}', 'get')).sort()).toEqual(['200', '400', '401', '403', '404', '410', '422', '503']);
+    expect(Object.keys(responses('/v1/orgs', 'get')).sort()).toEqual(['200', '400', '401', '403', '404', '422', '503']);
     for (const code of ['403', '410', '422']) expect(Object.keys(responses('/v1/orgs', 'post')[code].content!)).toEqual(['application/problem+json']);
     expect(responses('/v1/orgs/{orgId}/members/{userId}/revoke', 'delete')).toHaveProperty('200');
   });
