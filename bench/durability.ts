@@ -108,7 +108,7 @@ export async function readDurability(databaseUrl: string, kafka?: ProvidedKafka)
   if (!FAST) {
     const bad: string[] = [];
     if (postgres.fsync !== 'on') bad.push(`Postgres fsync=${postgres.fsync}`);
-    if (['off', 'local'].includes(postgres.synchronous_commit)) bad.push(`Postgres synchronous_commit=${postgres.synchronous_commit}`);
+    if (postgres.synchronous_commit === 'off') bad.push(`Postgres synchronous_commit=${postgres.synchronous_commit}`);
     if (postgres.full_page_writes !== 'on') bad.push(`Postgres full_page_writes=${postgres.full_page_writes}`);
     if (k && (k.brokers < 3 || k.topicReplicationFactor < 3 || Number(k.minInsyncReplicas) < 2)) bad.push(`Kafka ${k.brokers} broker(s), replication ${k.topicReplicationFactor}, min.insync.replicas ${k.minInsyncReplicas}`);
     if (bad.length) throw new Error(`a durable run needs durable servers, found: ${bad.join('; ')} (restart them without KS_PG_FAST / use kafka.sh cluster, or run with BENCH_FAST=1)`);

@@ -180,7 +180,10 @@ do_start() {
     launched+=("$n")
   done
   for n in "${launched[@]}"; do use_node "$n"; wait_ready; done
-  for n in $(nodes); do use_node "$n"; [[ -n "$(running_pid)" ]] || die "node $n is not running"; done
+  for n in $(nodes); do
+    [[ -n "${ONLY_NODE:-}" && "$n" != "$ONLY_NODE" ]] && continue
+    use_node "$n"; [[ -n "$(running_pid)" ]] || die "node $n is not running"
+  done
   log "ready (Kafka $VERSION, $MODE)"
   brokers
 }
