@@ -1,6 +1,7 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { openDatabase, orgStreams } from '@keystream/persistence';
 import { adoptBenchKeyring, BENCH_MASTER_KEY } from './bench-keys';
@@ -44,6 +45,21 @@ export class BenchProcess {
     const exited = new Promise((r) => c.once('exit', r));
     c.kill(signal);
     await exited;
+  }
+}
+
+/**
+ * A free port below the kernel's ephemeral range (32768+ here): a restarted server gets its port back even after
+ * thousands of client connections took ephemeral ports meanwhile.
+ */
+export async function stablePort(): Promise<number> {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createServer().once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return port;
   }
 }
 
@@ -106,7 +122,7 @@ function provide(kind: 'postgres' | 'kafka'): { url: string; source: string } {
  * The distributed stack as real processes (command-api, projector, one gateway) on a fresh Kafka topic, with
  * `orgs` registered organizations and the JWT secret to sign their tokens.
  */
-export async function startStack(orgs: number, prefix: string) {
+export async function startStack(orgs: number, prefix: string, extraEnv: NodeJS.ProcessEnv = {}) {
   const pg = provide('postgres');
   const kafka = provide('kafka');
   const jwt = randomBytes(32).toString('hex');
@@ -117,6 +133,7 @@ export async function startStack(orgs: number, prefix: string) {
     KAFKA_TOPIC: `keystream.${prefix}.${randomUUID()}`,
     AUTH_JWT_SECRET: jwt,
     KEYSTREAM_MASTER_KEY: process.env.KEYSTREAM_MASTER_KEY ?? BENCH_MASTER_KEY.toString('base64'),
+    ...extraEnv,
   };
   const ds = await openDatabase({ url: pg.url, poolSize: 2 });
   if (!process.env.DATABASE_URL) await adoptBenchKeyring(ds);
@@ -126,10 +143,9 @@ export async function startStack(orgs: number, prefix: string) {
     for (const id of orgIds) await orgStreams.ensureOrg(m, id);
   });
   await ds.destroy();
-  const port = (base: number) => base + Math.floor(Math.random() * 1000);
-  const api = new BenchProcess('command-api', join(DIST, 'apps/command-api/src/main.js'), port(31000), env);
-  const projector = new BenchProcess('projector', join(DIST, 'apps/projector/src/main.js'), port(32000), env);
-  const gateway = new BenchProcess('gateway', join(DIST, 'apps/gateway/src/main.js'), port(33000), env);
+  const api = new BenchProcess('command-api', join(DIST, 'apps/command-api/src/main.js'), await stablePort(), env);
+  const projector = new BenchProcess('projector', join(DIST, 'apps/projector/src/main.js'), await stablePort(), env);
+  const gateway = new BenchProcess('gateway', join(DIST, 'apps/gateway/src/main.js'), await stablePort(), env);
   await Promise.all([api.start(), projector.start(), gateway.start()]);
   return { api, projector, gateway, jwt, orgIds, env, sources: `postgres: ${pg.source}; kafka: ${kafka.source}` };
 }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { issueDevToken } from '@keystream/auth';
 import { StrictAgent } from '../apps/gateway/src/conformance/strict-agent';
-import { BenchProcess, DIST, startStack } from './bench-stack';
+import { BenchProcess, DIST, stablePort, startStack } from './bench-stack';
 
 const envInt = (name: string, dflt: number) => {
   const n = Number(process.env[name] || dflt);
@@ -96,7 +96,7 @@ async function main() {
   const bytes = ks[0].bytes;
   await Promise.all([api, projector, gateway].map((p) => p.stop()));
 
-  const raw = new BenchProcess('raw socket.io', join(DIST, 'bench/raw-socketio-server.js'), 35000 + Math.floor(Math.random() * 1000), { ...process.env, RAW_PAYLOAD_BYTES: String(bytes) });
+  const raw = new BenchProcess('raw socket.io', join(DIST, 'bench/raw-socketio-server.js'), await stablePort(), { ...process.env, RAW_PAYLOAD_BYTES: String(bytes) });
   await raw.start();
   const plain: Receiver = (onPayload) => {
     const s = io(`${raw.url}/agents`, { transports: ['websocket'], reconnection: false, forceNew: true });

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { issueDevToken } from '@keystream/auth';
 import { AppProcess, ENTRY, newOrgId, runCli, TEST_MASTER_KEY_BASE64 } from '@keystream/testing';
 import { AgentFleet } from './agent-fleet';
-import { ensurePythonAgentVenv, PythonAgents } from './python-agents';
+import { ensurePythonAgentVenv, PythonAgents, pythonSelftest } from './python-agents';
 import { collectCredentials, RestWriter } from './rest-writer';
 import { conformanceSeed, SeededRandom } from './seeded-random';
 import { StrictAgent } from './strict-agent';
@@ -20,6 +20,7 @@ const ORGS = 3;
 const AGENTS_PER_ORG = 10;
 const PYTHON_PER_ORG = 3;
 const SAVES = 500;
+const MIN_FAULTS = 25;
 interface OrgRun {
   orgId: string;
   admin: string;
@@ -51,6 +52,7 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
   beforeAll(async () => {
     process.stderr.write(`\n[conformance] seed=${seed} (replay: KS_CONFORMANCE_SEED=${seed})\n`);
     ensurePythonAgentVenv();
+    expect(pythonSelftest()).toMatchObject({ ok: true });
     db = new Client({ connectionString: process.env.DATABASE_URL });
     await db.connect();
     const start = async (name: string, entry: string) => procs[procs.push(await AppProcess.start(name, entry, env)) - 1];
@@ -160,7 +162,11 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
       let restarted = false;
       const actions: string[] = [];
       const chaosRng = rng.fork();
-      while (done < SAVES && !writingOver) {
+      const count = (kind: string) => actions.filter((a) => a.includes(kind)).length;
+      let writeFailed = false;
+      writing.catch(() => (writeFailed = true));
+      // Faults go on until the saves are done and enough of each kind happened, however fast this machine saves.
+      while (!writeFailed && (!writingOver || !epochChanged || !restarted || count('drop') < MIN_FAULTS || count('resync') < MIN_FAULTS)) {
         if (!epochChanged && done >= SAVES / 2) {
           epochChanged = true;
           phase(`epoch change after ${done} saves`);
@@ -180,14 +186,8 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
         await sleep(chaosRng.int(20, 150));
       }
       await writing;
-      phase(`${done} saves done, ${actions.length} faults`);
-      expect({ seed, epochChanged, restarted, drops: actions.filter((a) => a.includes('drop')).length > 20, resyncs: actions.filter((a) => a.includes('resync')).length > 20 }).toEqual({
-        seed,
-        epochChanged: true,
-        restarted: true,
-        drops: true,
-        resyncs: true,
-      });
+      phase(`${done} saves done; faults: ${count('drop')} drops (${count('reinstall')} reinstalls), ${count('resync')} resyncs, an epoch change, a gateway restart`);
+      expect({ seed, epochChanged, restarted }).toEqual({ seed, epochChanged: true, restarted: true });
 
       const heads = await Promise.all(orgs.map(async (o) => ({ ...(await head(o)), epoch: await orgEpoch(o) })));
       target = (name) => heads[orgs.findIndex((o) => o.devices.includes(name))].version;

@@ -22,8 +22,8 @@ describe('agent handshake refusals and ack validation (docs/agent-protocol.md §
   let gateway: AppProcess;
 
   beforeAll(async () => {
-    [api, , gateway] = await Promise.all([AppProcess.start('command-api', ENTRY.commandApi, env), AppProcess.start('projector', ENTRY.projector, env), AppProcess.start('gateway', ENTRY.gateway, env)]);
-    procs.push(api, gateway);
+    procs.push(...(await Promise.all([AppProcess.start('command-api', ENTRY.commandApi, env), AppProcess.start('projector', ENTRY.projector, env), AppProcess.start('gateway', ENTRY.gateway, env)])));
+    [api, , gateway] = procs;
   }, 180_000);
   afterEach(() => sockets.splice(0).forEach((s) => s.close()));
   afterAll(() => Promise.all(procs.map((p) => p.kill('SIGKILL'))));
@@ -86,5 +86,25 @@ describe('agent handshake refusals and ack validation (docs/agent-protocol.md §
     const off = Date.now() + 10_000;
     while (Date.now() < off && (await devices(a)).devices[0]?.connected !== false) await new Promise((r) => setTimeout(r, 200));
     expect((await devices(a)).devices.map(({ appliedVersion, connected }) => ({ appliedVersion, connected }))).toEqual([{ appliedVersion: v, connected: false }]);
+  });
+
+  it('accepts an ack of what was sent while a resync of the same socket runs (§2 lists no such refusal)', async () => {
+    const a = await org();
+    const s = open({ token: await a.member('busy'), protocol: 2 });
+    const snap = await next<{ epoch: number; version: number; hash: string }>(s, 'keys.snapshot');
+    const at = { epoch: snap.epoch, version: snap.version };
+    // Both leave in one tick: the ack reaches the server while the resync it just read is being served.
+    const inSync = await Promise.all([s.timeout(10_000).emitWithAck('keys.resync', { ...at, hash: snap.hash }), s.timeout(10_000).emitWithAck('keys.ack', at)]);
+    const changes = next<{ toVersion: number }>(s, 'keys.changes');
+    const added = await fetch(`${api.url}/v1/orgs/${a.orgId}/credentials`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${a.admin}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ provider: 'gemini', label: 'busy', apiKey: 'AIzaFAKEFAKEFAKEFAKEFAKEFAKEFAK000002FA' }),
+    });
+    expect(added.status).toBe(201);
+    const v = (await changes).toVersion;
+    // A resync from an older position (a state the agent threw away) restarts with a snapshot; v was sent all the same.
+    const fromOlder = await Promise.all([s.timeout(10_000).emitWithAck('keys.resync', { ...at, hash: snap.hash }), s.timeout(10_000).emitWithAck('keys.ack', { epoch: at.epoch, version: v })]);
+    expect({ inSync, fromOlder }).toEqual({ inSync: [{ ok: true, result: 'in-sync' }, { ok: true }], fromOlder: [{ ok: true, result: 'snapshot' }, { ok: true }] });
   });
 });

@@ -15,6 +15,11 @@ export function ensurePythonAgentVenv(): void {
   execFileSync(join(ROOT, 'scripts', 'python-agent-venv.sh'), { stdio: 'inherit' });
 }
 
+/** The Python agent's own check of §5's worked example (its canonical hash, byte for byte). */
+export function pythonSelftest(): { ok: boolean; got: Record<string, string> } {
+  return JSON.parse(execFileSync(PYTHON, [join(__dirname, 'strict_agent.py'), '--selftest'], { encoding: 'utf8' }));
+}
+
 export interface PythonAgentStatus {
   connected: boolean;
   settled: boolean;

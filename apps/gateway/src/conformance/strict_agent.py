@@ -284,4 +284,22 @@ async def main():
             break
 
 
-asyncio.run(main())
+def selftest():
+    """§5's worked example, byte for byte: the Python agent hashes as the document says."""
+    creds = {
+        "f0e1d2c3-0000-4000-8000-000000000002": {"id": "f0e1d2c3-0000-4000-8000-000000000002", "provider": "gemini", "label": "Équipe Zürich 東京",
+                                                 "fields": {}, "secrets": {"apiKey": {"fingerprint": "Zm9vYmFyYmF6cXV4MDAwMQ"}}},
+        "0a1b2c3d-0000-4000-8000-000000000001": {"id": "0a1b2c3d-0000-4000-8000-000000000001", "provider": "openai", "label": 'Prod "main"',
+                                                 "fields": {"project": "proj_FAKE", "baseUrl": "https://api.openai.com/v1"},
+                                                 "secrets": {"apiKey": {"fingerprint": "c2stcHJvai1GQUtFMDAwMQ"}}},
+    }
+    got = {"example": canonical_hash(creds), "empty": canonical_hash({})}
+    want = {"example": "b6022f18ff34a78b82d763c3d00210ecbf7faf8f5af36e4367278ce9dc3e7a89",
+            "empty": "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"}
+    out({"type": "selftest", "ok": got == want, "got": got})
+
+
+if sys.argv[1:] == ["--selftest"]:
+    selftest()
+else:
+    asyncio.run(main())
