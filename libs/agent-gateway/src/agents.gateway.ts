@@ -103,9 +103,12 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     if (this.spend(socket, 'ack', EVENTS.ack) !== 'ok') return RATE_LIMITED;
     const ack = checkAck(body);
     if (!ack.value) return { ok: false, error: { code: 'invalid_payload', message: ack.error! } };
-    const pos = this.rooms.position(socket);
-    if (!pos || ack.value.epoch !== pos.epoch) return { ok: false, error: { code: 'invalid_payload', message: `epoch ${ack.value.epoch} is not this socket's epoch (${pos?.epoch ?? 'none yet'})` } };
-    if (ack.value.version > pos.version) return { ok: false, error: { code: 'invalid_payload', message: `version ${ack.value.version} is ahead of what this socket was sent (${pos.version})` } };
+    // Checked against what was sent on this socket, not where its sequence stands: a resync may be restarting
+    // the sequence while the agent acks what it already applied.
+    const sent = this.rooms.sent(socket);
+    if (!sent) return { ok: false, error: { code: 'invalid_payload', message: 'nothing was sent on this socket yet' } };
+    if (ack.value.epoch !== sent.epoch) return { ok: false, error: { code: 'invalid_payload', message: `epoch ${ack.value.epoch} is not this socket's epoch (${sent.epoch})` } };
+    if (ack.value.version > sent.version) return { ok: false, error: { code: 'invalid_payload', message: `version ${ack.value.version} is ahead of what this socket was sent (${sent.version})` } };
     this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, epoch: ack.value.epoch, appliedVersion: ack.value.version, connected: true });
     return { ok: true };
   }
