@@ -81,7 +81,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     socket.onAny((event: string, ...args: unknown[]) => {
       if (event !== EVENTS.ack && event !== EVENTS.resync && this.spend(socket, 'ack', event) !== 'ok') respond(args[args.length - 1], RATE_LIMITED);
     });
-    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, connected: true });
+    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, connected: true, at: Date.now() });
     void this.sync(socket, { from: s.handshake.resume, hash: s.handshake.hash }).then((r) => {
       if (r instanceof Error && !(r instanceof SocketGone)) socket.disconnect(true);
     });
@@ -94,7 +94,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     if (s.expiry) clearTimeout(s.expiry);
     if (s.seq) this.rooms.remove(socket);
     // The device keeps the position it acked: offline but current is not behind.
-    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, connected: false });
+    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, connected: false, at: Date.now() });
   }
 
   /** docs/agent-protocol.md §2 keys.ack: recorded only when it names what this socket was sent. */
@@ -109,7 +109,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     if (!sent) return { ok: false, error: { code: 'invalid_payload', message: 'nothing was sent on this socket yet' } };
     if (ack.value.epoch !== sent.epoch) return { ok: false, error: { code: 'invalid_payload', message: `epoch ${ack.value.epoch} is not this socket's epoch (${sent.epoch})` } };
     if (ack.value.version > sent.version) return { ok: false, error: { code: 'invalid_payload', message: `version ${ack.value.version} is ahead of what this socket was sent (${sent.version})` } };
-    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, epoch: ack.value.epoch, appliedVersion: ack.value.version, connected: true });
+    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, epoch: ack.value.epoch, appliedVersion: ack.value.version, connected: true, at: Date.now() });
     return { ok: true };
   }
 

@@ -51,4 +51,21 @@ describe('DevicePositionsRecorder (real Postgres)', () => {
     await rec.close();
     expect(await row()).toEqual({ epoch: 2, appliedVersion: 3, connected: true });
   });
+  it('a disconnect flushed after the device reconnected elsewhere does not mark it offline (presence follows the event time)', async () => {
+    const org = newOrgId('dev');
+    await ds.transaction((m) => orgStreams.ensureOrg(m, org));
+    const [oldGateway, newGateway] = [new DevicePositionsRecorder(ds, 10_000), new DevicePositionsRecorder(ds, 10_000)];
+    const t = Date.now();
+    oldGateway.record({ orgId: org, deviceId: 'lid', userId: 'u', epoch: 1, appliedVersion: 4, connected: true, at: t - 2000 });
+    await oldGateway.flush();
+    oldGateway.record({ orgId: org, deviceId: 'lid', userId: 'u', connected: false, at: t - 1000 }); // the socket dropped…
+    newGateway.record({ orgId: org, deviceId: 'lid', userId: 'u', connected: true, at: t - 500 }); // …it reconnected through the other gateway
+    await newGateway.close();
+    await oldGateway.close(); // the old gateway's shutdown flush comes last
+    expect((await devices.list(ds, org)).map(({ appliedVersion, connected }) => ({ appliedVersion, connected }))).toEqual([{ appliedVersion: 4, connected: true }]);
+    const later = new DevicePositionsRecorder(ds, 10_000);
+    later.record({ orgId: org, deviceId: 'lid', userId: 'u', connected: false, at: t });
+    await later.close();
+    expect((await devices.list(ds, org)).map(({ appliedVersion, connected }) => ({ appliedVersion, connected }))).toEqual([{ appliedVersion: 4, connected: false }]);
+  });
 });
