@@ -118,6 +118,22 @@ describe('ordered applier', () => {
     expect(state.pending.size).toBe(2);
   });
 
+  it('does not resync for hashes that cannot match while a credential whose secrets were withheld is held, and verifies again after its removal (§2)', () => {
+    const withheld: AgentChange = { version: 2, type: 'CredentialEdited', credentialId: 'a', provider: 'openai', label: 'renamed', secretsWithheld: true };
+    // The server's key set has the edit's new secret, which the agent never got.
+    const server = feed(atVersion0(), changes([added(1, 'a')]), changes([{ ...edited(2, 'a', 'sk-proj-FAKEnewFAKE12345678'), label: 'renamed' }]), changes([added(3, 'b')])).state;
+    const { state, steps } = feed(atVersion0(), changes([added(1, 'a')]), changes([withheld]), changes([added(3, 'b')], { hash: server.hash }));
+    expect(steps.map((s) => s.resync)).toEqual([undefined, undefined, undefined]);
+    expect(state.keySet?.credentials.get('a')?.label).toBe('renamed');
+    const afterRemoval = feed(server, changes([removed(4, 'a')])).state;
+    const last = receiveChanges(state, changes([removed(4, 'a')], { hash: afterRemoval.hash }));
+    expect(last.applied).toMatchObject([{ verified: true }]);
+    expect(last.state.withheld?.size).toBe(0);
+    // The same edit without the marker looks like a label-only edit: the next hash is a real mismatch.
+    const unmarked = feed(atVersion0(), changes([added(1, 'a')]), changes([{ ...withheld, secretsWithheld: undefined }]), changes([added(3, 'b')], { hash: server.hash }));
+    expect(unmarked.steps[2].resync).toBe('hash_mismatch');
+  });
+
   it('accepts a message whose hash matches', () => {
     const after = feed(atVersion0(), changes([added(1, 'a')])).state;
     const step = receiveChanges(atVersion0(), changes([added(1, 'a')], { hash: after.hash }));

@@ -10,6 +10,8 @@ export interface ApplierState {
   readonly hash?: string;
   /** Messages that arrived ahead of a gap (or before any snapshot), keyed by fromVersion. */
   readonly pending: ReadonlyMap<number, ChangesMessage>;
+  /** Credentials whose secrets a change withheld (docs/agent-protocol.md §2): hashes cannot match until their removal. */
+  readonly withheld?: ReadonlySet<string>;
 }
 
 export type Applied =
@@ -105,10 +107,10 @@ function drain(start: ApplierState & { keySet: AgentKeySet }): Step {
     const next = [...pending.values()].filter((m) => m.fromVersion <= state.keySet.version + 1).sort((a, b) => b.toVersion - a.toVersion)[0];
     if (!next) return { state: { ...state, pending }, applied, awaitingGap: pending.size > 0 };
     pending.delete(next.fromVersion);
-    const result = applyMessage(state.keySet, next);
+    const result = applyMessage(state.keySet, next, state.withheld);
     if (!result) return { state: { ...state, pending }, applied, resync: 'invalid_message', awaitingGap: false };
     applied.push(result);
-    state = { keySet: result.keySet, hash: result.hash, pending };
+    state = { keySet: result.keySet, hash: result.hash, pending, withheld: result.withheld };
     // A wrong hash means the key set is not what the server holds: applying more on top would only drift further.
     if (!result.verified) return { state, applied, resync: 'hash_mismatch', awaitingGap: false };
   }
@@ -120,7 +122,7 @@ function pruned(pending: ReadonlyMap<number, ChangesMessage>, keySet: AgentKeySe
 }
 
 /** Applies the part of `msg` above the current version; undefined when its changes are not ordered within its range. */
-function applyMessage(keySet: AgentKeySet, msg: ChangesMessage): Extract<Applied, { kind: 'changes' }> | undefined {
+function applyMessage(keySet: AgentKeySet, msg: ChangesMessage, before: ReadonlySet<string> = new Set()): (Extract<Applied, { kind: 'changes' }> & { withheld: ReadonlySet<string> }) | undefined {
   const fresh = msg.changes.filter((c) => c.version > keySet.version);
   const ordered = fresh.every((c, i) => c.version <= msg.toVersion && (i === 0 || c.version > fresh[i - 1].version));
   if (!ordered) return undefined;
@@ -128,6 +130,11 @@ function applyMessage(keySet: AgentKeySet, msg: ChangesMessage): Extract<Applied
   // Versions without an agent-visible change still advance: the message covers fromVersion..toVersion.
   const next: AgentKeySet = { ...reduced, version: msg.toVersion };
   const hash = agentKeySetHash(next.credentials.values());
+  const withheld = new Set(before);
+  for (const c of fresh) {
+    if (c.type === 'CredentialRemoved') withheld.delete(c.credentialId);
+    else if (c.secretsWithheld === true) withheld.add(c.credentialId);
+  }
   return {
     kind: 'changes',
     fromVersion: keySet.version + 1,
@@ -135,6 +142,8 @@ function applyMessage(keySet: AgentKeySet, msg: ChangesMessage): Extract<Applied
     changes: fresh,
     keySet: next,
     hash,
-    verified: msg.hash === undefined || msg.hash === hash,
+    // While a withheld credential is held its old secrets differ from the server's: no hash can match (§2).
+    verified: msg.hash === undefined || withheld.size > 0 || msg.hash === hash,
+    withheld,
   };
 }

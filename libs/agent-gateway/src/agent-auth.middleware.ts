@@ -21,7 +21,7 @@ export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'reader
       if (!hs.value) return next(socketError('unauthorized', hs.error ?? 'auth.token is required'));
       const principal = await verifier.verify(hs.value.token);
       const rate = await connectLimiter?.consume(hs.value.token);
-      if (rate && !rate.ok) return next(socketError('rate_limited', `too many connections with this token; retry in ${rate.retryAfterSeconds} s`));
+      if (rate && !rate.ok) return next(socketError('rate_limited', `too many connections with this token; retry in ${rate.retryAfterSeconds} s`, { retryAfterMs: rate.retryAfterSeconds * 1000 }));
       if (principal.role === 'operator') return next(socketError('forbidden', 'an operator token is not valid for an agent session'));
       if (hs.value.orgId !== undefined && hs.value.orgId !== principal.orgId) {
         return next(socketError('forbidden', 'the token is not valid for this organization'));

@@ -134,7 +134,9 @@ export class AgentKeySetReader {
     const shredded = !!d.secrets && Object.values(d.secrets).some((s) => s?.keyId === DEK_KEY_ID) && !dek;
     const secrets =
       d.secrets && !shredded ? Object.fromEntries(Object.entries(d.secrets).map(([k, s]) => [k, s === null ? null : this.secret(orgId, d.credentialId, k, s, dek)])) : undefined;
-    return { change: { ...base, ...(d.label !== undefined ? { label: d.label } : {}), ...(d.fields ? { fields: d.fields } : {}), ...(secrets ? { secrets } : {}) }, shredded };
+    // `secretsWithheld` tells an agent this change is not the label-only edit it would look like (§2).
+    const body = { ...base, ...(d.label !== undefined ? { label: d.label } : {}), ...(d.fields ? { fields: d.fields } : {}), ...(secrets ? { secrets } : {}) };
+    return { change: shredded ? { ...body, secretsWithheld: true } : body, shredded };
   }
 
   private open(orgId: string, c: StoredCredential, dek: Buffer | undefined): AgentCredential {

@@ -20,11 +20,12 @@ export interface SyncIo {
  * can resume, else a snapshot exactly at its version and the changes after it. Never a silent gap: an
  * unknown epoch, a version outside the log window or a hash that differs gets a snapshot.
  */
-export async function syncAgent(io: SyncIo, seq: SocketSequencer, orgId: string, from: Position | undefined, hash: string | undefined): Promise<ResyncResult> {
+export async function syncAgent(io: SyncIo, seq: SocketSequencer, orgId: string, from: Position | undefined, hash: string | undefined, resync = false): Promise<ResyncResult> {
   const head = await io.reader.head(orgId);
   if (head && from && from.epoch === head.epoch) {
     const logHead = await io.reader.logHead(orgId);
-    const confirmed = head.version === from.version && (hash === undefined || hash === head.hash);
+    // A resync without a hash says the agent's content is unknown (§2): at the head only a snapshot settles it.
+    const confirmed = head.version === from.version && (hash === undefined ? !resync : hash === head.hash);
     const refuted = head.version === from.version && hash !== undefined && hash !== head.hash;
     // In sync only when the read model confirms it: at the log's head, with the same hash (when given).
     if (from.version === logHead && head.version === logHead && confirmed) {

@@ -86,7 +86,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     socket.onAny((event: string, ...args: unknown[]) => {
       if (event !== EVENTS.ack && event !== EVENTS.resync && this.spend(socket, 'ack', event) !== 'ok') respond(args[args.length - 1], RATE_LIMITED);
     });
-    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, connected: true });
+    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, connected: true, at: Date.now() });
     void this.sync(socket, { from: s.handshake.resume, hash: s.handshake.hash }).then((r) => {
       if (r instanceof Error && !(r instanceof SocketGone)) socket.disconnect(true);
     });
@@ -99,7 +99,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     if (s.expiry) clearTimeout(s.expiry);
     if (s.seq) this.rooms.remove(socket);
     // The device keeps the position it acked: offline but current is not behind.
-    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, connected: false });
+    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, connected: false, at: Date.now() });
   }
 
   /** docs/agent-protocol.md §2 keys.ack: recorded only when it names what this socket was sent. */
@@ -108,10 +108,13 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     if (this.spend(socket, 'ack', EVENTS.ack) !== 'ok') return RATE_LIMITED;
     const ack = checkAck(body);
     if (!ack.value) return { ok: false, error: { code: 'invalid_payload', message: ack.error! } };
-    const pos = this.rooms.position(socket);
-    if (!pos || ack.value.epoch !== pos.epoch) return { ok: false, error: { code: 'invalid_payload', message: `epoch ${ack.value.epoch} is not this socket's epoch (${pos?.epoch ?? 'none yet'})` } };
-    if (ack.value.version > pos.version) return { ok: false, error: { code: 'invalid_payload', message: `version ${ack.value.version} is ahead of what this socket was sent (${pos.version})` } };
-    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, epoch: ack.value.epoch, appliedVersion: ack.value.version, connected: true });
+    // Checked against what was sent on this socket, not where its sequence stands: a resync may be restarting
+    // the sequence while the agent acks what it already applied.
+    const sent = this.rooms.sent(socket);
+    if (!sent) return { ok: false, error: { code: 'invalid_payload', message: 'nothing was sent on this socket yet' } };
+    if (ack.value.epoch !== sent.epoch) return { ok: false, error: { code: 'invalid_payload', message: `epoch ${ack.value.epoch} is not this socket's epoch (${sent.epoch})` } };
+    if (ack.value.version > sent.version) return { ok: false, error: { code: 'invalid_payload', message: `version ${ack.value.version} is ahead of what this socket was sent (${sent.version})` } };
+    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, epoch: ack.value.epoch, appliedVersion: ack.value.version, connected: true, at: Date.now() });
     return { ok: true };
   }
 

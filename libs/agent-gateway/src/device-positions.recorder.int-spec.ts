@@ -10,7 +10,7 @@ describe('DevicePositionsRecorder (real Postgres)', () => {
   afterAll(() => ds.destroy());
 
   it('writes the good rows of a flush when one is out of range and another names an org that is gone', async () => {
-    const [a, b] = [newOrgId('dev'), newOrgId('dev')];
+    const [a, b, gone] = [newOrgId('dev'), newOrgId('dev'), newOrgId('gone')];
     await ds.transaction(async (m) => {
       await orgStreams.ensureOrg(m, a);
       await orgStreams.ensureOrg(m, b);
@@ -19,7 +19,6 @@ describe('DevicePositionsRecorder (real Postgres)', () => {
     const rec = new DevicePositionsRecorder(ds, 10_000, (_e, rows) => errors.push(rows));
     rec.record({ orgId: a, deviceId: 'ok', userId: 'u', epoch: 1, appliedVersion: 5, connected: true });
     rec.record({ orgId: b, deviceId: 'overflow', userId: 'u', epoch: 1, appliedVersion: 2 ** 31, connected: true });
-    const gone = newOrgId('gone');
     rec.record({ orgId: gone, deviceId: 'orphan', userId: 'u', epoch: 1, appliedVersion: 1, connected: true });
     rec.record({ orgId: b, deviceId: 'fine', userId: 'u', epoch: 1, appliedVersion: 3, connected: true });
     await rec.close();
@@ -51,5 +50,22 @@ describe('DevicePositionsRecorder (real Postgres)', () => {
     rec.record({ orgId: a, deviceId: 'd', userId: 'u', epoch: 2, appliedVersion: 3, connected: true });
     await rec.close();
     expect(await row()).toEqual({ epoch: 2, appliedVersion: 3, connected: true });
+  });
+  it('a disconnect flushed after the device reconnected elsewhere does not mark it offline (presence follows the event time)', async () => {
+    const org = newOrgId('dev');
+    await ds.transaction((m) => orgStreams.ensureOrg(m, org));
+    const [oldGateway, newGateway] = [new DevicePositionsRecorder(ds, 10_000), new DevicePositionsRecorder(ds, 10_000)];
+    const t = Date.now();
+    oldGateway.record({ orgId: org, deviceId: 'lid', userId: 'u', epoch: 1, appliedVersion: 4, connected: true, at: t - 2000 });
+    await oldGateway.flush();
+    oldGateway.record({ orgId: org, deviceId: 'lid', userId: 'u', connected: false, at: t - 1000 }); // the socket dropped…
+    newGateway.record({ orgId: org, deviceId: 'lid', userId: 'u', connected: true, at: t - 500 }); // …it reconnected through the other gateway
+    await newGateway.close();
+    await oldGateway.close(); // the old gateway's shutdown flush comes last
+    expect((await devices.list(ds, org)).map(({ appliedVersion, connected }) => ({ appliedVersion, connected }))).toEqual([{ appliedVersion: 4, connected: true }]);
+    const later = new DevicePositionsRecorder(ds, 10_000);
+    later.record({ orgId: org, deviceId: 'lid', userId: 'u', connected: false, at: t });
+    await later.close();
+    expect((await devices.list(ds, org)).map(({ appliedVersion, connected }) => ({ appliedVersion, connected }))).toEqual([{ appliedVersion: 4, connected: false }]);
   });
 });

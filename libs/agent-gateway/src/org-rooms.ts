@@ -1,5 +1,5 @@
 import type { Namespace } from 'socket.io';
-import { ChangesMessage, EVENTS, ResyncResult, SnapshotMessage } from '@keystream/agent-protocol';
+import { ChangesMessage, EVENTS, InSyncMessage, ResyncResult, SnapshotMessage } from '@keystream/agent-protocol';
 import { metrics } from '@keystream/observability';
 import { AgentKeySetReader } from './agent-key-set.reader';
 import { AgentSocket, orgRoom, session } from './agent-socket';
@@ -43,10 +43,13 @@ export class OrgRooms {
     return roomSize;
   }
 
-  /** Where the socket's sequence stands: in the room, that is the fan-out's position. */
-  position(socket: AgentSocket): Position | undefined {
+  /** The furthest position sent on the socket (acks are checked against it): in the room, the fan-out's broadcasts count too. */
+  sent(socket: AgentSocket): Position | undefined {
     const s = session(socket);
-    return s.inRoom ? this.fanOut().position(s.orgId) : s.seq!.position;
+    const sent = s.seq!.sent;
+    const room = s.inRoom ? this.fanOut().position(s.orgId) : undefined;
+    if (!room || (sent && (sent.epoch > room.epoch || (sent.epoch === room.epoch && sent.version >= room.version)))) return sent;
+    return room;
   }
 
   add(socket: AgentSocket): void {
@@ -76,8 +79,13 @@ export class OrgRooms {
     const from = req.from === 'current' ? pos : req.resync && !samePosition(req.from, pos) ? undefined : req.from;
     s.seq!.begin(from);
     try {
-      const io = { reader: this.reader, snapshot: (orgId: string) => this.snapshot(orgId), inSync: (m: unknown) => s.handshake.protocol >= 2 && !s.revoked && socket.emit(EVENTS.insync, m) };
-      const result = await syncAgent(io, s.seq!, s.orgId, from, req.hash);
+      const inSync = (m: InSyncMessage) => {
+        // The agent was told it holds this position (protocol 1: by the in-sync result): an ack of it is valid.
+        s.seq!.markSent({ epoch: m.epoch, version: m.version });
+        if (s.handshake.protocol >= 2 && !s.revoked) socket.emit(EVENTS.insync, m);
+      };
+      const io = { reader: this.reader, snapshot: (orgId: string) => this.snapshot(orgId), inSync };
+      const result = await syncAgent(io, s.seq!, s.orgId, from, req.hash, !!req.resync);
       metrics.syncs.inc({ result });
       return result;
     } finally {

@@ -35,6 +35,22 @@ describe('SocketSequencer', () => {
     expect(gaps()).toBe(0);
   });
 
+  it('keeps what was sent while a later sync restarts the sequence: acks are checked against `sent`, not `position`', () => {
+    const { seq } = setup();
+    expect(seq.sent).toBeUndefined();
+    seq.begin(undefined);
+    seq.snapshot(snap(4));
+    seq.end();
+    seq.live(msg(5, 6));
+    seq.begin(undefined); // a resync from a position the agent threw away: the sequence restarts
+    expect({ position: seq.position, sent: seq.sent }).toEqual({ position: undefined, sent: { epoch: 1, version: 6 } });
+    seq.markSent({ epoch: 1, version: 3 }); // an in-sync confirmation below it never moves it back
+    expect(seq.sent).toEqual({ epoch: 1, version: 6 });
+    seq.snapshot(snap(2, 2)); // a new epoch: acks of the old one are no longer of this socket's epoch
+    seq.end();
+    expect(seq.sent).toEqual({ epoch: 2, version: 2 });
+  });
+
   it('resumes with the sync\'s changes, then drops live repeats', () => {
     const { seq, sent } = setup();
     seq.begin({ epoch: 1, version: 3 });

@@ -20,6 +20,8 @@ export class SocketSequencer {
   private held: ChangesMessage[] = [];
   /** Held messages were dropped: only a read of the log can fill what they carried. */
   private overflowed = false;
+  /** The furthest position sent (or confirmed by keys.insync) on this socket, in its latest epoch: what acks are checked against. */
+  private sentTo?: Position;
 
   constructor(
     private readonly send: (event: string, body: unknown) => void,
@@ -28,6 +30,18 @@ export class SocketSequencer {
 
   get position(): Position | undefined {
     return this.pos;
+  }
+
+  /** Acks are checked against this, not `position`: a sync may restart the sequence while earlier messages are already out. */
+  get sent(): Position | undefined {
+    return this.sentTo;
+  }
+
+  /** Records that the agent was sent (or told it holds, by keys.insync) `pos`; positions only move forward. */
+  markSent(pos: Position | undefined): void {
+    if (!pos) return;
+    const cur = this.sentTo;
+    if (!cur || pos.epoch > cur.epoch || (pos.epoch === cur.epoch && pos.version > cur.version)) this.sentTo = pos;
   }
 
   get idle(): boolean {
@@ -43,12 +57,14 @@ export class SocketSequencer {
   /** Sets the position without sending: the socket left its room, where it was at the fan-out's position. */
   adopt(pos: Position | undefined): void {
     this.pos = pos;
+    this.markSent(pos);
   }
 
   /** A snapshot from a sync is authoritative: the agent replaces its key set, and the sequence restarts from it. */
   snapshot(msg: SnapshotMessage): void {
     this.send(EVENTS.snapshot, msg);
     this.pos = { epoch: msg.epoch, version: msg.version };
+    this.markSent(this.pos);
   }
 
   /** Changes read by a sync: sent when they follow on, trimmed when they overlap. Returns whether anything was sent. */
@@ -57,6 +73,7 @@ export class SocketSequencer {
     if (!next) return false;
     this.send(EVENTS.changes, next);
     this.pos = { epoch: next.epoch, version: next.toVersion };
+    this.markSent(this.pos);
     return true;
   }
 

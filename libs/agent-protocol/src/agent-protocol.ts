@@ -51,6 +51,8 @@ export interface AgentChange {
   readonly label?: string;
   readonly fields?: Readonly<Record<string, string | null>>;
   readonly secrets?: Readonly<Record<string, AgentSecret | null>>;
+  /** Added/Edited of a credential removed at a later version: it had secrets, the server cannot send them (§2). */
+  readonly secretsWithheld?: true;
 }
 
 /** Handshake `auth`. */
@@ -104,7 +106,8 @@ export interface AckMessage {
 export interface ResyncRequest {
   readonly epoch: number;
   readonly version: number;
-  readonly hash: string;
+  /** Optional: absent means the agent cannot vouch for its content (a resync at the head then gets a snapshot). */
+  readonly hash?: string;
 }
 
 export type ResyncResult = 'in-sync' | 'changes' | 'snapshot';

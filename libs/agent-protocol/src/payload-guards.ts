@@ -18,10 +18,11 @@ export function checkAck(v: unknown): { value?: AckMessage; error?: string } {
 }
 
 export function checkResync(v: unknown): { value?: ResyncRequest; error?: string } {
-  if (!isObj(v)) return { error: 'resync must be an object { epoch, version, hash }' };
+  if (!isObj(v)) return { error: 'resync must be an object { epoch, version, hash? }' };
   if (!isInt(v.epoch, 0) || !isInt(v.version)) return { error: `epoch and version must be integers in [0, ${MAX_POSITION}]` };
-  if (typeof v.hash !== 'string' || !HASH.test(v.hash)) return { error: 'hash must be a lowercase hex SHA-256' };
-  return { value: { epoch: v.epoch, version: v.version, hash: v.hash } };
+  // Optional (docs/agent-protocol.md §2): absent means the agent cannot vouch for its content.
+  if (v.hash !== undefined && (typeof v.hash !== 'string' || !HASH.test(v.hash))) return { error: 'hash must be a lowercase hex SHA-256' };
+  return { value: { epoch: v.epoch, version: v.version, ...(v.hash !== undefined ? { hash: v.hash as string } : {}) } };
 }
 
 /** Handshake auth: the token is checked elsewhere; here the shape of token, protocol, resume, hash and orgId. */

@@ -11,6 +11,7 @@ interface ReplayOptions {
   source?: 'postgres' | 'kafka';
   dryRun?: boolean;
   cutover?: boolean;
+  force?: boolean;
 }
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -33,8 +34,11 @@ export const replayCommand = new Command('replay')
   .addOption(new Option('--source <log>', 'which log to read (default: kafka when KAFKA_BROKERS is set, else postgres)').choices(['postgres', 'kafka']))
   .option('--dry-run', 'compare only; write nothing, not even the shadow tables')
   .option('--cutover', 'replace the live projection of the orgs that differ, bumping their epoch (agents take a snapshot)')
+  .option('--force', 'with --cutover and --org: cut the org over (a new epoch) even when its projection equals the rebuild')
   .action(async (opts: ReplayOptions) => {
     if (opts.dryRun && opts.cutover) throw new CliError('--dry-run and --cutover exclude each other', 2);
+    // Forcing a new epoch is for one org an operator names (e.g. to test agents' epoch handling), never a sweep.
+    if (opts.force && (!opts.cutover || opts.org === undefined)) throw new CliError('--force needs --cutover and --org', 2);
     const cfg = config();
     await withDatabase(cfg, async (ds) => {
       await assertOrgExists(ds, opts.org);
@@ -46,7 +50,8 @@ export const replayCommand = new Command('replay')
       out('rebuilt key sets written to key_set_credentials_shadow / key_sets_shadow');
       if (!opts.cutover) return;
       const gapped = r.diffs.filter((d) => d.gapAt !== undefined).map((d) => d.orgId);
-      const affected = new Set(r.diffs.map((d) => d.orgId).filter((id) => !gapped.includes(id)));
+      const differing = opts.force ? r.rebuilt.map((o) => o.orgId) : r.diffs.map((d) => d.orgId);
+      const affected = new Set(differing.filter((id) => !gapped.includes(id)));
       const n = await cutover(ds, r.rebuilt.filter((o) => affected.has(o.orgId)));
       out(`cut over ${n} org(s); their epoch was bumped so connected agents take a snapshot`);
       if (gapped.length) throw new CliError(`not cut over (gap in the log): ${gapped.join(', ')}`, 1);

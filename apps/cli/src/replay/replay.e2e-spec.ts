@@ -56,6 +56,20 @@ describe('keystream replay, verify and events (built CLI, real Postgres)', () =>
     expect(bad.err).toContain('ISO 8601');
   });
 
+  it('--cutover --force gives one named org a new epoch although its projection is equal; --force alone or without --org is refused', async () => {
+    const before = await liveRow();
+    const plain = await cli('replay', '--org', orgId, '--cutover');
+    expect({ code: plain.code, cut: plain.out.includes('cut over 0 org(s)'), row: await liveRow() }).toEqual({ code: 0, cut: true, row: before });
+    const forced = await cli('replay', '--org', orgId, '--cutover', '--force');
+    expect({ code: forced.code, cut: forced.out.includes('cut over 1 org(s)') }).toEqual({ code: 0, cut: true });
+    expect(await liveRow()).toEqual({ ...before, epoch: before.epoch + 1 });
+    for (const args of [['--org', orgId, '--force'], ['--cutover', '--force']]) {
+      const refused = await cli('replay', ...args);
+      expect({ code: refused.code, err: refused.err }).toEqual({ code: 2, err: expect.stringContaining('--force needs --cutover and --org') });
+    }
+    expect(await liveRow()).toEqual({ ...before, epoch: before.epoch + 1 });
+  });
+
   it('events tail and inspect show metadata and never a secret', async () => {
     const tail = await cli('events', 'tail', '--org', orgId, '--from-version', '40');
     expect(tail.code).toBe(0);

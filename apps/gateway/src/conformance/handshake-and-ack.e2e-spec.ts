@@ -107,4 +107,57 @@ describe('agent handshake refusals and ack validation (docs/agent-protocol.md §
     const fromOlder = await Promise.all([s.timeout(10_000).emitWithAck('keys.resync', { ...at, hash: snap.hash }), s.timeout(10_000).emitWithAck('keys.ack', { epoch: at.epoch, version: v })]);
     expect({ inSync, fromOlder }).toEqual({ inSync: [{ ok: true, result: 'in-sync' }, { ok: true }], fromOlder: [{ ok: true, result: 'snapshot' }, { ok: true }] });
   });
+  it('keys.insync may be acked; a resync without hash is answered by a snapshot at the head, a malformed hash is invalid_payload (§2)', async () => {
+    const a = await org();
+    const first = open({ token: await a.member('insync'), protocol: 2 });
+    const snap = await next<{ epoch: number; version: number; hash: string }>(first, 'keys.snapshot');
+    first.close();
+    const s = open({ token: await a.member('insync'), protocol: 2, resume: { epoch: snap.epoch, version: snap.version }, hash: snap.hash });
+    const insync = await next<{ epoch: number; version: number }>(s, 'keys.insync');
+    expect(await s.timeout(10_000).emitWithAck('keys.ack', { epoch: insync.epoch, version: insync.version })).toEqual({ ok: true });
+    const snapshot = next<{ version: number }>(s, 'keys.snapshot');
+    expect(await s.timeout(10_000).emitWithAck('keys.resync', { epoch: snap.epoch, version: snap.version })).toEqual({ ok: true, result: 'snapshot' });
+    expect((await snapshot).version).toBe(snap.version);
+    expect(await s.timeout(10_000).emitWithAck('keys.resync', { epoch: snap.epoch, version: snap.version, hash: 'ABC' })).toMatchObject({ ok: false, error: { code: 'invalid_payload', message: expect.stringContaining('hash') } });
+  });
+
+  it('marks a change whose secrets were withheld (credential removed later) with secretsWithheld, unlike a label-only edit; its message has no hash (§2)', async () => {
+    const a = await org();
+    const rest = async (path: string, body: object) =>
+      fetch(`${api.url}/v1/orgs/${a.orgId}/credentials${path}`, { method: 'POST', headers: { Authorization: `Bearer ${a.admin}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const added = await rest('', { provider: 'gemini', label: 'doomed', apiKey: 'AIzaFAKEFAKEFAKEFAKEFAKEFAKEFAK000003FA' });
+    expect(added.status).toBe(201);
+    const { credential, version } = (await added.json()) as { credential: { id: string }; version: number };
+    expect((await rest(':batch', { changes: [{ op: 'edit', id: credential.id, apiKey: 'AIzaFAKEFAKEFAKEFAKEFAKEFAKEFAK000004FA' }] })).status).toBe(200);
+    expect((await rest(':batch', { changes: [{ op: 'edit', id: credential.id, label: 'renamed' }] })).status).toBe(200);
+    expect((await rest(':batch', { changes: [{ op: 'remove', id: credential.id }] })).status).toBe(200);
+    const first = open({ token: await a.member('withheld'), protocol: 2 });
+    const snap = await next<{ epoch: number; hash: string }>(first, 'keys.snapshot');
+    first.close();
+    // Resume right after the add: the edit, the rename and the removal follow.
+    const s = open({ token: await a.member('withheld'), protocol: 2, resume: { epoch: snap.epoch, version } });
+    type Msg = { toVersion: number; hash?: string; changes: { version: number; type: string; secretsWithheld?: boolean; secrets?: unknown; label?: string }[] };
+    const got: Msg[] = [];
+    await new Promise<void>((resolve) => s.on('keys.changes', (m: Msg) => (got.push(m), m.toVersion === version + 3 && resolve())));
+    const changes = got.flatMap((m) => m.changes.map((c) => ({ ...c, messageHash: m.hash !== undefined })));
+    expect(changes.map(({ version: v, type, secretsWithheld, secrets, label, messageHash }) => ({ v, type, secretsWithheld, secrets, label, messageHash: v === version + 1 ? messageHash : undefined }))).toEqual([
+      { v: version + 1, type: 'CredentialEdited', secretsWithheld: true, secrets: undefined, label: undefined, messageHash: false },
+      { v: version + 2, type: 'CredentialEdited', secretsWithheld: undefined, secrets: undefined, label: 'renamed', messageHash: undefined },
+      { v: version + 3, type: 'CredentialRemoved', secretsWithheld: undefined, secrets: undefined, label: undefined, messageHash: undefined },
+    ]);
+  });
+
+  it('a rate_limited refusal carries data.retryAfterMs (§1)', async () => {
+    const a = await org();
+    const token = await a.member('storm');
+    let refused: { message: string; data: Record<string, unknown> } | undefined;
+    for (let i = 0; i < 40 && !refused; i++) {
+      const s = open({ token, protocol: 2 });
+      refused = await Promise.race([refusal(s), next(s, 'connect').then(() => undefined)]);
+      s.close();
+    }
+    expect(refused).toMatchObject({ message: 'rate_limited', data: { code: 'rate_limited', retryAfterMs: expect.any(Number) } });
+    const ms = refused!.data.retryAfterMs as number;
+    expect(Number.isInteger(ms) && ms >= 1000 && ms <= 60_000).toBe(true);
+  });
 });

@@ -8,6 +8,8 @@ export interface DevicePosition {
   readonly epoch?: number;
   readonly appliedVersion?: number;
   readonly connected: boolean;
+  /** When the gateway saw it (ms since epoch; default: the write's time). Presence follows the latest event, not the latest write. */
+  readonly at?: number;
 }
 
 export interface DeviceRow extends Required<DevicePosition> {
@@ -26,20 +28,30 @@ export function devicePositionProblem(r: DevicePosition): string | undefined {
 }
 
 function tuples(rows: readonly DevicePosition[], withPosition: boolean): string {
-  const n = withPosition ? 6 : 4;
+  const n = withPosition ? 7 : 5;
   return rows
     .map((_, i) => {
       const p = (k: number) => `$${i * n + k}`;
       return withPosition
-        ? `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}::int, ${p(5)}::int, ${p(6)}::boolean, now())`
-        : `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}::boolean, now())`;
+        ? `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}::int, ${p(5)}::int, ${p(6)}::boolean, ${seenAt(p(7))})`
+        : `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}::boolean, ${seenAt(p(5))})`;
     })
     .join(', ');
 }
 
 function params(rows: readonly DevicePosition[], withPosition: boolean): unknown[] {
-  return rows.flatMap((r) => (withPosition ? [r.orgId, r.deviceId, r.userId, r.epoch, r.appliedVersion, r.connected] : [r.orgId, r.deviceId, r.userId, r.connected]));
+  const at = (r: DevicePosition) => (r.at !== undefined && Number.isFinite(r.at) ? r.at : null);
+  return rows.flatMap((r) => (withPosition ? [r.orgId, r.deviceId, r.userId, r.epoch, r.appliedVersion, r.connected, at(r)] : [r.orgId, r.deviceId, r.userId, r.connected, at(r)]));
 }
+
+const seenAt = (param: string) => `coalesce(to_timestamp(${param}::double precision / 1000), now())`;
+
+/**
+ * A disconnect flushed late (e.g. by a gateway shutting down) must not mark offline a device that has since
+ * reconnected through another gateway: presence is taken only from an event at least as recent as the row's.
+ */
+const PRESENCE = `connected = CASE WHEN EXCLUDED.last_seen_at >= devices.last_seen_at THEN EXCLUDED.connected ELSE devices.connected END,
+           last_seen_at = GREATEST(devices.last_seen_at, EXCLUDED.last_seen_at)`;
 
 /** Only for a live org (its row share-locked): a device that disconnects because its org was deleted leaves no row. */
 const LIVE_ORG = 'EXISTS (SELECT 1 FROM organizations o WHERE o.id = v.org_id AND o.deleted_at IS NULL FOR SHARE)';
@@ -60,7 +72,7 @@ export class DevicesRepository {
          SELECT v.* FROM (VALUES ${tuples(moves, true)}) AS v(org_id, device_id, user_id, epoch, applied_version, connected, last_seen_at)
          WHERE ${LIVE_ORG}
          ON CONFLICT (org_id, device_id) DO UPDATE SET
-           user_id = EXCLUDED.user_id, connected = EXCLUDED.connected, last_seen_at = now(), epoch = EXCLUDED.epoch,
+           user_id = EXCLUDED.user_id, ${PRESENCE}, epoch = EXCLUDED.epoch,
            applied_version = CASE WHEN EXCLUDED.epoch = devices.epoch THEN GREATEST(devices.applied_version, EXCLUDED.applied_version) ELSE EXCLUDED.applied_version END`,
         params(moves, true),
       );
@@ -70,7 +82,7 @@ export class DevicesRepository {
         `INSERT INTO devices (org_id, device_id, user_id, connected, last_seen_at)
          SELECT v.* FROM (VALUES ${tuples(presence, false)}) AS v(org_id, device_id, user_id, connected, last_seen_at)
          WHERE ${LIVE_ORG}
-         ON CONFLICT (org_id, device_id) DO UPDATE SET user_id = EXCLUDED.user_id, connected = EXCLUDED.connected, last_seen_at = now()`,
+         ON CONFLICT (org_id, device_id) DO UPDATE SET user_id = EXCLUDED.user_id, ${PRESENCE}`,
         params(presence, false),
       );
     }
