@@ -1,10 +1,11 @@
 /**
- * The built app as a real child process for the scenario benchmarks (org writers, cold start, soak), and what drives
- * it from outside: HTTP commands, agents over socket.io, RSS and CPU samples. One process serves the command API and
- * the agent gateway on a real Postgres (DATABASE_URL without KAFKA_BROKERS: the event log is the Postgres table).
+ * The built apps as real child processes for every benchmark that drives them from outside (org writers, cold start,
+ * soak, reconnect storm, snapshot, flood), and the drivers: HTTP commands, agents over socket.io, RSS and CPU samples.
+ * prepare(): one process (command API + agent gateway) on Postgres alone; startStack(): the distributed stack
+ * (command-api, projector, gateway) on Kafka. Services come from bench/durability.ts, stops from bench/harness.ts.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -13,29 +14,39 @@ import { io, Socket } from 'socket.io-client';
 import { issueDevToken } from '@keystream/auth';
 import { openDatabase, orgStreams } from '@keystream/persistence';
 import { adoptBenchKeyring, BENCH_MASTER_KEY } from './bench-keys';
+import { Durability, provideKafka, providePostgres, readDurability } from './durability';
 import type { BenchRun } from './harness';
 
 export const now = () => performance.timeOrigin + performance.now();
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const ENTRY = join(resolve(__dirname, '..'), 'apps', 'command-api', 'src', 'main.js');
+export const DIST = resolve(__dirname, '..');
+const COMMAND_API = join(DIST, 'apps', 'command-api', 'src', 'main.js');
 const PAGE = 4096;
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => res(p));
+/**
+ * A free port below the kernel's ephemeral range (32768+ here): a restarted server gets its port back even after
+ * thousands of client connections took ephemeral ports meanwhile.
+ */
+export async function stablePort(): Promise<number> {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const free = await new Promise<boolean>((res) => {
+      const s = createServer().once('error', () => res(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
     });
-    srv.on('error', rej);
-  });
+    if (free) return port;
+  }
 }
 
-/** One app process; an unexpected exit fails the run (through the harness). */
+/**
+ * One built entry point as a child process on a port of its own (kept across restarts, like a rollout); ready when
+ * /health/ready answers 200. Every start registers its kill with the harness; an exit not asked for fails the run.
+ */
 export class AppProcess {
   private child?: ChildProcess;
   private stopping = false;
   private tail = '';
+  private port = 0;
   url = '';
   spawnedAt = 0;
   readyAt = 0;
@@ -43,20 +54,26 @@ export class AppProcess {
   constructor(
     private readonly run: BenchRun,
     private readonly env: NodeJS.ProcessEnv,
+    readonly name = 'app',
+    private readonly entry = COMMAND_API,
   ) {}
 
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   async start(): Promise<void> {
-    if (!existsSync(ENTRY)) throw new Error(`${ENTRY} does not exist: build first (npm run build)`);
-    const port = await freePort();
-    this.url = `http://127.0.0.1:${port}`;
+    if (!existsSync(this.entry)) throw new Error(`${this.entry} does not exist: build first (npm run build)`);
+    this.port ||= await stablePort();
+    this.url = `http://127.0.0.1:${this.port}`;
     this.stopping = false;
     this.spawnedAt = now();
-    const child = spawn(process.execPath, [ENTRY], { env: { ...this.env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [this.entry], { env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
-    this.run.onCleanup('app process', () => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
+    this.run.onCleanup(this.name, () => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
     child.stderr!.on('data', (d: Buffer) => (this.tail = (this.tail + String(d)).slice(-4000)));
     child.on('exit', (code, signal) => {
-      if (!this.stopping) this.run.end(new Error(`app exited unexpectedly (code ${code}, signal ${signal}): ${this.tail}`));
+      if (!this.stopping) this.run.end(new Error(`${this.name} exited unexpectedly (code ${code}, signal ${signal}): ${this.tail}`));
     });
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
@@ -66,7 +83,7 @@ export class AppProcess {
       }
       await sleep(20);
     }
-    throw new Error(`app not ready within 90 s: ${this.tail}`);
+    throw new Error(`${this.name} not ready within 90 s: ${this.tail}`);
   }
 
   /** Resident set size (MB) from /proc. */
@@ -75,12 +92,12 @@ export class AppProcess {
     return (pages * PAGE) / 2 ** 20;
   }
 
-  async stop(): Promise<void> {
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     this.stopping = true;
     const c = this.child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise((r) => c.once('exit', r));
-    c.kill('SIGTERM');
+    c.kill(signal);
     const t = setTimeout(() => c.kill('SIGKILL'), 15_000);
     await exited;
     clearTimeout(t);
@@ -111,6 +128,42 @@ export async function prepare(databaseUrl: string, orgIds: string[]): Promise<{ 
     KEYSTREAM_CONNECT_RATE_PER_MIN: '1000000',
   };
   return { env, secret: Buffer.from(secretText, 'utf8') };
+}
+
+/**
+ * The distributed stack as real processes (command-api, projector, one gateway) on a fresh Kafka topic, with `orgs`
+ * registered organizations and the JWT secret to sign their tokens; the durability settings read back from the servers.
+ */
+export async function startStack(run: BenchRun, orgs: number, prefix: string, extraEnv: NodeJS.ProcessEnv = {}) {
+  const pg = providePostgres(run, 'keystream_agent_bench');
+  const kafka = provideKafka(run);
+  const durability: Durability = await readDurability(pg.url, kafka);
+  const jwt = randomBytes(32).toString('hex');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: pg.url,
+    KAFKA_BROKERS: kafka.brokers.join(','),
+    KAFKA_REPLICATION_FACTOR: String(kafka.replicationFactor),
+    KAFKA_TOPIC: `keystream.${prefix}.${randomUUID()}`,
+    AUTH_JWT_SECRET: jwt,
+    KEYSTREAM_MASTER_KEY: process.env.KEYSTREAM_MASTER_KEY ?? BENCH_MASTER_KEY.toString('base64'),
+    ...extraEnv,
+  };
+  const ds = await openDatabase({ url: pg.url, poolSize: 2 });
+  const tag = randomUUID().slice(0, 8);
+  const orgIds = Array.from({ length: orgs }, (_, i) => `${prefix}-${tag}-${i}`);
+  try {
+    if (pg.ours) await adoptBenchKeyring(ds);
+    await ds.transaction(async (m) => {
+      for (const id of orgIds) await orgStreams.ensureOrg(m, id);
+    });
+  } finally {
+    await ds.destroy();
+  }
+  const proc = (name: string) => new AppProcess(run, env, name, join(DIST, 'apps', name, 'src', 'main.js'));
+  const [api, projector, gateway] = [proc('command-api'), proc('projector'), proc('gateway')];
+  await Promise.all([api.start(), projector.start(), gateway.start()]);
+  return { api, projector, gateway, jwt, orgIds, env, durability, sources: `postgres: ${pg.source}; kafka: ${kafka.source}` };
 }
 
 export const token = (secret: Buffer, orgId: string, role: 'admin' | 'member', userId: string) => issueDevToken(secret, { userId, orgId, role, ttlSeconds: 7200 });

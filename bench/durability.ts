@@ -96,7 +96,9 @@ export async function readDurability(databaseUrl: string, kafka?: ProvidedKafka)
     const admin = new Kafka({ clientId: 'bench-durability', brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     try {
-      const cluster = await admin.describeCluster();
+      // A cluster kafka.sh just reported ready may not list all its brokers yet: wait (bounded) before judging it.
+      let cluster = await admin.describeCluster();
+      for (const until = Date.now() + 30_000; !FAST && cluster.brokers.length < 3 && Date.now() < until; cluster = await admin.describeCluster()) await new Promise((r) => setTimeout(r, 500));
       const cfg = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 4 /* BROKER */, name: String(cluster.brokers[0].nodeId), configNames: ['min.insync.replicas'] }] });
       const minIsr = cfg.resources[0]?.configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue ?? '?';
       k = { brokers: cluster.brokers.length, topicReplicationFactor: kafka.replicationFactor, minInsyncReplicas: minIsr, producerAcks: 'all (-1)' };

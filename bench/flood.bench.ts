@@ -6,15 +6,20 @@
  *   npm run bench:flood
  *
  * Delivery = save request sent → a strict agent of that org received the change. Target: flooded p99 ≤ 2× unflooded.
- * Exit 1 when no figures can be produced (a save refused, a delivery missing, a protocol violation).
- * Environment: as bench/reconnect-storm, BENCH_FLOOD_ORGS=10, BENCH_FLOOD_AGENTS_PER_ORG=5, BENCH_FLOOD_SAVES=200,
+ * Exits non-zero unless it printed and wrote its report (bench/harness.ts): a save refused, a delivery missing; a
+ * protocol violation is reported, then fails the run. Environment: as bench/reconnect-storm (durability printed first),
+ * BENCH_OUT=bench/results/flood.json, BENCH_FLOOD_ORGS=10, BENCH_FLOOD_AGENTS_PER_ORG=5, BENCH_FLOOD_SAVES=200,
  * BENCH_FLOOD_INTERVAL_MS=25, BENCH_FLOOD_EVENTS_PER_TICK=10 (each of resync and ack, every 10 ms). Saves per block
  * (4 interleaved blocks: calm, flooded, calm, flooded).
  */
+import os from 'node:os';
+import { join, resolve } from 'node:path';
 import { io, Socket } from 'socket.io-client';
 import { issueDevToken } from '@keystream/auth';
 import { StrictAgent } from '../apps/gateway/src/conformance/strict-agent';
-import { startStack } from './bench-stack';
+import { pct as quantile, sleep, startStack } from './bench-app';
+import { durabilityHeader, ROOT } from './durability';
+import { BenchRun, runBench } from './harness';
 
 const envInt = (name: string, dflt: number) => {
   const n = Number(process.env[name] || dflt);
@@ -26,8 +31,7 @@ const PER_ORG = envInt('BENCH_FLOOD_AGENTS_PER_ORG', 5);
 const SAVES = envInt('BENCH_FLOOD_SAVES', 200);
 const INTERVAL = envInt('BENCH_FLOOD_INTERVAL_MS', 25);
 const PER_TICK = envInt('BENCH_FLOOD_EVENTS_PER_TICK', 10);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const pct = (xs: number[], p: number) => quantile(xs, p / 100);
 
 /** The abusive client: a member socket emitting resyncs and acks every 10 ms, reconnecting at once whenever cut off. */
 class Flooder {
@@ -67,11 +71,12 @@ class Flooder {
   }
 }
 
-async function main() {
-  console.log(`flood: ${JSON.stringify({ orgs: ORGS, agentsPerOrg: PER_ORG, saves: SAVES, intervalMs: INTERVAL, floodEventsPerSecond: PER_TICK * 2 * 100, KEYSTREAM_WRITE_RATE_PER_MIN: 100000, node: process.version })}`);
+async function main(run: BenchRun) {
+  const settings = { orgs: ORGS, agentsPerOrg: PER_ORG, saves: SAVES, intervalMs: INTERVAL, floodEventsPerSecond: PER_TICK * 2 * 100, KEYSTREAM_WRITE_RATE_PER_MIN: 100000, node: process.version };
+  process.stderr.write(`flood: ${JSON.stringify(settings)}\n`);
   // The admins' REST write limit is not under test here (README "Rate limits"); the flooder's socket budgets are.
-  const { api, projector, gateway, jwt, orgIds, sources } = await startStack(ORGS + 1, 'flood', { KEYSTREAM_WRITE_RATE_PER_MIN: '100000' });
-  console.log(sources);
+  const { api, projector, gateway, jwt, orgIds, sources, durability } = await startStack(run, ORGS + 1, 'flood', { KEYSTREAM_WRITE_RATE_PER_MIN: '100000' });
+  process.stderr.write(`${durabilityHeader(durability)}\n`);
   const token = (orgId: string, role: 'admin' | 'member', userId: string) => issueDevToken(Buffer.from(jwt), { userId, orgId, role, deviceId: `${orgId}-${userId}`, ttlSeconds: 3600 });
   const victims = orgIds.slice(1);
   const admins = await Promise.all(victims.map((o) => token(o, 'admin', 'admin')));
@@ -168,20 +173,16 @@ async function main() {
   await Promise.all([api, projector, gateway].map((p) => p.stop()));
 
   const ms = (x: number) => `${x.toFixed(1)} ms`;
+  const lines = [durabilityHeader(durability), sources, `settings: ${JSON.stringify(settings)}`];
   for (const p of [calm, flooded])
-    console.log(`${p.name.padEnd(10)} delivery p50 ${ms(pct(p.deliveries, 50))} p99 ${ms(pct(p.deliveries, 99))}   write p99 ${ms(pct(p.writes, 99))}   /health/ready p99 ${ms(pct(p.ready, 99))}   (${p.deliveries.length} deliveries)`);
-  console.log(`flooder: ${flooder.sent} events sent, session.closed ${flooder.closed}×, handshakes refused ${flooder.refused}×`);
+    lines.push(`${p.name.padEnd(10)} delivery p50 ${ms(pct(p.deliveries, 50))} p99 ${ms(pct(p.deliveries, 99))}   write p99 ${ms(pct(p.writes, 99))}   /health/ready p99 ${ms(pct(p.ready, 99))}   (${p.deliveries.length} deliveries)`);
+  lines.push(`flooder: ${flooder.sent} events sent, session.closed ${flooder.closed}×, handshakes refused ${flooder.refused}×`);
   const ratio = (f: (p: typeof calm) => number[]) => (pct(f(flooded), 99) / pct(f(calm), 99)).toFixed(2);
-  console.log(`p99 flooded/unflooded: delivery ${ratio((p) => p.deliveries)}× (target ≤ 2×)   write ${ratio((p) => p.writes)}×   /health/ready ${ratio((p) => p.ready)}×   protocol violations: ${violations.length}`);
-  if (violations.length) {
-    console.error(violations.slice(0, 20).join('\n'));
-    process.exitCode = 1;
-  }
+  lines.push(`p99 flooded/unflooded: delivery ${ratio((p) => p.deliveries)}× (target ≤ 2×)   write ${ratio((p) => p.writes)}×   /health/ready ${ratio((p) => p.ready)}×   protocol violations: ${violations.length}`);
+  const fig = (p: typeof calm) => ({ deliveries: p.deliveries.length, deliveryP50Ms: pct(p.deliveries, 50), deliveryP99Ms: pct(p.deliveries, 99), writeP99Ms: pct(p.writes, 99), readyP99Ms: pct(p.ready, 99) });
+  const out = { settings, unflooded: fig(calm), flooded: fig(flooded), flooder };
+  run.report(lines.join('\n'), { ...out, durability, services: sources, machine: { node: process.version, cpus: os.cpus().length, totalMemMB: Math.round(os.totalmem() / 2 ** 20), loadAfter: os.loadavg() }, at: new Date().toISOString(), violations: violations.length });
+  if (violations.length) throw new Error(`${violations.length} protocol violation(s):\n${violations.slice(0, 20).join('\n')}`);
 }
 
-main()
-  .catch((e) => {
-    console.error(`flood bench failed, no figures: ${e instanceof Error ? e.stack : e}`);
-    process.exitCode = 1;
-  })
-  .then(() => process.exit());
+runBench('flood', { outPath: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(ROOT, 'bench', 'results', 'flood.json'), watchdogMs: 20 * 60_000 }, main);

@@ -9,20 +9,24 @@
  *
  * Measured from the SIGTERM: time until every agent is at its org's head (and every raw client greeted), p50/p99 per
  * agent, the gateway's peak RSS and CPU seconds (old process's shutdown + new process) vs the raw server's.
- * Target: all converge, 0 protocol violations, Keystream time ≤ 2× the raw time. Exit 1 when the run cannot produce
- * figures (no convergence within BENCH_STORM_TIMEOUT_S, a violation, a process failure); a missed ratio is reported.
+ * Target: all converge, 0 protocol violations, Keystream time ≤ 2× the raw time. Exits non-zero unless it printed and
+ * wrote its report (bench/harness.ts: no convergence within BENCH_STORM_TIMEOUT_S, a process failure, a signal); a
+ * protocol violation is reported and then fails the run; a missed ratio is reported.
  *
- * Environment: DATABASE_URL (else deploy/local/postgres.sh, database keystream_agent_bench, durable unless
- * BENCH_FAST=1), KAFKA_BROKERS (else deploy/local/kafka.sh), BENCH_STORM_AGENTS=5000, BENCH_STORM_ORGS=50,
- * BENCH_STORM_JITTER_MS=3000, BENCH_STORM_SAVES=50 (during the restart), BENCH_STORM_TIMEOUT_S=300.
+ * Environment: DATABASE_URL / KAFKA_BROKERS, else deploy/local/postgres.sh (database keystream_agent_bench) and the
+ * three-broker deploy/local/kafka.sh cluster, durable unless BENCH_FAST=1 (bench/durability.ts; settings printed
+ * first), BENCH_STORM_AGENTS=5000, BENCH_STORM_ORGS=50, BENCH_STORM_JITTER_MS=3000, BENCH_STORM_SAVES=50 (during the
+ * restart), BENCH_STORM_TIMEOUT_S=300, BENCH_OUT=bench/results/reconnect-storm.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { io, Socket } from 'socket.io-client';
 import { issueDevToken } from '@keystream/auth';
 import { StrictAgent } from '../apps/gateway/src/conformance/strict-agent';
-import { BenchProcess, DIST, ProcSampler, ROOT, stablePort, startStack } from './bench-stack';
+import { AppProcess, DIST, pct as quantile, sleep, startStack } from './bench-app';
+import { durabilityHeader, ROOT } from './durability';
+import { BenchRun, runBench } from './harness';
+import { ProcSampler } from './proc-sampler';
 
 const envInt = (name: string, dflt: number) => {
   const n = Number(process.env[name] || dflt);
@@ -34,10 +38,9 @@ const ORGS = Math.min(envInt('BENCH_STORM_ORGS', 50), N);
 const JITTER = envInt('BENCH_STORM_JITTER_MS', 3000);
 const SAVES = envInt('BENCH_STORM_SAVES', 50);
 const TIMEOUT_MS = envInt('BENCH_STORM_TIMEOUT_S', 300) * 1000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const jitter = () => Math.random() * JITTER;
 const retry = () => 250 + Math.random() * 500;
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const pct = (xs: number[], p: number) => quantile(xs, p / 100);
 
 /** Waits until `done()` holds for every item, recording when each first did (ms since t0). */
 async function converge<T>(items: T[], done: (x: T) => boolean, t0: number, what: string): Promise<number[]> {
@@ -50,8 +53,10 @@ async function converge<T>(items: T[], done: (x: T) => boolean, t0: number, what
   return items.map((x) => at.get(x)!);
 }
 
-async function keystreamStorm() {
-  const { api, projector, gateway, jwt, orgIds, sources } = await startStack(ORGS, 'storm');
+async function keystreamStorm(run: BenchRun) {
+  const { api, projector, gateway, jwt, orgIds, sources, durability } = await startStack(run, ORGS, 'storm');
+  // Printed before any figure: a report without the settings it ran with is no report.
+  process.stderr.write(`${durabilityHeader(durability)}\n`);
   const admins = await Promise.all(orgIds.map((orgId) => issueDevToken(Buffer.from(jwt), { userId: 'admin', orgId, role: 'admin', ttlSeconds: 3600 })));
   const heads = new Map<string, number>();
   let saved = 0;
@@ -112,11 +117,11 @@ async function keystreamStorm() {
   }
   agents.forEach((x) => x.a.close());
   await Promise.all([api, projector, gateway].map((p) => p.stop()));
-  return { times, resumed, proc, violations, refusals, readyMs, savesDoneMs, sources, saved };
+  return { times, resumed, proc, violations, refusals, readyMs, savesDoneMs, sources, saved, durability };
 }
 
-async function rawStorm() {
-  const server = new BenchProcess('raw socket.io', join(DIST, 'bench/raw-socketio-server.js'), await stablePort(), process.env);
+async function rawStorm(run: BenchRun) {
+  const server = new AppProcess(run, process.env, 'raw socket.io', join(DIST, 'bench', 'raw-socketio-server.js'));
   await server.start();
   const clients = Array.from({ length: N }, () => ({ greetedAt: 0, s: undefined as Socket | undefined }));
   const connect = (c: (typeof clients)[number]) => {
@@ -144,34 +149,27 @@ async function rawStorm() {
   return { times, proc, readyMs };
 }
 
-async function main() {
+async function main(run: BenchRun) {
   const settings = { agents: N, orgs: ORGS, jitterMs: JITTER, savesDuringRestart: SAVES, timeoutS: TIMEOUT_MS / 1000, cpus: os.cpus().length, node: process.version };
-  console.log(`reconnect storm: ${JSON.stringify(settings)}`);
-  const ks = await keystreamStorm();
-  console.log(ks.sources);
-  const raw = await rawStorm();
+  process.stderr.write(`reconnect storm: ${JSON.stringify(settings)}\n`);
+  const ks = await keystreamStorm(run);
+  const raw = await rawStorm(run);
+  const lines = [durabilityHeader(ks.durability), ks.sources, `settings: ${JSON.stringify(settings)}`];
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   const row = (name: string, r: { times: number[]; readyMs: number; proc: { peakRssMb: number; cpuSeconds: number } }) =>
     `${name.padEnd(18)} server ready ${s(r.readyMs)}   all at head ${s(Math.max(...r.times))}   p50 ${s(pct(r.times, 50))}   p99 ${s(pct(r.times, 99))}   peak RSS ${r.proc.peakRssMb} MB   CPU ${r.proc.cpuSeconds.toFixed(2)} s`;
-  console.log('times from the SIGTERM:');
-  console.log(row('Keystream gateway', ks));
-  console.log(row('plain socket.io', raw));
-  console.log(`Keystream reconnection attempts refused, by connect_error (last 40 trace lines per agent): ${JSON.stringify(ks.refusals)}`);
-  console.log(`Keystream agents reconnected and answered: p50 ${s(pct(ks.resumed, 50))}, all ${s(Math.max(...ks.resumed))}; the ${SAVES} saves made during the restart were all committed ${s(ks.savesDoneMs)} after the SIGTERM`);
+  lines.push('times from the SIGTERM:');
+  lines.push(row('Keystream gateway', ks));
+  lines.push(row('plain socket.io', raw));
+  lines.push(`Keystream reconnection attempts refused, by connect_error (last 40 trace lines per agent): ${JSON.stringify(ks.refusals)}`);
+  lines.push(`Keystream agents reconnected and answered: p50 ${s(pct(ks.resumed, 50))}, all ${s(Math.max(...ks.resumed))}; the ${SAVES} saves made during the restart were all committed ${s(ks.savesDoneMs)} after the SIGTERM`);
   const ratio = Math.max(...ks.times) / Math.max(...raw.times);
   const afterReady = (Math.max(...ks.times) - ks.readyMs) / (Math.max(...raw.times) - raw.readyMs);
-  console.log(`ratio, time until all: ${ratio.toFixed(2)}× (target ≤ 2×); counted from each server's ready: ${afterReady.toFixed(2)}×   protocol violations: ${ks.violations.length} (target 0)`);
+  lines.push(`ratio, time until all: ${ratio.toFixed(2)}× (target ≤ 2×); counted from each server's ready: ${afterReady.toFixed(2)}×   protocol violations: ${ks.violations.length} (target 0)`);
   const figures = (r: { times: number[]; readyMs: number; proc: object }) => ({ readyMs: r.readyMs, allMs: Math.max(...r.times), p50Ms: pct(r.times, 50), p99Ms: pct(r.times, 99), ...r.proc });
-  const out = { settings, keystream: { ...figures(ks), savesDoneMs: ks.savesDoneMs, resumedP50Ms: pct(ks.resumed, 50), resumedAllMs: Math.max(...ks.resumed), refusals: ks.refusals, violations: ks.violations.length }, raw: figures(raw), ratio, ratioFromReady: afterReady };
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench', 'results', 'reconnect-storm.json'), JSON.stringify(out, null, 2));
-  if (ks.violations.length) {
-    console.error(ks.violations.slice(0, 20).join('\n'));
-    process.exitCode = 1;
-  }
+  const out = { settings, durability: ks.durability, services: ks.sources, machine: { cpus: os.cpus().length, totalMemMB: Math.round(os.totalmem() / 2 ** 20), loadAfter: os.loadavg() }, at: new Date().toISOString(), keystream: { ...figures(ks), savesDoneMs: ks.savesDoneMs, resumedP50Ms: pct(ks.resumed, 50), resumedAllMs: Math.max(...ks.resumed), refusals: ks.refusals, violations: ks.violations.length }, raw: figures(raw), ratio, ratioFromReady: afterReady };
+  run.report(lines.join('\n'), out);
+  if (ks.violations.length) throw new Error(`${ks.violations.length} protocol violation(s):\n${ks.violations.slice(0, 20).join('\n')}`);
 }
 
-main().catch((e) => {
-  console.error(`reconnect storm failed, no figures: ${e instanceof Error ? e.stack : e}`);
-  process.exit(1);
-}).then(() => process.exit());
+runBench('reconnect-storm', { outPath: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(ROOT, 'bench', 'results', 'reconnect-storm.json'), watchdogMs: TIMEOUT_MS * 3 + 10 * 60_000 }, main);

@@ -7,15 +7,18 @@
  *
  * Measured: snapshot bytes (JSON payload, the same on both sides), connect → payload latency for agents connecting
  * one after another (p50/p99), and the time until all of a concurrent burst hold it. Agents are the conformance
- * suite's strict agents (hash checked). Exit 1 when no figures can be produced.
- * Environment: as bench/reconnect-storm (DATABASE_URL, KAFKA_BROKERS, BENCH_FAST), BENCH_SNAPSHOT_SEQUENTIAL=100,
- * BENCH_SNAPSHOT_BURST=200.
+ * suite's strict agents (hash checked). Exits non-zero unless it printed and wrote its report (bench/harness.ts).
+ * Environment: as bench/reconnect-storm (DATABASE_URL, KAFKA_BROKERS, BENCH_FAST; durability printed first),
+ * BENCH_SNAPSHOT_SEQUENTIAL=100, BENCH_SNAPSHOT_BURST=200, BENCH_OUT=bench/results/snapshot.json.
  */
-import { join } from 'node:path';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
 import { io } from 'socket.io-client';
 import { issueDevToken } from '@keystream/auth';
 import { StrictAgent } from '../apps/gateway/src/conformance/strict-agent';
-import { BenchProcess, DIST, stablePort, startStack } from './bench-stack';
+import { AppProcess, DIST, pct as quantile, startStack } from './bench-app';
+import { durabilityHeader, ROOT } from './durability';
+import { BenchRun, runBench } from './harness';
 
 const envInt = (name: string, dflt: number) => {
   const n = Number(process.env[name] || dflt);
@@ -25,7 +28,7 @@ const envInt = (name: string, dflt: number) => {
 const SEQUENTIAL = envInt('BENCH_SNAPSHOT_SEQUENTIAL', 100);
 const BURST = envInt('BENCH_SNAPSHOT_BURST', 200);
 const PER_SECTION = 50;
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const pct = (xs: number[], p: number) => quantile(xs, p / 100);
 const d = (i: number) => String(i).padStart(6, '0');
 const ADD: Record<string, (i: number) => object> = {
   openai: (i) => ({ apiKey: `sk-proj-FAKEFAKEFAKEFAKEFAKE${d(i)}`, organization: 'org-FAKE000000', baseUrl: 'https://api.openai.com/v1' }),
@@ -59,10 +62,11 @@ async function burst(connect: Receiver, n: number): Promise<number> {
   return all;
 }
 
-async function main() {
-  console.log(`snapshot: ${JSON.stringify({ credentials: PER_SECTION * 6, sequential: SEQUENTIAL, burst: BURST, node: process.version })}`);
-  const { api, projector, gateway, jwt, orgIds, sources } = await startStack(1, 'snap');
-  console.log(sources);
+async function main(run: BenchRun) {
+  const settings = { credentials: PER_SECTION * 6, sequential: SEQUENTIAL, burst: BURST, node: process.version };
+  process.stderr.write(`snapshot: ${JSON.stringify(settings)}\n`);
+  const { api, projector, gateway, jwt, orgIds, sources, durability } = await startStack(run, 1, 'snap');
+  process.stderr.write(`${durabilityHeader(durability)}\n`);
   const orgId = orgIds[0];
   const admin = await issueDevToken(Buffer.from(jwt), { userId: 'admin', orgId, role: 'admin', ttlSeconds: 3600 });
   let version = 0;
@@ -96,7 +100,7 @@ async function main() {
   const bytes = ks[0].bytes;
   await Promise.all([api, projector, gateway].map((p) => p.stop()));
 
-  const raw = new BenchProcess('raw socket.io', join(DIST, 'bench/raw-socketio-server.js'), await stablePort(), { ...process.env, RAW_PAYLOAD_BYTES: String(bytes) });
+  const raw = new AppProcess(run, { ...process.env, RAW_PAYLOAD_BYTES: String(bytes) }, 'raw socket.io', join(DIST, 'bench', 'raw-socketio-server.js'));
   await raw.start();
   const plain: Receiver = (onPayload) => {
     const s = io(`${raw.url}/agents`, { transports: ['websocket'], reconnection: false, forceNew: true });
@@ -112,18 +116,12 @@ async function main() {
   const ms = (x: number) => `${x.toFixed(1)} ms`;
   const row = (name: string, xs: { ms: number; bytes: number }[], all: number) =>
     `${name.padEnd(20)} ${xs[0].bytes} bytes   connect → payload p50 ${ms(pct(xs.map((x) => x.ms), 50))}  p99 ${ms(pct(xs.map((x) => x.ms), 99))}   burst of ${BURST}: all in ${ms(all)}`;
-  console.log(row('Keystream snapshot', ks, ksBurst));
-  console.log(row('plain socket.io emit', rw, rawBurst));
-  console.log(`ratios: p50 ${(pct(ks.map((x) => x.ms), 50) / pct(rw.map((x) => x.ms), 50)).toFixed(2)}×  p99 ${(pct(ks.map((x) => x.ms), 99) / pct(rw.map((x) => x.ms), 99)).toFixed(2)}×  burst ${(ksBurst / rawBurst).toFixed(2)}×   protocol violations: ${violations.length}`);
-  if (violations.length) {
-    console.error(violations.slice(0, 20).join('\n'));
-    process.exitCode = 1;
-  }
+  const lines = [durabilityHeader(durability), sources, `settings: ${JSON.stringify(settings)}`, row('Keystream snapshot', ks, ksBurst), row('plain socket.io emit', rw, rawBurst)];
+  const p = (xs: { ms: number }[], q: number) => pct(xs.map((x) => x.ms), q);
+  const out = { settings, bytes, keystream: { p50Ms: p(ks, 50), p99Ms: p(ks, 99), burstMs: ksBurst }, raw: { p50Ms: p(rw, 50), p99Ms: p(rw, 99), burstMs: rawBurst } };
+  lines.push(`ratios: p50 ${(pct(ks.map((x) => x.ms), 50) / pct(rw.map((x) => x.ms), 50)).toFixed(2)}×  p99 ${(pct(ks.map((x) => x.ms), 99) / pct(rw.map((x) => x.ms), 99)).toFixed(2)}×  burst ${(ksBurst / rawBurst).toFixed(2)}×   protocol violations: ${violations.length}`);
+  run.report(lines.join('\n'), { ...out, durability, services: sources, machine: { node: process.version, cpus: os.cpus().length, totalMemMB: Math.round(os.totalmem() / 2 ** 20), loadAfter: os.loadavg() }, at: new Date().toISOString(), violations: violations.length });
+  if (violations.length) throw new Error(`${violations.length} protocol violation(s):\n${violations.slice(0, 20).join('\n')}`);
 }
 
-main()
-  .catch((e) => {
-    console.error(`snapshot bench failed, no figures: ${e instanceof Error ? e.stack : e}`);
-    process.exitCode = 1;
-  })
-  .then(() => process.exit());
+runBench('snapshot', { outPath: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(ROOT, 'bench', 'results', 'snapshot.json'), watchdogMs: 20 * 60_000 }, main);
