@@ -115,6 +115,10 @@ describe('process metrics (built processes, scraped over HTTP, checked by promto
     for (const label of ['one', 'two']) expect((await addKey(api.url, a.orgId, a.admin, label)).status).toBe(201);
     await agent.until(() => agent.keySet?.version === 2, 20_000);
 
+    // The relay records a publish after Kafka acknowledged it and its outbox rows are deleted, which can be after an
+    // agent already got the change: wait for both observations before the scrape that is checked.
+    const until = Date.now() + 10_000;
+    while (sampleValue(await (await fetch(`${api.url}/metrics`)).text(), 'keystream_outbox_publish_latency_seconds_count') !== 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     const c = await scrape(api);
     has(c.families, [...EVERY, ...AUTH, ...COMMAND, ...RELAY]);
     lacks(c.families, [...GATEWAY, ...FEED, ...PROJECTOR]);

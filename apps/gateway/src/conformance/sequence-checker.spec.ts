@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { KeySet } from './key-set';
-import { SequenceChecker } from './sequence-checker';
+import { RESUME_SLACK, SequenceChecker } from './sequence-checker';
 
 /** The conformance agent's checks must be able to fail: each rule is shown breaking on a crafted sequence. */
 const EMPTY = '4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945';
@@ -111,7 +111,15 @@ describe('conformance SequenceChecker (docs/agent-protocol.md §3-§5)', () => {
     c.connected(c.position);
     c.inSync({ orgId: 'acme', epoch: 1, version: 2, hash: c.keySet.hash() });
     c.connected(c.position);
-    c.snapshot({ orgId: 'acme', epoch: 1, version: 5, hash: EMPTY, credentials: [] });
-    expect(c.violations.map((v) => v.replace(/^\[[^\]]+\] /, ''))).toEqual(['resume at e1/v2 (within the resume window) got a snapshot v5 instead of changes (§3)']);
+    c.snapshot({ orgId: 'acme', epoch: 1, version: 2 + RESUME_SLACK + 1, hash: EMPTY, credentials: [] });
+    expect(c.violations.map((v) => v.replace(/^\[[^\]]+\] /, ''))).toEqual([`resume at e1/v2 (within the resume window) got a snapshot v${2 + RESUME_SLACK + 1} instead of changes (§3)`]);
+  });
+
+  it('accepts a snapshot answering a resume that may have been at the head, past it by saves landing meanwhile (§3)', () => {
+    const c = started();
+    c.changes(changes(1, 2));
+    c.connected(c.position);
+    c.snapshot({ orgId: 'acme', epoch: 1, version: 2 + RESUME_SLACK, hash: EMPTY, credentials: [] });
+    expect(c.violations).toEqual([]);
   });
 });

@@ -1,5 +1,8 @@
 import { Change, Credential, KeySet } from './key-set';
 
+/** Saves that may land while one snapshot is read (§3); past this a snapshot answering a resume is a breach. */
+export const RESUME_SLACK = 5;
+
 /**
  * The per-socket rules of docs/agent-protocol.md §3-§5, checked on every message an agent receives.
  * Pure (no socket), so each rule can be shown to fail on a crafted sequence. Every breach is recorded,
@@ -90,7 +93,10 @@ export class SequenceChecker {
     const fresh = !s?.started;
     if (!fresh && m.epoch === this.epoch && !this.pending) this.fail(`unsolicited snapshot v${m.version} in epoch ${m.epoch} (no resync, no epoch change)`);
     if (m.epoch < this.epoch) this.fail(`snapshot in epoch ${m.epoch}, older than the agent's ${this.epoch}`);
-    if (fresh && s?.resume && m.epoch === s.resume.epoch && m.version > s.resume.version && m.version - s.resume.version <= 1000)
+    // §3 lets a snapshot answer an agent that resumed at the head (the read model trailing it), and its version may pass
+    // the head if saves land while it is built; the agent cannot see the head, so only a snapshot further past the resume
+    // than saves landing during one read (RESUME_SLACK) proves an agent behind the head got a snapshot instead of changes.
+    if (fresh && s?.resume && m.epoch === s.resume.epoch && m.version > s.resume.version + RESUME_SLACK && m.version - s.resume.version <= 1000)
       this.fail(`resume at e${s.resume.epoch}/v${s.resume.version} (within the resume window) got a snapshot v${m.version} instead of changes (§3)`);
     this.pending?.seen.add('snapshot');
     if (s) s.started = true;
