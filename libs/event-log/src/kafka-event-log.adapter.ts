@@ -57,6 +57,26 @@ export class KafkaEventLogAdapter implements EventLogPort {
   async append(events: readonly LogEnvelope[]): Promise<void> {
     if (events.length === 0) return;
     await this.init();
+    try {
+      await this.send(events);
+    } catch (e) {
+      // After a broker loss an idempotent producer can be left with sequence numbers the new leader refuses
+      // (OUT_OF_ORDER_SEQUENCE_NUMBER, or an unknown producer id): every later send fails the same way. A new
+      // producer (new producer id) starts a fresh sequence; the caller retries, at least once (consumers drop
+      // repeats by (orgId, version)).
+      if (producerFenced(e)) await this.resetProducer();
+      throw e;
+    }
+  }
+
+  private async resetProducer(): Promise<void> {
+    const old = this.producer;
+    this.producer = undefined;
+    this.ready = undefined;
+    await old?.disconnect().catch(() => undefined);
+  }
+
+  private async send(events: readonly LogEnvelope[]): Promise<void> {
     await this.producer!.send({
       topic: this.topic,
       acks: -1,
@@ -182,4 +202,10 @@ export class KafkaEventLogAdapter implements EventLogPort {
     this.consumers.clear();
     await this.producer?.disconnect();
   }
+}
+
+/** Send errors an idempotent producer does not recover from by itself. */
+function producerFenced(e: unknown): boolean {
+  const type = (e as { type?: unknown; cause?: { type?: unknown } })?.type ?? (e as { cause?: { type?: unknown } })?.cause?.type;
+  return type === 'OUT_OF_ORDER_SEQUENCE_NUMBER' || type === 'UNKNOWN_PRODUCER_ID' || type === 'INVALID_PRODUCER_EPOCH';
 }
