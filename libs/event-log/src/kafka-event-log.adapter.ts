@@ -127,7 +127,7 @@ export class KafkaEventLogAdapter implements EventLogPort {
         // Resolve only once partitions are assigned, so a caller appending right after never races the join.
         const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
         // A crash before the join (kafkajs then resolves run() and never joins) fails this attempt instead of hanging it.
-        const crashed = new Promise<never>((_, reject) => consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error)));
+        const crashed = new Promise<never>((_, reject) => consumer.on(consumer.events.CRASH, (e) => reject(new Crashed(e.payload.error))));
         crashed.catch(() => undefined);
         await consumer.run({
           autoCommit: false,
@@ -177,8 +177,18 @@ export class KafkaEventLogAdapter implements EventLogPort {
         );
       }, delayMs);
     };
-    const first = await open();
-    this.consumers.add(first);
+    // As kafkajs's restarts did: a retriable crash while joining (a coordinator still loading) is tried again.
+    for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 5000)) {
+      try {
+        this.consumers.add(await open());
+        break;
+      } catch (e) {
+        if (!(e instanceof Crashed)) throw e;
+        if (!e.retriable) throw e.cause;
+        opts.onError?.(e.cause);
+        await new Promise((r) => setTimeout(r, delayMs));
+      }
+    }
     return {
       stop: async () => {
         stopped = true;
@@ -230,5 +240,14 @@ export class KafkaEventLogAdapter implements EventLogPort {
     await Promise.all([...this.consumers].map((c) => c.disconnect()));
     this.consumers.clear();
     await this.producer?.disconnect();
+  }
+}
+
+/** A consumer crashed before joining; retriable as kafkajs judges it (it would have restarted). */
+class Crashed extends Error {
+  readonly retriable: boolean;
+  constructor(override readonly cause: Error) {
+    super(cause.message);
+    this.retriable = cause.name === 'KafkaJSNumberOfRetriesExceeded' || (cause as { retriable?: boolean }).retriable === true;
   }
 }
