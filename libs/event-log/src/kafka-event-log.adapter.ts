@@ -90,77 +90,136 @@ export class KafkaEventLogAdapter implements EventLogPort {
 
   async consume(opts: ConsumeOptions, onBatch: (records: readonly LogRecord[]) => Promise<void>): Promise<LogConsumer> {
     await this.init();
-    const startAt = opts.fromBeginning ? undefined : await this.endOffsetsIfNew(opts.groupId);
-    const consumer = this.kafka.consumer({
-      groupId: opts.groupId,
-      allowAutoTopicCreation: false,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1000,
-      minBytes: opts.fetch?.minBytes ?? 1,
-      maxWaitTimeInMs: opts.fetch?.maxWaitMs ?? 50,
-      maxBytesPerPartition: this.settings.maxBytesPerPartition ?? 1_048_576,
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.topic, fromBeginning: opts.fromBeginning });
-    // Resolve only once partitions are assigned, so a caller appending right after never races the join.
-    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    // Where each partition is read from on every (re)start: a new group "from the end" starts at the end as of now
+    // (nothing appended after consume() returns is missed); then the offset after the last handled record.
+    const from = new Map<number, string>(
+      (opts.fromBeginning ? [] : (await this.endOffsetsIfNew(opts.groupId)) ?? []).map((p) => [p.partition, p.offset]),
+    );
     // Offsets of handled batches, committed to Kafka at most once per COMMIT_INTERVAL_MS (and at stop), not per
     // batch: a restart or a rebalance may then hand a new owner up to that much again, which consumers drop by
     // (orgId, version) — the price of one commit round trip less per batch.
     const pending = new Map<number, string>();
     let lastCommit = Date.now();
+    let current: Consumer | undefined;
+    let stopped = false;
+    let retryTimer: NodeJS.Timeout | undefined;
     const commitPending = async () => {
-      if (pending.size === 0) return;
+      if (pending.size === 0 || !current) return;
       const taken = [...pending];
       pending.clear();
       lastCommit = Date.now();
       try {
-        await consumer.commitOffsets(taken.map(([partition, offset]) => ({ topic: this.topic, partition, offset })));
+        await current.commitOffsets(taken.map(([partition, offset]) => ({ topic: this.topic, partition, offset })));
       } catch (e) {
         // Kept for the next try (unless a later offset of the partition is pending by then); the failure is reported.
         for (const [partition, offset] of taken) if (!pending.has(partition)) pending.set(partition, offset);
         opts.onError?.(e);
       }
     };
-    // After a rebalance, offsets of partitions this member no longer owns are not ours to commit: the new owner's
-    // position would move back (more redelivery). They are dropped; the new owner redelivers at most that much.
-    consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      const mine = new Set(e.payload.memberAssignment[this.topic] ?? []);
-      for (const partition of [...pending.keys()]) if (!mine.has(partition)) pending.delete(partition);
-    });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      // Every delivered batch is handled, stale or not: returning early would leave kafkajs fetching past
-      // unprocessed records. Handlers are idempotent by (orgId, version), so a stale batch is harmless.
-      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-        if (batch.messages.length === 0) return;
-        const records = batch.messages.map((m) => recordFromBytes(batch.partition, m.offset, m.key?.toString('utf8') ?? null, m.value));
-        try {
-          await onBatch(records);
-        } catch (e) {
-          opts.onError?.(e);
-          throw e; // kafkajs fetches the partition again from its first unresolved offset: redelivered, never skipped
-        }
-        const last = batch.messages[batch.messages.length - 1].offset;
-        resolveOffset(last);
-        pending.set(batch.partition, (BigInt(last) + 1n).toString());
-        if (Date.now() - lastCommit >= COMMIT_INTERVAL_MS) await commitPending();
-        await heartbeat();
-      },
-    });
-    // A new group "from the end" starts at the end as of now, not as of its first fetch, so nothing
-    // appended after consume() returns can be missed.
-    for (const { partition, offset } of startAt ?? []) consumer.seek({ topic: this.topic, partition, offset });
-    await joined;
-    this.consumers.add(consumer);
+    const open = async (): Promise<Consumer> => {
+      const consumer = this.kafka.consumer({
+        groupId: opts.groupId,
+        allowAutoTopicCreation: false,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1000,
+        minBytes: opts.fetch?.minBytes ?? 1,
+        maxWaitTimeInMs: opts.fetch?.maxWaitMs ?? 50,
+        maxBytesPerPartition: this.settings.maxBytesPerPartition ?? 1_048_576,
+        // kafkajs's own restart after a crash resumes from the group's committed offsets, or from the end where
+        // none is committed yet (a fresh group): records appended meanwhile were skipped, and in a broker outage
+        // the restarted consumer was seen to never fetch again. Restarts are ours (reopen), from `from`.
+        retry: { restartOnFailure: async () => false },
+      });
+      consumer.on(consumer.events.CRASH, (e) => {
+        if (stopped || current !== consumer) return;
+        opts.onError?.(e.payload.error);
+        reopen(consumer, 1000);
+      });
+      // After a rebalance, offsets of partitions this member no longer owns are not ours to commit: the new owner's
+      // position would move back (more redelivery). They are dropped; the new owner redelivers at most that much.
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        const mine = new Set(e.payload.memberAssignment[this.topic] ?? []);
+        for (const partition of [...pending.keys()]) if (!mine.has(partition)) pending.delete(partition);
+      });
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topic: this.topic, fromBeginning: opts.fromBeginning });
+        // Resolve only once partitions are assigned, so a caller appending right after never races the join.
+        const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+        // A crash before the join (kafkajs then resolves run() and never joins) fails this attempt instead of hanging it.
+        const crashed = new Promise<never>((_, reject) => consumer.on(consumer.events.CRASH, (e) => reject(new Crashed(e.payload.error))));
+        crashed.catch(() => undefined);
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          // Every delivered batch is handled, stale or not: returning early would leave kafkajs fetching past
+          // unprocessed records. Handlers are idempotent by (orgId, version), so a stale batch is harmless.
+          eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+            if (batch.messages.length === 0) return;
+            const records = batch.messages.map((m) => recordFromBytes(batch.partition, m.offset, m.key?.toString('utf8') ?? null, m.value));
+            try {
+              await onBatch(records);
+            } catch (e) {
+              opts.onError?.(e);
+              throw e; // kafkajs fetches the partition again from its first unresolved offset: redelivered, never skipped
+            }
+            const last = batch.messages[batch.messages.length - 1].offset;
+            resolveOffset(last);
+            const next = (BigInt(last) + 1n).toString();
+            pending.set(batch.partition, next);
+            from.set(batch.partition, next);
+            if (Date.now() - lastCommit >= COMMIT_INTERVAL_MS) await commitPending();
+            await heartbeat();
+          },
+        });
+        for (const [partition, offset] of from) consumer.seek({ topic: this.topic, partition, offset });
+        await Promise.race([joined, crashed]);
+        current = consumer;
+        return consumer;
+      } catch (e) {
+        await consumer.disconnect().catch(() => undefined);
+        throw e;
+      }
+    };
+    // A crashed consumer (e.g. the cluster unreachable longer than its retries) is replaced until one runs again.
+    const reopen = (old: Consumer, delayMs: number) => {
+      this.consumers.delete(old);
+      current = undefined;
+      void old.disconnect().catch(() => undefined);
+      retryTimer = setTimeout(() => {
+        if (stopped) return;
+        open().then(
+          (c) => (stopped ? void c.disconnect().catch(() => undefined) : this.consumers.add(c)),
+          (e: unknown) => {
+            opts.onError?.(e);
+            reopen(old, Math.min(delayMs * 2, 5000));
+          },
+        );
+      }, delayMs);
+    };
+    // As kafkajs's restarts did: a retriable crash while joining (a coordinator still loading) is tried again.
+    for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 5000)) {
+      try {
+        this.consumers.add(await open());
+        break;
+      } catch (e) {
+        if (!(e instanceof Crashed)) throw e;
+        if (!e.retriable) throw e.cause;
+        opts.onError?.(e.cause);
+        await new Promise((r) => setTimeout(r, delayMs));
+      }
+    }
     return {
       stop: async () => {
-        this.consumers.delete(consumer);
+        stopped = true;
+        clearTimeout(retryTimer);
+        const c = current;
+        if (!c) return;
+        this.consumers.delete(c);
         // While still in the group (a stopped consumer can no longer commit); a batch still in hand is not
         // committed and comes again to the next owner, who drops it by version.
         await commitPending();
-        await consumer.disconnect();
+        await c.disconnect();
       },
     };
   }
@@ -208,4 +267,13 @@ export class KafkaEventLogAdapter implements EventLogPort {
 function producerFenced(e: unknown): boolean {
   const type = (e as { type?: unknown; cause?: { type?: unknown } })?.type ?? (e as { cause?: { type?: unknown } })?.cause?.type;
   return type === 'OUT_OF_ORDER_SEQUENCE_NUMBER' || type === 'UNKNOWN_PRODUCER_ID' || type === 'INVALID_PRODUCER_EPOCH';
+}
+
+/** A consumer crashed before joining; retriable as kafkajs judges it (it would have restarted). */
+class Crashed extends Error {
+  readonly retriable: boolean;
+  constructor(override readonly cause: Error) {
+    super(cause.message);
+    this.retriable = cause.name === 'KafkaJSNumberOfRetriesExceeded' || (cause as { retriable?: boolean }).retriable === true;
+  }
 }
