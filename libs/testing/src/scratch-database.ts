@@ -21,5 +21,17 @@ export async function scratchDatabase(prefix: string): Promise<{ url: string; dr
   await admin(`CREATE DATABASE ${name}`);
   const u = new URL(base);
   u.pathname = `/${name}`;
-  return { url: u.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  // WITH (FORCE) may not end a backend of another role, e.g. an autovacuum worker that just started on the scratch
+  // database (42501 for a non-superuser): it finishes in moments, so the drop is tried again.
+  const drop = async (): Promise<void> => {
+    for (let i = 1; ; i++) {
+      try {
+        return await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } catch (e) {
+        if ((e as { code?: string }).code !== '42501' || i >= 20) throw e;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  };
+  return { url: u.toString(), drop };
 }
