@@ -64,7 +64,7 @@ describe('distributed mode (Kafka + Postgres, separate processes)', () => {
   async function rebuiltHash(orgId: string): Promise<string> {
     const events = await eventRows.readOrg(ds.manager, orgId, 0, 100_000);
     expect(events.map((e) => e.version)).toEqual(events.map((_, i) => i + 1));
-    const state = events.reduce((s, e) => evolve(s, { type: e.type, data: e.data } as never, e.version), emptyKeySet());
+    const state = events.reduce((s, e) => evolve(s, e, e.version), emptyKeySet());
     return keySetHash(state.credentials.values());
   }
   /** `perOrg` events per org: one add, then batches of 25 label edits of it (sections hold at most 50 credentials). */

@@ -14,8 +14,6 @@ export interface Head {
   readonly hash: string;
 }
 
-type SecretsData = EventEnvelope['data'] & { label?: string; fields?: Record<string, string | null>; secrets?: Record<string, SealedSecret | null> };
-
 /**
  * Reads what agents get, from the projected key set and the log, and opens secrets for delivery. Each
  * credential's data key is fetched once per message (and cached by the vault across messages), never per
@@ -120,16 +118,16 @@ export class AgentKeySetReader {
     await this.vault.ready();
     const ids = new Set<string>();
     for (const e of events) {
-      const secrets = (e.data as SecretsData).secrets;
-      if (secrets && Object.values(secrets).some((s) => s?.keyId === DEK_KEY_ID)) ids.add(e.data.credentialId);
+      if (e.type === 'CredentialRemoved' || !e.data.secrets) continue;
+      if (Object.values(e.data.secrets).some((s) => s?.keyId === DEK_KEY_ID)) ids.add(e.data.credentialId);
     }
     return ids.size > 0 ? this.vault.dataKeys(orgId, ids) : new Map();
   }
 
   private change(orgId: string, e: EventEnvelope, deks: Map<string, Buffer>): { change: AgentChange; shredded: boolean } {
-    const d = e.data as SecretsData;
-    const base = { version: e.version, type: e.type, credentialId: d.credentialId, provider: d.provider };
+    const base = { version: e.version, type: e.type, credentialId: e.data.credentialId, provider: e.data.provider };
     if (e.type === 'CredentialRemoved') return { change: base, shredded: false };
+    const d = e.data;
     const dek = deks.get(d.credentialId);
     const shredded = !!d.secrets && Object.values(d.secrets).some((s) => s?.keyId === DEK_KEY_ID) && !dek;
     const secrets =

@@ -49,10 +49,9 @@ export type LogEvent = CredentialEvent | OrganizationDeleted;
 export type LogEventType = LogEvent['type'];
 export const LOG_EVENT_TYPES: readonly LogEventType[] = [...EVENT_TYPES, 'OrganizationDeleted'];
 
-/** The contract envelope, as stored in the log and published on keystream.credentials.v1. */
-export interface EventEnvelope<E extends LogEvent = CredentialEvent> {
+/** What every envelope carries besides its event (`type` and `data`). */
+export interface EnvelopeMetadata {
   readonly eventId: string;
-  readonly type: E['type'];
   readonly schemaVersion: number;
   readonly orgId: string;
   readonly version: number;
@@ -60,11 +59,16 @@ export interface EventEnvelope<E extends LogEvent = CredentialEvent> {
   readonly actor: { readonly userId: string };
   readonly commandId: string;
   readonly batch?: { readonly id: string; readonly size: number };
-  readonly data: E['data'];
 }
 
+/**
+ * The contract envelope, as stored in the log and published on keystream.credentials.v1: one member per event type
+ * (the conditional distributes over a union), so checking `type` narrows `data` — no reader casts.
+ */
+export type EventEnvelope<E extends LogEvent = CredentialEvent> = E extends LogEvent ? EnvelopeMetadata & E : never;
+
 /** An envelope as read from the log: a credential event or the org's tombstone. */
-export type LogEnvelope = EventEnvelope<CredentialEvent> | EventEnvelope<OrganizationDeleted>;
+export type LogEnvelope = EventEnvelope<LogEvent>;
 
 export function isTombstone(e: LogEnvelope): e is EventEnvelope<OrganizationDeleted> {
   return e.type === 'OrganizationDeleted';

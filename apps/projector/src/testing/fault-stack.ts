@@ -2,11 +2,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { issueDevToken } from '@keystream/auth';
-import { emptyKeySet, EventEnvelope, evolve, keySetHash } from '@keystream/credentials';
+import { CredentialEvent, emptyKeySet, evolve, keySetHash } from '@keystream/credentials';
 import { AgentProbe, AppProcess, ENTRY, FAKE, LoadTarget, newOrgId, runCli, ScratchPostgres, TEST_MASTER_KEY_BASE64, WriteLoad } from '@keystream/testing';
 
 /** An event as the write side's log holds it (the columns a rebuild and the checks need). */
-export type LoggedEvent = Pick<EventEnvelope, 'version' | 'type' | 'data'>;
+export type LoggedEvent = CredentialEvent & { readonly version: number };
 
 /** The distributed deployment as separate built processes on a scratch Postgres and the given Kafka. */
 export class FaultStack {
@@ -86,7 +86,7 @@ export class FaultStack {
 
   /** What a replay of the org's whole log gives. */
   static rebuiltHash(events: readonly LoggedEvent[]): string {
-    const state = events.reduce((s, e) => evolve(s, { type: e.type, data: e.data } as never, e.version), emptyKeySet());
+    const state = events.reduce((s, e) => evolve(s, e, e.version), emptyKeySet());
     return keySetHash(state.credentials.values());
   }
 

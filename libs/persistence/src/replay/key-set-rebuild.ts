@@ -37,7 +37,7 @@ export class KeySetRebuild {
       this.gaps.set(e.orgId, state.version + 1);
       return;
     }
-    evolveInPlace(state, { type: e.type, data: e.data } as never, e.version);
+    evolveInPlace(state, e, e.version);
   }
 
   orgs(): RebuiltOrg[] {

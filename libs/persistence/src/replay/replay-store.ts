@@ -130,7 +130,7 @@ export async function cutover(ds: DataSource, rebuilt: readonly RebuiltOrg[]): P
       await m.query(`INSERT INTO key_sets (org_id, epoch, version, hash) VALUES ($1, 1, 0, $2) ON CONFLICT (org_id) DO NOTHING`, [o.orgId, keySetHash([])]);
       await m.query(`SELECT 1 FROM key_sets WHERE org_id = $1 FOR UPDATE`, [o.orgId]);
       let state: KeySet = o.state;
-      for (const e of await eventRows.readOrg(m, o.orgId, state.version, 1_000_000)) state = evolve(state, { type: e.type, data: e.data } as never, e.version);
+      for (const e of await eventRows.readOrg(m, o.orgId, state.version, 1_000_000)) state = evolve(state, e, e.version);
       await m.query('DELETE FROM key_set_credentials WHERE org_id = $1', [o.orgId]);
       await insertRows(m, 'key_set_credentials', [...state.credentials.values()].map((c) => ({ orgId: o.orgId, c })));
       await m.query(`UPDATE key_sets SET version = $2, hash = $3, epoch = epoch + 1, updated_at = now() WHERE org_id = $1`, [o.orgId, state.version, keySetHash(state.credentials.values())]);

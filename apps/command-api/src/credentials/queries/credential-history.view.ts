@@ -1,4 +1,4 @@
-import { EventEnvelope, mask, MaskedSecret, SealedSecret } from '@keystream/credentials';
+import { EventEnvelope, mask, MaskedSecret } from '@keystream/credentials';
 
 /** One audit entry: who changed what and when, every secret reduced to last4 + fingerprint. */
 export interface HistoryEntry {
@@ -16,18 +16,16 @@ export interface HistoryEntry {
   };
 }
 
-type AnyData = { label?: string; fields?: Record<string, string | null>; secrets?: Record<string, SealedSecret | null> };
-
 /**
  * Built field by field from what may be shown (never by copying the event's data), so nothing else an
  * event carries (ciphertext, IVs, key ids, whatever later schema versions add) can reach the response.
  * A removal records the label the credential had.
  */
 export function toHistoryEntry(e: EventEnvelope): HistoryEntry {
-  const d = e.data as AnyData;
   const changes: { label?: string; fields?: Record<string, string | null>; secrets?: Record<string, MaskedSecret | null> } = {};
-  if (typeof d.label === 'string') changes.label = d.label;
+  if (typeof e.data.label === 'string') changes.label = e.data.label;
   if (e.type !== 'CredentialRemoved') {
+    const d = e.data;
     if (d.fields) changes.fields = Object.fromEntries(Object.entries(d.fields).map(([k, v]) => [k, typeof v === 'string' ? v : null]));
     if (d.secrets) changes.secrets = Object.fromEntries(Object.entries(d.secrets).map(([k, s]) => [k, s ? mask(s) : null]));
   }
