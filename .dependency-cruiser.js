@@ -16,6 +16,13 @@ module.exports = {
       to: { path: '^libs/(?!credentials/)' },
     },
     {
+      name: 'read-side-above-log-and-persistence',
+      comment: 'libs/projection (fold, projector, rebuild, compare, cutover) sits above event-log and persistence: they never import it.',
+      severity: 'error',
+      from: { path: '^libs/(credentials|crypto|config|persistence|event-log)/' },
+      to: { path: '^libs/projection/' },
+    },
+    {
       name: 'libs-never-import-apps',
       severity: 'error',
       from: { path: '^libs/' },

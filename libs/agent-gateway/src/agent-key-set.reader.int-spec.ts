@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { EventEnvelope, keySetHash } from '@keystream/credentials';
-import { eventRows, keySetProjection, localSecretVault, openDatabase, orgStreams } from '@keystream/persistence';
+import { eventRows, localSecretVault, openDatabase, orgStreams } from '@keystream/persistence';
+import { KeySetProjector } from '@keystream/projection';
 import { FAKE, newOrgId, TEST_MASTER_KEY } from '@keystream/testing';
 import { AgentKeySetReader } from './agent-key-set.reader';
 
@@ -15,6 +16,19 @@ describe('AgentKeySetReader.snapshot (real Postgres, projection behind the log)'
   let ds: DataSource;
   beforeAll(async () => (ds = await openDatabase({ url: process.env.DATABASE_URL!, poolSize: 4 })));
   afterAll(() => ds.destroy());
+
+  let projected = 0;
+  /** The real projector, as the projector app runs it (a consumer group of its own here). */
+  const project = (events: EventEnvelope[]) =>
+    new KeySetProjector(ds, `reader-spec-${randomUUID()}`, 'spec-topic', { poison: () => undefined, gap: () => undefined }).apply(
+      events.map((e) => ({ partition: 0, offset: String(++projected), key: e.orgId, envelope: e, valueSha256: '-', valueBytes: 0 })),
+    );
+  /** Commits events to the log and moves the org's head, as a save does. */
+  const commit = (orgId: string, events: EventEnvelope[]) =>
+    ds.transaction(async (m) => {
+      await eventRows.append(m, events);
+      await m.query('UPDATE org_streams SET version = $2 WHERE org_id = $1', [orgId, events[events.length - 1].version]);
+    });
 
   const meta = (orgId: string, version: number) => ({ eventId: randomUUID(), schemaVersion: 1, orgId, version, occurredAt: new Date().toISOString(), actor: { userId: 'admin' }, commandId: randomUUID() });
 
@@ -34,19 +48,11 @@ describe('AgentKeySetReader.snapshot (real Postgres, projection behind the log)'
     const e1 = await added(orgId, 1, a);
     const e2 = await added(orgId, 2, b);
     const e3: EventEnvelope = { ...meta(orgId, 3), type: 'CredentialRemoved', data: { credentialId: a, provider: 'gemini', label: 'Zürich 1' } };
-    await ds.transaction(async (m) => {
-      await orgStreams.lock(m, orgId);
-      await eventRows.append(m, [e1, e2]);
-      await orgStreams.advance(m, orgId, 2);
-      await keySetProjection.apply(m, orgId, [e1, e2]);
-    });
+    await commit(orgId, [e1, e2]);
+    await project([e1, e2]);
     // The removal commits to the log and shreds its key; the projector has not applied it yet.
-    await ds.transaction(async (m) => {
-      await orgStreams.lock(m, orgId);
-      await eventRows.append(m, [e3]);
-      await orgStreams.advance(m, orgId, 3);
-      await m.query(`DELETE FROM data_keys WHERE org_id = $1 AND credential_id = $2`, [orgId, a]);
-    });
+    await commit(orgId, [e3]);
+    await ds.query(`DELETE FROM data_keys WHERE org_id = $1 AND credential_id = $2`, [orgId, a]);
     const reader = new AgentKeySetReader(ds, localSecretVault(ds, TEST_MASTER_KEY));
     const snap = await reader.snapshot(orgId);
     expect(snap.version).toBe(3);
@@ -54,7 +60,7 @@ describe('AgentKeySetReader.snapshot (real Postgres, projection behind the log)'
     expect(snap.credentials[0].secrets.apiKey.value).toBe(FAKE.gemini);
     expect(snap.hash).toBe(keySetHash(snap.credentials));
     // ... and it is what the projection says once the projector catches up.
-    await ds.transaction((m) => keySetProjection.apply(m, orgId, [e3]));
+    await project([e3]);
     const [row] = await ds.query(`SELECT version, hash FROM key_sets WHERE org_id = $1`, [orgId]);
     expect(row).toEqual({ version: 3, hash: snap.hash });
     // The log read from 0 carries the add of the shredded credential without secrets and without a hash, then its removal.

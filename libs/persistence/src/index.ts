@@ -4,6 +4,5 @@ export * from './embedded-postgres';
 export * from './entities';
 export { MIGRATIONS } from './migrations';
 export * from './repositories';
-export * from './key-set.projection';
-export * from './key-set.projector';
+export * from './key-set-rows';
 export * from './replay';

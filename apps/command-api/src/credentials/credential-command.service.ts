@@ -7,7 +7,8 @@ import { Principal } from '@keystream/auth';
 import { SecretVault } from '@keystream/crypto';
 import { InProcessChangeFeedAdapter, outboxStatement } from '@keystream/event-log';
 import { metrics } from '@keystream/observability';
-import { BatchWrites, commandBatches, isDatabaseUnavailable, isSessionEnded, ProjectionGapError, SqlClient } from '@keystream/persistence';
+import { BatchWrites, commandBatches, isDatabaseUnavailable, isSessionEnded, SqlClient } from '@keystream/persistence';
+import { ProjectionGapError } from '@keystream/projection';
 import { IdempotencyRequest } from '../http/preconditions';
 import { CHANGE_FEED, CLOCK, Clock, DATA_SOURCE, SECRET_VAULT } from '../tokens';
 import { PlainChange } from './credential-requests';
@@ -237,7 +238,7 @@ export class CredentialCommandService {
         outcomes.push({ ok: false, error: e });
         continue;
       }
-      const after = envelopes.reduce((s, e) => evolve(s, { type: e.type, data: e.data } as never, e.version), state);
+      const after = envelopes.reduce((s, e) => evolve(s, e, e.version), state);
       states.set(orgId, after);
       const res = item.respond({ version: after.version, state: after, events: envelopes, addedIds: item.addedIds });
       if (idempotency) {

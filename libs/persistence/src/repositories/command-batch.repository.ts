@@ -4,6 +4,7 @@ import type { WrappedKey } from '@keystream/crypto';
 import type { StreamHead } from './org-streams.repository';
 import { EVENTS_APPEND_LOCK } from './event-rows.repository';
 import { jsonb, sqlArray, sqlText } from './sql-literals';
+import { keySetRowStatements } from '../key-set-rows/key-set-row.writer';
 
 /** The hash of an empty key set (a new org's projection head). */
 const EMPTY_KEY_SET_HASH = keySetHash([]);
@@ -38,8 +39,8 @@ export interface BatchWrites {
   /** Touched credentials that existed before the batch: their old rows go before the inserts (label swaps). */
   readonly replacedRows: readonly { orgId: string; credentialId: string }[];
   /**
-   * Embedded mode: the projected key set is written in the same transaction — the same rows as the decision state
-   * (one shape, two owners) and each org's new head with its hash.
+   * Embedded mode: the projected key set is written in the same transaction (by the one key-set row writer) — the
+   * same rows as the decision state (one shape, two owners) and each org's new head with its hash.
    */
   readonly projection?: readonly { orgId: string; version: number; hash: string }[];
   /** New heads, one per org that got events. */
@@ -146,11 +147,12 @@ export class CommandBatchRepository {
    */
   async commit(c: SqlClient, w: BatchWrites, extra: readonly string[] = []): Promise<void> {
     const statements: string[] = [];
-    const tables = w.projection ? ['credential_state', 'key_set_credentials'] : ['credential_state'];
     if (w.replacedRows.length > 0) {
       const replaced = `unnest(${sqlArray(w.replacedRows.map((r) => r.orgId), 'text')}, ${sqlArray(w.replacedRows.map((r) => r.credentialId), 'uuid')}) AS d(org_id, credential_id)`;
-      for (const t of tables) statements.push(`DELETE FROM ${t} s USING ${replaced} WHERE s.org_id = d.org_id AND s.credential_id = d.credential_id`);
+      statements.push(`DELETE FROM credential_state s USING ${replaced} WHERE s.org_id = d.org_id AND s.credential_id = d.credential_id`);
     }
+    // Embedded mode: the projection is written by the one key-set row writer, in this same round trip and transaction.
+    if (w.projection) statements.push(...keySetRowStatements({ replaced: w.replacedRows, rows: w.stateRows, heads: w.projection }));
     const events = w.events.map((e) => ({
       event_id: e.eventId,
       org_id: e.orgId,
@@ -167,20 +169,6 @@ export class CommandBatchRepository {
     const states = jsonb(
       w.stateRows.map(({ orgId, credential: c }) => ({ org_id: orgId, id: c.id, provider: c.provider, label: c.label, label_key: labelKey(c.label), fields: c.fields, secrets: c.secrets, version: c.version })),
     );
-    // The decision state also stores the label's folded key: its unique index is the decider's rule, verbatim.
-    const rowsOf = (t: string, name: string, labelKeys = false) => `
-       ${name} AS (
-         INSERT INTO ${t} (org_id, credential_id, provider, label, ${labelKeys ? 'label_key, ' : ''}fields, secrets, version)
-         SELECT org_id, id, provider, label, ${labelKeys ? 'label_key, ' : ''}fields, secrets, version FROM state_rows
-         RETURNING 1),`;
-    const projected = w.projection
-      ? `${rowsOf('key_set_credentials', 'pc')}
-       ph AS (
-         UPDATE key_sets k SET version = h.version, hash = h.hash, updated_at = now()
-           FROM unnest(${sqlArray(w.projection.map((h) => h.orgId), 'text')}, ${sqlArray(w.projection.map((h) => h.version), 'integer')}, ${sqlArray(w.projection.map((h) => h.hash), 'text')}) AS h(org_id, version, hash)
-          WHERE k.org_id = h.org_id
-         RETURNING 1),`
-      : '';
     const responses = w.idempotentResponses.map((r) => ({ org_id: r.orgId, key: r.key, request_hash: r.response.requestHash, status: r.response.status, body: r.response.body }));
     statements.push(
       `WITH ev AS (
@@ -193,7 +181,11 @@ export class CommandBatchRepository {
          RETURNING 1),
        state_rows AS MATERIALIZED (
          SELECT * FROM jsonb_to_recordset(${states}) AS x(org_id text, id uuid, provider text, label text, label_key text, fields jsonb, secrets jsonb, version integer)),
-${rowsOf('credential_state', 'st', true)}${projected}
+       -- The decision state also stores the label's folded key: its unique index is the decider's rule, verbatim.
+       st AS (
+         INSERT INTO credential_state (org_id, credential_id, provider, label, label_key, fields, secrets, version)
+         SELECT org_id, id, provider, label, label_key, fields, secrets, version FROM state_rows
+         RETURNING 1),
        hd AS (
          UPDATE org_streams o SET version = h.version FROM unnest(${sqlArray(w.heads.map((h) => h.orgId), 'text')}, ${sqlArray(w.heads.map((h) => h.version), 'integer')}) AS h(org_id, version)
           WHERE o.org_id = h.org_id
