@@ -4,6 +4,5 @@ export * from './event-log.port';
 export * from './in-process-change-feed.adapter';
 export * from './kafka';
 export * from './kafka-event-log.adapter';
-export * from './postgres-event-log.adapter';
 export * from './outbox-relay';
 export * from './log-change-feed.adapter';

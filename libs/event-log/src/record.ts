@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { LogEnvelope } from '@keystream/credentials';
-import { decodeEnvelope, encodeEnvelope } from './envelope.codec';
+import { decodeEnvelope } from './envelope.codec';
 import type { LogRecord } from './event-log.port';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -22,23 +21,5 @@ export function recordFromBytes(partition: number, offset: string, key: string |
       return (digest ??= sha256(value ?? Buffer.alloc(0)));
     },
     valueBytes: value?.length ?? 0,
-  };
-}
-
-/** A record of the Postgres log: its bytes (re-encoded) are only needed for the digest and size, on first read. */
-export function recordFromEnvelope(partition: number, offset: string, e: LogEnvelope): LogRecord {
-  let bytes: Buffer | undefined;
-  let digest: string | undefined;
-  return {
-    partition,
-    offset,
-    key: e.orgId,
-    envelope: e,
-    get valueSha256() {
-      return (digest ??= sha256((bytes ??= encodeEnvelope(e))));
-    },
-    get valueBytes() {
-      return (bytes ??= encodeEnvelope(e)).length;
-    },
   };
 }

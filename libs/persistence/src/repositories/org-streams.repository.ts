@@ -9,21 +9,10 @@ export interface StreamHead {
 }
 
 export class OrgStreamsRepository {
-  /** Locks the org's head row for the rest of the transaction: writers to one org take turns, so versions stay gapless. */
-  async lock(m: EntityManager, orgId: string): Promise<StreamHead> {
-    const rows: StreamHead[] = await m.query(`SELECT org_id AS "orgId", version, epoch FROM org_streams WHERE org_id = $1 FOR UPDATE`, [orgId]);
-    if (rows.length === 0) throw new OrgNotFoundError(orgId);
-    return rows[0];
-  }
-
   async head(m: EntityManager, orgId: string): Promise<StreamHead> {
     const row = await m.findOne(OrgStreamEntity, { where: { orgId } });
     if (!row) throw new OrgNotFoundError(orgId);
     return { orgId: row.orgId, version: row.version, epoch: row.epoch };
-  }
-
-  async advance(m: EntityManager, orgId: string, version: number): Promise<void> {
-    await m.update(OrgStreamEntity, { orgId }, { version });
   }
 
   /** Registers an organization (idempotent). Returns true when it was new; a deleted org is never brought back. */
