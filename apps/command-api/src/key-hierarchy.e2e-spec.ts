@@ -7,7 +7,8 @@ import { ChangesMessage, EVENTS } from '@keystream/agent-protocol';
 import { EventEnvelope, SealedSecret } from '@keystream/credentials';
 import { SecretShreddedError } from '@keystream/crypto';
 import { KafkaEventLogAdapter } from '@keystream/event-log';
-import { compareWithLive, eventRows, KeySetRebuild, localSecretVault } from '@keystream/persistence';
+import { eventRows, localSecretVault } from '@keystream/persistence';
+import { compareWithLive, KeySetRebuild } from '@keystream/projection';
 import { AgentProbe, AppProcess, ENTRY, FAKE } from '@keystream/testing';
 import { startTestApp, TestApp } from './testing/test-app';
 

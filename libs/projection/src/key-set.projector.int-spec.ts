@@ -3,7 +3,10 @@ import { DataSource } from 'typeorm';
 import { EventEnvelope, evolve, keySetHash, KeySet, SealedSecret } from '@keystream/credentials';
 import { newOrgId } from '@keystream/testing';
 import type { LogRecord } from '@keystream/event-log';
-import { compareWithLive, cutover, KeySetRebuild, openDatabase, orgStreams } from '@keystream/persistence';
+import { openDatabase, orgStreams } from '@keystream/persistence';
+import { compareWithLive } from './key-set.compare';
+import { cutover, writeShadow } from './key-set.cutover';
+import { KeySetRebuild } from './key-set.rebuild';
 import { KeySetProjector } from './key-set.projector';
 import { ProjectionGapError } from './projection-gap.error';
 
@@ -225,7 +228,8 @@ describe('KeySetProjector (real Postgres)', () => {
       type: 'CredentialAdded',
       data: { credentialId: b1, provider: 'gemini', label: 'rewritten', fields: {}, secrets: { apiKey: sealed(7) } },
     }, 1);
-    await cutover(ds, [{ orgId: b.orgId, state: rewritten, hash: keySetHash(rewritten.credentials.values()) }]);
+    await writeShadow(ds, [{ orgId: b.orgId, state: rewritten, hash: keySetHash(rewritten.credentials.values()) }], new Set([b.orgId]));
+    expect(await cutover(ds, [b.orgId])).toBe(1);
     b.edit(b1, { fields: { extra: 'after-cutover' } });
     await first.apply(b.range(2).map((e) => record(e)));
     const rows = await ds.query(`SELECT label, fields FROM key_set_credentials WHERE org_id = $1`, [b.orgId]);

@@ -1,6 +1,6 @@
 import { io } from 'socket.io-client';
 import { emptyKeySet, keySetHash } from '@keystream/credentials';
-import { cutover } from '@keystream/persistence';
+import { cutover, writeShadow } from '@keystream/projection';
 import { FAKE } from '@keystream/testing';
 import { startTestApp, TestApp } from '../testing/test-app';
 import { canonicalHash, Held, StrictAgent } from './strict-agent';
@@ -80,7 +80,10 @@ describe('agent protocol (docs/agent-protocol.md)', () => {
       for (let i = 0; i < 25; i++) {
         await save();
         // Mid-run, a rebuild is cut over (the real replay cutover): the org's epoch moves while saves go on.
-        if (w === 0 && i === 12) epochChanged = (await cutover(t.ds, [{ orgId: a.orgId, state: emptyKeySet(), hash: keySetHash([]) }])) === 1;
+        if (w === 0 && i === 12) {
+          await writeShadow(t.ds, [{ orgId: a.orgId, state: emptyKeySet(), hash: keySetHash([]) }], new Set([a.orgId]));
+          epochChanged = (await cutover(t.ds, [a.orgId])) === 1;
+        }
       }
     })).finally(() => (saving = false));
     let resumes = 0;

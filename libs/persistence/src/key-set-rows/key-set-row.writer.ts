@@ -19,11 +19,13 @@ export interface KeySetRowWrites {
   readonly newEpoch?: boolean;
 }
 
+const ROWS_PER_STATEMENT = 2000;
+
 /**
  * The one writer of the key-set projection: the inline commit (embedded mode), the projector and a replay cutover all
  * write through it. Values travel as literals so that the group commit can send these statements in its single round
  * trip (the simple query protocol takes no parameters); the deletes are statements of their own, before the insert.
- * Set-based: a handful of statements whatever the number of orgs and credentials.
+ * Set-based: a handful of statements whatever the number of orgs (rows go by the few thousand per statement).
  */
 export function keySetRowStatements(w: KeySetRowWrites): string[] {
   const out: string[] = [];
@@ -36,8 +38,9 @@ export function keySetRowStatements(w: KeySetRowWrites): string[] {
         WHERE k.org_id = d.org_id AND k.credential_id = d.credential_id`,
     );
   }
-  if (w.rows.length > 0) {
-    const rows = w.rows.map(({ orgId, credential: c }) => ({
+  // Chunked: a cutover of every org must not build one literal of all its rows (a batch or a save is one chunk).
+  for (let i = 0; i < w.rows.length; i += ROWS_PER_STATEMENT) {
+    const rows = w.rows.slice(i, i + ROWS_PER_STATEMENT).map(({ orgId, credential: c }) => ({
       org_id: orgId,
       credential_id: c.id,
       provider: c.provider,
