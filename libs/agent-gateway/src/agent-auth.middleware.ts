@@ -2,6 +2,7 @@ import { checkHandshake, SUPPORTED_PROTOCOLS } from '@keystream/agent-protocol';
 import { AuthError } from '@keystream/auth';
 import { AgentSocket, socketError } from './agent-socket';
 import { GatewayDeps } from './gateway-deps';
+import { VerifiedTokens } from './verified-tokens';
 
 const DEVICE_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 /** `unavailable` refusals ask for a wait between this and twice this (docs/agent-protocol.md §1). */
@@ -16,12 +17,13 @@ export const UNAVAILABLE_RETRY_MS = 1000;
  */
 export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'reader' | 'connectLimiter' | 'revocations'>) {
   const { verifier, reader, connectLimiter, revocations } = deps;
+  const tokens = new VerifiedTokens(verifier);
   return async (socket: AgentSocket, next: (err?: Error) => void): Promise<void> => {
     try {
       const hs = checkHandshake(socket.handshake.auth);
       if (hs.unsupportedProtocol) return next(socketError('unsupported_protocol', hs.error!, { supported: SUPPORTED_PROTOCOLS }));
       if (!hs.value) return next(socketError('unauthorized', hs.error ?? 'auth.token is required'));
-      const principal = await verifier.verify(hs.value.token);
+      const principal = await tokens.verify(hs.value.token);
       const rate = await connectLimiter?.consume(hs.value.token);
       if (rate && !rate.ok) return next(socketError('rate_limited', `too many connections with this token; retry in ${rate.retryAfterSeconds} s`, { retryAfterMs: rate.retryAfterSeconds * 1000 }));
       if (principal.role === 'operator') return next(socketError('forbidden', 'an operator token is not valid for an agent session'));
