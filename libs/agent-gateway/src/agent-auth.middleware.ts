@@ -15,7 +15,7 @@ export const UNAVAILABLE_RETRY_MS = 1000;
  * database work. The last revocation look is synchronous, right before `next()`: from there socket.io
  * adds the socket to the namespace before any I/O callback can run, so a revocation heard later finds it.
  */
-export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'reader' | 'connectLimiter' | 'revocations'>) {
+export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'connectLimiter' | 'revocations'> & Partial<Pick<GatewayDeps, 'reader'>>) {
   const { verifier, reader, connectLimiter, revocations } = deps;
   const tokens = new VerifiedTokens(verifier);
   return async (socket: AgentSocket, next: (err?: Error) => void): Promise<void> => {
@@ -32,7 +32,7 @@ export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'reader
       }
       // One batched read says the org exists and is live and the member is not revoked (the head is read by the sync).
       if (revocations) await revocations.check(principal);
-      else if (!(await reader.head(principal.orgId))) return next(socketError('forbidden', 'unknown organization'));
+      else if (!(await reader?.head(principal.orgId))) return next(socketError('forbidden', 'unknown organization'));
       if (revocations?.recentlyRevoked(principal)) return next(socketError('unauthorized', 'access revoked'));
       const deviceId = principal.deviceId && DEVICE_ID.test(principal.deviceId) ? principal.deviceId : `user:${principal.userId}`;
       socket.data.session = { principal, orgId: principal.orgId, deviceId, handshake: { ...hs.value, protocol: hs.value.protocol ?? 1 } };
