@@ -239,6 +239,7 @@ class AppChild {
   private async run(): Promise<void> {
     const child = spawn(process.execPath, [...this.execArgv, this.entry], { env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
+    RUN?.onChild(this.name, child);
     child.stderr!.on('data', (d: Buffer) => {
       const text = String(d);
       this.errorLines += (text.match(/"level":"error"|\bERROR\b/g) ?? []).length;
@@ -1429,7 +1430,7 @@ let REPLICATION = 1;
 let RUN: BenchRun | undefined;
 function fail(e: unknown): void {
   for (const c of CHILDREN) c.killNow();
-  if (RUN) RUN.end(e);
+  if (RUN) return RUN.end(e); // exits once the killed children are reaped
   process.stderr.write(`kafka-path bench failed: ${(e as Error)?.stack ?? e}\n`);
   process.exit(1);
 }
