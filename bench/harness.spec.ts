@@ -1,8 +1,8 @@
 /**
  * The bench harness in real processes: a fixture benchmark (bench/harness.ts transpiled alone) starts a real
  * child process as its "service" and then ends each way a run can end. Asserted: the exit status, the report,
- * and that the service is gone afterwards on every path: not running and reaped (no zombie left: this container's
- * PID 1 reaps no orphans, so a child its parent did not wait for stays behind for good).
+ * and that the service is gone afterwards on every path: not running and reaped (no zombie left: a child its parent
+ * did not wait for is left to PID 1, and this container's PID 1 was seen to leave such zombies behind).
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -45,7 +45,7 @@ export class BenchRun {
   /**
    * A child process the run started: killed on every path, and reaped (its exit awaited) before the run exits on every
    * path but a bare process.exit by someone else. A child left to be reaped after we exit is an orphan, and a
-   * container's PID 1 often reaps nothing: it would stay behind as a zombie.
+   * container's PID 1 may reap it late or never: it stays behind as a zombie.
    */
   onChild(what: string, child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
     const ended = () => child.exitCode !== null || child.signalCode !== null;
