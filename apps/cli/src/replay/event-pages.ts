@@ -22,10 +22,10 @@ interface Row {
 
 // Plain SQL (no entity hydration) with the envelope's own field names (ORDER BY names the column: the alias is text); the timestamp is formatted by Postgres the way
 // Date#toISOString writes it, so no Date is built per event. Tombstones are no key-set change: left out by the server.
-const PAGE_SQL = `SELECT position::text AS position, event_id AS "eventId", type, schema_version AS "schemaVersion", org_id AS "orgId",
+const pageSql = (rows: number) => `SELECT position::text AS position, event_id AS "eventId", type, schema_version AS "schemaVersion", org_id AS "orgId",
     version, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "occurredAt", actor_user_id AS "actorUserId",
     command_id AS "commandId", batch_id AS "batchId", batch_size AS "batchSize", data
-  FROM events WHERE position > $1 AND position <= $2 AND type <> 'OrganizationDeleted' ORDER BY events.position LIMIT ${PAGE_ROWS}`;
+  FROM events WHERE position > $1 AND position <= $2 AND type <> 'OrganizationDeleted' ORDER BY events.position LIMIT ${rows}`;
 
 function envelope(r: Row): EventEnvelope {
   const e = { eventId: r.eventId, type: r.type, schemaVersion: r.schemaVersion, orgId: r.orgId, version: r.version, occurredAt: r.occurredAt, actor: { userId: r.actorUserId }, commandId: r.commandId, data: r.data };
@@ -36,15 +36,16 @@ function envelope(r: Row): EventEnvelope {
  * Every credential event of the events table up to its stable horizon, in position order, handed over page by page.
  * The next page is requested before the current one is handed over, so Postgres reads and sends it while we fold.
  */
-export async function readAllPipelined(ds: DataSource, onEvent: (e: EventEnvelope) => void): Promise<void> {
+export async function readAllPipelined(ds: DataSource, onEvent: (e: EventEnvelope) => void, pageRows = PAGE_ROWS): Promise<void> {
   const horizon = await eventRows.stableHorizon(ds.manager);
-  const page = (after: string): Promise<Row[]> => ds.query(PAGE_SQL, [after, horizon]);
+  const sql = pageSql(pageRows);
+  const page = (after: string): Promise<Row[]> => ds.query(sql, [after, horizon]);
   let next: Promise<Row[]> | undefined = page('0');
   try {
     while (next) {
       const rows: Row[] = await next;
       // A short page is the last one: no round trip to learn that the table ends there.
-      next = rows.length === PAGE_ROWS ? page(rows[rows.length - 1].position) : undefined;
+      next = rows.length === pageRows ? page(rows[rows.length - 1].position) : undefined;
       for (const r of rows) onEvent(envelope(r));
     }
   } finally {
