@@ -772,6 +772,10 @@ interface Result {
     /** COPY of the final rows (credentials + key-set heads), rows per second: a write rate, not an event rate. */
     readonly copyRowsPerSec: number;
     readonly ratioEndToEnd: number;
+    /** Per rep: end to end / plain read of the same rep (the medians' ratio mixes reps on a shared box). */
+    readonly ratioEndToEndPerRep: number[];
+    /** Per rep: this process's CPU seconds of the plain read / of the replay end to end (less sensitive to other jobs). */
+    readonly cpuRatioPerRep: number[];
     readonly ratioFold: number;
     readonly ratioNoopToPlainRead: number;
     /** Replay read + fold seconds minus the no-op read seconds of the same rep, per event. */
@@ -823,6 +827,8 @@ function report(r: Result): string {
       ['replay: read + fold', fi(s.foldEventsPerSec), '', ''],
       ['replay: end to end incl. hashes + writeShadow', fi(s.endToEndEventsPerSec), `≥ ${fi(TARGETS.eventsPerSec)}`, verdict(s.endToEndEventsPerSec >= TARGETS.eventsPerSec)],
       ['ratio end to end / plain pg read', f(s.ratioEndToEnd, 2), `≥ ${TARGETS.ratioToPlainRead}`, verdict(s.ratioEndToEnd >= TARGETS.ratioToPlainRead)],
+      ['  per rep (end to end / plain read of the same rep)', s.ratioEndToEndPerRep.map((x) => f(x, 2)).join(' '), '', 'info'],
+      ['  per rep, CPU: plain read cpu s / replay end to end cpu s', s.cpuRatioPerRep.map((x) => f(x, 2)).join(' '), '', 'info'],
       ['ratio read + fold / plain pg read', f(s.ratioFold, 2), '', 'info'],
       ['fold cost over the no-op read (µs per event, median)', f(s.foldCostMicros, 2), '', 'info'],
       ['peak RSS / heap used during replay (MB)', `${f(s.peakRssMB, 0)} / ${f(s.peakHeapUsedMB, 0)}`, '', ''],
@@ -1038,6 +1044,8 @@ async function body(run: BenchRun): Promise<void> {
       noopConsumeEventsPerSec: noopRate,
       copyRowsPerSec: copyRows,
       ratioEndToEnd: e2e / plainRate,
+      ratioEndToEndPerRep: reps.map((r) => r.replay.endToEnd.eventsPerSec / r.raw.eventsPerSec),
+      cpuRatioPerRep: reps.map((r) => (r.raw.mem?.cpuSeconds ?? NaN) / (r.replay.endToEnd.mem?.cpuSeconds ?? NaN)),
       ratioFold: foldRate / plainRate,
       ratioNoopToPlainRead: noopRate / plainRate,
       foldCostMicros: median(reps.map((r) => ((r.replay.fold.seconds - r.noop.seconds) / r.replay.events) * 1e6)),
