@@ -5,7 +5,7 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import { TokenVerifier } from '@keystream/auth';
 import { ConfigError, DependencyUnavailableError, loadConfig } from '@keystream/config';
 import { KafkaEventLogAdapter, LogChangeFeedAdapter } from '@keystream/event-log';
-import { installHttpMetrics, keyFetchWarning, metrics } from '@keystream/observability';
+import { exportMetrics, installHttpMetrics, keyFetchWarning, metrics } from '@keystream/observability';
 import { keyringReady, localSecretVault, openDatabase } from '@keystream/persistence';
 import { registerFeedLagGauge } from './feed-lag-gauge';
 import { GatewayAppModule } from './gateway.module';
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
   app.useLogger(app.get(PinoLogger));
   installHttpMetrics(app);
   app.enableShutdownHooks();
+  exportMetrics('feed');
   await feed.start();
   const stopLagGauge = await registerFeedLagGauge(feed.positions, config.kafkaBrokers, config.kafka.topic, config.kafka);
   await app.listen(config.port, config.host);

@@ -65,7 +65,7 @@ export const metrics = {
   gap: new Gauge({ name: 'keystream_projector_gap', help: '1 while a version gap stops the projector', registers: [] }),
 };
 
-export type MetricsRole = 'http' | 'auth' | 'command' | 'relay' | 'gateway' | 'projector';
+export type MetricsRole = 'http' | 'auth' | 'command' | 'relay' | 'gateway' | 'feed' | 'projector';
 
 const ROLES: Record<MetricsRole, readonly Metric[]> = {
   http: [metrics.httpRequests, metrics.httpSeconds],
@@ -80,8 +80,9 @@ const ROLES: Record<MetricsRole, readonly Metric[]> = {
     metrics.agentEventsRefused,
     metrics.agentsClosed,
     metrics.devicePositionFailures,
-    metrics.feedErrors,
   ],
+  // the gateway process's Kafka change feed only (an embedded command API's feed is in-process)
+  feed: [metrics.feedErrors],
   projector: [metrics.projected, metrics.poison, metrics.gap],
 };
 
