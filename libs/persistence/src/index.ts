@@ -5,4 +5,3 @@ export * from './entities';
 export { MIGRATIONS } from './migrations';
 export * from './repositories';
 export * from './key-set-rows';
-export * from './replay';

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { cutover, orgStreams, writeShadow } from '@keystream/persistence';
+import { orgStreams } from '@keystream/persistence';
+import { cutover, writeShadow } from '@keystream/projection';
 import { DataSource } from 'typeorm';
 import { CliError, config, withDatabase } from '../cli-context';
 import { printDiffs, rebuildAndCompare } from '../replay/replay-run';
@@ -52,7 +53,8 @@ export const replayCommand = new Command('replay')
       const gapped = r.diffs.filter((d) => d.gapAt !== undefined).map((d) => d.orgId);
       const differing = opts.force ? r.rebuilt.map((o) => o.orgId) : r.diffs.map((d) => d.orgId);
       const affected = new Set(differing.filter((id) => !gapped.includes(id)));
-      const n = await cutover(ds, r.rebuilt.filter((o) => affected.has(o.orgId)));
+      // The cutover takes the rebuilt key sets from the shadow tables just written.
+      const n = await cutover(ds, r.rebuilt.filter((o) => affected.has(o.orgId)).map((o) => o.orgId));
       out(`cut over ${n} org(s); their epoch was bumped so connected agents take a snapshot`);
       if (gapped.length) throw new CliError(`not cut over (gap in the log): ${gapped.join(', ')}`, 1);
     });

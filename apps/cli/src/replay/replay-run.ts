@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { KeystreamConfig } from '@keystream/config';
-import { compareWithLive, KeySetRebuild, OrgDiff, organizations, RebuiltOrg } from '@keystream/persistence';
+import { organizations } from '@keystream/persistence';
+import { compareWithLive, KeySetRebuild, OrgDiff, RebuiltOrg } from '@keystream/projection';
 import { kafkaSource, LogSource, postgresSource } from './log-source';
 import { Progress } from './progress';
 

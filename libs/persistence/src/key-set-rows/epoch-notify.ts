@@ -1,5 +1,7 @@
 import type { EntityManager } from 'typeorm';
-import { EPOCH_CHANNEL } from '../replay/replay-store';
+
+/** NOTIFY channel carrying the id of an org whose epoch changed (a rebuild was cut over). */
+export const EPOCH_CHANNEL = 'keystream_epoch';
 
 /** Delivered at commit: every gateway sends the orgs' agents a snapshot of their new epoch (see agent-gateway's epoch watcher). */
 export async function notifyEpochChanged(m: EntityManager, orgIds: readonly string[]): Promise<void> {

@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { KeySet, StoredCredential } from '@keystream/credentials';
-import { copyRows } from '../replay/copy-rows';
+import { copyRows } from './copy-rows';
 
 /** A key set rebuilt from the log, as the shadow tables hold it. */
 export interface ShadowKeySet {

@@ -1,2 +1,0 @@
-export * from './key-set-rebuild';
-export * from './replay-store';
