@@ -7,6 +7,8 @@ import { VerifiedTokens } from './verified-tokens';
 const DEVICE_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 /** `unavailable` refusals ask for a wait between this and twice this (docs/agent-protocol.md §1). */
 export const UNAVAILABLE_RETRY_MS = 1000;
+/** A wait in [base, 2·base): retries of one storm spread over a window instead of coming back in lockstep. */
+export const retryAfterMs = (base = UNAVAILABLE_RETRY_MS) => base + Math.floor(Math.random() * base);
 
 /**
  * Runs on every handshake, reconnections included (Nest guards do not run on connection, and
@@ -41,8 +43,8 @@ export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'connec
       if (e instanceof AuthError) return next(socketError(e.code, e.message));
       // Not the client's fault: the database is away or the pool's wait ran out (a reconnect storm). A documented,
       // retryable answer with a spread-out delay, so the retries do not come back as one wave.
-      const retryAfterMs = UNAVAILABLE_RETRY_MS + Math.floor(Math.random() * UNAVAILABLE_RETRY_MS);
-      next(socketError('unavailable', `the server cannot check this handshake right now; retry in ${Math.ceil(retryAfterMs / 1000)} s`, { retryAfterMs }));
+      const wait = retryAfterMs();
+      next(socketError('unavailable', `the server cannot check this handshake right now; retry in ${Math.ceil(wait / 1000)} s`, { retryAfterMs: wait }));
     }
   };
 }
