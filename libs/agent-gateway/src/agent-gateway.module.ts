@@ -9,6 +9,7 @@ import { AgentKeySetReader } from './agent-key-set.reader';
 import { AgentsGateway } from './agents.gateway';
 import { DevicePositionsRecorder } from './device-positions.recorder';
 import { EpochWatcher } from './epoch-watcher';
+import { Admission } from './admission';
 import { GATEWAY_DEPS, GatewayDeps } from './gateway-deps';
 import { RevocationWatcher } from './revocation-watcher';
 import { SyncReads } from './sync-reads';
@@ -57,6 +58,7 @@ export class AgentGatewayModule {
         new Logger('agents').error(`device positions: ${rows} row(s) not recorded: ${(e as Error)?.message ?? 'error'} ${(e as { code?: string })?.code ?? ''}`.trim());
       }),
       epochs: epochWatcher(opts.dataSource),
+      admission: new Admission(),
       connectLimiter: new TokenRateLimiter((opts.rateLimits ?? envRateLimits()).connectsPerMinute),
       revocations: new RevocationWatcher(opts.dataSource, (e) => new Logger('agents').error(`revocation watcher: ${(e as Error)?.name ?? 'error'} ${(e as { code?: string })?.code ?? ''}`.trim())),
     };

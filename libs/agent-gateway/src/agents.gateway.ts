@@ -88,6 +88,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     });
     this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, connected: true, at: Date.now() });
     void this.sync(socket, { from: s.handshake.resume, hash: s.handshake.hash }).then((r) => {
+      s.admitted?.(); // the handshake's work is done: the next one may start
       if (r instanceof Error && !(r instanceof SocketGone)) socket.disconnect(true);
     });
   }
@@ -95,6 +96,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
   handleDisconnect(socket: AgentSocket): void {
     const s = socket.data.session;
     if (!s) return;
+    s.admitted?.();
     metrics.agentsConnected.dec();
     if (s.expiry) clearTimeout(s.expiry);
     if (s.seq) this.rooms.remove(socket);
