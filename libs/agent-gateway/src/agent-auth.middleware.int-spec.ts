@@ -84,3 +84,47 @@ describe('agent handshake when the database pool is exhausted (real Postgres, re
     expect(admission.inFlight).toBe(0);
   });
 });
+
+/** A gateway listens while its feed is still joining: the agent handshake waits for the feed, then completes. */
+describe('agent handshake before the change feed has started (real Postgres, real socket.io)', () => {
+  const secret = randomBytes(32);
+  let ds: DataSource;
+  let http: HttpServer;
+  let url: string;
+  let feedStarted!: () => void;
+  beforeAll(async () => {
+    ds = await openDatabase({ url: process.env.DATABASE_URL!, poolSize: 2 });
+    http = createServer();
+    const ns = new Server(http, { transports: ['websocket'] }).of('/agents');
+    const started = new Promise<void>((r) => (feedStarted = r));
+    ns.use(agentAuthMiddleware({ verifier: new TokenVerifier({ jwtSecret: secret }), revocations: new RevocationWatcher(ds), feedStarted: started }));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/agents`;
+  });
+  afterAll(async () => {
+    http.close();
+    await ds.destroy();
+  });
+
+  it('completes the transport handshake at once and the agent handshake only once the feed has started', async () => {
+    const orgId = newOrgId();
+    await ds.transaction((m) => orgStreams.ensureOrg(m, orgId));
+    const token = await issueDevToken(secret, { userId: 'm-3', orgId, role: 'member', deviceId: 'd-3', ttlSeconds: 600 });
+    const s = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token, protocol: 2 } });
+    try {
+      const connected = new Promise<number>((resolve, reject) => {
+        s.on('connect', () => resolve(Date.now()));
+        s.on('connect_error', reject);
+      });
+      for (let i = 0; i < 100 && s.io.engine?.readyState !== 'open'; i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 500));
+      expect(s.io.engine?.readyState).toBe('open'); // the transport is up…
+      expect(s.connected).toBe(false); // …the agent session waits for the feed
+      const released = Date.now();
+      feedStarted();
+      expect(await connected).toBeGreaterThanOrEqual(released);
+    } finally {
+      s.close();
+    }
+  });
+});

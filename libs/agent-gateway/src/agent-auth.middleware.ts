@@ -17,8 +17,8 @@ export const retryAfterMs = (base = UNAVAILABLE_RETRY_MS) => base + Math.floor(M
  * database work. The last revocation look is synchronous, right before `next()`: from there socket.io
  * adds the socket to the namespace before any I/O callback can run, so a revocation heard later finds it.
  */
-export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'connectLimiter' | 'revocations'> & Partial<Pick<GatewayDeps, 'reader' | 'admission'>>) {
-  const { verifier, reader, connectLimiter, revocations, admission } = deps;
+export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'connectLimiter' | 'revocations'> & Partial<Pick<GatewayDeps, 'reader' | 'admission' | 'feedStarted'>>) {
+  const { verifier, reader, connectLimiter, revocations, admission, feedStarted } = deps;
   const tokens = new VerifiedTokens(verifier);
   return async (socket: AgentSocket, next: (err?: Error) => void): Promise<void> => {
     // Held from the database check to the end of the first sync (released by the gateway, see AgentsGateway).
@@ -38,6 +38,7 @@ export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'connec
       if (hs.value.orgId !== undefined && hs.value.orgId !== principal.orgId) {
         return next(socketError('forbidden', 'the token is not valid for this organization'));
       }
+      if (feedStarted) await feedStarted;
       if (admission) {
         const slot = await admission.admit();
         if ('retryAfterMs' in slot) return next(unavailable(slot.retryAfterMs, 'the server is busy with other handshakes'));

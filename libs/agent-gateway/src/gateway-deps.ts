@@ -20,6 +20,8 @@ export interface GatewayDeps {
   readonly revocations?: GatewayRevocations;
   /** Bounds the handshakes in progress (checks and first sync); past it `unavailable` + retryAfterMs. */
   readonly admission?: Admission;
+  /** Handshakes wait for it (see AgentGatewayOptions.feedStarted). */
+  readonly feedStarted?: Promise<void>;
 }
 
 /** Revoked access: checked at each handshake, and live sessions ended when a revocation commits anywhere. */
