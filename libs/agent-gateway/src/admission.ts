@@ -12,7 +12,10 @@ export interface AdmissionLimits {
   readonly maxHoldMs: number;
 }
 
-export const DEFAULT_ADMISSION: AdmissionLimits = { concurrency: 200, queue: 2000, maxWaitMs: 8000, maxHoldMs: 20_000 };
+// A queued handshake costs a pending promise, a refused one a whole new transport handshake when it retries: queue
+// generously, and keep retry waits short (a long backlog estimate left agents idle while the gateway had drained).
+export const DEFAULT_ADMISSION: AdmissionLimits = { concurrency: 200, queue: 10_000, maxWaitMs: 15_000, maxHoldMs: 20_000 };
+const MAX_RETRY_BASE_MS = 5000;
 
 /**
  * Bounded concurrency with a bounded queue for handshakes. In a reconnect storm every admitted handshake
@@ -55,10 +58,10 @@ export class Admission {
     });
   }
 
-  /** In [base, 2·base), base at least 1 s and at most 30 s: the time the current backlog takes to drain. */
+  /** In [base, 2·base), base at least 1 s and at most 5 s: the time the current backlog takes to drain. */
   retryAfterMs(): number {
     const backlog = this.active + this.waiting.length;
-    const base = Math.min(30_000, Math.max(1000, Math.round((backlog * this.serviceMs) / this.limits.concurrency)));
+    const base = Math.min(MAX_RETRY_BASE_MS, Math.max(1000, Math.round((backlog * this.serviceMs) / this.limits.concurrency)));
     return base + Math.floor(this.random() * base);
   }
 
