@@ -1,7 +1,7 @@
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type { LogEnvelope } from '@keystream/credentials';
 import type { EventLogPort } from './event-log.port';
-import { isDatabaseUnavailable, jsonb, sqlText } from '@keystream/persistence';
+import { isDatabaseUnavailable, jsonb, listen, Listener, sqlText } from '@keystream/persistence';
 
 export const OUTBOX_CHANNEL = 'keystream_outbox';
 const RELAY_LOCK = 0x72656c61; // 'rela'
@@ -47,7 +47,7 @@ export class OutboxRelay {
   private woken = false;
   private wakeSleeper: () => void = () => undefined;
   private loop?: Promise<void>;
-  private listener?: RelayListener;
+  private listener?: Listener;
 
   constructor(private readonly ds: DataSource, private readonly log: EventLogPort, private readonly opts: RelayOptions = {}) {}
 
@@ -100,7 +100,7 @@ export class OutboxRelay {
       }
       if (lost) throw lost;
     } finally {
-      this.listener?.release(true);
+      this.listener?.close();
       this.listener = undefined;
       if (!lost) await runner.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch(() => undefined);
       await runner.release().catch(() => undefined);
@@ -114,15 +114,8 @@ export class OutboxRelay {
 
   /** LISTEN on a dedicated pooled connection; a notification ends the current sleep. Lost: polling goes on. */
   private async listen(): Promise<void> {
-    const driver = this.ds.driver as unknown as { master: { connect(): Promise<RelayListener> } };
-    const client = await driver.master.connect();
-    client.on('notification', () => this.wake());
-    client.on('error', () => undefined); // reported by the pool's listener; the next lead listens again
-    await client.query(`LISTEN ${OUTBOX_CHANNEL}`).catch((e) => {
-      client.release(true);
-      throw e;
-    });
-    this.listener = client;
+    // A lost connection is reported by the pool's listener; polling goes on and the next lead listens again.
+    this.listener = await listen(this.ds, OUTBOX_CHANNEL, { notify: () => this.wake(), lost: () => undefined });
   }
 
   private async publishBatch(runner: QueryRunner): Promise<number> {
@@ -161,4 +154,3 @@ export class OutboxRelay {
   }
 }
 
-type RelayListener = { release(destroy?: boolean): void; query(sql: string): Promise<unknown>; on(ev: string, fn: (e?: Error) => void): void };

@@ -1,6 +1,8 @@
 export * from './data-source';
 export * from './database-errors';
 export * from './embedded-postgres';
+export { listen, pgPool } from './pg-pool';
+export type { Listener, ListenHandlers, PgClient } from './pg-pool';
 export * from './entities';
 export { MIGRATIONS } from './migrations';
 export * from './repositories';

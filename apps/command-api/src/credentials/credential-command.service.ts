@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DatabaseError, Pool } from 'pg';
+import { DatabaseError } from 'pg';
 import { DataSource } from 'typeorm';
 import { decide, DomainError, EVENT_SCHEMA_VERSION, EventEnvelope, evolve, KeySet, keySetHash, OrgNotFoundError, SaveCredentials } from '@keystream/credentials';
 import { Principal } from '@keystream/auth';
 import { SecretVault } from '@keystream/crypto';
 import { InProcessChangeFeedAdapter, outboxStatement } from '@keystream/event-log';
 import { metrics } from '@keystream/observability';
-import { BatchWrites, commandBatches, isDatabaseUnavailable, isSessionEnded, ProjectionGapError, SqlClient } from '@keystream/persistence';
+import { BatchWrites, commandBatches, isDatabaseUnavailable, isSessionEnded, pgPool, ProjectionGapError, SqlClient } from '@keystream/persistence';
 import { IdempotencyRequest } from '../http/preconditions';
 import { CHANGE_FEED, CLOCK, Clock, DATA_SOURCE, SECRET_VAULT } from '../tokens';
 import { PlainChange } from './credential-requests';
@@ -149,8 +149,7 @@ export class CredentialCommandService {
   /** One transaction for `items`: each gets its own outcome; a thrown error fails the transaction (the committer then retries them one by one). */
   private async commitBatch(items: readonly Submitted[]): Promise<Outcome<WriteResponse>[]> {
     // A raw pooled connection (no ORM in the way): released, or destroyed when its state is unknown.
-    const pool = (this.ds.driver as unknown as { master: Pool }).master;
-    const client = await pool.connect().catch((e: unknown) => {
+    const client = await pgPool(this.ds).connect().catch((e: unknown) => {
       throw isDatabaseUnavailable(e) ? new DatabaseUnavailableError() : e;
     });
     let broken: Error | undefined;
