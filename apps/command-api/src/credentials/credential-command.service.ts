@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DatabaseError } from 'pg';
-import { DataSource } from 'typeorm';
 import { decide, DomainError, EVENT_SCHEMA_VERSION, EventEnvelope, evolve, KeySet, keySetHash, OrgNotFoundError, SaveCredentials } from '@keystream/credentials';
 import { Principal } from '@keystream/auth';
 import { SecretVault } from '@keystream/crypto';
-import { InProcessChangeFeedAdapter, outboxStatement } from '@keystream/event-log';
+import { InProcessChangeFeedAdapter } from '@keystream/event-log';
 import { metrics } from '@keystream/observability';
-import { BatchWrites, commandBatches, isDatabaseUnavailable, isSessionEnded, pgPool, ProjectionGapError, SqlClient } from '@keystream/persistence';
+import { BatchWrites, commandBatches, DatabaseError, DataSource, isDatabaseUnavailable, isSessionEnded, outboxStatement, pgPool, ProjectionGapError, SqlClient } from '@keystream/persistence';
 import { IdempotencyRequest } from '../http/preconditions';
 import { CHANGE_FEED, CLOCK, Clock, DATA_SOURCE, SECRET_VAULT } from '../tokens';
 import { PlainChange } from './credential-requests';

@@ -65,6 +65,12 @@ export class DataKeysRepository {
     return Number(n);
   }
 
+  /** Data keys (keyring entries apart) wrapped under one of `kekIds`. */
+  async countDataKeysUnder(q: Queryable, kekIds: readonly string[]): Promise<number> {
+    const [{ n }] = await q.query(`SELECT count(*) AS n FROM data_keys WHERE kek_id = ANY($1::text[])`, [kekIds]);
+    return Number(n);
+  }
+
   /** Data keys not wrapped under `kekId`. */
   async countDataKeysNotUnder(q: Queryable, kekId: string): Promise<number> {
     const [{ n }] = await q.query(`SELECT count(*) AS n FROM data_keys WHERE kek_id <> $1`, [kekId]);

@@ -8,3 +8,7 @@ export * from './data-keys.repository';
 export * from './command-batch.repository';
 export * from './sql-literals';
 export * from './organizations.repository';
+export * from './outbox.repository';
+export * from './consumer-positions.repository';
+export * from './read-model.repository';
+export type { Queryable } from './queryable';
