@@ -6,7 +6,6 @@ export * from './revocations.repository';
 export * from './credential-history.repository';
 export * from './data-keys.repository';
 export * from './command-batch.repository';
-export * from './sql-literals';
 export * from './organizations.repository';
 export * from './outbox.repository';
 export * from './consumer-positions.repository';
