@@ -4,7 +4,6 @@ export { DatabaseError } from 'pg';
 export * from './embedded-postgres';
 export { listen, pgPool } from './pg-pool';
 export type { Listener, ListenHandlers, PgClient } from './pg-pool';
-export * from './entities';
 export { MIGRATIONS } from './migrations';
 export * from './repositories';
 export * from './key-set.projection';
