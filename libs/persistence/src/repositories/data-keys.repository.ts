@@ -1,8 +1,7 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { ConfigError } from '@keystream/config';
 import { DataKeyStore, KeyringEntry, KeyringMismatchError, LocalKmsAdapter, SecretVault, WrappedKey } from '@keystream/crypto';
-
-type Queryable = Pick<EntityManager, 'query'>;
+import type { Queryable } from './queryable';
 
 /** Serializes the creation of keyring entries across processes. */
 const KEYRING_LOCK = 0x6b72696e; // 'krin'

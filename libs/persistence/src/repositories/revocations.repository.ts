@@ -1,4 +1,5 @@
 import { EntityManager } from 'typeorm';
+import type { Queryable } from './queryable';
 
 /** Every gateway process LISTENs here; the payload is a JSON `RevocationNotice`. */
 export const REVOCATION_CHANNEL = 'keystream_revocations';
@@ -18,7 +19,6 @@ export interface AccessState {
   readonly org: 'active' | 'deleted' | 'unknown';
 }
 
-type Queryable = Pick<EntityManager, 'query'>;
 
 export class RevocationsRepository {
   /**
