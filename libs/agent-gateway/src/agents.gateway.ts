@@ -42,7 +42,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
   afterInit(ns: Namespace): void {
     this.ns = ns;
     ns.use(agentAuthMiddleware(this.deps));
-    this.rooms = new OrgRooms(ns, this.deps.reader, () => this.fanOut);
+    this.rooms = new OrgRooms(ns, this.deps.reads, () => this.fanOut);
     this.fanOut = new OrgFanOut(
       this.deps.reader,
       (orgId, msg, commandId, occurredAt) => {
