@@ -48,6 +48,8 @@ export interface ListenHandlers {
 
 /** LISTEN `channel` on a dedicated pooled connection. The caller decides how to retry after `lost`. */
 export async function listen(ds: DataSource, channel: string, h: ListenHandlers): Promise<Listener> {
+  // Our channels are plain lower-case identifiers, sent unquoted (the statement operators see in pg_stat_activity).
+  if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`not a plain channel name: ${channel}`);
   const client = await pgPool(ds).connect();
   let closed = false;
   const close = (): void => {
@@ -64,7 +66,7 @@ export async function listen(ds: DataSource, channel: string, h: ListenHandlers)
   client.on('error', (e) => lost(e));
   client.on('end', () => lost());
   try {
-    await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+    await client.query(`LISTEN ${channel}`);
   } catch (e) {
     close();
     throw e;
