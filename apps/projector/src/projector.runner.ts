@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { EventLogPort, LogConsumer } from '@keystream/event-log';
 import { metrics } from '@keystream/observability';
+import { DataSource } from '@keystream/persistence';
 import { KeySetProjector, KeySetProjectorOptions, ProjectionGapError } from '@keystream/projection';
 
 export const PROJECTOR_GROUP = 'keystream-projector';

@@ -1,6 +1,5 @@
-import { DataSource } from 'typeorm';
 import { keySetHash } from '@keystream/credentials';
-import { LiveKeySetRow, readLiveKeySets } from '@keystream/persistence';
+import { DataSource, LiveKeySetRow, readLiveKeySets } from '@keystream/persistence';
 import { RebuiltOrg } from './key-set.rebuild';
 
 export interface OrgDiff {

@@ -1,6 +1,5 @@
-import { DataSource } from 'typeorm';
 import { keySetHash, StoredCredential } from '@keystream/credentials';
-import { eventRows, lockKeySetHeads, notifyEpochChanged, readShadowKeySets, writeKeySetRows, writeShadowKeySets } from '@keystream/persistence';
+import { DataSource, eventRows, lockKeySetHeads, notifyEpochChanged, readShadowKeySets, writeKeySetRows, writeShadowKeySets } from '@keystream/persistence';
 import { foldStep } from './key-set.fold';
 import { RebuiltOrg } from './key-set.rebuild';
 import { ProjectionGapError } from './projection-gap.error';

@@ -1,7 +1,8 @@
-import { DataSource, EntityManager } from 'typeorm';
 import { EventEnvelope, isTombstone, keySetHash, StoredCredential } from '@keystream/credentials';
 import type { LogRecord } from '@keystream/event-log';
 import {
+  DataSource,
+  EntityManager,
   loadKeySetCredentials,
   LockedKeySetHead,
   lockKeySetHeads,

@@ -1,7 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { orgStreams } from '@keystream/persistence';
+import { DataSource, orgStreams } from '@keystream/persistence';
 import { cutover, writeShadow } from '@keystream/projection';
-import { DataSource } from 'typeorm';
 import { CliError, config, withDatabase } from '../cli-context';
 import { printDiffs, rebuildAndCompare } from '../replay/replay-run';
 

@@ -1,6 +1,5 @@
-import { DataSource } from 'typeorm';
 import { KeystreamConfig } from '@keystream/config';
-import { organizations } from '@keystream/persistence';
+import { DataSource, organizations } from '@keystream/persistence';
 import { compareWithLive, KeySetRebuild, OrgDiff, RebuiltOrg } from '@keystream/projection';
 import { kafkaSource, LogSource, postgresSource } from './log-source';
 import { Progress } from './progress';
