@@ -196,7 +196,7 @@ async function main(): Promise<void> {
         return writeHeapSnapshot(req.path);
       case 'close':
         setTimeout(() => process.exit(0), 50).unref();
-        rawIo.close();
+        void rawIo.close();
         await app.close();
         await ds.destroy();
         return true;

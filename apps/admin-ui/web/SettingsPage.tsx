@@ -169,7 +169,7 @@ export function SettingsPage({ orgId, api, onAuthProblem, onSignOut, active }: P
           if (devices.status === 'fulfilled') update((p) => ({ ...p, devices: devices.value }));
         }
       }
-      if (!stopped) timer = setTimeout(tick, POLL_MS);
+      if (!stopped) timer = setTimeout(() => void tick(), POLL_MS);
     };
     void tick();
     return () => {

@@ -41,7 +41,8 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
 
   afterInit(ns: Namespace): void {
     this.ns = ns;
-    ns.use(agentAuthMiddleware(this.deps));
+    const auth = agentAuthMiddleware(this.deps); // catches every error itself and answers through next()
+    ns.use((socket, next) => void auth(socket, next));
     this.rooms = new OrgRooms(ns, this.deps.reader, () => this.fanOut);
     this.fanOut = new OrgFanOut(
       this.deps.reader,
