@@ -24,7 +24,10 @@ export function canonicalHash(creds: Iterable<Json>): string {
 
 const patch = (base: Json, delta: Json | undefined): Json => {
   const out = { ...base };
-  for (const [k, v] of Object.entries(delta ?? {})) v === null ? delete out[k] : (out[k] = v);
+  for (const [k, v] of Object.entries(delta ?? {})) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
   return out;
 };
 
