@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   };
   // Instrumentation only: count the statements this process sends (typeorm's pg driver goes through Client#query).
   let pgQueries = 0;
-  const pgQuery = PgClient.prototype.query;
+  const pgQuery = PgClient.prototype.query; // eslint-disable-line @typescript-eslint/unbound-method -- called below with apply(this)
   PgClient.prototype.query = function (this: PgClient, ...args: unknown[]) {
     pgQueries += 1;
     return (pgQuery as (...a: unknown[]) => unknown).apply(this, args);

@@ -17,7 +17,7 @@ const RATE_LIMITED = { ok: false, error: { code: 'rate_limited', message: 'over 
 
 /** Answers through the client's ack callback when it gave one. */
 function respond(reply: unknown, value: AckReply<unknown>): void {
-  if (typeof reply === 'function') reply(value);
+  if (typeof reply === 'function') (reply as (v: AckReply<unknown>) => void)(value);
 }
 
 @WebSocketGateway({
@@ -42,7 +42,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
   afterInit(ns: Namespace): void {
     this.ns = ns;
     const auth = agentAuthMiddleware(this.deps); // catches every error itself and answers through next()
-    ns.use((socket, next) => void auth(socket, next));
+    ns.use((socket, next) => void auth(socket as AgentSocket, next));
     this.rooms = new OrgRooms(ns, this.deps.reader, () => this.fanOut);
     this.fanOut = new OrgFanOut(
       this.deps.reader,

@@ -63,7 +63,7 @@ export class OutboxRelay {
 
   /** Rows not yet published (the outbox backlog). */
   async backlog(): Promise<number> {
-    const [{ n }] = await this.ds.query('SELECT count(*)::int AS n FROM outbox');
+    const [{ n }] = await this.ds.query<{ n: number }[]>('SELECT count(*)::int AS n FROM outbox');
     return n;
   }
 
@@ -98,7 +98,7 @@ export class OutboxRelay {
         });
         if (published <= 0 && !lost) await this.sleep(published < 0 ? 500 : (this.opts.pollMs ?? 1000));
       }
-      if (lost) throw lost;
+      if (lost) throw lost; // eslint-disable-line @typescript-eslint/only-throw-error -- the driver's own error, rethrown as caught
     } finally {
       this.listener?.release(true);
       this.listener = undefined;
@@ -108,7 +108,7 @@ export class OutboxRelay {
   }
 
   private async tryLead(runner: QueryRunner): Promise<boolean> {
-    const [{ ok }] = await runner.query('SELECT pg_try_advisory_lock($1) AS ok', [RELAY_LOCK]);
+    const [{ ok }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS ok', [RELAY_LOCK])) as { ok: boolean }[];
     return ok === true;
   }
 
@@ -127,10 +127,9 @@ export class OutboxRelay {
 
   private async publishBatch(runner: QueryRunner): Promise<number> {
     // Order by the bigint column, never by a text alias of it ("1000" sorts before "999").
-    const rows: { pos: string; envelope: LogEnvelope }[] = await runner.query(
-      'SELECT o.position::text AS pos, o.envelope FROM outbox o ORDER BY o.position LIMIT $1',
-      [this.opts.batchSize ?? 500],
-    );
+    const rows = (await runner.query('SELECT o.position::text AS pos, o.envelope FROM outbox o ORDER BY o.position LIMIT $1', [
+      this.opts.batchSize ?? 500,
+    ])) as { pos: string; envelope: LogEnvelope }[];
     if (rows.length === 0) return 0;
     await this.log.append(rows.map((r) => r.envelope));
     // Exactly the rows published: a row that became visible meanwhile (a late commit) waits for the next round.
