@@ -69,6 +69,7 @@ export class BenchRun {
       this.stopAll();
     }
     if (error === undefined && this.reported) process.exit(0);
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the last resort for a thrown non-Error
     const reason = error !== undefined ? ((error as Error)?.stack ?? String(error)) : 'the benchmark returned without printing and writing its report';
     process.stderr.write(`[${this.name}] FAILED: ${reason}\n`);
     process.exit(1);

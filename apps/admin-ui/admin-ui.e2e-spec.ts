@@ -76,7 +76,7 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
       headers: { Authorization: `Bearer ${tokenValue}`, 'Content-Type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: res.status, headers: res.headers, body: (await res.json().catch(() => undefined)) as any };
+    return { status: res.status, headers: res.headers, body: (await res.json().catch(() => undefined)) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any -- any JSON body; each expectation reads its own fields
   }
 
   async function signIn(orgId: string, tokenValue: string): Promise<void> {
