@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
   // Read-only peek at the gateway's namespace, only to count its sockets.
-  const gateway = app.get(AgentsGateway) as unknown as { ns?: { sockets: Map<string, unknown> } };
+  const gateway = app.get<AgentsGateway, { ns?: { sockets: Map<string, unknown> } }>(AgentsGateway);
 
   // The raw baseline: the gateway's socket.io options, no auth, no database, no Nest.
   const rawHttp = createServer();
@@ -216,6 +216,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`fanout-server failed: ${(e as Error)?.stack ?? e}\n`);
+  process.stderr.write(`fanout-server failed: ${(e as Error)?.stack ?? String(e)}\n`);
   process.exit(1);
 });

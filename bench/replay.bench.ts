@@ -347,7 +347,7 @@ function* generateLog(pool: Map<string, SealedSecret[]>, finalLive: Map<string, 
           commandId,
           ...(batchId ? { batch: { id: batchId, size } } : {}),
           data,
-        } as EventEnvelope;
+        };
       }
       if (o.version >= quota(idx)) finalLive.set(o.id, o.live.length);
     }

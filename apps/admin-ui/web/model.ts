@@ -237,7 +237,7 @@ export function revalidate(pending: readonly Change[], base: KeySet): Change[] {
   return pending.map((c) => {
     const errors = validateChange(c, base, pending);
     const flag = c.kind === 'edit' && !base.credentials.some((x) => x.id === c.id) ? ({ kind: 'removed-remotely' } as const) : c.flag;
-    return { ...c, errors: Object.keys(errors).length > 0 ? errors : undefined, flag } as Change;
+    return { ...c, errors: Object.keys(errors).length > 0 ? errors : undefined, flag };
   });
 }
 
@@ -380,10 +380,10 @@ export function applyProblem(pending: readonly Change[], keys: readonly string[]
     byKey.set(key, errors);
   }
   if ((p.errors ?? []).length === 0) general.push(p.detail ?? p.title ?? `the server answered ${p.status}`);
-  const next = pending.map((c) => {
-    if (removed.has(c.key)) return { ...c, flag: { kind: 'removed-remotely' } } as Change;
+  const next = pending.map((c): Change => {
+    if (removed.has(c.key)) return { ...c, flag: { kind: 'removed-remotely' } };
     const errors = byKey.get(c.key);
-    return errors ? ({ ...c, errors } as Change) : c;
+    return errors ? { ...c, errors } : c;
   });
   const firstKey = next.find((c) => byKey.has(c.key) || removed.has(c.key))?.key;
   return { pending: next, general, firstKey };
@@ -448,12 +448,12 @@ export function rebase(pending: readonly Change[], before: KeySet, after: KeySet
     const section = PROVIDERS[c.provider].section;
     if (c.kind === 'remove') {
       if (!current) notes.push(`"${c.label}" (${section}) was already removed by another admin.`);
-      else out.push(remote.get(c.id)?.kind === 'edited' ? ({ ...clean, flag: { kind: 'edited-remotely', fields: remote.get(c.id)!.fields } } as Change) : clean);
+      else out.push(remote.get(c.id)?.kind === 'edited' ? { ...clean, flag: { kind: 'edited-remotely', fields: remote.get(c.id)!.fields } } : clean);
       continue;
     }
     if (!current) {
       notes.push(`"${c.label ?? c.shownLabel}" (${section}) was removed by another admin: your edit of it cannot be saved.`);
-      out.push({ ...clean, flag: { kind: 'removed-remotely' } } as Change);
+      out.push({ ...clean, flag: { kind: 'removed-remotely' } });
       continue;
     }
     const spec = PROVIDERS[c.provider];

@@ -26,7 +26,7 @@ export class PostgresEventLogAdapter implements EventLogPort {
     const loop = (async () => {
       while (!stopped) {
         const horizon = await eventRows.stableHorizon(this.ds.manager);
-        const rows = await eventRows.readAll(this.ds.manager, cursor!, horizon, this.opts.batchSize ?? 500);
+        const rows = await eventRows.readAll(this.ds.manager, cursor, horizon, this.opts.batchSize ?? 500);
         if (rows.length === 0) {
           await new Promise((r) => setTimeout(r, this.opts.pollMs ?? 100));
           continue;

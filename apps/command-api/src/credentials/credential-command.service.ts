@@ -291,7 +291,7 @@ export class CredentialCommandService {
       commandId,
       ...(batch ? { batch } : {}),
       data: e.data,
-    })) as EventEnvelope[];
+    }));
   }
 }
 

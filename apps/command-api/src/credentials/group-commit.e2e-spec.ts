@@ -26,7 +26,7 @@ describe('group commit (real Postgres)', () => {
   const remove = (id: string): PlainChange => ({ op: 'remove', id });
   const respond = (r: { version: number; addedIds: readonly string[] }): WriteResponse => ({ status: 200, body: { version: r.version, ids: r.addedIds } as WriteResponse['body'] });
   function run(orgId: string, changes: PlainChange[], extra: Partial<WriteRequest> = {}): Promise<WriteResponse & { body: { ids?: string[] } }> {
-    return commands.execute({ orgId, principal: { ...principal, orgId }, changes, batch: changes.length > 1, commandId: randomUUID(), ...extra }, respond) as never;
+    return commands.execute({ orgId, principal: { ...principal, orgId }, changes, batch: changes.length > 1, commandId: randomUUID(), ...extra }, respond);
   }
   const settle = <T>(p: Promise<T>) => p.then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
 

@@ -41,6 +41,6 @@ export class KeySetRebuild {
   }
 
   orgs(): RebuiltOrg[] {
-    return [...this.states.entries()].map(([orgId, state]) => ({ orgId, state: state as KeySet, hash: keySetHash(state.credentials.values()), gapAt: this.gaps.get(orgId) }));
+    return [...this.states.entries()].map(([orgId, state]) => ({ orgId, state: state, hash: keySetHash(state.credentials.values()), gapAt: this.gaps.get(orgId) }));
   }
 }
