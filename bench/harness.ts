@@ -70,7 +70,8 @@ export class BenchRun {
     }
     if (error === undefined && this.reported) process.exit(0);
     // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the last resort for a thrown non-Error
-    const reason = error !== undefined ? ((error as Error)?.stack ?? String(error)) : 'the benchmark returned without printing and writing its report';
+    const thrown = error === undefined ? undefined : ((error as Error)?.stack ?? String(error));
+    const reason = thrown ?? 'the benchmark returned without printing and writing its report';
     process.stderr.write(`[${this.name}] FAILED: ${reason}\n`);
     process.exit(1);
   }
