@@ -33,7 +33,13 @@ export function SettingsPage({ orgId, api, onAuthProblem, onSignOut, active }: P
   const authFailed = useAuthFailed(onAuthProblem);
   useKeySetSync(store, api, active, authFailed);
   const forms = useDraftActions(store);
-  const { save, reload, discardMine } = useSaveActions(store, { api, active, authFailed, stageDraft: forms.stageDraft, reopen: forms.reopen });
+  const { save, reload, discardMine } = useSaveActions(store, {
+    api,
+    active,
+    authFailed,
+    stageDraft: forms.stageDraft,
+    reopen: forms.reopen,
+  });
 
   const { base, remote, pending, draft } = state;
   const all = base ? rowsOf(base, pending) : [];
@@ -45,13 +51,14 @@ export function SettingsPage({ orgId, api, onAuthProblem, onSignOut, active }: P
     const inRows = all.some((r) => r.key === draft.key);
     const credential = draft.mode === 'edit' ? base.credentials.find((c) => c.id === draft.id) : undefined;
     const remoteEdit = remote && draft.id ? diffKeySets(base, remote).find((r) => r.id === draft.id) : undefined;
+    const meanwhile = remoteEdit && (remoteEdit.kind === 'removed' ? 'removed' : 'changed');
     return {
       inPlaceOf: inRows ? draft.key : undefined,
       node: (
         <CredentialForm
           draft={draft}
           credential={credential}
-          note={remoteEdit ? `Another admin has meanwhile ${remoteEdit.kind === 'removed' ? 'removed' : 'changed'} this credential (see above).` : undefined}
+          note={meanwhile && `Another admin has meanwhile ${meanwhile} this credential (see above).`}
           onValue={forms.setValue}
           onClearSecret={forms.clearSecret}
           onLeave={forms.leaveField}
@@ -64,7 +71,14 @@ export function SettingsPage({ orgId, api, onAuthProblem, onSignOut, active }: P
 
   return (
     <div className="page">
-      <PageHeader orgId={orgId} saving={state.saving} pendingCount={pendingCount} active={active} onSave={() => void save()} onSignOut={onSignOut} />
+      <PageHeader
+        orgId={orgId}
+        saving={state.saving}
+        pendingCount={pendingCount}
+        active={active}
+        onSave={() => void save()}
+        onSignOut={onSignOut}
+      />
 
       <main>
         <div className="live" role="status" aria-live="polite" aria-atomic="true">
@@ -79,12 +93,24 @@ export function SettingsPage({ orgId, api, onAuthProblem, onSignOut, active }: P
         </div>
 
         <p className="callout">
-          All API keys configured here sync automatically to every member's Keystream agent, so your team uses these services with organization-managed
-          credentials. {state.devices && `${plural(state.devices.devices.length, 'device')} registered, ${connected} connected now.`}
+          All API keys configured here sync automatically to every member's Keystream agent, so your team uses these
+          services with organization-managed credentials.{' '}
+          {state.devices && `${plural(state.devices.devices.length, 'device')} registered, ${connected} connected now.`}
         </p>
 
-        {remote && base && <ConflictPanel base={base} remote={remote} refused={state.refused} pendingCount={pending.length} onReload={reload} onDiscard={discardMine} />}
-        {state.notes.length > 0 && <NotesPanel notes={state.notes} onDismiss={() => store.update((p) => ({ ...p, notes: [] }))} />}
+        {remote && base && (
+          <ConflictPanel
+            base={base}
+            remote={remote}
+            refused={state.refused}
+            pendingCount={pending.length}
+            onReload={reload}
+            onDiscard={discardMine}
+          />
+        )}
+        {state.notes.length > 0 && (
+          <NotesPanel notes={state.notes} onDismiss={() => store.update((p) => ({ ...p, notes: [] }))} />
+        )}
 
         {state.loadError && <p className="alert">{state.loadError}</p>}
         {!base && !state.loadError && <p className="loading">Loading credentials…</p>}
@@ -104,8 +130,9 @@ export function SettingsPage({ orgId, api, onAuthProblem, onSignOut, active }: P
             />
           ))}
         <p className="footnote">
-          Secrets are shown as their last four characters only. They are held in this tab's memory until saved and never stored in the browser. Fields
-          follow the same rules as the API ({Object.values(PROVIDERS).length} provider tables); {fieldLabel('label').toLowerCase()}s are unique per section.
+          Secrets are shown as their last four characters only. They are held in this tab's memory until saved and never
+          stored in the browser. Fields follow the same rules as the API ({Object.values(PROVIDERS).length} provider
+          tables); {fieldLabel('label').toLowerCase()}s are unique per section.
         </p>
       </main>
     </div>

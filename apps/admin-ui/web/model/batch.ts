@@ -10,7 +10,8 @@ export interface BatchRequest {
 export function toBatch(pending: readonly Change[]): { body: BatchRequest; keys: string[] } {
   const changes = pending.map((c): Record<string, unknown> => {
     if (c.kind === 'add') return { op: 'add', provider: c.provider, label: c.label, ...c.values };
-    if (c.kind === 'edit') return { op: 'edit', id: c.id, ...(c.label !== undefined ? { label: c.label } : {}), ...c.values };
+    if (c.kind === 'edit')
+      return { op: 'edit', id: c.id, ...(c.label !== undefined ? { label: c.label } : {}), ...c.values };
     return { op: 'remove', id: c.id };
   });
   return { body: { changes }, keys: pending.map((c) => c.key) };
@@ -25,7 +26,11 @@ export interface Problem {
 }
 
 /** Puts each `changes[i].field` error of a rejected batch back on its pending change; the rest are general. */
-export function applyProblem(pending: readonly Change[], keys: readonly string[], p: Problem): { pending: Change[]; general: string[]; firstKey?: string } {
+export function applyProblem(
+  pending: readonly Change[],
+  keys: readonly string[],
+  p: Problem,
+): { pending: Change[]; general: string[]; firstKey?: string } {
   const byKey = new Map<string, Record<string, string>>();
   const removed = new Set<string>();
   const general: string[] = [];

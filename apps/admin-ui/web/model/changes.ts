@@ -5,7 +5,9 @@ import type { Credential, KeySet } from './server';
 export type Values = Record<string, string>;
 
 /** Something the admin must look at before the change can be saved (or should know about). */
-export type Flag = { readonly kind: 'removed-remotely' } | { readonly kind: 'edited-remotely'; readonly fields: readonly string[] };
+export type Flag =
+  | { readonly kind: 'removed-remotely' }
+  | { readonly kind: 'edited-remotely'; readonly fields: readonly string[] };
 
 interface ChangeBase {
   /** `new-N` for an add; the credential id otherwise. At most one pending change per key. */
@@ -87,9 +89,27 @@ export function rows(base: KeySet, pending: readonly Change[]): Row[] {
         else if (into === secrets) secrets[k] = { last4: last4(v), changed: true };
         else fields[k] = v;
       }
-      out.push({ key: c.id, provider: c.provider, label: change.label ?? c.label, fields, secrets, status: 'edited', credential: c, change });
+      out.push({
+        key: c.id,
+        provider: c.provider,
+        label: change.label ?? c.label,
+        fields,
+        secrets,
+        status: 'edited',
+        credential: c,
+        change,
+      });
     } else {
-      out.push({ key: c.id, provider: c.provider, label: c.label, fields: c.fields, secrets, status: change?.kind === 'remove' ? 'removed' : 'saved', credential: c, change });
+      out.push({
+        key: c.id,
+        provider: c.provider,
+        label: c.label,
+        fields: c.fields,
+        secrets,
+        status: change?.kind === 'remove' ? 'removed' : 'saved',
+        credential: c,
+        change,
+      });
     }
   }
   for (const change of pending) {
@@ -101,9 +121,25 @@ export function rows(base: KeySet, pending: readonly Change[]): Row[] {
         if (isSecret(spec, k)) secrets[k] = { last4: last4(v), changed: true };
         else fields[k] = v;
       }
-      out.push({ key: change.key, provider: change.provider, label: change.label, fields, secrets, status: 'new', change });
+      out.push({
+        key: change.key,
+        provider: change.provider,
+        label: change.label,
+        fields,
+        secrets,
+        status: 'new',
+        change,
+      });
     } else if (change.kind === 'edit' && !present.has(change.id)) {
-      out.push({ key: change.key, provider: change.provider, label: change.label ?? change.shownLabel, fields: {}, secrets: {}, status: 'orphaned', change });
+      out.push({
+        key: change.key,
+        provider: change.provider,
+        label: change.label ?? change.shownLabel,
+        fields: {},
+        secrets: {},
+        status: 'orphaned',
+        change,
+      });
     }
   }
   return out;

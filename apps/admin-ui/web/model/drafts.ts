@@ -24,7 +24,11 @@ export const snapshot = (d: Pick<Draft, 'label' | 'values' | 'clear'>) => JSON.s
 
 export const isDirty = (d: Draft): boolean => snapshot(d) !== d.initial;
 
-function draft(base: Omit<Draft, 'initial' | 'errors'>, errors: Readonly<Record<string, string>> = {}, initial?: string): Draft {
+function draft(
+  base: Omit<Draft, 'initial' | 'errors'>,
+  errors: Readonly<Record<string, string>> = {},
+  initial?: string,
+): Draft {
   return { ...base, errors, initial: initial ?? snapshot(base) };
 }
 
@@ -40,12 +44,29 @@ export function draftFor(row: Row, returnFocus: string): Draft {
   const errors = change?.errors ?? {};
   if (change?.kind === 'add') {
     const values = Object.fromEntries(spec.fields.map((f) => [f.name, change.values[f.name] ?? '']));
-    const fresh = draft({ mode: 'add', key: change.key, provider: change.provider, label: '', values: {}, clear: [], returnFocus });
+    const fresh = draft({
+      mode: 'add',
+      key: change.key,
+      provider: change.provider,
+      label: '',
+      values: {},
+      clear: [],
+      returnFocus,
+    });
     return draft({ ...fresh, label: change.label, values }, errors, fresh.initial);
   }
   const c = row.credential!;
   const values = Object.fromEntries(spec.fields.map((f) => [f.name, f.secret ? '' : (c.fields[f.name] ?? '')]));
-  const pristine = draft({ mode: 'edit', key: c.id, id: c.id, provider: c.provider, label: c.label, values, clear: [], returnFocus });
+  const pristine = draft({
+    mode: 'edit',
+    key: c.id,
+    id: c.id,
+    provider: c.provider,
+    label: c.label,
+    values,
+    clear: [],
+    returnFocus,
+  });
   if (change?.kind !== 'edit') return draft(pristine, errors, pristine.initial);
   const edited = { ...values };
   const clear: string[] = [];
@@ -57,15 +78,22 @@ export function draftFor(row: Row, returnFocus: string): Draft {
 }
 
 /** The change a form describes (null: an edit that changes nothing), or why it cannot be one. */
-export function changeOf(d: Draft, base: KeySet, pending: readonly Change[]): { change: Change | null; errors: Record<string, string> } {
+export function changeOf(
+  d: Draft,
+  base: KeySet,
+  pending: readonly Change[],
+): { change: Change | null; errors: Record<string, string> } {
   const spec = PROVIDERS[d.provider];
   let change: Change | null;
   if (d.mode === 'add') {
-    const values = Object.fromEntries(spec.fields.filter((f) => d.values[f.name] !== '').map((f) => [f.name, d.values[f.name]]));
+    const values = Object.fromEntries(
+      spec.fields.filter((f) => d.values[f.name] !== '').map((f) => [f.name, d.values[f.name]]),
+    );
     change = { kind: 'add', key: d.key, provider: d.provider, label: d.label, values };
   } else {
     const current = base.credentials.find((c) => c.id === d.id);
-    if (!current) return { change: null, errors: { _form: 'This credential was removed by another admin: cancel this form.' } };
+    if (!current)
+      return { change: null, errors: { _form: 'This credential was removed by another admin: cancel this form.' } };
     const values: Record<string, string | null> = {};
     for (const f of spec.fields) {
       const v = d.values[f.name] ?? '';
@@ -81,14 +109,27 @@ export function changeOf(d: Draft, base: KeySet, pending: readonly Change[]): { 
     change =
       label === undefined && Object.keys(values).length === 0
         ? null
-        : { kind: 'edit', key: d.key, id: current.id, provider: current.provider, shownLabel: previous?.kind === 'edit' ? previous.shownLabel : current.label, label, values };
+        : {
+            kind: 'edit',
+            key: d.key,
+            id: current.id,
+            provider: current.provider,
+            shownLabel: previous?.kind === 'edit' ? previous.shownLabel : current.label,
+            label,
+            values,
+          };
   }
   const errors = change ? validateChange(change, base, pending) : {};
   return { change, errors };
 }
 
 /** Errors of the fields the admin has already left (or all of them after a submit attempt). */
-export function fieldErrors(d: Draft, base: KeySet, pending: readonly Change[], fields: readonly string[]): Record<string, string> {
+export function fieldErrors(
+  d: Draft,
+  base: KeySet,
+  pending: readonly Change[],
+  fields: readonly string[],
+): Record<string, string> {
   const { errors } = changeOf(d, base, pending);
   return Object.fromEntries(Object.entries(errors).filter(([k]) => fields.includes(k)));
 }

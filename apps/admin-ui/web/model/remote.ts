@@ -29,11 +29,20 @@ export function diffKeySets(before: KeySet, after: KeySet): RemoteChange[] {
     const fields: string[] = [];
     if (was.label !== c.label) fields.push('label');
     for (const f of PROVIDERS[c.provider].fields) {
-      const changed = f.secret ? was.secrets[f.name]?.fingerprint !== c.secrets[f.name]?.fingerprint : was.fields[f.name] !== c.fields[f.name];
+      const changed = f.secret
+        ? was.secrets[f.name]?.fingerprint !== c.secrets[f.name]?.fingerprint
+        : was.fields[f.name] !== c.fields[f.name];
       if (changed) fields.push(f.name);
     }
     if (fields.length > 0 || was.version !== c.version) {
-      out.push({ kind: 'edited', id: c.id, provider: c.provider, label: c.label, previousLabel: was.label !== c.label ? was.label : undefined, fields });
+      out.push({
+        kind: 'edited',
+        id: c.id,
+        provider: c.provider,
+        label: c.label,
+        previousLabel: was.label !== c.label ? was.label : undefined,
+        fields,
+      });
     }
   }
   for (const c of before.credentials) {
@@ -47,7 +56,11 @@ export function diffKeySets(before: KeySet, after: KeySet): RemoteChange[] {
  * keeps only what still differs (fields another admin changed and this admin did not are left as they are now);
  * an edit of a credential removed remotely is flagged; a remove of one already removed is dropped.
  */
-export function rebase(pending: readonly Change[], before: KeySet, after: KeySet): { pending: Change[]; notes: string[] } {
+export function rebase(
+  pending: readonly Change[],
+  before: KeySet,
+  after: KeySet,
+): { pending: Change[]; notes: string[] } {
   const remote = new Map(diffKeySets(before, after).map((r) => [r.id, r]));
   const now = new Map(after.credentials.map((c) => [c.id, c]));
   const notes: string[] = [];
@@ -62,17 +75,26 @@ export function rebase(pending: readonly Change[], before: KeySet, after: KeySet
     const section = PROVIDERS[c.provider].section;
     if (c.kind === 'remove') {
       if (!current) notes.push(`"${c.label}" (${section}) was already removed by another admin.`);
-      else out.push(remote.get(c.id)?.kind === 'edited' ? { ...clean, flag: { kind: 'edited-remotely', fields: remote.get(c.id)!.fields } } : clean);
+      else
+        out.push(
+          remote.get(c.id)?.kind === 'edited'
+            ? { ...clean, flag: { kind: 'edited-remotely', fields: remote.get(c.id)!.fields } }
+            : clean,
+        );
       continue;
     }
     if (!current) {
-      notes.push(`"${c.label ?? c.shownLabel}" (${section}) was removed by another admin: your edit of it cannot be saved.`);
+      notes.push(
+        `"${c.label ?? c.shownLabel}" (${section}) was removed by another admin: your edit of it cannot be saved.`,
+      );
       out.push({ ...clean, flag: { kind: 'removed-remotely' } });
       continue;
     }
     const spec = PROVIDERS[c.provider];
     const values = Object.fromEntries(
-      Object.entries(c.values).filter(([k, v]) => (isSecret(spec, k) ? v !== null || k in current.secrets : (v ?? undefined) !== current.fields[k])),
+      Object.entries(c.values).filter(([k, v]) =>
+        isSecret(spec, k) ? v !== null || k in current.secrets : (v ?? undefined) !== current.fields[k],
+      ),
     );
     const label = c.label !== undefined && c.label !== current.label ? c.label : undefined;
     if (label === undefined && Object.keys(values).length === 0) {
@@ -80,7 +102,12 @@ export function rebase(pending: readonly Change[], before: KeySet, after: KeySet
       continue;
     }
     const r = remote.get(c.id);
-    const edit: EditChange = { ...(clean as EditChange), label, values, flag: r?.kind === 'edited' ? { kind: 'edited-remotely', fields: r.fields } : undefined };
+    const edit: EditChange = {
+      ...(clean as EditChange),
+      label,
+      values,
+      flag: r?.kind === 'edited' ? { kind: 'edited-remotely', fields: r.fields } : undefined,
+    };
     out.push(edit);
   }
   return { pending: revalidate(out, after), notes };
@@ -93,7 +120,8 @@ export function rebase(pending: readonly Change[], before: KeySet, after: KeySet
 export function rebaseDraft(d: Draft, before: KeySet, after: KeySet): Draft {
   if (d.mode !== 'edit') return d;
   const now = after.credentials.find((c) => c.id === d.id);
-  if (!now) return { ...d, errors: { ...d.errors, _form: 'This credential was removed by another admin: cancel this form.' } };
+  if (!now)
+    return { ...d, errors: { ...d.errors, _form: 'This credential was removed by another admin: cancel this form.' } };
   const was = before.credentials.find((c) => c.id === d.id) ?? now;
   const spec = PROVIDERS[now.provider];
   const values = { ...d.values };

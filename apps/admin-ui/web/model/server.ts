@@ -19,7 +19,11 @@ export interface Credential {
 export interface ListResponse {
   readonly orgId: string;
   readonly version: number;
-  readonly sections: readonly { readonly provider: ProviderId; readonly title: string; readonly credentials: readonly Credential[] }[];
+  readonly sections: readonly {
+    readonly provider: ProviderId;
+    readonly title: string;
+    readonly credentials: readonly Credential[];
+  }[];
 }
 
 export interface KeySet {

@@ -49,7 +49,12 @@ export function validateChange(change: Change, base: KeySet, pending: readonly C
   const label = change.label;
   if (label !== undefined && label !== '' && !errors.label) {
     const clash = rows(base, stage(pending, change.key, change)).find(
-      (r) => r.key !== change.key && r.provider === change.provider && r.status !== 'removed' && r.status !== 'orphaned' && labelKey(r.label) === labelKey(label),
+      (r) =>
+        r.key !== change.key &&
+        r.provider === change.provider &&
+        r.status !== 'removed' &&
+        r.status !== 'orphaned' &&
+        labelKey(r.label) === labelKey(label),
     );
     if (clash) errors.label = `"${label}" is already used by another credential in ${spec.section}`;
   }
@@ -60,9 +65,13 @@ export function validateChange(change: Change, base: KeySet, pending: readonly C
 export function revalidate(pending: readonly Change[], base: KeySet): Change[] {
   return pending.map((c) => {
     const errors = validateChange(c, base, pending);
-    const flag = c.kind === 'edit' && !base.credentials.some((x) => x.id === c.id) ? ({ kind: 'removed-remotely' } as const) : c.flag;
+    const flag =
+      c.kind === 'edit' && !base.credentials.some((x) => x.id === c.id)
+        ? ({ kind: 'removed-remotely' } as const)
+        : c.flag;
     return { ...c, errors: Object.keys(errors).length > 0 ? errors : undefined, flag };
   });
 }
 
-export const blocking = (c: Change): boolean => (c.errors !== undefined && Object.keys(c.errors).length > 0) || c.flag?.kind === 'removed-remotely';
+export const blocking = (c: Change): boolean =>
+  (c.errors !== undefined && Object.keys(c.errors).length > 0) || c.flag?.kind === 'removed-remotely';

@@ -21,7 +21,8 @@ export function ConflictPanel({ base, remote, refused, pendingCount, onReload, o
       </h2>
       <p>
         The key set moved from version {base.version} to {remote.version}
-        {pendingCount > 0 ? ` while you have ${plural(pendingCount, 'unsaved change')}` : ''}. What changed on the server:
+        {pendingCount > 0 ? ` while you have ${plural(pendingCount, 'unsaved change')}` : ''}. What changed on the
+        server:
       </p>
       <ul>
         {diffKeySets(base, remote).map((r) => (
@@ -42,7 +43,13 @@ export function ConflictPanel({ base, remote, refused, pendingCount, onReload, o
 }
 
 /** What a reload did to the pending changes, until dismissed. */
-export function NotesPanel({ notes, onDismiss }: { readonly notes: readonly string[]; readonly onDismiss: () => void }) {
+export function NotesPanel({
+  notes,
+  onDismiss,
+}: {
+  readonly notes: readonly string[];
+  readonly onDismiss: () => void;
+}) {
   return (
     <section className="panel notes" aria-labelledby="notes-title">
       <h2 id="notes-title" tabIndex={-1}>

@@ -26,9 +26,16 @@ export function PageHeader({ orgId, saving, pendingCount, active, onSave, onSign
         </div>
         <div className="top-actions">
           <span className="pending-count" id="pending-count">
-            {saving ? 'Saving…' : pendingCount > 0 ? `${plural(pendingCount, 'unsaved change')}` : 'All changes saved'}
+            {saving ? 'Saving…' : pendingCount > 0 ? plural(pendingCount, 'unsaved change') : 'All changes saved'}
           </span>
-          <button type="button" id="save" className="primary" onClick={onSave} aria-disabled={!active || saving || undefined} aria-describedby="pending-count">
+          <button
+            type="button"
+            id="save"
+            className="primary"
+            onClick={onSave}
+            aria-disabled={!active || saving || undefined}
+            aria-describedby="pending-count"
+          >
             Save
           </button>
           <button type="button" className="ghost" onClick={onSignOut}>

@@ -1,5 +1,17 @@
 import { inputId } from '../CredentialForm';
-import { addDraft, type Change, changeOf, type Draft, draftFor, fieldErrors, isDirty, type ProviderId, type Row, rows as rowsOf, stage } from '../model';
+import {
+  addDraft,
+  type Change,
+  changeOf,
+  type Draft,
+  draftFor,
+  fieldErrors,
+  isDirty,
+  type ProviderId,
+  type Row,
+  rows as rowsOf,
+  stage,
+} from '../model';
 import { errorText } from '../ui-text';
 import { msg, plural } from './page-state';
 import type { PageStore } from './usePageStore';
@@ -14,7 +26,13 @@ export function useDraftActions({ stateRef, update, focus }: PageStore) {
     const { change, errors } = changeOf(d, s.base, s.pending);
     const wrong = Object.keys(errors);
     if (wrong.length > 0) {
-      update((p) => ({ ...p, draft: { ...d, errors }, alert: msg(`${plural(wrong.length, 'field needs', 'fields need')} attention: ${errorText(wrong[0], errors[wrong[0]])}`) }));
+      update((p) => ({
+        ...p,
+        draft: { ...d, errors },
+        alert: msg(
+          `${plural(wrong.length, 'field needs', 'fields need')} attention: ${errorText(wrong[0], errors[wrong[0]])}`,
+        ),
+      }));
       focus(wrong[0] === '_form' ? inputId(d.key, 'label') : inputId(d.key, wrong[0]));
       return false;
     }
@@ -24,7 +42,9 @@ export function useDraftActions({ stateRef, update, focus }: PageStore) {
       pending: stage(p.pending, d.key, change),
       draft: null,
       attemptKey: null,
-      status: msg(change ? `"${label}" ${d.mode === 'add' ? 'added' : 'changed'}: click Save to apply.` : 'Nothing changed.'),
+      status: msg(
+        change ? `"${label}" ${d.mode === 'add' ? 'added' : 'changed'}: click Save to apply.` : 'Nothing changed.',
+      ),
     }));
     if (returnFocus) focus(d.returnFocus);
     return true;
@@ -120,20 +140,44 @@ export function useDraftActions({ stateRef, update, focus }: PageStore) {
     const change = row.change;
     const draft = s.draft?.key === row.key ? null : s.draft;
     if (row.status === 'new' || row.status === 'orphaned') {
-      update((p) => ({ ...p, draft, pending: stage(p.pending, row.key, null), attemptKey: null, status: msg(`"${row.label}" discarded.`) }));
+      update((p) => ({
+        ...p,
+        draft,
+        pending: stage(p.pending, row.key, null),
+        attemptKey: null,
+        status: msg(`"${row.label}" discarded.`),
+      }));
       focus(`add-${row.provider}`);
       return;
     }
     const c = row.credential!;
-    const removal: Change = { kind: 'remove', key: c.id, id: c.id, provider: c.provider, label: c.label, replaced: change?.kind === 'edit' ? change : undefined };
-    update((p) => ({ ...p, draft, pending: stage(p.pending, row.key, removal), attemptKey: null, status: msg(`"${row.label}" will be removed when you click Save.`) }));
+    const removal: Change = {
+      kind: 'remove',
+      key: c.id,
+      id: c.id,
+      provider: c.provider,
+      label: c.label,
+      replaced: change?.kind === 'edit' ? change : undefined,
+    };
+    update((p) => ({
+      ...p,
+      draft,
+      pending: stage(p.pending, row.key, removal),
+      attemptKey: null,
+      status: msg(`"${row.label}" will be removed when you click Save.`),
+    }));
     focus(`undo-${row.key}`);
   };
 
   const undoRow = (row: Row) => {
     const change = row.change;
     const restored = change?.kind === 'remove' ? (change.replaced ?? null) : null;
-    update((p) => ({ ...p, pending: stage(p.pending, row.key, restored), attemptKey: null, status: msg(`Changes to "${row.label}" undone.`) }));
+    update((p) => ({
+      ...p,
+      pending: stage(p.pending, row.key, restored),
+      attemptKey: null,
+      status: msg(`Changes to "${row.label}" undone.`),
+    }));
     focus(`edit-${row.key}`);
   };
 

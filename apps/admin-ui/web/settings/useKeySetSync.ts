@@ -16,7 +16,8 @@ export function useAuthFailed(onAuthProblem: (message: string) => void): (e: unk
         onAuthProblem(
           code === 'token_expired'
             ? 'Your token has expired. Paste a new admin token to continue; your unsaved changes are kept.'
-            : `The server refused the token (${e.problem.detail ?? code ?? e.status}). Paste a valid admin token to continue.`,
+            : `The server refused the token (${e.problem.detail ?? code ?? e.status}). ` +
+                'Paste a valid admin token to continue.',
         );
         return true;
       }
@@ -50,7 +51,10 @@ export function useKeySetSync(store: PageStore, api: Api, active: boolean, authF
           remote: null,
           loadError: null,
           draft: p.draft && p.base ? rebaseDraft(p.draft, p.base, ks) : p.draft,
-          status: changes.length > 0 ? msg(`Updated live to version ${ks.version}: ${changes.map(describeRemote).join('; ')}.`) : p.status,
+          status:
+            changes.length > 0
+              ? msg(`Updated live to version ${ks.version}: ${changes.map(describeRemote).join('; ')}.`)
+              : p.status,
         }));
       } else {
         update((p) => ({ ...p, remote: ks }));
@@ -98,4 +102,3 @@ export function useKeySetSync(store: PageStore, api: Api, active: boolean, authF
     return () => window.removeEventListener('beforeunload', warn);
   }, [stateRef]);
 }
-

@@ -12,7 +12,10 @@ interface SaveDeps {
 }
 
 /** Saving the pending changes as one batch, and the way out of a conflict: reload on top, or discard mine. */
-export function useSaveActions({ stateRef, generationRef, update, focus }: PageStore, { api, active, authFailed, stageDraft, reopen }: SaveDeps) {
+export function useSaveActions(
+  { stateRef, generationRef, update, focus }: PageStore,
+  { api, active, authFailed, stageDraft, reopen }: SaveDeps,
+) {
   /** 412: someone saved first. Fetch what they saved and show it; the admin decides to reload. */
   const refused = async (known?: KeySet) => {
     let fresh: KeySet | 'not-modified' | null = known ?? null;
@@ -26,7 +29,10 @@ export function useSaveActions({ stateRef, generationRef, update, focus }: PageS
       remote: fresh && fresh !== 'not-modified' ? fresh : p.remote,
       refused: true,
       attemptKey: null,
-      alert: msg('Not saved: another admin saved changes first. Review them below, then Reload to apply your changes on top of theirs.'),
+      alert: msg(
+        'Not saved: another admin saved changes first. ' +
+          'Review them below, then Reload to apply your changes on top of theirs.',
+      ),
     }));
     focus('conflict-title');
   };
@@ -42,11 +48,12 @@ export function useSaveActions({ stateRef, generationRef, update, focus }: PageS
       const now = await api.list().catch(() => null);
       if (now && now !== 'not-modified' && now.version !== base.version) return refused(now);
       const mapped = applyProblem(stateRef.current.pending, keys, e.problem);
+      const general = mapped.general.length > 0 ? ` (${mapped.general.join('; ')})` : '';
       update((p) => ({
         ...p,
         pending: mapped.pending,
         attemptKey: null,
-        alert: msg(`Not saved: ${e.problem.detail ?? e.message}${mapped.general.length > 0 ? ` (${mapped.general.join('; ')})` : ''}`),
+        alert: msg(`Not saved: ${e.problem.detail ?? e.message}${general}`),
       }));
       if (mapped.firstKey) reopen(mapped.firstKey);
       return;
@@ -55,7 +62,12 @@ export function useSaveActions({ stateRef, generationRef, update, focus }: PageS
     update((p) => ({
       ...p,
       attemptKey: unknown || (e instanceof HttpError && e.status >= 500) ? p.attemptKey : null,
-      alert: msg(unknown ? 'Not saved: the server could not be reached. Nothing is lost here; Save again to retry (a retry is never applied twice).' : `Not saved: ${e.message}`),
+      alert: msg(
+        unknown
+          ? 'Not saved: the server could not be reached. ' +
+              'Nothing is lost here; Save again to retry (a retry is never applied twice).'
+          : `Not saved: ${e.message}`,
+      ),
     }));
   };
 
@@ -77,7 +89,11 @@ export function useSaveActions({ stateRef, generationRef, update, focus }: PageS
     const checked = revalidate(s.pending, base);
     const blocked = checked.filter(blocking);
     if (blocked.length > 0) {
-      update((p) => ({ ...p, pending: checked, alert: msg(`Not saved: ${plural(blocked.length, 'change needs', 'changes need')} attention first.`) }));
+      update((p) => ({
+        ...p,
+        pending: checked,
+        alert: msg(`Not saved: ${plural(blocked.length, 'change needs', 'changes need')} attention first.`),
+      }));
       reopen(blocked[0].key);
       return;
     }
@@ -103,7 +119,10 @@ export function useSaveActions({ stateRef, generationRef, update, focus }: PageS
         saving: false,
         attemptKey: null,
         notes: [],
-        status: msg(`Saved ${plural(keys.length, 'change')}. The key set is now at version ${result.version}; members' agents receive it now.`),
+        status: msg(
+          `Saved ${plural(keys.length, 'change')}. ` +
+            `The key set is now at version ${result.version}; members' agents receive it now.`,
+        ),
       }));
     } catch (e) {
       await saveFailed(e, base, keys);
@@ -118,6 +137,7 @@ export function useSaveActions({ stateRef, generationRef, update, focus }: PageS
     const { pending, notes } = rebase(s.pending, s.base, remote);
     generationRef.current += 1;
     const attention = pending.filter(blocking).length;
+    const needs = attention > 0 ? `; ${plural(attention, 'needs', 'need')} your attention` : '';
     update((p) => ({
       ...p,
       base: remote,
@@ -128,9 +148,7 @@ export function useSaveActions({ stateRef, generationRef, update, focus }: PageS
       attemptKey: null,
       draft: p.draft ? rebaseDraft(p.draft, s.base!, remote) : null,
       alert: null,
-      status: msg(
-        `Reloaded version ${remote.version}. ${plural(pending.length, 'unsaved change')} kept${attention > 0 ? `; ${plural(attention, 'needs', 'need')} your attention` : ''}.`,
-      ),
+      status: msg(`Reloaded version ${remote.version}. ${plural(pending.length, 'unsaved change')} kept${needs}.`),
     }));
     focus(notes.length > 0 ? 'notes-title' : 'save');
   };
@@ -139,7 +157,18 @@ export function useSaveActions({ stateRef, generationRef, update, focus }: PageS
     const s = stateRef.current;
     if (!s.remote) return;
     generationRef.current += 1;
-    update((p) => ({ ...p, base: s.remote, remote: null, refused: false, pending: [], draft: null, notes: [], attemptKey: null, alert: null, status: msg(`Your changes were discarded. Showing version ${s.remote!.version}.`) }));
+    update((p) => ({
+      ...p,
+      base: s.remote,
+      remote: null,
+      refused: false,
+      pending: [],
+      draft: null,
+      notes: [],
+      attemptKey: null,
+      alert: null,
+      status: msg(`Your changes were discarded. Showing version ${s.remote!.version}.`),
+    }));
     focus('save');
   };
 
