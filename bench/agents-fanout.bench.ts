@@ -127,7 +127,7 @@ class ServerChild {
       if (this.closing && code === 0) return;
       fail(new Error(`server child exited unexpectedly (code ${code}, signal ${signal})`));
     });
-    RUN?.onCleanup('fan-out server child', () => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
+    RUN?.onChild('fan-out server child', child);
   }
 
   static async start(databaseUrl: string, jwtSecret: Buffer, profDir?: string): Promise<ServerChild> {
@@ -801,7 +801,7 @@ function report(results: ScenarioResult[]): string {
 // eslint-disable-next-line prefer-const -- assigned at the end of the file; fail() may run first and must read undefined
 let RUN: BenchRun | undefined;
 function fail(e: unknown): void {
-  if (RUN) RUN.end(e);
+  if (RUN) return RUN.end(e); // exits once the killed children are reaped
   process.stderr.write(`agents-fanout bench failed: ${(e as Error)?.stack ?? String(e)}\n`);
   process.exit(1);
 }

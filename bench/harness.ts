@@ -7,6 +7,7 @@
  * No path aliases and no Nest here: bench/harness.spec.ts transpiles this file alone and runs it in a
  * real child process.
  */
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -19,8 +20,12 @@ export interface BenchOptions {
 
 type Cleanup = { readonly what: string; readonly fn: () => void };
 
+/** How long the end waits for killed children to be reaped before it exits anyway (a child stuck in D state). */
+const REAP_MS = 5_000;
+
 export class BenchRun {
   private readonly cleanups: Cleanup[] = [];
+  private readonly exits: Promise<void>[] = [];
   private reported = false;
   private ended = false;
 
@@ -35,6 +40,17 @@ export class BenchRun {
    */
   onCleanup(what: string, fn: () => void): void {
     this.cleanups.push({ what, fn });
+  }
+
+  /**
+   * A child process the run started: killed on every path, and reaped (its exit awaited) before the run exits on every
+   * path but a bare process.exit by someone else. A child left to be reaped after we exit is an orphan, and a
+   * container's PID 1 may reap it late or never: it stays behind as a zombie.
+   */
+  onChild(what: string, child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
+    const ended = () => child.exitCode !== null || child.signalCode !== null;
+    this.exits.push(ended() ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r())));
+    this.onCleanup(what, () => void (ended() || child.kill(signal)));
   }
 
   /** Prints the report to stdout and writes the JSON; only after both the run may end with status 0. */
@@ -62,18 +78,31 @@ export class BenchRun {
     }
   }
 
-  /** Ends the process: status 0 only when the report was printed and written. */
-  end(error?: unknown): never {
-    if (!this.ended) {
-      this.ended = true;
-      this.stopAll();
+  /**
+   * Ends the process: status 0 only when the report was printed and written. Stops everything, then exits once every
+   * child registered with onChild has been reaped (at most REAP_MS). Only the first call counts.
+   */
+  end(error?: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.stopAll();
+    const ok = error === undefined && this.reported;
+    if (!ok) {
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the last resort for a thrown non-Error
+      const thrown = error === undefined ? undefined : ((error as Error)?.stack ?? String(error));
+      const reason = thrown ?? 'the benchmark returned without printing and writing its report';
+      process.stderr.write(`[${this.name}] FAILED: ${reason}\n`);
     }
-    if (error === undefined && this.reported) process.exit(0);
-    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the last resort for a thrown non-Error
-    const thrown = error === undefined ? undefined : ((error as Error)?.stack ?? String(error));
-    const reason = thrown ?? 'the benchmark returned without printing and writing its report';
-    process.stderr.write(`[${this.name}] FAILED: ${reason}\n`);
-    process.exit(1);
+    const exit = () => process.exit(ok ? 0 : 1);
+    // Not unref'd: from 'beforeExit' this timer is what keeps the loop alive until the children's exits arrive.
+    const timer = setTimeout(() => {
+      process.stderr.write(`[${this.name}] a child was not reaped within ${REAP_MS} ms\n`);
+      exit();
+    }, REAP_MS);
+    void Promise.all(this.exits).then(() => {
+      clearTimeout(timer);
+      exit();
+    });
   }
 }
 

@@ -11,7 +11,8 @@
  * agent, the gateway's peak RSS and CPU seconds (old process's shutdown + new process) vs the raw server's.
  * Target: all converge, 0 protocol violations, Keystream time ≤ 2× the raw time. Exits non-zero unless it printed and
  * wrote its report (bench/harness.ts: no convergence within BENCH_STORM_TIMEOUT_S, a process failure, a signal); a
- * protocol violation is reported and then fails the run; a missed ratio is reported.
+ * protocol violation (a gap, a repeat, a wrong hash: any agent's) or an `internal_error` refusal is reported and then fails
+ * the run; a missed ratio is reported.
  *
  * Environment: DATABASE_URL / KAFKA_BROKERS, else deploy/local/postgres.sh (database keystream_agent_bench) and the
  * three-broker deploy/local/kafka.sh cluster, durable unless BENCH_FAST=1 (bench/durability.ts; settings printed
@@ -98,7 +99,12 @@ async function keystreamStorm(run: BenchRun) {
   sampler.start();
   const t0 = Date.now();
   let readyMs = 0;
-  const restart = gateway.stop('SIGTERM').then(() => gateway.start()).then(() => (readyMs = Date.now() - t0));
+  let exitedMs = 0;
+  const restart = gateway
+    .stop('SIGTERM')
+    .then(() => (exitedMs = Date.now() - t0))
+    .then(() => gateway.start())
+    .then(() => (readyMs = Date.now() - t0));
   // Saves during the restart: resuming agents need changes, not only an in-sync answer.
   for (let i = 0; i < SAVES; i++) await save(ORGS + i);
   const savesDoneMs = Date.now() - t0;
@@ -117,7 +123,7 @@ async function keystreamStorm(run: BenchRun) {
   }
   agents.forEach((x) => x.a.close());
   await Promise.all([api, projector, gateway].map((p) => p.stop()));
-  return { times, resumed, proc, violations, refusals, readyMs, savesDoneMs, sources, saved, durability };
+  return { times, resumed, proc, violations, refusals, exitedMs, readyMs, savesDoneMs, sources, saved, durability };
 }
 
 async function rawStorm(run: BenchRun) {
@@ -140,13 +146,14 @@ async function rawStorm(run: BenchRun) {
   sampler.start();
   const t0 = Date.now();
   await server.stop('SIGTERM');
+  const exitedMs = Date.now() - t0;
   await server.start();
   const readyMs = Date.now() - t0;
   const times = await converge(clients, (c) => c.greetedAt > t0, t0, 'raw clients greeted after the restart');
   const proc = sampler.stop();
   clients.forEach((c) => c.s?.close());
   await server.stop();
-  return { times, proc, readyMs };
+  return { times, proc, exitedMs, readyMs };
 }
 
 async function main(run: BenchRun) {
@@ -156,8 +163,8 @@ async function main(run: BenchRun) {
   const raw = await rawStorm(run);
   const lines = [durabilityHeader(ks.durability), ks.sources, `settings: ${JSON.stringify(settings)}`];
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-  const row = (name: string, r: { times: number[]; readyMs: number; proc: { peakRssMb: number; cpuSeconds: number } }) =>
-    `${name.padEnd(18)} server ready ${s(r.readyMs)}   all at head ${s(Math.max(...r.times))}   p50 ${s(pct(r.times, 50))}   p99 ${s(pct(r.times, 99))}   peak RSS ${r.proc.peakRssMb} MB   CPU ${r.proc.cpuSeconds.toFixed(2)} s`;
+  const row = (name: string, r: { times: number[]; exitedMs: number; readyMs: number; proc: { peakRssMb: number; cpuSeconds: number } }) =>
+    `${name.padEnd(18)} old process exited ${s(r.exitedMs)}   server ready ${s(r.readyMs)}   all at head ${s(Math.max(...r.times))}   p50 ${s(pct(r.times, 50))}   p99 ${s(pct(r.times, 99))}   peak RSS ${r.proc.peakRssMb} MB   CPU ${r.proc.cpuSeconds.toFixed(2)} s`;
   lines.push('times from the SIGTERM:');
   lines.push(row('Keystream gateway', ks));
   lines.push(row('plain socket.io', raw));
@@ -166,10 +173,12 @@ async function main(run: BenchRun) {
   const ratio = Math.max(...ks.times) / Math.max(...raw.times);
   const afterReady = (Math.max(...ks.times) - ks.readyMs) / (Math.max(...raw.times) - raw.readyMs);
   lines.push(`ratio, time until all: ${ratio.toFixed(2)}× (target ≤ 2×); counted from each server's ready: ${afterReady.toFixed(2)}×   protocol violations: ${ks.violations.length} (target 0)`);
-  const figures = (r: { times: number[]; readyMs: number; proc: object }) => ({ readyMs: r.readyMs, allMs: Math.max(...r.times), p50Ms: pct(r.times, 50), p99Ms: pct(r.times, 99), ...r.proc });
+  const figures = (r: { times: number[]; exitedMs: number; readyMs: number; proc: object }) => ({ exitedMs: r.exitedMs, readyMs: r.readyMs, allMs: Math.max(...r.times), p50Ms: pct(r.times, 50), p99Ms: pct(r.times, 99), ...r.proc });
   const out = { settings, durability: ks.durability, services: ks.sources, machine: { cpus: os.cpus().length, totalMemMB: Math.round(os.totalmem() / 2 ** 20), loadAfter: os.loadavg() }, at: new Date().toISOString(), keystream: { ...figures(ks), savesDoneMs: ks.savesDoneMs, resumedP50Ms: pct(ks.resumed, 50), resumedAllMs: Math.max(...ks.resumed), refusals: ks.refusals, violations: ks.violations.length }, raw: figures(raw), ratio, ratioFromReady: afterReady };
   run.report(lines.join('\n'), out);
   if (ks.violations.length) throw new Error(`${ks.violations.length} protocol violation(s):\n${ks.violations.slice(0, 20).join('\n')}`);
+  // A server error on a client's connect is a defect, not load: the documented answer to a busy server is `unavailable`.
+  if (ks.refusals.internal_error) throw new Error(`${ks.refusals.internal_error} handshake(s) refused with internal_error`);
 }
 
 runBench('reconnect-storm', { outPath: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(ROOT, 'bench', 'results', 'reconnect-storm.json'), watchdogMs: TIMEOUT_MS * 3 + 10 * 60_000 }, main);

@@ -15,7 +15,7 @@
  * Measured (Postgres source, the required one), BENCH_REPS (2) times, alternating the order:
  *   ceiling    a plain pg read of the same rows (no TypeORM, no envelope mapping), every rep;
  *   reader     no-op consume: postgresSource(ds).read with an empty callback (the same read the replay does; diagnostic);
- *   replay     postgresSource(ds).read → KeySetRebuild.apply (fold), then rebuild.orgs() (hashes), then writeShadow;
+ *   replay     foldLog(postgresSource(ds)) (the CLI's read + fold, count alongside), then rebuild.orgs() (hashes), then writeShadow;
  *              reported as the fold rate and end to end (count + fold + hashes + writeShadow);
  *   COPY       bulk COPY of the final rows (the rebuilt credentials and key-set heads, pre-serialised; only the COPY
  *              and its commit are timed) into scratch tables shaped like the shadow tables, as events/s equivalent
@@ -60,6 +60,7 @@ import { SecretCipher } from '@keystream/crypto';
 import { ensureTopic } from '@keystream/event-log';
 import { compareWithLive, KeySetRebuild, openDatabase, RebuiltOrg, writeShadow } from '@keystream/persistence';
 import { kafkaSource, LogSource, postgresSource } from '../apps/cli/src/replay/log-source';
+import { foldLog } from '../apps/cli/src/replay/replay-run';
 import { durabilityHeader, FAST, provideKafka, providePostgres, readDurability } from './durability';
 import { BenchRun, runBench } from './harness';
 
@@ -434,7 +435,6 @@ interface ReplayRun {
   readonly hashes: Phase;
   readonly writeShadow: Phase;
   readonly endToEnd: Phase;
-  readonly countSeconds: number;
   readonly rebuilt: RebuiltOrg[];
   readonly events: number;
   readonly duplicates: number;
@@ -443,17 +443,9 @@ interface ReplayRun {
 /** The CLI's replay minus compareWithLive: count (for progress), read + fold, hashes, writeShadow. */
 async function replayOnce(ds: DataSource, source: LogSource, rep: number, write = true): Promise<ReplayRun> {
   gc();
-  let countSeconds = 0;
+  // The CLI's own read + fold (foldLog): the count for its progress line runs alongside the read, as in the CLI.
   const fold = await measured(async () => {
-    const t = performance.now();
-    await source.total();
-    countSeconds = (performance.now() - t) / 1000;
-    const rebuild = new KeySetRebuild();
-    let poison = 0;
-    await source.read(
-      (e) => rebuild.apply(e),
-      () => (poison += 1),
-    );
+    const { rebuild, poison } = await foldLog(source);
     if (poison) throw new Error(`${poison} unreadable records in the log`);
     return rebuild;
   });
@@ -475,7 +467,6 @@ async function replayOnce(ds: DataSource, source: LogSource, rep: number, write 
     hashes: phase('replay: rebuild.orgs() (key-set hashes)', n, hashes.seconds, hashes.mem, { rep }),
     writeShadow: phase('replay: writeShadow', n, ws?.seconds ?? NaN, ws?.mem, { rep }),
     endToEnd: phase('replay end to end (count + fold + hashes + writeShadow)', n, total, peak(peak(fold.mem, hashes.mem), ws?.mem), { rep }),
-    countSeconds,
     rebuilt,
     events: n,
     duplicates: rebuild.duplicates,
@@ -493,7 +484,10 @@ async function noopConsume(source: LogSource, rep: number, label: string): Promi
   return phase(label, n, r.seconds, r.mem, { rep });
 }
 
-/** The same pages as postgresSource (position order, 10,000 a page), by plain pg: what TypeORM adds is the difference. */
+/**
+ * The ceiling: the same rows in position order, 10,000 a page, one page after another, by plain pg with its default type
+ * parsing. The replay's reader (event-pages.ts) asks for 20,000 a page and requests the next page before folding one.
+ */
 async function rawPgRead(url: string, rep: number): Promise<Phase> {
   const c = new Client({ connectionString: url, application_name: 'keystream-replay-bench' });
   await c.connect();
@@ -778,6 +772,10 @@ interface Result {
     /** COPY of the final rows (credentials + key-set heads), rows per second: a write rate, not an event rate. */
     readonly copyRowsPerSec: number;
     readonly ratioEndToEnd: number;
+    /** Per rep: end to end / plain read of the same rep (the medians' ratio mixes reps on a shared box). */
+    readonly ratioEndToEndPerRep: number[];
+    /** Per rep: this process's CPU seconds of the plain read / of the replay end to end (less sensitive to other jobs). */
+    readonly cpuRatioPerRep: number[];
     readonly ratioFold: number;
     readonly ratioNoopToPlainRead: number;
     /** Replay read + fold seconds minus the no-op read seconds of the same rep, per event. */
@@ -829,6 +827,8 @@ function report(r: Result): string {
       ['replay: read + fold', fi(s.foldEventsPerSec), '', ''],
       ['replay: end to end incl. hashes + writeShadow', fi(s.endToEndEventsPerSec), `≥ ${fi(TARGETS.eventsPerSec)}`, verdict(s.endToEndEventsPerSec >= TARGETS.eventsPerSec)],
       ['ratio end to end / plain pg read', f(s.ratioEndToEnd, 2), `≥ ${TARGETS.ratioToPlainRead}`, verdict(s.ratioEndToEnd >= TARGETS.ratioToPlainRead)],
+      ['  per rep (end to end / plain read of the same rep)', s.ratioEndToEndPerRep.map((x) => f(x, 2)).join(' '), '', 'info'],
+      ['  per rep, CPU: plain read cpu s / replay end to end cpu s', s.cpuRatioPerRep.map((x) => f(x, 2)).join(' '), '', 'info'],
       ['ratio read + fold / plain pg read', f(s.ratioFold, 2), '', 'info'],
       ['fold cost over the no-op read (µs per event, median)', f(s.foldCostMicros, 2), '', 'info'],
       ['peak RSS / heap used during replay (MB)', `${f(s.peakRssMB, 0)} / ${f(s.peakHeapUsedMB, 0)}`, '', ''],
@@ -1044,6 +1044,8 @@ async function body(run: BenchRun): Promise<void> {
       noopConsumeEventsPerSec: noopRate,
       copyRowsPerSec: copyRows,
       ratioEndToEnd: e2e / plainRate,
+      ratioEndToEndPerRep: reps.map((r) => r.replay.endToEnd.eventsPerSec / r.raw.eventsPerSec),
+      cpuRatioPerRep: reps.map((r) => (r.raw.mem?.cpuSeconds ?? NaN) / (r.replay.endToEnd.mem?.cpuSeconds ?? NaN)),
       ratioFold: foldRate / plainRate,
       ratioNoopToPlainRead: noopRate / plainRate,
       foldCostMicros: median(reps.map((r) => ((r.replay.fold.seconds - r.noop.seconds) / r.replay.events) * 1e6)),

@@ -2,8 +2,11 @@ import { checkHandshake, SUPPORTED_PROTOCOLS } from '@keystream/agent-protocol';
 import { AuthError } from '@keystream/auth';
 import { AgentSocket, socketError } from './agent-socket';
 import { GatewayDeps } from './gateway-deps';
+import { VerifiedTokens } from './verified-tokens';
 
 const DEVICE_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+/** `unavailable` refusals ask for a wait between this and twice this (docs/agent-protocol.md §1). */
+export const UNAVAILABLE_RETRY_MS = 1000;
 
 /**
  * Runs on every handshake, reconnections included (Nest guards do not run on connection, and
@@ -12,29 +15,34 @@ const DEVICE_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
  * database work. The last revocation look is synchronous, right before `next()`: from there socket.io
  * adds the socket to the namespace before any I/O callback can run, so a revocation heard later finds it.
  */
-export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'reader' | 'connectLimiter' | 'revocations'>) {
+export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'connectLimiter' | 'revocations'> & Partial<Pick<GatewayDeps, 'reader'>>) {
   const { verifier, reader, connectLimiter, revocations } = deps;
+  const tokens = new VerifiedTokens(verifier);
   return async (socket: AgentSocket, next: (err?: Error) => void): Promise<void> => {
     try {
       const hs = checkHandshake(socket.handshake.auth);
       if (hs.unsupportedProtocol) return next(socketError('unsupported_protocol', hs.error!, { supported: SUPPORTED_PROTOCOLS }));
       if (!hs.value) return next(socketError('unauthorized', hs.error ?? 'auth.token is required'));
-      const principal = await verifier.verify(hs.value.token);
+      const principal = await tokens.verify(hs.value.token);
       const rate = await connectLimiter?.consume(hs.value.token);
       if (rate && !rate.ok) return next(socketError('rate_limited', `too many connections with this token; retry in ${rate.retryAfterSeconds} s`, { retryAfterMs: rate.retryAfterSeconds * 1000 }));
       if (principal.role === 'operator') return next(socketError('forbidden', 'an operator token is not valid for an agent session'));
       if (hs.value.orgId !== undefined && hs.value.orgId !== principal.orgId) {
         return next(socketError('forbidden', 'the token is not valid for this organization'));
       }
-      if (!(await reader.head(principal.orgId))) return next(socketError('forbidden', 'unknown organization'));
-      await revocations?.check(principal);
+      // One batched read says the org exists and is live and the member is not revoked (the head is read by the sync).
+      if (revocations) await revocations.check(principal);
+      else if (!(await reader?.head(principal.orgId))) return next(socketError('forbidden', 'unknown organization'));
       if (revocations?.recentlyRevoked(principal)) return next(socketError('unauthorized', 'access revoked'));
       const deviceId = principal.deviceId && DEVICE_ID.test(principal.deviceId) ? principal.deviceId : `user:${principal.userId}`;
       socket.data.session = { principal, orgId: principal.orgId, deviceId, handshake: { ...hs.value, protocol: hs.value.protocol ?? 1 } };
       next();
     } catch (e) {
       if (e instanceof AuthError) return next(socketError(e.code, e.message));
-      next(socketError('internal_error', 'authentication failed'));
+      // Not the client's fault: the database is away or the pool's wait ran out (a reconnect storm). A documented,
+      // retryable answer with a spread-out delay, so the retries do not come back as one wave.
+      const retryAfterMs = UNAVAILABLE_RETRY_MS + Math.floor(Math.random() * UNAVAILABLE_RETRY_MS);
+      next(socketError('unavailable', `the server cannot check this handshake right now; retry in ${Math.ceil(retryAfterMs / 1000)} s`, { retryAfterMs }));
     }
   };
 }

@@ -11,6 +11,7 @@ import { DevicePositionsRecorder } from './device-positions.recorder';
 import { EpochWatcher } from './epoch-watcher';
 import { GATEWAY_DEPS, GatewayDeps } from './gateway-deps';
 import { RevocationWatcher } from './revocation-watcher';
+import { SyncReads } from './sync-reads';
 
 export interface AgentGatewayOptions {
   readonly dataSource: DataSource;
@@ -45,9 +46,11 @@ function epochWatcher(ds: DataSource): GatewayDeps['epochs'] {
 export class AgentGatewayModule {
   static register(opts: AgentGatewayOptions): DynamicModule {
     exportMetrics('gateway', 'auth');
+    const reader = new AgentKeySetReader(opts.dataSource, opts.vault);
     const deps: GatewayDeps = {
       verifier: opts.verifier,
-      reader: new AgentKeySetReader(opts.dataSource, opts.vault),
+      reader,
+      reads: new SyncReads(opts.dataSource, reader),
       feed: opts.feed,
       positions: new DevicePositionsRecorder(opts.dataSource, 250, (e, rows) => {
         metrics.devicePositionFailures.inc(rows);

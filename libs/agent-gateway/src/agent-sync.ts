@@ -1,6 +1,6 @@
 import { InSyncMessage, ResyncResult, SnapshotMessage } from '@keystream/agent-protocol';
-import { AgentKeySetReader } from './agent-key-set.reader';
 import { Position, SocketSequencer } from './socket-sequencer';
+import { SyncReads } from './sync-reads';
 
 /** Past this many missed events a snapshot is cheaper than the changes. */
 export const MAX_RESUME_EVENTS = 1000;
@@ -8,7 +8,8 @@ export const MAX_RESUME_EVENTS = 1000;
 const MAX_TOP_UPS = 20;
 
 export interface SyncIo {
-  readonly reader: AgentKeySetReader;
+  /** Reads shared by the sockets syncing at the same moment. */
+  readonly reads: SyncReads;
   /** A snapshot of the org, possibly shared with other sockets syncing at the same moment. */
   readonly snapshot: (orgId: string) => Promise<SnapshotMessage>;
   readonly inSync: (msg: InSyncMessage) => void;
@@ -21,9 +22,10 @@ export interface SyncIo {
  * unknown epoch, a version outside the log window or a hash that differs gets a snapshot.
  */
 export async function syncAgent(io: SyncIo, seq: SocketSequencer, orgId: string, from: Position | undefined, hash: string | undefined, resync = false): Promise<ResyncResult> {
-  const head = await io.reader.head(orgId);
-  if (head && from && from.epoch === head.epoch) {
-    const logHead = await io.reader.logHead(orgId);
+  // One read of both: head and log head in one statement (one snapshot), batched across the sockets syncing now.
+  const pos = from ? await io.reads.position(orgId) : undefined;
+  if (pos && from && from.epoch === pos.head.epoch) {
+    const { head, logHead } = pos;
     // A resync without a hash says the agent's content is unknown (§2): at the head only a snapshot settles it.
     const confirmed = head.version === from.version && (hash === undefined ? !resync : hash === head.hash);
     const refuted = head.version === from.version && hash !== undefined && hash !== head.hash;
@@ -33,7 +35,7 @@ export async function syncAgent(io: SyncIo, seq: SocketSequencer, orgId: string,
       return 'in-sync';
     }
     if (from.version < logHead && logHead - from.version <= MAX_RESUME_EVENTS && !refuted) {
-      const msgs = await io.reader.changesAfter(orgId, head.epoch, from.version, MAX_RESUME_EVENTS);
+      const msgs = await io.reads.changesAfter(orgId, head.epoch, from.version, MAX_RESUME_EVENTS);
       if (msgs[0]?.fromVersion === from.version + 1) {
         for (const m of msgs) seq.changes(m);
         return 'changes';
@@ -42,12 +44,12 @@ export async function syncAgent(io: SyncIo, seq: SocketSequencer, orgId: string,
   }
   const snapshot = await io.snapshot(orgId);
   seq.snapshot(snapshot);
-  await topUp(io.reader, seq, orgId);
+  await topUp(io.reads, seq, orgId);
   return 'snapshot';
 }
 
 /** The log after the snapshot (the read model may trail it), in bounded reads. */
-async function topUp(reader: AgentKeySetReader, seq: SocketSequencer, orgId: string): Promise<void> {
+async function topUp(reader: SyncReads, seq: SocketSequencer, orgId: string): Promise<void> {
   for (let i = 0; i < MAX_TOP_UPS; i++) {
     const pos = seq.position!;
     const msgs = await reader.changesAfter(orgId, pos.epoch, pos.version, MAX_RESUME_EVENTS);

@@ -43,7 +43,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     this.ns = ns;
     const auth = agentAuthMiddleware(this.deps); // catches every error itself and answers through next()
     ns.use((socket, next) => void auth(socket as AgentSocket, next));
-    this.rooms = new OrgRooms(ns, this.deps.reader, () => this.fanOut);
+    this.rooms = new OrgRooms(ns, this.deps.reads, () => this.fanOut);
     this.fanOut = new OrgFanOut(
       this.deps.reader,
       (orgId, msg, commandId, occurredAt) => {

@@ -2,12 +2,15 @@ import type { Principal, TokenRateLimiter, TokenVerifier } from '@keystream/auth
 import type { ChangeFeed } from '@keystream/event-log';
 import type { AgentKeySetReader } from './agent-key-set.reader';
 import type { DevicePositionsRecorder } from './device-positions.recorder';
+import type { SyncReads } from './sync-reads';
 
 export const GATEWAY_DEPS = Symbol('GATEWAY_DEPS');
 
 export interface GatewayDeps {
   readonly verifier: TokenVerifier;
   readonly reader: AgentKeySetReader;
+  /** The reads of syncs (positions, resumes), batched across sockets. */
+  readonly reads: SyncReads;
   readonly feed: ChangeFeed;
   readonly positions: DevicePositionsRecorder;
   readonly epochs?: { start(onChange: (orgId: string) => void): Promise<void>; stop(): void };

@@ -1,12 +1,12 @@
 import type { Namespace } from 'socket.io';
 import { ChangesMessage, EVENTS, InSyncMessage, ResyncResult, SnapshotMessage } from '@keystream/agent-protocol';
 import { metrics } from '@keystream/observability';
-import { AgentKeySetReader } from './agent-key-set.reader';
 import { AgentSocket, orgRoom, session } from './agent-socket';
 import { syncAgent } from './agent-sync';
 import { OrgFanOut } from './org-fan-out';
 import { Position } from './socket-sequencer';
 import { SyncRequest } from './sync-queue';
+import { SyncReads } from './sync-reads';
 
 const samePosition = (a: Position | undefined, b: Position | undefined) => !!a && !!b && a.epoch === b.epoch && a.version === b.version;
 
@@ -23,7 +23,7 @@ export class OrgRooms {
 
   constructor(
     private readonly ns: Namespace,
-    private readonly reader: AgentKeySetReader,
+    private readonly reads: SyncReads,
     private readonly fanOut: () => OrgFanOut,
   ) {}
 
@@ -84,7 +84,7 @@ export class OrgRooms {
         s.seq!.markSent({ epoch: m.epoch, version: m.version });
         if (s.handshake.protocol >= 2 && !s.revoked) socket.emit(EVENTS.insync, m);
       };
-      const io = { reader: this.reader, snapshot: (orgId: string) => this.snapshot(orgId), inSync };
+      const io = { reads: this.reads, snapshot: (orgId: string) => this.snapshot(orgId), inSync };
       const result = await syncAgent(io, s.seq!, s.orgId, from, req.hash, !!req.resync);
       metrics.syncs.inc({ result });
       return result;
@@ -128,7 +128,7 @@ export class OrgRooms {
   private snapshot(orgId: string): Promise<SnapshotMessage> {
     let p = this.snapshots.get(orgId);
     if (!p) {
-      p = this.reader.snapshot(orgId).finally(() => this.snapshots.delete(orgId));
+      p = this.reads.reader.snapshot(orgId).finally(() => this.snapshots.delete(orgId));
       this.snapshots.set(orgId, p);
     }
     return p;

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { AuthError, isRevoked, Principal, REVOCATION_CLOCK_SKEW_SECONDS } from '@keystream/auth';
-import { organizations, REVOCATION_CHANNEL, RevocationNotice, revocations } from '@keystream/persistence';
+import { AccessState, organizations, REVOCATION_CHANNEL, RevocationNotice, revocations } from '@keystream/persistence';
+import { batched } from './batched';
 
 type PgClient = {
   on(ev: 'notification', fn: (m: { channel: string; payload?: string }) => void): void;
@@ -31,11 +32,28 @@ export class RevocationWatcher {
   private readonly deletedOrgs = new Set<string>();
   private onRevoked: (orgId: string, userId: string | undefined) => void = () => undefined;
 
+  /** One query for every handshake that arrived during the previous one (a reconnect storm), not one per socket. */
+  private readonly access = batched<Principal, AccessState>(async (ps) => {
+    const rows: { i: number; revoked_at: Date | null; known: boolean; deleted: boolean }[] = await this.ds.query(
+      `SELECT x.i::int AS i, r.revoked_at, o.id IS NOT NULL AS known, o.deleted_at IS NOT NULL AS deleted
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x(org_id, user_id, i)
+       LEFT JOIN organizations o ON o.id = x.org_id LEFT JOIN revocations r ON r.org_id = x.org_id AND r.user_id = x.user_id`,
+      [ps.map((p) => p.orgId), ps.map((p) => p.userId)],
+    );
+    const out: AccessState[] = ps.map(() => ({ org: 'unknown' }));
+    for (const r of rows) out[r.i - 1] = { ...(r.revoked_at ? { revokedAt: r.revoked_at } : {}), org: r.deleted ? 'deleted' : r.known ? 'active' : 'unknown' };
+    return out;
+  });
+
   constructor(private readonly ds: DataSource, private readonly onError: (e: unknown) => void = () => undefined) {}
 
-  /** Throws AuthError: `unauthorized` 'access revoked' (tokens revoked), `forbidden` 'organization deleted'. */
+  /**
+   * Throws AuthError: `unauthorized` 'access revoked' (tokens revoked), `forbidden` 'organization deleted' or
+   * 'unknown organization'. Any other error is the database's (away, or the pool's wait ran out).
+   */
   async check(principal: Principal): Promise<void> {
-    const access = await revocations.access(this.ds, principal.orgId, principal.userId);
+    const access = await this.access.load(principal);
+    if (access.org === 'unknown') throw new AuthError('forbidden', 'unknown organization');
     if (access.org === 'deleted') throw new AuthError('forbidden', 'organization deleted');
     if (isRevoked(principal, access.revokedAt)) throw new AuthError('unauthorized', 'access revoked');
   }

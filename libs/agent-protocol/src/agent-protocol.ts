@@ -118,4 +118,4 @@ export interface RevokedMessage {
 }
 
 /** connect_error `data.code` values, and the error codes of acks. */
-export type SocketErrorCode = 'unauthorized' | 'forbidden' | 'token_expired' | 'invalid_payload' | 'rate_limited' | 'unsupported_protocol' | 'internal_error';
+export type SocketErrorCode = 'unauthorized' | 'forbidden' | 'token_expired' | 'invalid_payload' | 'rate_limited' | 'unsupported_protocol' | 'unavailable' | 'internal_error';

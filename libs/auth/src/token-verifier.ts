@@ -1,3 +1,4 @@
+import { createSecretKey, KeyObject } from 'node:crypto';
 import { errors, JWTPayload, jwtVerify, JWTVerifyGetKey } from 'jose';
 import type { AuthConfig } from '@keystream/config';
 import { toPrincipal } from './claims';
@@ -16,14 +17,15 @@ const stderrObserver: KeyFetchObserver = (source, url, error) =>
  * clock or a forger. `exp` is exact.
  */
 export class TokenVerifier {
-  private readonly key: Uint8Array | JWTVerifyGetKey;
+  private readonly key: KeyObject | JWTVerifyGetKey;
   private readonly algorithms: string[];
   private readonly tolerance: number;
 
   constructor(private readonly config: AuthConfig, observe: KeyFetchObserver = stderrObserver) {
     this.tolerance = config.clockToleranceSeconds ?? 30;
     if (config.jwtSecret) {
-      this.key = new Uint8Array(config.jwtSecret);
+      // A KeyObject once: given bytes, jose builds one per verification (a profile of the command API showed it).
+      this.key = createSecretKey(config.jwtSecret);
       this.algorithms = ['HS256'];
     } else if (config.jwksUrl || config.issuer) {
       this.key = new ProviderKeys(config, observe).getKey;
@@ -36,7 +38,7 @@ export class TokenVerifier {
     let payload: JWTPayload;
     try {
       const options = { issuer: this.config.issuer, audience: this.config.audience, algorithms: this.algorithms, clockTolerance: this.tolerance };
-      ({ payload } = await jwtVerify(token, this.key as Uint8Array, options));
+      ({ payload } = await jwtVerify(token, this.key as KeyObject, options));
     } catch (e) {
       if (e instanceof AuthError) throw e;
       if (e instanceof errors.JWTExpired) throw new AuthError('token_expired', 'the token has expired');

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { EventEnvelope, isTombstone } from '@keystream/credentials';
 import { createKafka, firstContact, KafkaEventLogAdapter, KafkaSettings } from '@keystream/event-log';
 import { eventRows } from '@keystream/persistence';
+import { readAllPipelined } from './event-pages';
 
 export interface LogSource {
   readonly name: string;
@@ -30,14 +31,7 @@ export function postgresSource(ds: DataSource, orgId?: string): LogSource {
           after = batch[batch.length - 1].version;
         }
       }
-      const horizon = await eventRows.stableHorizon(ds.manager);
-      let cursor = '0';
-      for (;;) {
-        const rows = await eventRows.readAll(ds.manager, cursor, horizon, 10_000);
-        if (rows.length === 0) return;
-        for (const r of rows) if (!isTombstone(r.event)) onEvent(r.event);
-        cursor = rows[rows.length - 1].position;
-      }
+      await readAllPipelined(ds, onEvent);
     },
   };
 }

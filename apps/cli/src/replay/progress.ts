@@ -4,7 +4,8 @@ export class Progress {
   private last = 0;
   count = 0;
 
-  constructor(private readonly label: string, private readonly total: number, private readonly out: NodeJS.WriteStream = process.stderr, private readonly unit = 'events') {}
+  /** `total` may be set later (a count running alongside the work); the ETA shows once it is known. */
+  constructor(private readonly label: string, public total: number, private readonly out: NodeJS.WriteStream = process.stderr, private readonly unit = 'events') {}
 
   tick(n = 1): void {
     this.count += n;

@@ -41,10 +41,24 @@ export async function rebuildAndCompare(cfg: KeystreamConfig, ds: DataSource, op
   if (useKafka && !cfg.kafkaBrokers) throw new Error('--source kafka needs KAFKA_BROKERS');
   const scope = await replayScope(ds, opts);
   const source: LogSource = useKafka ? kafkaSource({ brokers: cfg.kafkaBrokers!, clientId: 'keystream-replay', ...cfg.kafka }, opts.org) : postgresSource(ds, opts.org);
-  const progress = new Progress(`replay from ${source.name}`, await source.total());
+  const { rebuild, poison, rate } = await foldLog(source, scope);
+  // A deleted org's log is ciphertext without keys and its projection was shredded: never rebuilt, never cut over.
+  const deleted = await organizations.deletedIds(ds);
+  const rebuilt = rebuild.orgs().filter((o) => !deleted.has(o.orgId));
+  const diffs = await compareWithLive(ds, rebuilt, scope);
+  return { rebuilt, diffs, events: rebuild.events, poison, rate, scope };
+}
+
+/**
+ * Reads the whole source into a rebuild of the orgs in scope. The count behind the progress line runs alongside the
+ * read (on its own connection) instead of before it: on a large log it is a scan of its own.
+ */
+export async function foldLog(source: LogSource, scope?: ReadonlySet<string>): Promise<{ rebuild: KeySetRebuild; poison: number; rate: number }> {
+  const progress = new Progress(`replay from ${source.name}`, 0);
   const rebuild = new KeySetRebuild(scope);
   let poison = 0;
-  await source.read(
+  const counted = source.total().then((n) => (progress.total = n));
+  const read = source.read(
     (e) => {
       rebuild.apply(e);
       progress.tick();
@@ -54,12 +68,9 @@ export async function rebuildAndCompare(cfg: KeystreamConfig, ds: DataSource, op
       progress.tick();
     },
   );
+  await Promise.all([counted, read]);
   progress.done();
-  // A deleted org's log is ciphertext without keys and its projection was shredded: never rebuilt, never cut over.
-  const deleted = await organizations.deletedIds(ds);
-  const rebuilt = rebuild.orgs().filter((o) => !deleted.has(o.orgId));
-  const diffs = await compareWithLive(ds, rebuilt, scope);
-  return { rebuilt, diffs, events: rebuild.events, poison, rate: progress.rate, scope };
+  return { rebuild, poison, rate: progress.rate };
 }
 
 export function printDiffs(diffs: readonly OrgDiff[], out: (line: string) => void): void {

@@ -68,10 +68,12 @@ export class StrictAgent {
     });
     s.on('session.revoked', (m: unknown) => this.check.fail(`session.revoked ${JSON.stringify(m)}`));
     s.on('session.closed', (m: unknown) => this.check.fail(`session.closed ${JSON.stringify(m)} (this agent never abuses its budgets)`));
-    s.on('connect_error', (e: Error & { data?: { code?: string; message?: string } }) => {
+    s.on('connect_error', (e: Error & { data?: { code?: string; message?: string; retryAfterMs?: unknown } }) => {
       const code = e.data?.code ?? e.message;
       this.note(`connect_error ${code}`);
       // §1: rate_limited says how many seconds to wait; internal_error and a refused transport are retried.
+      // §1: unavailable (the server is busy) gives data.retryAfterMs.
+      if (code === 'unavailable' && typeof e.data?.retryAfterMs === 'number') return this.later(e.data.retryAfterMs + Math.random() * 500);
       if (code === 'rate_limited') return this.later(1000 * (Number(/\d+/.exec(e.data?.message ?? '')?.[0] ?? 2) + Math.random()));
       if (code === 'unauthorized' || code === 'forbidden' || code === 'token_expired' || code === 'unsupported_protocol') this.check.fail(`connect_error ${code}: ${e.data?.message}`);
       this.later(this.o.retryDelayMs?.() ?? 300 + Math.random() * 700);

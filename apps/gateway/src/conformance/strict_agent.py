@@ -213,6 +213,8 @@ class Agent:
             if code in ("unauthorized", "forbidden", "token_expired", "unsupported_protocol"):
                 self.fail(f"connect_error {code}: {text}")
             wait = int((re.search(r"\d+", text) or [2])[0]) + random.random() if code == "rate_limited" else 0.3 + random.random() * 0.7
+            if code == "unavailable" and isinstance(data.get("retryAfterMs"), (int, float)):
+                wait = data["retryAfterMs"] / 1000 + random.random() * 0.5  # §1: the server is busy
             self.later(wait)
 
     def later(self, seconds):
