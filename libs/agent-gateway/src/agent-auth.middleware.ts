@@ -18,7 +18,7 @@ export const UNAVAILABLE_RETRY_MS = 1000;
 export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'connectLimiter' | 'revocations'> & Partial<Pick<GatewayDeps, 'reader'>>) {
   const { verifier, reader, connectLimiter, revocations } = deps;
   const tokens = new VerifiedTokens(verifier);
-  return async (socket: AgentSocket, next: (err?: Error) => void): Promise<void> => {
+  const check = async (socket: AgentSocket, next: (err?: Error) => void): Promise<void> => {
     try {
       const hs = checkHandshake(socket.handshake.auth);
       if (hs.unsupportedProtocol) return next(socketError('unsupported_protocol', hs.error!, { supported: SUPPORTED_PROTOCOLS }));
@@ -45,4 +45,6 @@ export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'connec
       next(socketError('unavailable', `the server cannot check this handshake right now; retry in ${Math.ceil(retryAfterMs / 1000)} s`, { retryAfterMs }));
     }
   };
+  // socket.io does not look at a middleware's promise: check() answers every outcome, errors included, through next().
+  return (socket: AgentSocket, next: (err?: Error) => void): void => void check(socket, next);
 }

@@ -41,8 +41,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
 
   afterInit(ns: Namespace): void {
     this.ns = ns;
-    const auth = agentAuthMiddleware(this.deps); // catches every error itself and answers through next()
-    ns.use((socket, next) => void auth(socket as AgentSocket, next));
+    ns.use(agentAuthMiddleware(this.deps));
     this.rooms = new OrgRooms(ns, this.deps.reads, () => this.fanOut);
     this.fanOut = new OrgFanOut(
       this.deps.reader,
