@@ -51,8 +51,8 @@ module.exports = {
     {
       name: 'production-code-never-imports-tests',
       severity: 'error',
-      from: { pathNot: '(\\.(spec|int-spec|e2e-spec|e2e-failing)\\.ts$|/testing/)' },
-      to: { path: '(\\.(spec|int-spec|e2e-spec|e2e-failing)\\.ts$|^libs/testing/|/testing/)' },
+      from: { pathNot: '(\\.(spec|int-spec|e2e-spec)\\.ts$|/testing/)' },
+      to: { path: '(\\.(spec|int-spec|e2e-spec)\\.ts$|^libs/testing/|/testing/)' },
     },
   ],
   options: {

@@ -71,8 +71,8 @@ describe('gateway: orgs without an agent here cost nothing', () => {
     return { orgId, versions: 0, credentialId: randomUUID() };
   }
 
-  /** One save: the next version of the org (an add, then label edits of that credential). */
-  async function save(o: { orgId: string; versions: number; credentialId: string }): Promise<number> {
+  /** One save: the next version of the org (an add, then label edits of that credential); `held` keeps it off the topic. */
+  async function save(o: { orgId: string; versions: number; credentialId: string }, held?: EventEnvelope[]): Promise<number> {
     const version = ++o.versions;
     const data =
       version === 1
@@ -95,7 +95,8 @@ describe('gateway: orgs without an agent here cost nothing', () => {
       await orgStreams.advance(m, o.orgId, version);
       await keySetProjection.apply(m, o.orgId, [e]);
     });
-    await producer.append([e]);
+    if (held) held.push(e);
+    else await producer.append([e]);
     return version;
   }
 
@@ -157,5 +158,29 @@ describe('gateway: orgs without an agent here cost nothing', () => {
       await p.until(() => p.keySet?.version === 4, 20_000);
       expect(p.hash).toBe(await serverHash(o.orgId));
     }
+  }, 60_000);
+
+  it('a backlog reaching the feed at once (a broker back after an outage): an agent acking every keys.changes keeps its socket and reaches the head', async () => {
+    const o = await org();
+    await save(o);
+    const p = await agent(o.orgId);
+    await p.until(() => p.keySet?.version === 1, 10_000);
+    let disconnected = false;
+    p.socket.on('disconnect', () => (disconnected = true));
+    // Committed in Postgres while "Kafka was away", then published in one go: the gateway sends one keys.changes per
+    // save, hundreds at once, and the probe acks each (§2 allows it): far past the ack budget's 100 burst + 50/s.
+    const backlog: EventEnvelope[] = [];
+    for (let i = 0; i < 400; i++) await save(o, backlog);
+    await producer.append(backlog);
+    await p.until(() => p.keySet?.version === 401 || disconnected, 30_000);
+    // The acks are answered after the burst went out: the next live save tells whether the socket is still served.
+    await save(o);
+    await p.until(() => p.keySet?.version === 402 || disconnected, 30_000);
+    expect(p.of(EVENTS.closed)).toEqual([]);
+    expect(disconnected).toBe(false);
+    expect(p.keySet?.version).toBe(402);
+    expect(p.hash).toBe(await serverHash(o.orgId));
+    // The acks were many more than the budget: the case is real (not a few coalesced messages).
+    expect((p.of(EVENTS.changes) as ChangesMessage[]).length).toBeGreaterThan(150);
   }, 60_000);
 });

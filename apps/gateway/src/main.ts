@@ -6,7 +6,7 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import { TokenVerifier } from '@keystream/auth';
 import { ConfigError, DependencyUnavailableError, loadConfig } from '@keystream/config';
 import { KafkaEventLogAdapter, LogChangeFeedAdapter } from '@keystream/event-log';
-import { installHttpMetrics, keyFetchWarning } from '@keystream/observability';
+import { exportMetrics, installHttpMetrics, keyFetchWarning, metrics } from '@keystream/observability';
 import { keyringReady, localSecretVault, openDatabase } from '@keystream/persistence';
 import { registerFeedLagGauge } from './feed-lag-gauge';
 import { GatewayAppModule } from './gateway.module';
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     onConnectionError: (e) => new Logger('postgres').warn(`connection lost: ${e.message}`),
   });
   const eventLog = new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-gateway', ...config.kafka });
-  const feed = new LogChangeFeedAdapter(eventLog);
+  const feed = new LogChangeFeedAdapter(eventLog, undefined, feedErrorReporter());
   const vault = localSecretVault(ds, config.masterKey, config.previousMasterKeys);
   await keyringReady(vault);
   const app = await NestFactory.create(
@@ -34,11 +34,30 @@ async function main(): Promise<void> {
   app.useLogger(app.get(PinoLogger));
   installHttpMetrics(app);
   app.enableShutdownHooks();
+  exportMetrics('feed');
   await feed.start();
   const stopLagGauge = await registerFeedLagGauge(feed.positions, config.kafkaBrokers, config.kafka.topic, config.kafka);
   await app.listen(config.port, config.host);
   new Logger('gateway').log(`agents on ws://${config.host}:${config.port}/agents`);
   (app.getHttpServer() as Server).on('close', () => void feed.stop().then(stopLagGauge).then(() => eventLog.close()).then(() => ds.destroy()));
+}
+
+/**
+ * The feed's consumer restarts by itself after a crash; each error is counted, and said once per kind (name and
+ * message) with its cause, so a broker outage that retries every second does not flood the log.
+ */
+function feedErrorReporter(): (e: unknown) => void {
+  const said = new Set<string>();
+  const logger = new Logger('kafka-feed');
+  return (e) => {
+    const err = e instanceof Error ? e : new Error(String(e));
+    metrics.feedErrors.inc({ error: err.name });
+    const kind = `${err.name}: ${err.message}`;
+    if (said.has(kind)) return;
+    said.add(kind);
+    const cause = (err as { cause?: unknown }).cause;
+    logger.warn(`change feed error (restarting the consumer): ${kind}${cause instanceof Error ? ` (cause: ${cause.name}: ${cause.message})` : ''}`);
+  };
 }
 
 main().catch((e: unknown) => {

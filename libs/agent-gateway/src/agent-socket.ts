@@ -19,6 +19,8 @@ export interface AgentSession {
   budget?: ClientBudget;
   /** In the org room: then at the fan-out's position, receiving its broadcasts. */
   inRoom?: boolean;
+  /** The furthest position this socket acked: an ack past it answers what the server sent (see ClientBudget). */
+  acked?: { readonly epoch: number; readonly version: number };
 }
 
 export type AgentSocket = Socket<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, { session?: AgentSession }>;

@@ -105,7 +105,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
   /** docs/agent-protocol.md §2 keys.ack: recorded only when it names what this socket was sent. */
   onAck(socket: AgentSocket, body: unknown): AckReply {
     const s = session(socket);
-    if (this.spend(socket, 'ack', EVENTS.ack) !== 'ok') return RATE_LIMITED;
+    if (this.spend(socket, 'ack', EVENTS.ack, () => this.ackAdvances(socket, body)) !== 'ok') return RATE_LIMITED;
     const ack = checkAck(body);
     if (!ack.value) return { ok: false, error: { code: 'invalid_payload', message: ack.error! } };
     // Checked against what was sent on this socket, not where its sequence stands: a resync may be restarting
@@ -114,6 +114,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     if (!sent) return { ok: false, error: { code: 'invalid_payload', message: 'nothing was sent on this socket yet' } };
     if (ack.value.epoch !== sent.epoch) return { ok: false, error: { code: 'invalid_payload', message: `epoch ${ack.value.epoch} is not this socket's epoch (${sent.epoch})` } };
     if (ack.value.version > sent.version) return { ok: false, error: { code: 'invalid_payload', message: `version ${ack.value.version} is ahead of what this socket was sent (${sent.version})` } };
+    if (!s.acked || ack.value.epoch !== s.acked.epoch || ack.value.version > s.acked.version) s.acked = { epoch: ack.value.epoch, version: ack.value.version };
     this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, epoch: ack.value.epoch, appliedVersion: ack.value.version, connected: true, at: Date.now() });
     return { ok: true };
   }
@@ -173,10 +174,22 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     });
   }
 
-  /** Budgets are checked before any work; a socket that keeps flooding is told why and closed. */
-  private spend(socket: AgentSocket, kind: 'ack' | 'resync', event: string): 'ok' | 'refused' {
+  /**
+   * A valid ack past the socket's last one, within what it was sent: bounded by the server's own output (one per
+   * version sent), so never a flood. Checked only when the ack budget is spent (synchronous, no database read).
+   */
+  private ackAdvances(socket: AgentSocket, body: unknown): boolean {
     const s = session(socket);
-    const r = s.budget!.spend(kind);
+    const ack = checkAck(body).value;
+    const sent = ack && this.rooms.sent(socket);
+    if (!ack || !sent || ack.epoch !== sent.epoch || ack.version > sent.version) return false;
+    return !s.acked || ack.epoch !== s.acked.epoch || ack.version > s.acked.version;
+  }
+
+  /** Budgets are checked before any work; a socket that keeps flooding is told why and closed. */
+  private spend(socket: AgentSocket, kind: 'ack' | 'resync', event: string, earned?: () => boolean): 'ok' | 'refused' {
+    const s = session(socket);
+    const r = s.budget!.spend(kind, earned);
     if (r === 'ok') return r;
     metrics.agentEventsRefused.inc({ event: event === EVENTS.ack || event === EVENTS.resync ? event : 'other' });
     if (r === 'close') this.close(socket, { reason: 'rate_limited', message: 'too many client events over budget; reconnect after 5 s' });

@@ -19,4 +19,16 @@ describe('ClientBudget', () => {
     expect(b.spend('resync')).toBe('refused'); // a new window: one strike, not two
     expect(b.spend('ack')).toBe('ok');
   });
+
+  it('allows, with no strike, an event the caller vouches for once the bucket is empty (an ack answering what was sent); asks only then', () => {
+    const b = new ClientBudget({ ...DEFAULT_BUDGET, ackPerSecond: 0.001, ackBurst: 1, maxStrikes: 2 }, () => 0);
+    let asked = 0;
+    const earned = () => ((asked += 1), true);
+    expect(b.spend('ack', earned)).toBe('ok');
+    expect(asked).toBe(0); // the bucket still had a token
+    expect([b.spend('ack', earned), b.spend('ack', earned), b.spend('ack', earned)]).toEqual(['ok', 'ok', 'ok']);
+    expect(asked).toBe(3);
+    // Not vouched for: refused, and the strikes count from zero (the earned ones were none).
+    expect([b.spend('ack', () => false), b.spend('ack')]).toEqual(['refused', 'close']);
+  });
 });

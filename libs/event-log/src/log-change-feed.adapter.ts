@@ -17,7 +17,12 @@ export class LogChangeFeedAdapter implements ChangeFeed {
   /** Per partition, the offset after the last record handled: how far this feed has read (its lag gauge). */
   readonly positions = new Map<number, bigint>();
 
-  constructor(private readonly log: EventLogPort, private readonly groupPrefix = 'keystream-gateway') {}
+  constructor(
+    private readonly log: EventLogPort,
+    private readonly groupPrefix = 'keystream-gateway',
+    /** Hears every consumer error (a crash, a failed commit): the consumer recovers by itself, but not silently. */
+    private readonly onError: (e: unknown) => void = () => undefined,
+  ) {}
 
   /** Retries while a brand-new broker is still creating its coordinator topics. */
   async start(attempts = 10): Promise<void> {
@@ -33,7 +38,7 @@ export class LogChangeFeedAdapter implements ChangeFeed {
   }
 
   private async subscribeOnce(): Promise<void> {
-    this.consumer = await this.log.consume({ groupId: `${this.groupPrefix}-${randomUUID()}`, fromBeginning: false }, async (records) => {
+    this.consumer = await this.log.consume({ groupId: `${this.groupPrefix}-${randomUUID()}`, fromBeginning: false, onError: this.onError }, async (records) => {
       for (const r of records) {
         if (r.envelope) this.accept(r.envelope);
         const next = BigInt(r.offset) + 1n;

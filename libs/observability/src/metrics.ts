@@ -58,13 +58,14 @@ export const metrics = {
   agentEventsRefused: new Counter({ name: 'keystream_agent_client_events_refused_total', help: 'Client events over their per-socket budget, by event', labelNames: ['event'], registers: [] }),
   agentsClosed: new Counter({ name: 'keystream_agent_sockets_closed_total', help: 'Agent sockets closed by the server, by reason', labelNames: ['reason'], registers: [] }),
   devicePositionFailures: new Counter({ name: 'keystream_device_position_write_failures_total', help: 'Device positions that could not be recorded (rows)', registers: [] }),
+  feedErrors: new Counter({ name: 'keystream_gateway_feed_errors_total', help: "Errors of this gateway's Kafka change feed (consumer crashes, failed commits, failed restarts), by error name", labelNames: ['error'], registers: [] }),
   // projector
   projected: new Counter({ name: 'keystream_projector_events_applied_total', help: 'Events applied to the key-set projection', registers: [] }),
   poison: new Counter({ name: 'keystream_projector_poison_messages_total', help: 'Unreadable log records set aside', registers: [] }),
   gap: new Gauge({ name: 'keystream_projector_gap', help: '1 while a version gap stops the projector', registers: [] }),
 };
 
-export type MetricsRole = 'http' | 'auth' | 'command' | 'relay' | 'gateway' | 'projector';
+export type MetricsRole = 'http' | 'auth' | 'command' | 'relay' | 'gateway' | 'feed' | 'projector';
 
 const ROLES: Record<MetricsRole, readonly Metric[]> = {
   http: [metrics.httpRequests, metrics.httpSeconds],
@@ -80,6 +81,8 @@ const ROLES: Record<MetricsRole, readonly Metric[]> = {
     metrics.agentsClosed,
     metrics.devicePositionFailures,
   ],
+  // the gateway process's Kafka change feed only (an embedded command API's feed is in-process)
+  feed: [metrics.feedErrors],
   projector: [metrics.projected, metrics.poison, metrics.gap],
 };
 

@@ -12,7 +12,7 @@ const ALERTS = join(__dirname, '..', '..', '..', 'deploy', 'prometheus', 'alerts
 const COMMAND = ['keystream_commands_total', 'keystream_command_duration_seconds', 'keystream_command_batch_size', 'keystream_events_appended_total', 'keystream_devices_behind'];
 const RELAY = ['keystream_outbox_published_total', 'keystream_outbox_publish_latency_seconds', 'keystream_outbox_backlog'];
 const GATEWAY = ['keystream_agents_connected', 'keystream_deliveries_total', 'keystream_commit_to_emit_seconds', 'keystream_agent_syncs_total'];
-const FEED = ['keystream_gateway_feed_lag'];
+const FEED = ['keystream_gateway_feed_lag', 'keystream_gateway_feed_errors_total'];
 /** Every process that verifies tokens (command API, gateway): identity-provider key fetch failures. */
 const AUTH = ['keystream_auth_key_fetch_failures_total'];
 const PROJECTOR = ['keystream_projector_events_applied_total', 'keystream_projector_poison_messages_total', 'keystream_projector_gap', 'keystream_projector_lag'];

@@ -80,6 +80,12 @@ export class FaultStack {
     return Date.now() - t0;
   }
 
+  /** The gateway's feed lag and error families, to tell a stalled feed (lag) from a stalled fan-out (no lag). */
+  async feedMetrics(): Promise<string> {
+    const text = await fetch(`${this.procs.gateway.url}/metrics`, { signal: AbortSignal.timeout(3000) }).then((r) => r.text(), (e: Error) => e.message);
+    return text.split('\n').filter((l) => /^keystream_(gateway_feed|deliveries|agent_syncs)/.test(l)).join('; ');
+  }
+
   async events(orgId: string): Promise<LoggedEvent[]> {
     return this.pg.query<LoggedEvent>(`SELECT version, type, data FROM events WHERE org_id = $1 ORDER BY version`, [orgId]);
   }
@@ -142,7 +148,7 @@ export async function assertConverged(stack: FaultStack, load: WriteLoad, ms = 3
     await stack.until(async () => (await projected())?.version === head, ms, `${t.orgId} projected to v${head}`);
     if ((await projected()).hash !== truth) fail(`${t.orgId}: projection hash differs from the rebuild`);
     const agent = stack.probes[i];
-    await stack.until(async () => agent.keySet?.version === head, ms, `${t.orgId}'s agent at v${head} (has v${agent.keySet?.version})`);
+    await stack.until(async () => agent.keySet?.version === head, ms, `${t.orgId}'s agent at v${head}`).catch(async (e: Error) => fail(`${e.message} (has v${agent.keySet?.version}); gateway feed: ${await stack.feedMetrics()}`));
     if (agent.hash !== truth) fail(`${t.orgId}: agent hash differs from the rebuild`);
   }
   const verify = await stack.verify();
