@@ -3,6 +3,7 @@
 // second program is built. Formatting is Prettier's job alone: eslint-config-prettier goes last and turns off every
 // stylistic rule that would fight it.
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import reactHooks from 'eslint-plugin-react-hooks';
@@ -22,7 +23,7 @@ const TEST_CODE = [
   'bench/**',
 ];
 
-export default tseslint.config(
+export default defineConfig(
   {
     ignores: [
       'dist/**',
