@@ -44,11 +44,17 @@ const retry = () => 250 + Math.random() * 500;
 const pct = (xs: number[], p: number) => quantile(xs, p / 100);
 
 /** Waits until `done()` holds for every item, recording when each first did (ms since t0). */
-async function converge<T>(items: T[], done: (x: T) => boolean, t0: number, what: string): Promise<number[]> {
+async function converge<T>(items: T[], done: (x: T) => boolean, t0: number, what: string, describe?: (x: T) => string): Promise<number[]> {
   const at = new Map<T, number>();
   while (at.size < items.length) {
     for (const x of items) if (!at.has(x) && done(x)) at.set(x, Date.now() - t0);
-    if (Date.now() - t0 > TIMEOUT_MS) throw new Error(`${what}: ${items.length - at.size} of ${items.length} not converged in ${TIMEOUT_MS / 1000} s`);
+    if (Date.now() - t0 > TIMEOUT_MS) {
+      // Where the stragglers stand (a stuck socket vs a retry loop), counted by state: a failed run says why.
+      const states: Record<string, number> = {};
+      for (const x of items) if (!at.has(x) && describe) states[describe(x)] = (states[describe(x)] ?? 0) + 1;
+      const top = Object.entries(states).sort((a, b) => b[1] - a[1]).slice(0, 12);
+      throw new Error(`${what}: ${items.length - at.size} of ${items.length} not converged in ${TIMEOUT_MS / 1000} s${top.length ? `; their states: ${JSON.stringify(top)}` : ''}`);
+    }
     await sleep(25);
   }
   return items.map((x) => at.get(x)!);
@@ -91,6 +97,8 @@ async function keystreamStorm(run: BenchRun) {
     }),
   );
   const atHead = (x: (typeof agents)[number]) => x.a.settled && x.a.check.version === heads.get(x.orgId);
+  const straggler = (x: (typeof agents)[number]) =>
+    `${x.a.connected ? 'connected' : 'not connected'}, ${x.a.settled ? 'settled' : 'unsettled'}, ${x.a.connects} connects, last: ${(x.a.trace[x.a.trace.length - 1] ?? '').replace(/^\S+ /, '').replace(/\d+/g, 'N').slice(0, 80)}`;
   for (let i = 0; i < N; i += 250) {
     agents.slice(i, i + 250).forEach((x) => x.a.connect(false));
     await converge(agents.slice(i, i + 250), atHead, Date.now(), 'initial connect');
@@ -111,7 +119,7 @@ async function keystreamStorm(run: BenchRun) {
   await restart;
   // Reconnected (its session's first answer in) vs at head: tells a slow handshake from a late live feed.
   const [times, resumed] = await Promise.all([
-    converge(agents, atHead, t0, 'Keystream agents at head after the restart'),
+    converge(agents, atHead, t0, 'Keystream agents at head after the restart', straggler),
     converge(agents, (x) => x.a.connects > 1 && x.a.settled, t0, 'Keystream agents reconnected after the restart'),
   ]);
   const proc = sampler.stop();

@@ -27,17 +27,31 @@ async function main(): Promise<void> {
   const feed = new LogChangeFeedAdapter(eventLog, undefined, feedErrorReporter());
   const vault = localSecretVault(ds, config.masterKey, config.previousMasterKeys);
   await keyringReady(vault);
+  // Listening starts before the feed has joined its consumer group (seconds, mostly waiting on the brokers): in a
+  // restart storm agents finish their transport handshakes meanwhile, and their agent handshakes wait for the feed.
+  let started = false;
+  let feedStarted!: { resolve: () => void; reject: (e: unknown) => void };
+  const feedReady = new Promise<void>((resolve, reject) => (feedStarted = { resolve, reject }));
+  feedReady.catch(() => undefined); // main() fails on it below
+  const kafkaCheck = () => (started ? eventLog.ping() : Promise.reject(new Error('the change feed is still starting')));
   const app = await NestFactory.create(
-    GatewayAppModule.register({ dataSource: ds, vault, verifier: new TokenVerifier(config.auth, keyFetchWarning()), feed }, () => eventLog.ping()),
+    GatewayAppModule.register({ dataSource: ds, vault, verifier: new TokenVerifier(config.auth, keyFetchWarning()), feed, feedStarted: feedReady }, kafkaCheck),
     { bufferLogs: true },
   );
   app.useLogger(app.get(PinoLogger));
   installHttpMetrics(app);
   app.enableShutdownHooks();
   exportMetrics('feed');
-  await feed.start();
-  const stopLagGauge = await registerFeedLagGauge(feed.positions, config.kafkaBrokers, config.kafka.topic, config.kafka);
   await app.listen(config.port, config.host);
+  try {
+    await feed.start();
+  } catch (e) {
+    feedStarted.reject(e);
+    throw e;
+  }
+  const stopLagGauge = await registerFeedLagGauge(feed.positions, config.kafkaBrokers, config.kafka.topic, config.kafka);
+  started = true;
+  feedStarted.resolve();
   new Logger('gateway').log(`agents on ws://${config.host}:${config.port}/agents`);
   (app.getHttpServer() as Server).on('close', () => void feed.stop().then(stopLagGauge).then(() => eventLog.close()).then(() => ds.destroy()));
 }

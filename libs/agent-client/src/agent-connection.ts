@@ -40,7 +40,7 @@ export interface ConnectionHooks {
   halted(): void;
 }
 
-const REFUSAL_CODES: readonly string[] = ['unauthorized', 'forbidden', 'token_expired', 'invalid_payload', 'rate_limited', 'internal_error'];
+const REFUSAL_CODES: readonly string[] = ['unauthorized', 'forbidden', 'token_expired', 'invalid_payload', 'rate_limited', 'unavailable', 'internal_error'];
 
 /**
  * The socket and its retry policy. Transport failures are retried by socket.io's manager (jittered backoff);
@@ -126,7 +126,7 @@ export class AgentConnection {
     this.retryLater();
   }
 
-  private onConnectError(socket: Socket, err: Error & { data?: { code?: string } }): void {
+  private onConnectError(socket: Socket, err: Error & { data?: { code?: string; retryAfterMs?: unknown } }): void {
     if (socket.active) return this.hooks.fail('connect_failed', `cannot reach ${this.options.url}: ${err.message}`, true);
     const code = err.data?.code;
     const refreshable = typeof this.options.token === 'function';
@@ -136,7 +136,9 @@ export class AgentConnection {
     }
     const known = code !== undefined && REFUSAL_CODES.includes(code);
     this.hooks.fail(known ? (code as AgentErrorCode) : 'connect_failed', `handshake refused: ${err.message}`, true);
-    this.retryLater();
+    // §1: rate_limited and unavailable say how long to wait; waiting less only brings the retry back into the storm.
+    const after = err.data?.retryAfterMs;
+    this.retryLater(typeof after === 'number' && Number.isFinite(after) && after > 0 ? Math.min(after, this.options.maxDelayMs * 4) : undefined);
   }
 
   /** An expired token on a live socket is renewable when the token is a function; a revocation is final. */
@@ -148,12 +150,13 @@ export class AgentConnection {
     this.retryLater();
   }
 
-  private retryLater(): void {
+  private retryLater(atLeastMs?: number): void {
     if (this.closed || this.retryTimer) return;
     const base = Math.min(this.options.maxDelayMs, this.options.minDelayMs * 2 ** this.retries++);
+    const wait = atLeastMs === undefined ? base * (0.5 + Math.random()) : atLeastMs + Math.random() * Math.min(atLeastMs, base);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (!this.closed) this.socket?.connect();
-    }, base * (0.5 + Math.random()));
+    }, wait);
   }
 }

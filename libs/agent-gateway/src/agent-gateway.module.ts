@@ -9,6 +9,7 @@ import { AgentKeySetReader } from './agent-key-set.reader';
 import { AgentsGateway } from './agents.gateway';
 import { DevicePositionsRecorder } from './device-positions.recorder';
 import { EpochWatcher } from './epoch-watcher';
+import { Admission } from './admission';
 import { GATEWAY_DEPS, GatewayDeps } from './gateway-deps';
 import { RevocationWatcher } from './revocation-watcher';
 import { SyncReads } from './sync-reads';
@@ -20,6 +21,12 @@ export interface AgentGatewayOptions {
   readonly feed: ChangeFeed;
   /** Absent → KEYSTREAM_CONNECT_RATE_PER_MIN from the environment (already checked by loadConfig), else the default. */
   readonly rateLimits?: RateLimits;
+  /**
+   * Resolves once the feed reads from the log's end. Handshakes wait for it, so a process can listen (and finish
+   * transport handshakes, the costly part of a reconnect storm) while its Kafka consumer is still joining, and no
+   * sync ever runs before the feed would deliver every save committed after it.
+   */
+  readonly feedStarted?: Promise<void>;
 }
 
 function envRateLimits(): RateLimits {
@@ -57,6 +64,8 @@ export class AgentGatewayModule {
         new Logger('agents').error(`device positions: ${rows} row(s) not recorded: ${(e as Error)?.message ?? 'error'} ${(e as { code?: string })?.code ?? ''}`.trim());
       }),
       epochs: epochWatcher(opts.dataSource),
+      admission: new Admission(),
+      feedStarted: opts.feedStarted,
       connectLimiter: new TokenRateLimiter((opts.rateLimits ?? envRateLimits()).connectsPerMinute),
       revocations: new RevocationWatcher(opts.dataSource, (e) => new Logger('agents').error(`revocation watcher: ${(e as Error)?.name ?? 'error'} ${(e as { code?: string })?.code ?? ''}`.trim())),
     };

@@ -12,6 +12,8 @@ export interface AgentSession {
   readonly deviceId: string;
   readonly handshake: HandshakeAuth & { readonly protocol: number };
   expiry?: NodeJS.Timeout;
+  /** Returns the handshake's admission slot (after the first sync, or when the socket goes). */
+  admitted?: () => void;
   revoked?: boolean;
   /** Set in handleConnection. */
   seq?: SocketSequencer;

@@ -3,7 +3,7 @@ import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGatew
 import type { Namespace } from 'socket.io';
 import { AckReply, AGENTS_NAMESPACE, checkAck, checkResync, ClosedMessage, EVENTS, ResyncResult, RevokedMessage } from '@keystream/agent-protocol';
 import { metrics, secondsSince } from '@keystream/observability';
-import { agentAuthMiddleware } from './agent-auth.middleware';
+import { agentAuthMiddleware, retryAfterMs } from './agent-auth.middleware';
 import { AgentSocket, session } from './agent-socket';
 import { ClientBudget } from './client-budget';
 import { GATEWAY_DEPS, GatewayDeps } from './gateway-deps';
@@ -88,6 +88,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     });
     this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, connected: true, at: Date.now() });
     void this.sync(socket, { from: s.handshake.resume, hash: s.handshake.hash }).then((r) => {
+      s.admitted?.(); // the handshake's work is done: the next one may start
       if (r instanceof Error && !(r instanceof SocketGone)) socket.disconnect(true);
     });
   }
@@ -95,6 +96,7 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
   handleDisconnect(socket: AgentSocket): void {
     const s = socket.data.session;
     if (!s) return;
+    s.admitted?.();
     metrics.agentsConnected.dec();
     if (s.expiry) clearTimeout(s.expiry);
     if (s.seq) this.rooms.remove(socket);
@@ -124,7 +126,8 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     const req = checkResync(body);
     if (!req.value) return { ok: false, error: { code: 'invalid_payload', message: req.error! } };
     const result = await this.sync(socket, { from: { epoch: req.value.epoch, version: req.value.version }, hash: req.value.hash, resync: true });
-    if (result instanceof Error) return { ok: false, error: { code: 'internal_error', message: 'resync failed; retry' } };
+    // The database failed or was too busy: not the agent's fault, retryable after a spread-out wait (§2 keys.resync).
+    if (result instanceof Error) return { ok: false, error: { code: 'unavailable', message: 'the server cannot read the key set right now; retry', retryAfterMs: retryAfterMs() } };
     return { ok: true, result };
   }
 

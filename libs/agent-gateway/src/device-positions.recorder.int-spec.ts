@@ -1,4 +1,5 @@
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
+import { DEFAULT_TIMEOUTS } from '@keystream/config';
 import { devices, openDatabase, orgStreams } from '@keystream/persistence';
 import { newOrgId } from '@keystream/testing';
 import { DevicePositionsRecorder } from './device-positions.recorder';
@@ -67,5 +68,38 @@ describe('DevicePositionsRecorder (real Postgres)', () => {
     later.record({ orgId: org, deviceId: 'lid', userId: 'u', connected: false, at: t });
     await later.close();
     expect((await devices.list(ds, org)).map(({ appliedVersion, connected }) => ({ appliedVersion, connected }))).toEqual([{ appliedVersion: 4, connected: false }]);
+  });
+
+  it('a flush that finds the pool exhausted keeps its rows for the next flush (merged under newer ones), not one commit per row', async () => {
+    const org = newOrgId('dev');
+    await ds.transaction((m) => orgStreams.ensureOrg(m, org));
+    const small = await openDatabase({ url: process.env.DATABASE_URL!, poolSize: 2, timeouts: { ...DEFAULT_TIMEOUTS, databaseConnectMs: 300 } });
+    const held: QueryRunner[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const q = small.createQueryRunner();
+        await q.connect();
+        held.push(q);
+      }
+      const errors: unknown[] = [];
+      const rec = new DevicePositionsRecorder(small, 10_000, (e) => errors.push(e), 200);
+      rec.record({ orgId: org, deviceId: 'a', userId: 'u', epoch: 1, appliedVersion: 2, connected: true });
+      rec.record({ orgId: org, deviceId: 'b', userId: 'u', epoch: 1, appliedVersion: 5, connected: true });
+      await rec.flush(); // waits 300 ms for a connection, fails: the rows go back
+      rec.record({ orgId: org, deviceId: 'a', userId: 'u', epoch: 1, appliedVersion: 3, connected: true }); // newer, same device
+      rec.record({ orgId: org, deviceId: 'b', userId: 'u', connected: false }); // presence only: keeps b's position
+      await Promise.all(held.splice(0).map((q) => q.release()));
+      const rows = async () => (await devices.list(ds, org)).map(({ deviceId, appliedVersion, connected }) => ({ deviceId, appliedVersion, connected })).sort((x, y) => x.deviceId.localeCompare(y.deviceId));
+      for (let i = 0; i < 50 && (await rows()).length < 2; i++) await new Promise((r) => setTimeout(r, 100)); // the retry flush
+      expect(await rows()).toEqual([
+        { deviceId: 'a', appliedVersion: 3, connected: true },
+        { deviceId: 'b', appliedVersion: 5, connected: false },
+      ]);
+      expect(errors).toEqual([]); // nothing was lost, so nothing was reported
+      await rec.close();
+    } finally {
+      await Promise.all(held.map((q) => q.release()));
+      await small.destroy();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { DevicePosition, devices } from '@keystream/persistence';
+import { DevicePosition, devices, isDatabaseUnavailable } from '@keystream/persistence';
 
 /**
  * Acks arrive per device per save; writing each one would multiply the write load by the fleet size.
@@ -16,6 +16,8 @@ export class DevicePositionsRecorder {
     private readonly ds: DataSource,
     private readonly intervalMs = 250,
     private readonly onError: (e: unknown, rows: number) => void = () => undefined,
+    /** After a flush found the database away or its pool exhausted (a reconnect storm): the next try waits this long. */
+    private readonly retryMs = 1000,
   ) {}
 
   record(p: DevicePosition): void {
@@ -46,9 +48,21 @@ export class DevicePositionsRecorder {
       const { rejected } = await devices.upsert(this.ds, rows);
       if (rejected.length > 0) this.onError(new Error('device position out of range'), rejected.length);
     } catch (batchError) {
+      // The database is away or busy, not a row's fault: one row at a time would be up to 500 commits queueing for the
+      // same pool. The rows wait for the next flush instead (merged under anything newer), unless shutting down.
+      if (isDatabaseUnavailable(batchError) && !this.closed) return this.requeue(rows);
       if (rows.length === 1) return this.onError(batchError, 1);
       for (const row of rows) await this.write([row]);
     }
+  }
+
+  private requeue(rows: DevicePosition[]): void {
+    for (const row of rows) {
+      const key = `${row.orgId}\0${row.deviceId}`;
+      const newer = this.pending.get(key);
+      this.pending.set(key, newer ? merge(row, newer) : row);
+    }
+    this.timer ??= setTimeout(() => void this.flush(), this.retryMs);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Principal, TokenRateLimiter, TokenVerifier } from '@keystream/auth';
 import type { ChangeFeed } from '@keystream/event-log';
+import type { Admission } from './admission';
 import type { AgentKeySetReader } from './agent-key-set.reader';
 import type { DevicePositionsRecorder } from './device-positions.recorder';
 import type { SyncReads } from './sync-reads';
@@ -17,6 +18,10 @@ export interface GatewayDeps {
   /** Handshakes per token (per process); over it the handshake ends with connect_error `rate_limited`. */
   readonly connectLimiter?: TokenRateLimiter;
   readonly revocations?: GatewayRevocations;
+  /** Bounds the handshakes in progress (checks and first sync); past it `unavailable` + retryAfterMs. */
+  readonly admission?: Admission;
+  /** Handshakes wait for it (see AgentGatewayOptions.feedStarted). */
+  readonly feedStarted?: Promise<void>;
 }
 
 /** Revoked access: checked at each handshake, and live sessions ended when a revocation commits anywhere. */

@@ -110,7 +110,7 @@ export interface ResyncRequest {
 
 export type ResyncResult = 'in-sync' | 'changes' | 'snapshot';
 
-export type AckReply<T = unknown> = { readonly ok: true; readonly result?: T } | { readonly ok: false; readonly error: { readonly code: SocketErrorCode; readonly message: string } };
+export type AckReply<T = unknown> = { readonly ok: true; readonly result?: T } | { readonly ok: false; readonly error: { readonly code: SocketErrorCode; readonly message: string; readonly retryAfterMs?: number } };
 
 export interface RevokedMessage {
   /** `org_deleted`: the organization was deleted (offboarded); reconnecting is refused for good. */
