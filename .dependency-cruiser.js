@@ -43,6 +43,13 @@ module.exports = {
       to: { dependencyTypesNot: ['core'], pathNot: ['^node_modules/socket\\.io-client/', '^apps/gateway/src/conformance/(sequence-checker|key-set)\\.ts$'] },
     },
     {
+      name: 'data-layer-in-persistence',
+      comment: 'TypeORM and pg are the data layer (docs/architecture.md): only libs/persistence imports them; everything else names its SQL through persistence functions. Tests, libs/testing and bench/ may look at the database directly.',
+      severity: 'error',
+      from: { path: '^(apps|libs)/', pathNot: ['^libs/(persistence|testing)/', '\\.(spec|int-spec|e2e-spec|e2e-failing)\\.ts$', '/testing/'] },
+      to: { path: 'node_modules/(typeorm|pg|pg-[^/]+)/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

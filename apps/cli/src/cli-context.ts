@@ -1,6 +1,5 @@
-import { DataSource } from 'typeorm';
 import { KeystreamConfig, loadConfig } from '@keystream/config';
-import { openDatabase, startEmbeddedPostgres } from '@keystream/persistence';
+import { DataSource, openDatabase, startEmbeddedPostgres } from '@keystream/persistence';
 
 /** Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 69 a dependency (Postgres, Kafka) unavailable, 78 configuration. */
 export class CliError extends Error {

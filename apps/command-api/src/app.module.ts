@@ -1,13 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
-import { DataSource } from 'typeorm';
 import { AgentGatewayModule } from '@keystream/agent-gateway';
 import { KeystreamConfig } from '@keystream/config';
 import { exportMetrics, keyFetchWarning, MetricsController, structuredLogging } from '@keystream/observability';
 import { TokenVerifier } from '@keystream/auth';
 import { InProcessChangeFeedAdapter } from '@keystream/event-log';
 import { inputPolicy } from '@keystream/credentials';
-import { localSecretVault } from '@keystream/persistence';
+import { DataSource, localSecretVault } from '@keystream/persistence';
 import { COMMIT_TARGET } from './credentials/credential-command.service';
 import { CredentialsModule } from './credentials/credentials.module';
 import { DevicesModule } from './devices/devices.module';

@@ -1,7 +1,7 @@
 import { Controller, DynamicModule, Get, Inject, Module, ServiceUnavailableException } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AgentGatewayModule, AgentGatewayOptions } from '@keystream/agent-gateway';
 import { MetricsController, readinessGauge, structuredLogging } from '@keystream/observability';
+import { DataSource, readModel } from '@keystream/persistence';
 
 const DS = Symbol('DS');
 const KAFKA_CHECK = Symbol('KAFKA_CHECK');
@@ -20,7 +20,7 @@ class GatewayHealthController {
   @Get('ready')
   async ready() {
     const checks = {
-      postgres: await this.ds.query('SELECT 1').then(() => 'ok', () => 'down'),
+      postgres: await readModel.ping(this.ds).then(() => 'ok', () => 'down'),
       kafka: await this.kafka().then(() => 'ok', () => 'down'),
     };
     if (checks.postgres !== 'ok' || checks.kafka !== 'ok') throw new ServiceUnavailableException({ status: 'not ready', checks });

@@ -1,6 +1,6 @@
-import { DataSource } from 'typeorm';
 import { createKafka, KafkaSecurity } from '@keystream/event-log';
 import { scrapeGauge } from '@keystream/observability';
+import { consumerPositions, DataSource } from '@keystream/persistence';
 import { PROJECTOR_GROUP } from './projector.runner';
 
 /** Lag per partition at scrape time: the topic's end offset minus the position stored with the projection. */
@@ -11,11 +11,7 @@ export function registerLagGauge(ds: DataSource, brokers: readonly string[], top
     connected ??= admin.connect();
     await connected;
     const ends = await admin.fetchTopicOffsets(topic);
-    const rows: { partition: number; next_offset: string }[] = await ds.query(
-      'SELECT partition, next_offset::text FROM consumer_positions WHERE consumer_group = $1 AND topic = $2',
-      [PROJECTOR_GROUP, topic],
-    );
-    const pos = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
+    const pos = await consumerPositions.all(ds, PROJECTOR_GROUP, topic);
     for (const p of ends) g.set({ partition: String(p.partition) }, Number(BigInt(p.high) - (pos.get(p.partition) ?? BigInt(p.low))));
   });
 }

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Module, OnApplicationShutdown, ServiceUnavailableException } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { exportMetrics, MetricsController, readinessGauge, structuredLogging } from '@keystream/observability';
 import { ProjectorRunner } from './projector.runner';
+import { DataSource, readModel } from '@keystream/persistence';
 
 export const RUNNER = Symbol('RUNNER');
 export const DS = Symbol('DS');
@@ -20,7 +20,7 @@ class ProjectorHealthController {
   /** Not ready while a gap blocks the projection or Postgres does not answer. */
   @Get('ready')
   async ready() {
-    const postgres = await this.ds.query('SELECT 1').then(() => 'ok', () => 'down');
+    const postgres = await readModel.ping(this.ds).then(() => 'ok', () => 'down');
     const consumer = this.runner.running ? 'ok' : this.runner.gap ? `stopped: ${this.runner.gap.message}` : 'starting';
     if (postgres !== 'ok' || consumer !== 'ok') throw new ServiceUnavailableException({ status: 'not ready', checks: { postgres, consumer } });
     return { status: 'ok', checks: { postgres, consumer }, applied: this.runner.applied };

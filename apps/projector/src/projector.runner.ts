@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { EventLogPort, LogConsumer } from '@keystream/event-log';
 import { metrics } from '@keystream/observability';
-import { KeySetProjector, KeySetProjectorOptions, ProjectionGapError } from '@keystream/persistence';
+import { DataSource, KeySetProjector, KeySetProjectorOptions, ProjectionGapError } from '@keystream/persistence';
 
 export const PROJECTOR_GROUP = 'keystream-projector';
 /**

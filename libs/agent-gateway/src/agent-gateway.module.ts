@@ -1,10 +1,10 @@
 import { DynamicModule, Logger, Module } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { TokenRateLimiter, TokenVerifier } from '@keystream/auth';
 import { DEFAULT_RATE_LIMITS, RateLimits, readRateLimits } from '@keystream/config';
 import { SecretVault } from '@keystream/crypto';
 import { ChangeFeed } from '@keystream/event-log';
 import { exportMetrics, metrics } from '@keystream/observability';
+import { DataSource } from '@keystream/persistence';
 import { AgentKeySetReader } from './agent-key-set.reader';
 import { AgentsGateway } from './agents.gateway';
 import { DevicePositionsRecorder } from './device-positions.recorder';

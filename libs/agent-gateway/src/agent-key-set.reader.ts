@@ -1,8 +1,7 @@
-import { DataSource } from 'typeorm';
 import { AgentChange, AgentCredential, AgentSecret, ChangesMessage, SnapshotMessage } from '@keystream/agent-protocol';
 import { CredentialEvent, EventEnvelope, evolve, keySetHash, SealedSecret, StoredCredential } from '@keystream/credentials';
 import { DEK_KEY_ID, SecretVault } from '@keystream/crypto';
-import { eventRows, keySetRows } from '@keystream/persistence';
+import { DataSource, eventRows, keySetRows, readModel } from '@keystream/persistence';
 
 const SNAPSHOT_ATTEMPTS = 5;
 /** How far past the projection a snapshot folds the log; a longer lag is topped up with changes after it. */
@@ -32,19 +31,14 @@ export class AgentKeySetReader {
 
   /** The projection's head; undefined when the org does not exist. */
   async head(orgId: string): Promise<Head | undefined> {
-    const rows: { epoch: number | null; version: number | null; hash: string | null }[] = await this.ds.query(
-      `SELECT k.epoch, k.version, k.hash FROM organizations o LEFT JOIN key_sets k ON k.org_id = o.id WHERE o.id = $1`,
-      [orgId],
-    );
-    if (rows.length === 0) return undefined;
-    const r = rows[0];
+    const r = await readModel.orgKeySetHead(this.ds, orgId);
+    if (!r) return undefined;
     return { epoch: r.epoch ?? 1, version: r.version ?? 0, hash: r.hash ?? keySetHash([]) };
   }
 
   /** The log's last version of the org (0 when empty): the read model may trail it, the log never trails a save. */
   async logHead(orgId: string): Promise<number> {
-    const rows: { v: number }[] = await this.ds.query(`SELECT coalesce(max(version), 0)::int AS v FROM events WHERE org_id = $1`, [orgId]);
-    return rows[0]?.v ?? 0;
+    return readModel.logHead(this.ds, orgId);
   }
 
   /**
@@ -57,8 +51,7 @@ export class AgentKeySetReader {
     await this.vault.ready();
     for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
       const { epoch, state, hash } = await this.ds.transaction('REPEATABLE READ', async (m) => {
-        const rows: Head[] = await m.query(`SELECT epoch, version, hash FROM key_sets WHERE org_id = $1`, [orgId]);
-        const head = rows[0] ?? { epoch: 1, version: 0, hash: keySetHash([]) };
+        const head = (await readModel.keySetHead(m, orgId)) ?? { epoch: 1, version: 0, hash: keySetHash([]) };
         let state = await keySetRows.load(m, orgId, head.version);
         const tail = await eventRows.readOrg(m, orgId, head.version, SNAPSHOT_TAIL);
         for (const e of tail) state = evolve(state, e as CredentialEvent, e.version);

@@ -1,5 +1,4 @@
-import { DataSource } from 'typeorm';
-import { DevicePosition, devices, isDatabaseUnavailable } from '@keystream/persistence';
+import { DataSource, DevicePosition, devices, isDatabaseUnavailable } from '@keystream/persistence';
 
 /**
  * Acks arrive per device per save; writing each one would multiply the write load by the fleet size.

@@ -1,12 +1,4 @@
-import { DataSource } from 'typeorm';
-import { EPOCH_CHANNEL } from '@keystream/persistence';
-
-type PgClient = {
-  on(ev: 'notification', fn: (m: { payload?: string }) => void): void;
-  on(ev: 'error' | 'end', fn: (e?: Error) => void): void;
-  query(sql: string): Promise<unknown>;
-  release(destroy?: boolean): void;
-};
+import { DataSource, EPOCH_CHANNEL, listen, Listener } from '@keystream/persistence';
 
 const RETRY_MS = 1_000;
 
@@ -17,7 +9,7 @@ const RETRY_MS = 1_000;
  * epoch in every message differs from theirs, and they resync).
  */
 export class EpochWatcher {
-  private client?: PgClient;
+  private listener?: Listener;
   private stopped = false;
   private retry?: NodeJS.Timeout;
 
@@ -31,26 +23,23 @@ export class EpochWatcher {
   stop(): void {
     this.stopped = true;
     if (this.retry) clearTimeout(this.retry);
-    this.client?.release(true);
-    this.client = undefined;
+    this.listener?.close();
+    this.listener = undefined;
   }
 
   private async listen(): Promise<void> {
-    const driver = this.ds.driver as unknown as { master: { connect(): Promise<PgClient> } };
-    const client = await driver.master.connect();
-    client.on('notification', (m) => m.payload && this.onEpochChange(m.payload));
-    client.on('error', (e) => this.lost(client, e));
-    client.on('end', () => this.lost(client));
-    await client.query(`LISTEN ${EPOCH_CHANNEL}`);
-    if (this.stopped) return client.release(true);
-    this.client = client;
+    // A loss before the LISTEN is up is reported; the attempt fails (listen() rejects) and start/retry try again.
+    let l: Listener | undefined = undefined;
+    l = await listen(this.ds, EPOCH_CHANNEL, { notify: (payload) => payload && this.onEpochChange(payload), lost: (e) => (l ? this.lost(l, e) : e && this.onError(e)) });
+    if (this.stopped) return l.close();
+    this.listener = l;
   }
 
-  private lost(client: PgClient | undefined, e?: unknown): void {
+  /** `listener` undefined: an attempt to listen failed. A listener has closed its connection already. */
+  private lost(listener: Listener | undefined, e?: unknown): void {
     if (e) this.onError(e);
-    if (client && client !== this.client) return;
-    this.client = undefined;
-    client?.release(true);
+    if (listener && listener !== this.listener) return;
+    this.listener = undefined;
     if (this.stopped || this.retry) return;
     this.retry = setTimeout(() => {
       this.retry = undefined;

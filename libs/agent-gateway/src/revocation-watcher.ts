@@ -1,14 +1,6 @@
-import { DataSource } from 'typeorm';
 import { AuthError, isRevoked, Principal, REVOCATION_CLOCK_SKEW_SECONDS } from '@keystream/auth';
-import { AccessState, organizations, REVOCATION_CHANNEL, RevocationNotice, revocations } from '@keystream/persistence';
+import { AccessState, DataSource, listen, Listener, organizations, REVOCATION_CHANNEL, RevocationNotice, revocations } from '@keystream/persistence';
 import { batched } from './batched';
-
-type PgClient = {
-  on(ev: 'notification', fn: (m: { channel: string; payload?: string }) => void): void;
-  on(ev: 'error' | 'end', fn: (e?: Error) => void): void;
-  query(sql: string): Promise<unknown>;
-  release(destroy?: boolean): void;
-};
 
 /** How long a heard revocation is remembered in memory: far longer than any handshake takes. */
 const RECENT_MS = 60_000;
@@ -23,7 +15,7 @@ const RETRY_MS = 1_000;
  * committed meanwhile are read back from the table and applied.
  */
 export class RevocationWatcher {
-  private client?: PgClient;
+  private listener?: Listener;
   private stopped = true;
   private lostAt?: Date;
   private retry?: NodeJS.Timeout;
@@ -34,15 +26,7 @@ export class RevocationWatcher {
 
   /** One query for every handshake that arrived during the previous one (a reconnect storm), not one per socket. */
   private readonly access = batched<Principal, AccessState>(async (ps) => {
-    const rows: { i: number; revoked_at: Date | null; known: boolean; deleted: boolean }[] = await this.ds.query(
-      `SELECT x.i::int AS i, r.revoked_at, o.id IS NOT NULL AS known, o.deleted_at IS NOT NULL AS deleted
-       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x(org_id, user_id, i)
-       LEFT JOIN organizations o ON o.id = x.org_id LEFT JOIN revocations r ON r.org_id = x.org_id AND r.user_id = x.user_id`,
-      [ps.map((p) => p.orgId), ps.map((p) => p.userId)],
-    );
-    const out: AccessState[] = ps.map(() => ({ org: 'unknown' }));
-    for (const r of rows) out[r.i - 1] = { ...(r.revoked_at ? { revokedAt: r.revoked_at } : {}), org: r.deleted ? 'deleted' : r.known ? 'active' : 'unknown' };
-    return out;
+    return revocations.accessMany(this.ds, ps);
   });
 
   constructor(private readonly ds: DataSource, private readonly onError: (e: unknown) => void = () => undefined) {}
@@ -78,25 +62,17 @@ export class RevocationWatcher {
   stop(): void {
     this.stopped = true;
     if (this.retry) clearTimeout(this.retry);
-    const client = this.client;
-    this.client = undefined;
-    client?.release(true);
+    const listener = this.listener;
+    this.listener = undefined;
+    listener?.close();
   }
 
   private async listen(): Promise<void> {
-    const driver = this.ds.driver as unknown as { master: { connect(): Promise<PgClient> } };
-    const client = await driver.master.connect();
-    client.on('notification', (m) => m.channel === REVOCATION_CHANNEL && this.heard(m.payload));
-    client.on('error', (e) => this.lost(client, e));
-    client.on('end', () => this.lost(client));
-    try {
-      await client.query(`LISTEN ${REVOCATION_CHANNEL}`);
-    } catch (e) {
-      client.release(true);
-      throw e;
-    }
-    if (this.stopped) return client.release(true);
-    this.client = client;
+    // A loss before the LISTEN is up fails this attempt instead (listen() rejects; the caller retries).
+    let l: Listener | undefined = undefined;
+    l = await listen(this.ds, REVOCATION_CHANNEL, { notify: (payload) => this.heard(payload), lost: (e) => l && this.lost(l, e) });
+    if (this.stopped) return l.close();
+    this.listener = l;
     await this.catchUp();
   }
 
@@ -115,11 +91,11 @@ export class RevocationWatcher {
     }
   }
 
-  private lost(client: PgClient, e?: Error): void {
-    if (this.client !== client) return;
-    this.client = undefined;
+  /** The listener has closed its connection already. */
+  private lost(listener: Listener, e?: Error): void {
+    if (this.listener !== listener) return;
+    this.listener = undefined;
     this.lostAt ??= new Date();
-    client.release(true);
     if (e) this.onError(e);
     this.scheduleRetry();
   }

@@ -1,5 +1,5 @@
 import type DataLoader from 'dataloader';
-import { DataSource } from 'typeorm';
+import { DataSource, readModel } from '@keystream/persistence';
 import { ChangesMessage } from '@keystream/agent-protocol';
 import { keySetHash } from '@keystream/credentials';
 import { AgentKeySetReader, Head } from './agent-key-set.reader';
@@ -30,13 +30,11 @@ export class SyncReads {
 
   constructor(ds: DataSource, readonly reader: AgentKeySetReader) {
     this.positions = batched(async (orgIds) => {
-      const rows: { id: string; epoch: number | null; version: number | null; hash: string | null; log_head: number }[] = await ds.query(
-        `SELECT o.id, k.epoch, k.version, k.hash, (SELECT coalesce(max(e.version), 0) FROM events e WHERE e.org_id = o.id)::int AS log_head
-         FROM organizations o LEFT JOIN key_sets k ON k.org_id = o.id WHERE o.id = ANY($1::text[])`,
-        [[...new Set(orgIds)]],
-      );
-      const byId = new Map(rows.map((r) => [r.id, { head: { epoch: r.epoch ?? 1, version: r.version ?? 0, hash: r.hash ?? keySetHash([]) }, logHead: r.log_head }]));
-      return orgIds.map((id) => byId.get(id));
+      const rows = await readModel.orgPositions(ds, orgIds);
+      return orgIds.map((id) => {
+        const r = rows.get(id);
+        return r && { head: { epoch: r.epoch ?? 1, version: r.version ?? 0, hash: r.hash ?? keySetHash([]) }, logHead: r.logHead };
+      });
     });
     this.changes = batched(async (keys) => {
       const reads = new Map<string, Promise<ChangesMessage[]>>();

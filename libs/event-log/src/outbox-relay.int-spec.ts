@@ -4,7 +4,8 @@ import type { EventEnvelope } from '@keystream/credentials';
 import { openDatabase } from '@keystream/persistence';
 import { LogRecord } from './event-log.port';
 import { KafkaEventLogAdapter } from './kafka-event-log.adapter';
-import { OutboxRelay, writeOutbox } from './outbox-relay';
+import { writeOutbox } from '@keystream/persistence';
+import { OutboxRelay } from './outbox-relay';
 
 const envelope = (orgId: string, version: number): EventEnvelope =>
   ({

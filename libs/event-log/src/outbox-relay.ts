@@ -1,32 +1,6 @@
-import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type { LogEnvelope } from '@keystream/credentials';
 import type { EventLogPort } from './event-log.port';
-import { isDatabaseUnavailable, jsonb, sqlText } from '@keystream/persistence';
-
-export const OUTBOX_CHANNEL = 'keystream_outbox';
-const RELAY_LOCK = 0x72656c61; // 'rela'
-
-/**
- * The outbox write as one self-contained statement (values as escaped literals), for a caller that sends it in a
- * round trip with other statements: the events go to the outbox with the decision, and NOTIFY (delivered at
- * commit) wakes the relay. Rows are inserted in the given order, so outbox positions follow it.
- */
-export function outboxStatement(events: readonly LogEnvelope[]): string {
-  const rows = jsonb(events.map((e) => ({ org_id: e.orgId, version: e.version, envelope: e })));
-  return `WITH inserted AS (
-            INSERT INTO outbox (org_id, version, envelope)
-            SELECT org_id, version, envelope
-              FROM ROWS FROM (jsonb_to_recordset(${rows}) AS (org_id text, version integer, envelope jsonb)) WITH ORDINALITY AS x(org_id, version, envelope, ord)
-             ORDER BY ord
-            RETURNING 1)
-          SELECT pg_notify(${sqlText(OUTBOX_CHANNEL)}, '') FROM (SELECT count(*) FROM inserted) AS n`;
-}
-
-/** In the command's transaction: the events go to the outbox with the decision; NOTIFY wakes the relay at commit. */
-export async function writeOutbox(m: EntityManager, events: readonly LogEnvelope[]): Promise<void> {
-  if (events.length === 0) return;
-  await m.query(outboxStatement(events));
-}
+import { DataSource, isDatabaseUnavailable, listen, Listener, outbox, OUTBOX_CHANNEL, QueryRunner } from '@keystream/persistence';
 
 export interface RelayOptions {
   readonly batchSize?: number;
@@ -47,7 +21,7 @@ export class OutboxRelay {
   private woken = false;
   private wakeSleeper: () => void = () => undefined;
   private loop?: Promise<void>;
-  private listener?: RelayListener;
+  private listener?: Listener;
 
   constructor(private readonly ds: DataSource, private readonly log: EventLogPort, private readonly opts: RelayOptions = {}) {}
 
@@ -63,8 +37,7 @@ export class OutboxRelay {
 
   /** Rows not yet published (the outbox backlog). */
   async backlog(): Promise<number> {
-    const [{ n }] = await this.ds.query<{ n: number }[]>('SELECT count(*)::int AS n FROM outbox');
-    return n;
+    return outbox.backlog(this.ds);
   }
 
   /** Leads (or waits to lead) and publishes until stopped; a lost database session starts over, never ends the loop. */
@@ -98,42 +71,30 @@ export class OutboxRelay {
         });
         if (published <= 0 && !lost) await this.sleep(published < 0 ? 500 : (this.opts.pollMs ?? 1000));
       }
-      if (lost) throw lost; // eslint-disable-line @typescript-eslint/only-throw-error -- the driver's error, rethrown as caught
+      if (lost) throw lost;
     } finally {
-      this.listener?.release(true);
+      this.listener?.close();
       this.listener = undefined;
-      if (!lost) await runner.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch(() => undefined);
+      if (!lost) await outbox.unlead(runner).catch(() => undefined);
       await runner.release().catch(() => undefined);
     }
   }
 
   private async tryLead(runner: QueryRunner): Promise<boolean> {
-    const [{ ok }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS ok', [RELAY_LOCK])) as { ok: boolean }[];
-    return ok === true;
+    return outbox.tryLead(runner);
   }
 
   /** LISTEN on a dedicated pooled connection; a notification ends the current sleep. Lost: polling goes on. */
   private async listen(): Promise<void> {
-    const driver = this.ds.driver as unknown as { master: { connect(): Promise<RelayListener> } };
-    const client = await driver.master.connect();
-    client.on('notification', () => this.wake());
-    client.on('error', () => undefined); // reported by the pool's listener; the next lead listens again
-    await client.query(`LISTEN ${OUTBOX_CHANNEL}`).catch((e) => {
-      client.release(true);
-      throw e;
-    });
-    this.listener = client;
+    // A lost connection is reported by the pool's listener; polling goes on and the next lead listens again.
+    this.listener = await listen(this.ds, OUTBOX_CHANNEL, { notify: () => this.wake(), lost: () => undefined });
   }
 
   private async publishBatch(runner: QueryRunner): Promise<number> {
-    // Order by the bigint column, never by a text alias of it ("1000" sorts before "999").
-    const rows = (await runner.query('SELECT o.position::text AS pos, o.envelope FROM outbox o ORDER BY o.position LIMIT $1', [
-      this.opts.batchSize ?? 500,
-    ])) as { pos: string; envelope: LogEnvelope }[];
+    const rows = await outbox.oldest(runner, this.opts.batchSize ?? 500);
     if (rows.length === 0) return 0;
     await this.log.append(rows.map((r) => r.envelope));
-    // Exactly the rows published: a row that became visible meanwhile (a late commit) waits for the next round.
-    await runner.query('DELETE FROM outbox WHERE position = ANY($1::bigint[])', [rows.map((r) => r.pos)]);
+    await outbox.delete(runner, rows.map((r) => r.pos));
     this.opts.onPublished?.(rows.length, rows.map((r) => r.envelope));
     return rows.length;
   }
@@ -160,4 +121,3 @@ export class OutboxRelay {
   }
 }
 
-type RelayListener = { release(destroy?: boolean): void; query(sql: string): Promise<unknown>; on(ev: string, fn: (e?: Error) => void): void };

@@ -1,6 +1,5 @@
-import { DataSource } from 'typeorm';
 import type { LogEnvelope } from '@keystream/credentials';
-import { eventRows } from '@keystream/persistence';
+import { consumerPositions, DataSource, eventRows } from '@keystream/persistence';
 import { ConsumeOptions, EventLogPort, LogConsumer, LogRecord } from './event-log.port';
 import { recordFromEnvelope } from './record';
 
@@ -61,18 +60,11 @@ export class PostgresEventLogAdapter implements EventLogPort {
   }
 
   private async storedPosition(group: string): Promise<string | null> {
-    const rows: { next_offset: string }[] = await this.ds.query(
-      `SELECT next_offset::text AS next_offset FROM consumer_positions WHERE consumer_group = $1 AND topic = $2 AND partition = 0`,
-      [group, TOPIC],
-    );
-    return rows.length ? (BigInt(rows[0].next_offset) - 1n).toString() : null;
+    const next = await consumerPositions.next(this.ds, group, TOPIC, 0);
+    return next === null ? null : (BigInt(next) - 1n).toString();
   }
 
   private async storePosition(group: string, position: string): Promise<void> {
-    await this.ds.query(
-      `INSERT INTO consumer_positions (consumer_group, topic, partition, next_offset) VALUES ($1, $2, 0, $3::bigint + 1)
-       ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`,
-      [group, TOPIC, position],
-    );
+    await consumerPositions.store(this.ds, group, TOPIC, 0, (BigInt(position) + 1n).toString());
   }
 }

@@ -4,6 +4,7 @@ import { CLIENT_GRACE_MS, databaseWhere, DEFAULT_TIMEOUTS, DependencyTimeouts, D
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 import { isDatabaseUnavailable } from './database-errors';
+import { pgDriverFor, recordPool } from './pg-pool';
 
 export interface DataSourceOptions {
   readonly url: string;
@@ -24,9 +25,11 @@ type PgClientEvents = { on(ev: 'error', fn: (e: Error) => void): unknown };
 export function createDataSource(opts: DataSourceOptions): DataSource {
   const t = opts.timeouts ?? DEFAULT_TIMEOUTS;
   const onError = opts.onConnectionError ?? (() => undefined);
-  return new DataSource({
+  const ds: DataSource = new DataSource({
     type: 'postgres',
     url: opts.url,
+    // The pool is made when the DataSource initializes; persistence keeps it for the driver-level paths (pg-pool.ts).
+    driver: pgDriverFor((pool) => recordPool(ds, pool)),
     entities: ENTITIES,
     migrations: MIGRATIONS,
     migrationsTableName: 'schema_migrations',
@@ -54,6 +57,7 @@ export function createDataSource(opts: DataSourceOptions): DataSource {
       onConnect: (client: PgClientEvents) => void client.on('error', onError),
     },
   });
+  return ds;
 }
 
 const MIGRATION_LOCK = 0x6d696772; // 'migr'

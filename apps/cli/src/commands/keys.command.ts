@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
-import { DataSource } from 'typeorm';
 import { dekContext, keyringContext, KmsPort, LocalKmsAdapter } from '@keystream/crypto';
-import { dataKeys } from '@keystream/persistence';
+import { dataKeys, DataSource } from '@keystream/persistence';
 import { CliError, config, withDatabase } from '../cli-context';
 import { Progress } from '../replay/progress';
 
@@ -53,7 +52,7 @@ export async function rotateKek(
   }
   const seconds = (Date.now() - start) / 1000;
   const remaining = from.length > 0 ? await dataKeys.countUnder(ds.manager, from) : 0;
-  const foreign = (await dataKeys.countDataKeysNotUnder(ds.manager, kms.currentKeyId)) - (from.length > 0 ? Number((await ds.query<{ n: string }[]>(`SELECT count(*) AS n FROM data_keys WHERE kek_id = ANY($1::text[])`, [from]))[0].n) : 0);
+  const foreign = (await dataKeys.countDataKeysNotUnder(ds.manager, kms.currentKeyId)) - (from.length > 0 ? await dataKeys.countDataKeysUnder(ds, from) : 0);
   return { rewrapped, seconds, rate: rewrapped / Math.max(0.001, seconds), remaining, foreign };
 }
 

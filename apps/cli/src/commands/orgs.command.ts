@@ -2,8 +2,7 @@ import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { isValidOrgId } from '@keystream/auth';
 import { OrgDeletedError, OrgNotFoundError } from '@keystream/credentials';
-import { organizations, OrgView } from '@keystream/persistence';
-import { writeOutbox } from '@keystream/event-log';
+import { organizations, OrgView, writeOutbox } from '@keystream/persistence';
 import { CliError, config, withDatabase } from '../cli-context';
 
 /** Exit codes beyond cli-context's: 3 no such organization, 4 the organization was deleted. */

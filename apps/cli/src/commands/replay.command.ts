@@ -1,6 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { cutover, orgStreams, writeShadow } from '@keystream/persistence';
-import { DataSource } from 'typeorm';
+import { cutover, DataSource, orgStreams, writeShadow } from '@keystream/persistence';
 import { CliError, config, withDatabase } from '../cli-context';
 import { printDiffs, rebuildAndCompare } from '../replay/replay-run';
 

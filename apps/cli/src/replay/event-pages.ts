@@ -1,6 +1,5 @@
-import { DataSource } from 'typeorm';
 import { EventEnvelope } from '@keystream/credentials';
-import { eventRows } from '@keystream/persistence';
+import { DataSource, eventRows } from '@keystream/persistence';
 
 /** Rows per page: large enough that round trips do not count, small enough that two pages in flight stay a few MB. */
 export const PAGE_ROWS = 20_000;

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { EventEnvelope, isTombstone } from '@keystream/credentials';
 import { createKafka, firstContact, KafkaEventLogAdapter, KafkaSettings } from '@keystream/event-log';
-import { eventRows } from '@keystream/persistence';
+import { DataSource, eventRows } from '@keystream/persistence';
 import { readAllPipelined } from './event-pages';
 
 export interface LogSource {

@@ -1,6 +1,5 @@
-import { DataSource } from 'typeorm';
 import { KeystreamConfig } from '@keystream/config';
-import { compareWithLive, KeySetRebuild, OrgDiff, organizations, RebuiltOrg } from '@keystream/persistence';
+import { compareWithLive, DataSource, KeySetRebuild, organizations, OrgDiff, RebuiltOrg } from '@keystream/persistence';
 import { kafkaSource, LogSource, postgresSource } from './log-source';
 import { Progress } from './progress';
 

@@ -1,10 +1,9 @@
 import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { DataSource } from 'typeorm';
 import { AuthError, issueDevToken, isValidOrgId } from '@keystream/auth';
 import type { KeystreamConfig } from '@keystream/config';
-import { orgStreams } from '@keystream/persistence';
+import { DataSource, orgStreams } from '@keystream/persistence';
 import { Public } from '../http/auth.guard';
 import { badRequest } from '../http/problem';
 import { CONFIG, DATA_SOURCE } from '../tokens';

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { CredentialNotFoundError, KeySet, ProviderId, VersionConflictError } from '@keystream/credentials';
-import { decisionStateRows, orgStreams } from '@keystream/persistence';
+import { DataSource, decisionStateRows, orgStreams, readModel } from '@keystream/persistence';
 import { DATA_SOURCE } from '../tokens';
 
 /** Reads the write side's own state, so a read right after a write sees it and its ETag matches If-Match. */
@@ -23,11 +22,7 @@ export class CredentialQueryService {
    */
   async providersOf(orgId: string, ids: readonly { id: string; field: string }[], expectedVersion?: number): Promise<Map<string, ProviderId>> {
     if (ids.length === 0) return new Map();
-    const rows: { id: string; provider: ProviderId }[] = await this.ds.query(
-      `SELECT credential_id AS id, provider FROM credential_state WHERE org_id = $1 AND credential_id = ANY($2::uuid[])`,
-      [orgId, ids.map((i) => i.id)],
-    );
-    const found = new Map(rows.map((r) => [r.id, r.provider]));
+    const found = await readModel.credentialProviders(this.ds, orgId, ids.map((i) => i.id));
     const missing = ids.find((i) => !found.has(i.id));
     if (missing) {
       const head = await this.ds.transaction((m) => orgStreams.head(m, orgId)); // an unknown org is a 404 for the org, not the credential

@@ -1,27 +1,7 @@
 import { checkLabel, DEFAULT_INPUT_POLICY, FieldError, InputPolicy, isProviderId, PROVIDER_IDS, PROVIDERS, ProviderId, RawValues, validateCredentialInput, ValidationFailedError } from '@keystream/credentials';
 import { badRequest } from '../http/problem';
 import { dtoFor, ENVELOPE_KEYS, RequestShape, shapeErrors } from './request-dtos';
-
-export interface PlainAdd {
-  readonly op: 'add';
-  readonly provider: ProviderId;
-  readonly label: string;
-  readonly values: Readonly<Record<string, string>>;
-}
-export interface PlainEdit {
-  readonly op: 'edit';
-  readonly id: string;
-  readonly provider: ProviderId;
-  /** The provider the client named, if any: the decider refuses a mismatch. */
-  readonly claimedProvider?: ProviderId;
-  readonly label?: string;
-  readonly values: Readonly<Record<string, string | null>>;
-}
-export interface PlainRemove {
-  readonly op: 'remove';
-  readonly id: string;
-}
-export type PlainChange = PlainAdd | PlainEdit | PlainRemove;
+import type { PlainAdd, PlainEdit, PlainRemove } from './save-command';
 
 export const MAX_BATCH_CHANGES = 100;
 export function asObject(body: unknown, field = 'body'): Record<string, unknown> {

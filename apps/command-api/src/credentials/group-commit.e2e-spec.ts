@@ -4,8 +4,8 @@ import { registry } from '@keystream/observability';
 import { FAKE } from '@keystream/testing';
 import { EVENTS_APPEND_LOCK, eventRows, KeySetRebuild } from '@keystream/persistence';
 import { startTestApp, TestApp } from '../testing/test-app';
-import { CredentialCommandService, GROUP_COMMIT, WriteRequest, WriteResponse } from './credential-command.service';
-import { PlainChange } from './credential-requests';
+import { CredentialCommandService, GROUP_COMMIT } from './credential-command.service';
+import { PlainChange, SaveCommand, SaveOutcome } from './save-command';
 
 /**
  * Group commit on real Postgres: commands submitted in one tick queue behind the transactions in flight and
@@ -20,13 +20,15 @@ describe('group commit (real Postgres)', () => {
   });
   afterAll(() => t.close());
 
-  const principal = { userId: 'admin-user', orgId: '', role: 'admin' as const, expiresAt: Date.now() + 600_000 };
+  const actor = { userId: 'admin-user' };
   const add = (label: string, apiKey: string = FAKE.gemini): PlainChange => ({ op: 'add', provider: 'gemini', label, values: { apiKey } });
   const edit = (id: string, label: string): PlainChange => ({ op: 'edit', id, provider: 'gemini', label, values: {} });
   const remove = (id: string): PlainChange => ({ op: 'remove', id });
-  const respond = (r: { version: number; addedIds: readonly string[] }): WriteResponse => ({ status: 200, body: { version: r.version, ids: r.addedIds } as WriteResponse['body'] });
-  function run(orgId: string, changes: PlainChange[], extra: Partial<WriteRequest> = {}): Promise<WriteResponse & { body: { ids?: string[] } }> {
-    return commands.execute({ orgId, principal: { ...principal, orgId }, changes, batch: changes.length > 1, commandId: randomUUID(), ...extra }, respond);
+  const command = (orgId: string, changes: PlainChange[], extra: Partial<SaveCommand> = {}): SaveCommand => ({ orgId, actor, changes, batch: changes.length > 1, commandId: randomUUID(), ...extra });
+  /** The outcome as the version and the ids of the adds. */
+  const shown = (changes: PlainChange[], o: SaveOutcome) => ({ body: { version: o.version, ids: o.results.filter((_, i) => changes[i].op === 'add').map((r) => r.id) } });
+  function run(orgId: string, changes: PlainChange[], extra: Partial<SaveCommand> = {}): Promise<ReturnType<typeof shown>> {
+    return commands.execute(command(orgId, changes, extra)).then((o) => shown(changes, o));
   }
   const settle = <T>(p: Promise<T>) => p.then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
 
@@ -184,7 +186,7 @@ describe('group commit (real Postgres)', () => {
     try {
       const otherCommands = other.app.get(CredentialCommandService);
       await run(orgId, [add('mine')]); // cached here at v1
-      await otherCommands.execute({ orgId, principal: { ...principal, orgId }, changes: [add('theirs')], batch: false, commandId: randomUUID() }, respond); // v2, elsewhere
+      await otherCommands.execute(command(orgId, [add('theirs')])); // v2, elsewhere
       // Were the cache trusted, 'theirs' would look free and the add would break the label index.
       await expect(run(orgId, [add('theirs')])).rejects.toMatchObject({ code: 'label_taken' });
       await expect(run(orgId, [add('third')])).resolves.toMatchObject({ body: { version: 3 } });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CredentialChange, PROVIDERS, ProviderId, SealedSecret } from '@keystream/credentials';
 import { SecretVault, WrappedKey } from '@keystream/crypto';
-import { PlainChange } from './credential-requests';
+import { PlainChange } from './save-command';
 
 export interface SealedChanges {
   readonly changes: CredentialChange[];

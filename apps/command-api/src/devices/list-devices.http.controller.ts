@@ -1,8 +1,7 @@
 import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ApiJson, ApiOrgParam, ApiProblems, ApiRoute } from '../http/api-docs';
-import { DataSource } from 'typeorm';
-import { devices, orgStreams } from '@keystream/persistence';
+import { DataSource, devices, orgStreams, readModel } from '@keystream/persistence';
 import { RequireRole } from '../http/auth.guard';
 import { DATA_SOURCE } from '../tokens';
 
@@ -21,8 +20,7 @@ export class ListDevicesHttpController {
   @ApiJson(200, 'Devices')
   async list(@Param('orgId') orgId: string) {
     const head = await this.ds.transaction((m) => orgStreams.head(m, orgId));
-    const epochRows: { epoch: number }[] = await this.ds.query('SELECT epoch FROM key_sets WHERE org_id = $1', [orgId]);
-    const epoch = epochRows[0]?.epoch ?? 1;
+    const epoch = await readModel.keySetEpoch(this.ds, orgId);
     const rows = await devices.list(this.ds, orgId);
     const items = rows.map((d) => ({
       deviceId: d.deviceId,

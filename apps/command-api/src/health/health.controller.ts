@@ -1,10 +1,10 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { ApiJson, ApiProblems, ApiRoute } from '../http/api-docs';
-import { DataSource } from 'typeorm';
 import { readinessGauge } from '@keystream/observability';
 import { Public } from '../http/auth.guard';
 import { DATA_SOURCE, READINESS_CHECKS, ReadinessChecks } from '../tokens';
+import { DataSource, readModel } from '@keystream/persistence';
 
 @ApiTags('health')
 @Public()
@@ -29,7 +29,7 @@ export class HealthController {
   async ready() {
     const results: Record<string, string> = {};
     results.postgres = await (async () => {
-      await this.ds.query('SELECT 1');
+      await readModel.ping(this.ds);
       if (await this.ds.showMigrations()) throw new Error('pending migrations');
     })().then(() => 'ok', () => 'down');
     for (const [name, check] of Object.entries(this.checks)) results[name] = await check().then(() => 'ok', () => 'down');

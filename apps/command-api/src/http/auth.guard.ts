@@ -1,10 +1,9 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { DataSource } from 'typeorm';
 import { AuthError, isRevoked, isValidOrgId, Principal, Role, TokenVerifier } from '@keystream/auth';
 import { OrgDeletedError } from '@keystream/credentials';
-import { CoalescedRevocationLookup } from '@keystream/persistence';
+import { CoalescedRevocationLookup, DataSource } from '@keystream/persistence';
 import { OrgProvisioner } from '../orgs/org-provisioner';
 import { DATA_SOURCE, TOKEN_VERIFIER } from '../tokens';
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
+import type { IdempotencyKey } from '../credentials/save-command';
 import { badRequest } from './problem';
 
 /** `If-Match: "<version>"` (a weak tag or a bare number is accepted too); `*` or absent means any version. */
@@ -10,13 +11,9 @@ export function parseIfMatch(header: string | undefined): number | undefined {
   return Number(m[1]);
 }
 
-export interface IdempotencyRequest {
-  readonly key: string;
-  readonly requestHash: string;
-}
 
 /** Idempotency-Key: 1-200 visible ASCII characters. The hash binds the key to this exact request. */
-export function parseIdempotencyKey(req: Request): IdempotencyRequest | undefined {
+export function parseIdempotencyKey(req: Request): IdempotencyKey | undefined {
   const key = req.headers['idempotency-key'];
   if (key === undefined) return undefined;
   if (typeof key !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(key)) {

@@ -1,10 +1,9 @@
 import { Controller, Delete, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiJson, ApiOrgParam, ApiProblems, ApiRoute } from '../http/api-docs';
-import { DataSource } from 'typeorm';
 import type { Principal } from '@keystream/auth';
 import { OrgNotFoundError, RevocationNotFoundError, ValidationFailedError } from '@keystream/credentials';
-import { organizations, orgStreams, revocations } from '@keystream/persistence';
+import { DataSource, organizations, orgStreams, revocations } from '@keystream/persistence';
 import { CurrentPrincipal, RequireRole } from '../http/auth.guard';
 import { DATA_SOURCE } from '../tokens';
 

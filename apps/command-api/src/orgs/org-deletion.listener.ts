@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { RevocationWatcher } from '@keystream/agent-gateway';
 import type { KeystreamConfig } from '@keystream/config';
 import type { SecretVault } from '@keystream/crypto';
 import { CONFIG, DATA_SOURCE, SECRET_VAULT } from '../tokens';
+import { DataSource } from '@keystream/persistence';
 
 /**
  * Distributed mode: a command-api process holds data keys it created (for up to the cache TTL). When any process

@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import type { Principal } from '@keystream/auth';
 import type { KeystreamConfig } from '@keystream/config';
-import { organizations } from '@keystream/persistence';
+import { DataSource, organizations } from '@keystream/persistence';
 import { CONFIG, DATA_SOURCE } from '../tokens';
 
 /**

@@ -1,11 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { DataSource } from 'typeorm';
 import type { Principal } from '@keystream/auth';
 import { OrgDeletedError, OrgNotFoundError } from '@keystream/credentials';
-import { organizations } from '@keystream/persistence';
-import { writeOutbox } from '@keystream/event-log';
+import { DataSource, organizations, writeOutbox } from '@keystream/persistence';
 import type { KeystreamConfig } from '@keystream/config';
 import { SecretVault } from '@keystream/crypto';
 import { ApiJson, ApiOrgParam, ApiProblems, ApiRoute } from '../http/api-docs';

@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { QueryRunner } from 'typeorm';
+import type { PgClient } from '../pg-pool';
 
 /** COPY text format: backslash, tab, newline and carriage return escaped; null as \N. */
 function field(v: string | number | null): string {
@@ -14,7 +15,8 @@ function field(v: string | number | null): string {
  * open transaction. Rows are streamed in chunks; nothing is built as one giant string.
  */
 export async function copyRows(runner: QueryRunner, table: string, columns: readonly string[], rows: Iterable<readonly (string | number | null)[]>): Promise<void> {
-  const client = (runner as unknown as { databaseConnection: { query(stream: unknown): NodeJS.WritableStream } }).databaseConnection;
+  // QueryRunner.connect() answers the runner's own driver connection (public API), the one its transaction is on.
+  const client: PgClient = await runner.connect();
   const sink = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
   async function* lines() {
     let chunk = '';

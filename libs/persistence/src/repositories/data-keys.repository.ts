@@ -1,8 +1,7 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { ConfigError } from '@keystream/config';
 import { DataKeyStore, KeyringEntry, KeyringMismatchError, LocalKmsAdapter, SecretVault, WrappedKey } from '@keystream/crypto';
-
-type Queryable = Pick<EntityManager, 'query'>;
+import type { Queryable } from './queryable';
 
 /** Serializes the creation of keyring entries across processes. */
 const KEYRING_LOCK = 0x6b72696e; // 'krin'
@@ -62,6 +61,12 @@ export class DataKeysRepository {
   /** Keys (data keys + keyring entries) wrapped under one of `kekIds`. */
   async countUnder(q: Queryable, kekIds: readonly string[]): Promise<number> {
     const [{ n }] = await q.query<{ n: string }[]>(`SELECT (SELECT count(*) FROM data_keys WHERE kek_id = ANY($1::text[])) + (SELECT count(*) FROM keyring WHERE kek_id = ANY($1::text[])) AS n`, [kekIds]);
+    return Number(n);
+  }
+
+  /** Data keys (keyring entries apart) wrapped under one of `kekIds`. */
+  async countDataKeysUnder(q: Queryable, kekIds: readonly string[]): Promise<number> {
+    const [{ n }] = await q.query(`SELECT count(*) AS n FROM data_keys WHERE kek_id = ANY($1::text[])`, [kekIds]);
     return Number(n);
   }
 

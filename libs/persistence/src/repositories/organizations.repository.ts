@@ -25,7 +25,7 @@ export interface OrgDeletion {
   readonly tombstone: EventEnvelope<OrganizationDeleted>;
 }
 
-/** Distributed mode: puts the tombstone in the outbox in the deletion's transaction (libs/event-log writeOutbox). */
+/** Distributed mode: puts the tombstone in the outbox in the deletion's transaction (writeOutbox, outbox.repository.ts). */
 export type TombstonePublisher = (m: EntityManager, events: readonly EventEnvelope<OrganizationDeleted>[]) => Promise<void>;
 
 /** The session setting the `events` trigger checks before it lets a deleted org's rows go (migration 1764300000060). */

@@ -1,4 +1,5 @@
 import { EntityManager } from 'typeorm';
+import type { Queryable } from './queryable';
 
 /** Every gateway process LISTENs here; the payload is a JSON `RevocationNotice`. */
 export const REVOCATION_CHANNEL = 'keystream_revocations';
@@ -17,8 +18,6 @@ export interface AccessState {
   readonly revokedAt?: Date;
   readonly org: 'active' | 'deleted' | 'unknown';
 }
-
-type Queryable = Pick<EntityManager, 'query'>;
 
 export class RevocationsRepository {
   /**
@@ -63,6 +62,19 @@ export class RevocationsRepository {
     );
     const r = rows[0];
     return { ...(r.revoked_at ? { revokedAt: r.revoked_at } : {}), org: r.deleted ? 'deleted' : r.known ? 'active' : 'unknown' };
+  }
+
+  /** `access` for many principals in one statement (the handshakes of a reconnect storm); answers in their order. */
+  async accessMany(q: Queryable, who: readonly { orgId: string; userId: string }[]): Promise<AccessState[]> {
+    const rows: { i: number; revoked_at: Date | null; known: boolean; deleted: boolean }[] = await q.query(
+      `SELECT x.i::int AS i, r.revoked_at, o.id IS NOT NULL AS known, o.deleted_at IS NOT NULL AS deleted
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x(org_id, user_id, i)
+       LEFT JOIN organizations o ON o.id = x.org_id LEFT JOIN revocations r ON r.org_id = x.org_id AND r.user_id = x.user_id`,
+      [who.map((p) => p.orgId), who.map((p) => p.userId)],
+    );
+    const out: AccessState[] = who.map(() => ({ org: 'unknown' }));
+    for (const r of rows) out[r.i - 1] = { ...(r.revoked_at ? { revokedAt: r.revoked_at } : {}), org: r.deleted ? 'deleted' : r.known ? 'active' : 'unknown' };
+    return out;
   }
 
   /** One primary-key lookup: cheap enough for every request and every handshake. */

@@ -8,8 +8,7 @@ import type { InputPolicy } from '@keystream/credentials';
 import { INPUT_POLICY } from '../../tokens';
 import { CredentialCommandService } from '../credential-command.service';
 import { asObject, parseAdd, throwIfAny } from '../credential-requests';
-import { toView } from '../credential.view';
-import { preconditions, send } from '../write-context';
+import { actorOf, preconditions, send, writtenCredential } from '../write-context';
 
 @ApiTags('credentials')
 @ApiBearerAuth()
@@ -28,10 +27,7 @@ export class AddCredentialHttpController {
   async add(@Param('orgId') orgId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const { change, errors } = parseAdd(asObject(body), this.policy);
     throwIfAny(errors);
-    const result = await this.commands.execute({ orgId, principal, changes: [change!], batch: false, ...preconditions(req) }, (r) => ({
-      status: 201,
-      body: { credential: toView(r.state.credentials.get(r.addedIds[0])!), version: r.version },
-    }));
-    return send(res, result);
+    const outcome = await this.commands.execute({ orgId, actor: actorOf(principal), changes: [change!], batch: false, ...preconditions(req) });
+    return send(res, 201, { credential: writtenCredential(outcome), version: outcome.version });
   }
 }

@@ -9,8 +9,7 @@ import { INPUT_POLICY } from '../../tokens';
 import { CredentialCommandService } from '../credential-command.service';
 import { CredentialQueryService } from '../credential-query.service';
 import { asObject, editShapeErrors, parseEdit, throwIfAny } from '../credential-requests';
-import { toView } from '../credential.view';
-import { credentialIdParam, preconditions, send } from '../write-context';
+import { actorOf, credentialIdParam, preconditions, send, writtenCredential } from '../write-context';
 
 @ApiTags('credentials')
 @ApiBearerAuth()
@@ -34,10 +33,7 @@ export class EditCredentialHttpController {
     const provider = (await this.queries.providersOf(orgId, [{ id, field: 'id' }], pre.expectedVersion)).get(id)!;
     const { change, errors } = parseEdit(id, provider, asObject(body), this.policy);
     throwIfAny(errors);
-    const result = await this.commands.execute({ orgId, principal, changes: [change!], batch: false, ...pre }, (r) => ({
-      status: 200,
-      body: { credential: toView(r.state.credentials.get(id)!), version: r.version },
-    }));
-    return send(res, result);
+    const outcome = await this.commands.execute({ orgId, actor: actorOf(principal), changes: [change!], batch: false, ...pre });
+    return send(res, 200, { credential: writtenCredential(outcome), version: outcome.version });
   }
 }

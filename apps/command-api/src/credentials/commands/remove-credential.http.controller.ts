@@ -5,7 +5,7 @@ import type { Request, Response } from 'express';
 import type { Principal } from '@keystream/auth';
 import { CurrentPrincipal, RequireRole } from '../../http/auth.guard';
 import { CredentialCommandService } from '../credential-command.service';
-import { credentialIdParam, preconditions, send } from '../write-context';
+import { actorOf, credentialIdParam, preconditions, send } from '../write-context';
 
 @ApiTags('credentials')
 @ApiBearerAuth()
@@ -23,10 +23,7 @@ export class RemoveCredentialHttpController {
   @ApiJson(200, 'CredentialRemoved', { etag: true, description: 'Removed; the new version' })
   async remove(@Param('orgId') orgId: string, @Param('id') rawId: string, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const id = credentialIdParam(rawId);
-    const result = await this.commands.execute({ orgId, principal, changes: [{ op: 'remove', id }], batch: false, ...preconditions(req) }, (r) => ({
-      status: 200,
-      body: { version: r.version },
-    }));
-    return send(res, result);
+    const outcome = await this.commands.execute({ orgId, actor: actorOf(principal), changes: [{ op: 'remove', id }], batch: false, ...preconditions(req) });
+    return send(res, 200, { version: outcome.version });
   }
 }

@@ -9,9 +9,9 @@ import type { InputPolicy } from '@keystream/credentials';
 import { INPUT_POLICY } from '../../tokens';
 import { CredentialCommandService } from '../credential-command.service';
 import { CredentialQueryService } from '../credential-query.service';
-import { asObject, editShapeErrors, MAX_BATCH_CHANGES, parseAdd, parseEdit, parseRemove, PlainChange, throwIfAny } from '../credential-requests';
-import { toView } from '../credential.view';
-import { preconditions, send } from '../write-context';
+import { asObject, editShapeErrors, MAX_BATCH_CHANGES, parseAdd, parseEdit, parseRemove, throwIfAny } from '../credential-requests';
+import { PlainChange } from '../save-command';
+import { actorOf, preconditions, send } from '../write-context';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const OPS = ['add', 'edit', 'remove'];
@@ -53,16 +53,9 @@ export class SaveBatchHttpController {
       if (parsed.change) changes.push(parsed.change);
     });
     throwIfAny(errors);
-    const result = await this.commands.execute({ orgId, principal, changes, batch: true, ...pre }, (r) => {
-      const added = [...r.addedIds];
-      const credentials = changes.map((c) => {
-        const id = c.op === 'add' ? added.shift()! : c.id;
-        const now = r.state.credentials.get(id);
-        return now ? toView(now) : { id, removed: true };
-      });
-      return { status: 200, body: { version: r.version, credentials } };
-    });
-    return send(res, result);
+    const outcome = await this.commands.execute({ orgId, actor: actorOf(principal), changes, batch: true, ...pre });
+    const credentials = outcome.results.map((r) => ('credential' in r ? r.credential : { id: r.id, removed: true }));
+    return send(res, 200, { version: outcome.version, credentials });
   }
 
   /** The envelope of each change: an object with a known op, and a UUID id where one is needed. */
