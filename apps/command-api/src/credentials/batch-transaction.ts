@@ -144,7 +144,7 @@ function envelopesOf(cmd: SaveCredentials, events: ReturnType<typeof decide>, he
     commandId,
     ...(batch ? { batch } : {}),
     data: e.data,
-  })) as EventEnvelope[];
+  }));
 }
 
 /**
