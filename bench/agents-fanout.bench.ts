@@ -798,10 +798,11 @@ function report(results: ScenarioResult[]): string {
 // ---------------------------------------------------------------------------------------------------------
 // Postgres, main
 
+// eslint-disable-next-line prefer-const -- assigned at the end of the file; fail() may run first and must read undefined
 let RUN: BenchRun | undefined;
 function fail(e: unknown): void {
   if (RUN) return RUN.end(e); // exits once the killed children are reaped
-  process.stderr.write(`agents-fanout bench failed: ${(e as Error)?.stack ?? e}\n`);
+  process.stderr.write(`agents-fanout bench failed: ${(e as Error)?.stack ?? String(e)}\n`);
   process.exit(1);
 }
 

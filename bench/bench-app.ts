@@ -71,7 +71,7 @@ export class AppProcess {
     const child = spawn(process.execPath, [this.entry], { env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     this.run.onChild(this.name, child);
-    child.stderr!.on('data', (d: Buffer) => (this.tail = (this.tail + String(d)).slice(-4000)));
+    child.stderr.on('data', (d: Buffer) => (this.tail = (this.tail + String(d)).slice(-4000)));
     child.on('exit', (code, signal) => {
       if (!this.stopping) this.run.end(new Error(`${this.name} exited unexpectedly (code ${code}, signal ${signal}): ${this.tail}`));
     });

@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   };
   // Instrumentation only: count the statements this process sends (typeorm's pg driver goes through Client#query).
   let pgQueries = 0;
-  const pgQuery = PgClient.prototype.query;
+  const pgQuery = PgClient.prototype.query; // eslint-disable-line @typescript-eslint/unbound-method -- called below with apply(this)
   PgClient.prototype.query = function (this: PgClient, ...args: unknown[]) {
     pgQueries += 1;
     return (pgQuery as (...a: unknown[]) => unknown).apply(this, args);
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
   // Read-only peek at the gateway's namespace, only to count its sockets.
-  const gateway = app.get(AgentsGateway) as unknown as { ns?: { sockets: Map<string, unknown> } };
+  const gateway = app.get<AgentsGateway, { ns?: { sockets: Map<string, unknown> } }>(AgentsGateway);
 
   // The raw baseline: the gateway's socket.io options, no auth, no database, no Nest.
   const rawHttp = createServer();
@@ -196,7 +196,7 @@ async function main(): Promise<void> {
         return writeHeapSnapshot(req.path);
       case 'close':
         setTimeout(() => process.exit(0), 50).unref();
-        rawIo.close();
+        void rawIo.close();
         await app.close();
         await ds.destroy();
         return true;
@@ -216,6 +216,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`fanout-server failed: ${(e as Error)?.stack ?? e}\n`);
+  process.stderr.write(`fanout-server failed: ${(e as Error)?.stack ?? String(e)}\n`);
   process.exit(1);
 });

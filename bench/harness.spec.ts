@@ -4,7 +4,7 @@
  * and that the service is gone afterwards on every path: not running and reaped (no zombie left: a child its parent
  * did not wait for is left to PID 1, and this container's PID 1 was seen to leave such zombies behind).
  */
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,9 +118,9 @@ describe('bench harness shutdown', () => {
     const c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
     const pid = c.pid!;
     const exited = new Promise((r) => c.once('exit', r));
-    let seen: string[] = [];
+    const seen: string[] = [];
     try {
-      seen = [state(pid)];
+      seen.push(state(pid));
       // Killed while this thread blocks: node's SIGCHLD handler cannot run yet, so the dead child stays a zombie.
       process.kill(pid, 'SIGKILL');
       const until = Date.now() + 5_000;

@@ -88,7 +88,9 @@ export class BenchRun {
     this.stopAll();
     const ok = error === undefined && this.reported;
     if (!ok) {
-      const reason = error !== undefined ? ((error as Error)?.stack ?? String(error)) : 'the benchmark returned without printing and writing its report';
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the last resort for a thrown non-Error
+      const thrown = error === undefined ? undefined : ((error as Error)?.stack ?? String(error));
+      const reason = thrown ?? 'the benchmark returned without printing and writing its report';
       process.stderr.write(`[${this.name}] FAILED: ${reason}\n`);
     }
     const exit = () => process.exit(ok ? 0 : 1);

@@ -57,11 +57,11 @@
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import os from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Consumer, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { io, Socket } from 'socket.io-client';
@@ -249,7 +249,7 @@ class AppChild {
     const child = spawn(process.execPath, [...this.execArgv, this.entry], { env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     RUN?.onChild(this.name, child);
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       const text = String(d);
       this.errorLines += (text.match(/"level":"error"|\bERROR\b/g) ?? []).length;
       this.stderrTail = (this.stderrTail + text).slice(-8000);
@@ -821,7 +821,7 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
         return issueDevToken(jwtSecret, { userId: `agent-${i}`, orgId: o.id, role: 'member', deviceId: `dev-${i}`, ttlSeconds: 3600 });
       }),
     );
-    let t = now();
+    const t = now();
     for (let i = 0; i < tokens.length; i += CFG.connectBatch) {
       sockets.push(...(await Promise.all(tokens.slice(i, i + CFG.connectBatch).map((tk) => connectAgent(gateway.url, tk)))));
     }
@@ -1048,7 +1048,7 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
       );
       return { lat, adds, edits, errors, firstErrors, t0, last };
     };
-    const outboxCount = async () => ((await ds.query('SELECT count(*)::int AS n FROM outbox')) as { n: number }[])[0].n;
+    const outboxCount = async () => (await ds.query<{ n: number }[]>('SELECT count(*)::int AS n FROM outbox'))[0].n;
     const drainOutbox = async (timeoutMs: number) => {
       const t0 = now();
       let n = await outboxCount();
@@ -1499,11 +1499,12 @@ function report(r: RunResult): string {
 
 /** Replication of the bench's topics (the app's and the raw baseline's): 3 on the cluster, 1 in FAST mode. */
 let REPLICATION = 1;
+// eslint-disable-next-line prefer-const -- assigned at the end of the file; fail() may run first and must read undefined
 let RUN: BenchRun | undefined;
 function fail(e: unknown): void {
   for (const c of CHILDREN) c.killNow();
   if (RUN) return RUN.end(e); // exits once the killed children are reaped
-  process.stderr.write(`kafka-path bench failed: ${(e as Error)?.stack ?? e}\n`);
+  process.stderr.write(`kafka-path bench failed: ${(e as Error)?.stack ?? String(e)}\n`);
   process.exit(1);
 }
 

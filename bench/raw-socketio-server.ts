@@ -14,6 +14,6 @@ const hello = { ...base, pad: 'x'.repeat(Math.max(0, Number(process.env.RAW_PAYL
 io.of('/agents').on('connection', (s) => s.emit('hello', hello));
 server.listen(port, '127.0.0.1');
 process.on('SIGTERM', () => {
-  io.close();
+  void io.close();
   server.close(() => process.exit(0));
 });

@@ -55,7 +55,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
-import type { EventEnvelope, ProviderId, SealedSecret } from '@keystream/credentials';
+import type { CredentialEvent, EventEnvelope, ProviderId, SealedSecret } from '@keystream/credentials';
 import { SecretCipher } from '@keystream/crypto';
 import { ensureTopic } from '@keystream/event-log';
 import { openDatabase } from '@keystream/persistence';
@@ -247,7 +247,7 @@ function* generateLog(pool: Map<string, SealedSecret[]>, finalLive: Map<string, 
   const t0 = Date.parse('2025-06-01T08:00:00.000Z');
   let position = 0;
 
-  type Change = { type: EventEnvelope['type']; data: EventEnvelope['data'] };
+  type Change = CredentialEvent;
   const add = (o: GenOrg): Change => {
     const p = provider();
     o.seq += 1;
@@ -335,12 +335,11 @@ function* generateLog(pool: Map<string, SealedSecret[]>, finalLive: Map<string, 
       const userId = `admin-${rnd32() % 5}@${o.id}`;
       for (let k = 0; k < size; k += 1) {
         const r = rnd();
-        const { type, data } = o.live.length < 2 || (r < 0.3 && o.live.length < CFG.maxLivePerOrg) ? add(o) : r < 0.88 ? edit(o) : remove(o);
+        const event = o.live.length < 2 || (r < 0.3 && o.live.length < CFG.maxLivePerOrg) ? add(o) : r < 0.88 ? edit(o) : remove(o);
         o.version += 1;
         position += 1;
         yield {
           eventId: uuid(),
-          type,
           schemaVersion: 1,
           orgId: o.id,
           version: o.version,
@@ -348,8 +347,8 @@ function* generateLog(pool: Map<string, SealedSecret[]>, finalLive: Map<string, 
           actor: { userId },
           commandId,
           ...(batchId ? { batch: { id: batchId, size } } : {}),
-          data,
-        } as EventEnvelope;
+          ...event, // type and data together: one member of the envelope union
+        };
       }
       if (o.version >= quota(idx)) finalLive.set(o.id, o.live.length);
     }

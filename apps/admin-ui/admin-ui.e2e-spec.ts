@@ -15,9 +15,12 @@ const ARTIFACTS = join(ROOT, 'artifacts', 'admin-ui');
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-const JWT_SECRET = randomBytes(32).toString('base64'); // ≥ 32 bytes as UTF-8, the way the server reads AUTH_JWT_SECRET
+// ≥ 32 bytes as UTF-8, the way the server reads AUTH_JWT_SECRET
+const JWT_SECRET = randomBytes(32).toString('base64');
 const MASTER_KEY = TEST_MASTER_KEY_BASE64;
-/** Typed into the browser. Not FAKE.azure: that equals the provider table's example, which the bundle itself contains. */
+/**
+ * Typed into the browser. Not FAKE.azure: that equals the provider table's example, which the bundle itself contains.
+ */
 const AZURE_KEY = 'feedfacefeedfacefeedfacefeedface';
 
 /** Newest modification time of the files under `dir` (recursively). */
@@ -76,7 +79,9 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
       headers: { Authorization: `Bearer ${tokenValue}`, 'Content-Type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: res.status, headers: res.headers, body: (await res.json().catch(() => undefined)) as any };
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any JSON; each expectation reads its own fields
+    const json = (await res.json().catch(() => undefined)) as any;
+    return { status: res.status, headers: res.headers, body: json };
   }
 
   async function signIn(orgId: string, tokenValue: string): Promise<void> {
@@ -187,7 +192,8 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     await expectText(section('Bedrock API Keys'), 'No API keys configured');
     await expectText(section('OpenAI Configuration'), '••••0002');
 
-    // Keyboard only: Enter opens the form with focus on its first field, Enter in a field stages it, focus returns to the opener.
+    // Keyboard only: Enter opens the form with focus on its first field, Enter in a field stages it, focus returns
+    // to the opener.
     await section('Gemini Configuration').getByRole('button', { name: '+ Add Credential' }).focus();
     await page.keyboard.press('Enter');
     await expectFocus(/^f-new-\d+-label$/);
@@ -247,7 +253,8 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     const labels = saved.body.sections.map((s: { credentials: { label: string }[] }) => s.credentials.map((c) => c.label));
     expect(labels).toEqual([['Production', 'Staging'], ['Gemini team'], ['Claude'], ['AWS temporary'], ['Bedrock key'], ['Azure']]);
     const production = saved.body.sections[0].credentials[0];
-    expect(production.secrets.apiKey.fingerprint).toBe(prod.body.credential.secrets.apiKey.fingerprint); // the blank secret stayed unchanged
+    // the blank secret stayed unchanged
+    expect(production.secrets.apiKey.fingerprint).toBe(prod.body.credential.secrets.apiKey.fingerprint);
 
     // Rollout: the acknowledging device holds every credential's latest state, the silent one none.
     await devices[0].until(() => devices[0].keySet?.version === 10, 10_000);
@@ -256,7 +263,8 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
 
     await page.screenshot({ path: join(ARTIFACTS, 'api-keys-tab.png'), fullPage: true });
     await page.setViewportSize({ width: 400, height: 900 });
-    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(400); // no sideways scrolling
+    // no sideways scrolling
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(400);
     await page.screenshot({ path: join(ARTIFACTS, 'api-keys-tab-400px.png'), fullPage: true });
     await page.setViewportSize({ width: 1100, height: 900 });
 
@@ -284,7 +292,8 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     await field(form, 'Label').fill('Wrong section');
     await field(form, 'API key').fill(FAKE.anthropic);
     secretsTyped.add(FAKE.anthropic);
-    await page.getByRole('button', { name: 'Save', exact: true }).click(); // Save first stages the open form, which is invalid
+    // Save first stages the open form, which is invalid
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
 
     const input = field(form, 'API key');
     await expectText(form, 'API key looks like an Anthropic API key (Claude Configuration), not OpenAI API key');
@@ -297,7 +306,8 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
 
     // The form's own Add button too; and a cross-field rule (ASIA key without a session token).
     await form.getByRole('button', { name: 'Add', exact: true }).click();
-    await section('Bedrock Access Credentials').getByRole('button', { name: '+ Add Credentials' }).click(); // refused: the open form is invalid
+    // refused: the open form is invalid
+    await section('Bedrock Access Credentials').getByRole('button', { name: '+ Add Credentials' }).click();
     expect(await section('Bedrock Access Credentials').getByRole('form').count()).toBe(0);
     await form.getByRole('button', { name: 'Cancel' }).click();
     await section('Bedrock Access Credentials').getByRole('button', { name: '+ Add Credentials' }).click();
@@ -412,7 +422,8 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     await panel.getByRole('button', { name: 'Reload' }).click();
     await expectText(page.getByRole('region', { name: 'After reloading' }), '"Doomed renamed" (Gemini Configuration) was removed by another admin: your edit of it cannot be saved.');
     await expectText(section('Gemini Configuration'), 'Removed by another admin');
-    await expectText(section('Bedrock API Keys').getByRole('listitem'), 'New · not saved'); // what was typed is still here
+    // what was typed is still here
+    await expectText(section('Bedrock API Keys').getByRole('listitem'), 'New · not saved');
 
     sent = [];
     await page.getByRole('button', { name: 'Save', exact: true }).click();

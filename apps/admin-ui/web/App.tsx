@@ -35,7 +35,10 @@ export function App() {
       const who = await whoIs(bearer);
       if ('error' in who) return who.error;
       if (session && who.orgId !== session.orgId) {
-        return `This sign-in is for organization "${who.orgId}", but this page has unsaved work for "${session.orgId}". Sign in to "${session.orgId}", or sign out first.`;
+        return (
+          `This sign-in is for organization "${who.orgId}", but this page has unsaved work for "${session.orgId}". ` +
+          `Sign in to "${session.orgId}", or sign out first.`
+        );
       }
       token.current = bearer;
       const api = session?.api ?? new Api(who.orgId, () => token.current);
@@ -44,7 +47,13 @@ export function App() {
       } catch (e) {
         token.current = undefined;
         if (!(e instanceof HttpError)) return 'The server could not be reached.';
-        if (e.status === 404) return `Organization "${who.orgId}" does not exist yet: an operator creates it (keystream orgs create ${who.orgId}). In development, \`keystream token --org ${who.orgId} --role admin\` registers it.`;
+        if (e.status === 404) {
+          return (
+            `Organization "${who.orgId}" does not exist yet: an operator creates it ` +
+            `(keystream orgs create ${who.orgId}). ` +
+            `In development, \`keystream token --org ${who.orgId} --role admin\` registers it.`
+          );
+        }
         return `The server answered ${e.status}: ${e.problem.detail ?? e.message}.`;
       }
       if (!session) setSession({ orgId: who.orgId, api });
@@ -104,7 +113,9 @@ export function App() {
   );
 }
 
-/** Finishes the provider's redirect back, and follows renewals: each renewed access token replaces the one in memory. */
+/**
+ * Finishes the provider's redirect back, and follows renewals: each renewed access token replaces the one in memory.
+ */
 function useOidc(manager: UserManager | undefined, signInWith: (t: string) => Promise<string | null>, onAuthProblem: (m: string) => void, token: { current?: string }) {
   const started = useRef(false);
   useEffect(() => {

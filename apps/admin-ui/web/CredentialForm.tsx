@@ -1,5 +1,6 @@
 import { FormEvent, KeyboardEvent, useState } from 'react';
 import { Credential, Draft, PROVIDERS } from './model';
+import { NO_AUTOFILL } from './no-autofill';
 import { errorText, fieldLabel, masked, SECTION_UI } from './ui-text';
 
 export const inputId = (key: string, field: string) => `f-${key}-${field}`;
@@ -135,12 +136,7 @@ function Field({ id, name, label, required, secret, hint, placeholder, value, er
           aria-invalid={error ? true : undefined}
           aria-required={required || undefined}
           aria-describedby={error ? `${errorId} ${hintId}` : hintId}
-          autoComplete="off"
-          autoCorrect="off"
-          autoCapitalize="off"
-          spellCheck={false}
-          data-1p-ignore=""
-          data-lpignore="true"
+          {...NO_AUTOFILL}
           disabled={clear?.checked}
         />
         {secret && (

@@ -164,7 +164,7 @@ describe('key hierarchy: per-credential data keys and crypto-shredding (real Pos
     const { orgId, admin } = await t.org();
     // The test app's vault makes (or finds) the deployment's fingerprint key.
     await t.http().post(`/v1/orgs/${orgId}/credentials`).set(auth(admin)).send({ provider: 'gemini', label: 'k', apiKey: FAKE.gemini }).expect(201);
-    const ring = async () => (await t.ds.query(`SELECT name, kek_id FROM keyring WHERE name = 'fingerprint' ORDER BY kek_id`)) as { kek_id: string }[];
+    const ring = async () => await t.ds.query<{ kek_id: string }[]>(`SELECT name, kek_id FROM keyring WHERE name = 'fingerprint' ORDER BY kek_id`);
     const before = await ring();
     const wrong = randomBytes(32).toString('base64'); // fake
     const env: NodeJS.ProcessEnv = { ...process.env, KEYSTREAM_MASTER_KEY: wrong, AUTH_JWT_SECRET: randomBytes(32).toString('hex'), KEYSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'ks-wrong-key-')) };

@@ -55,11 +55,11 @@ async function main(): Promise<void> {
     await dataSource.destroy().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
   };
-  process.once('beforeExit', stop);
+  process.once('beforeExit', () => void stop());
   await app.listen(config.port, config.host);
   log.log(`Keystream (${config.mode}) listening on http://${config.host}:${config.port}  docs: /docs`);
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(sig, async () => {
+    const shutdown = async () => {
       log.log(`${sig}: shutting down`);
       // Keep-alive clients would hold the server open forever: idle ones go now, busy ones after a grace period.
       const server = app.getHttpServer() as Server;
@@ -68,7 +68,8 @@ async function main(): Promise<void> {
       await app.close();
       await stop();
       process.exit(0);
-    });
+    };
+    process.once(sig, () => void shutdown());
   }
 }
 

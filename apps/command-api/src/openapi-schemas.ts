@@ -49,7 +49,7 @@ function editProperties(policy: InputPolicy): Record<string, Schema> {
     const { maxLength, clearable } = ANY_PROVIDER_FIELDS.get(name)!;
     // The union says only what holds for the field in every provider (what editShapeErrors checks before If-Match).
     const { nullable: _n, enum: _e, pattern: _p, ...rest } = s;
-    all[name] = { ...rest, maxLength, ...(clearable ? { nullable: true } : {}), description: `${s.description}; only for providers that have this field` };
+    all[name] = { ...rest, maxLength, ...(clearable ? { nullable: true } : {}), description: `${String(s.description)}; only for providers that have this field` };
   }
   return { provider: str({ enum: [...PROVIDER_IDS], description: 'Optional; must be the credential’s provider' }), label: str({ minLength: 1, maxLength: LABEL_MAX }), ...all };
 }

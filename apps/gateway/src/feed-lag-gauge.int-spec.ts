@@ -15,7 +15,7 @@ const envelope = (orgId: string, version: number): EventEnvelope =>
     actor: { userId: 'feed-lag-test' },
     commandId: randomUUID(),
     data: { credentialId: randomUUID(), provider: 'gemini', label: `v${version}` },
-  }) as EventEnvelope;
+  });
 
 /** keystream_gateway_feed_lag against a real broker: records appended and not handled count; handled ones do not. */
 describe('gateway feed lag gauge (real Kafka)', () => {

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   started = true;
   feedStarted.resolve();
   new Logger('gateway').log(`agents on ws://${config.host}:${config.port}/agents`);
-  app.getHttpServer().on('close', () => void feed.stop().then(stopLagGauge).then(() => eventLog.close()).then(() => ds.destroy()));
+  (app.getHttpServer() as Server).on('close', () => void feed.stop().then(stopLagGauge).then(() => eventLog.close()).then(() => ds.destroy()));
 }
 
 /**

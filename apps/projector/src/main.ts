@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   await runner.start();
   registerLagGauge(ds, config.kafkaBrokers, config.kafka.topic, config.kafka);
   new Logger('projector').log(`health on http://${config.host}:${config.port}/health/ready`);
-  app.getHttpServer().on('close', () => void eventLog.close().then(() => ds.destroy()));
+  (app.getHttpServer() as Server).on('close', () => void eventLog.close().then(() => ds.destroy()));
 }
 
 main().catch((e: unknown) => {

@@ -76,7 +76,7 @@ describe('deleting an organization in distributed mode (Kafka topic + Postgres l
 
   it('shreds the keys of every event on the topic and in the table, ends sessions on every gateway, and the projector skips its late events', async () => {
     const api = await start('command-api', ENTRY.commandApi);
-    let projector = await start('projector', ENTRY.projector);
+    const projector = await start('projector', ENTRY.projector);
     const gateways = await Promise.all([start('gateway-1', ENTRY.gateway), start('gateway-2', ENTRY.gateway)]);
     const operator = await issueDevToken(jwt, { userId: 'ops', orgId: '', role: 'operator', ttlSeconds: 900 });
     const call = (method: string, path: string, token: string, body?: unknown) =>
@@ -133,7 +133,7 @@ describe('deleting an organization in distributed mode (Kafka topic + Postgres l
     expect(await count('data_keys', orgId)).toBe(0);
 
     // The projector comes back, reads the late event, skips the deleted org and goes on with the others.
-    projector = await start('projector-2', ENTRY.projector);
+    await start('projector-2', ENTRY.projector);
     const other = newOrgId('stay');
     expect((await call('POST', '/v1/orgs', operator, { orgId: other })).status).toBe(201);
     const otherAdmin = await issueDevToken(jwt, { userId: 'admin', orgId: other, role: 'admin', ttlSeconds: 900 });

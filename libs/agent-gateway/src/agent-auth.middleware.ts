@@ -20,7 +20,7 @@ export const retryAfterMs = (base = UNAVAILABLE_RETRY_MS) => base + Math.floor(M
 export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'connectLimiter' | 'revocations'> & Partial<Pick<GatewayDeps, 'reader' | 'admission' | 'feedStarted'>>) {
   const { verifier, reader, connectLimiter, revocations, admission, feedStarted } = deps;
   const tokens = new VerifiedTokens(verifier);
-  return async (socket: AgentSocket, next: (err?: Error) => void): Promise<void> => {
+  const check = async (socket: AgentSocket, next: (err?: Error) => void): Promise<void> => {
     // Held from the database check to the end of the first sync (released by the gateway, see AgentsGateway).
     let release: (() => void) | undefined;
     const refuse = (err: Error) => {
@@ -58,6 +58,8 @@ export function agentAuthMiddleware(deps: Pick<GatewayDeps, 'verifier' | 'connec
       refuse(unavailable(admission?.retryAfterMs() ?? retryAfterMs(), 'the server cannot check this handshake right now'));
     }
   };
+  // socket.io does not look at a middleware's promise: check() answers every outcome, errors included, through next().
+  return (socket: AgentSocket, next: (err?: Error) => void): void => void check(socket, next);
 }
 
 const unavailable = (wait: number, why: string) => socketError('unavailable', `${why}; retry in ${Math.ceil(wait / 1000)} s`, { retryAfterMs: wait });

@@ -1,5 +1,5 @@
 import { AgentChange, AgentCredential, AgentSecret, ChangesMessage, SnapshotMessage } from '@keystream/agent-protocol';
-import { CredentialEvent, EventEnvelope, evolve, keySetHash, SealedSecret, StoredCredential } from '@keystream/credentials';
+import { EventEnvelope, evolve, keySetHash, SealedSecret, StoredCredential } from '@keystream/credentials';
 import { DEK_KEY_ID, SecretVault } from '@keystream/crypto';
 import { DataSource, eventRows, keySetRows, readModel } from '@keystream/persistence';
 
@@ -52,7 +52,7 @@ export class AgentKeySetReader {
         const head = (await readModel.keySetHead(m, orgId)) ?? { epoch: 1, version: 0, hash: keySetHash([]) };
         let state = await keySetRows.load(m, orgId, head.version);
         const tail = await eventRows.readOrg(m, orgId, head.version, SNAPSHOT_TAIL);
-        for (const e of tail) state = evolve(state, e as CredentialEvent, e.version);
+        for (const e of tail) state = evolve(state, e, e.version);
         return { epoch: head.epoch, state, hash: tail.length === 0 ? head.hash : keySetHash(state.credentials.values()) };
       });
       const creds = [...state.credentials.values()];

@@ -1,4 +1,4 @@
-import type { Socket } from 'socket.io';
+import type { DefaultEventsMap, Socket } from 'socket.io';
 import type { HandshakeAuth, SocketErrorCode } from '@keystream/agent-protocol';
 import type { Principal } from '@keystream/auth';
 import type { ClientBudget } from './client-budget';
@@ -25,7 +25,7 @@ export interface AgentSession {
   acked?: { readonly epoch: number; readonly version: number };
 }
 
-export type AgentSocket = Socket & { data: { session?: AgentSession } };
+export type AgentSocket = Socket<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, { session?: AgentSession }>;
 
 export const orgRoom = (orgId: string) => `org:${orgId}`;
 

@@ -17,7 +17,7 @@ const RATE_LIMITED = { ok: false, error: { code: 'rate_limited', message: 'over 
 
 /** Answers through the client's ack callback when it gave one. */
 function respond(reply: unknown, value: AckReply<unknown>): void {
-  if (typeof reply === 'function') reply(value);
+  if (typeof reply === 'function') (reply as (v: AckReply<unknown>) => void)(value);
 }
 
 @WebSocketGateway({

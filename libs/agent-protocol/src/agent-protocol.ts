@@ -29,9 +29,7 @@ export interface AgentSecret {
  * What agents accept: the known ids and types, and any other string a newer server may send (kept or
  * skipped, never fatal: docs/agent-protocol.md §7). `string & {}` keeps the known ones visible to the compiler.
  */
-// eslint-disable-next-line @typescript-eslint/ban-types
 export type AgentProviderId = ProviderId | (string & {});
-// eslint-disable-next-line @typescript-eslint/ban-types
 export type AgentChangeType = CredentialEventType | (string & {});
 
 export interface AgentCredential {

@@ -22,7 +22,7 @@ export function checkResync(v: unknown): { value?: ResyncRequest; error?: string
   if (!isInt(v.epoch, 0) || !isInt(v.version)) return { error: `epoch and version must be integers in [0, ${MAX_POSITION}]` };
   // Optional (docs/agent-protocol.md §2): absent means the agent cannot vouch for its content.
   if (v.hash !== undefined && (typeof v.hash !== 'string' || !HASH.test(v.hash))) return { error: 'hash must be a lowercase hex SHA-256' };
-  return { value: { epoch: v.epoch, version: v.version, ...(v.hash !== undefined ? { hash: v.hash as string } : {}) } };
+  return { value: { epoch: v.epoch, version: v.version, ...(v.hash !== undefined ? { hash: v.hash } : {}) } };
 }
 
 /** Handshake auth: the token is checked elsewhere; here the shape of token, protocol, resume, hash and orgId. */
@@ -38,6 +38,6 @@ export function checkHandshake(v: unknown): { value?: HandshakeAuth; error?: str
   }
   if (v.hash !== undefined && (typeof v.hash !== 'string' || !HASH.test(v.hash))) return { error: 'auth.hash must be a lowercase hex SHA-256' };
   if (v.orgId !== undefined && typeof v.orgId !== 'string') return { error: 'auth.orgId must be a string' };
-  const protocol = (v.protocol as number | undefined) ?? 1;
-  return { value: { token: v.token, protocol, resume, hash: v.hash as string | undefined, orgId: v.orgId as string | undefined } };
+  const protocol = (v.protocol) ?? 1;
+  return { value: { token: v.token, protocol, resume, hash: v.hash, orgId: v.orgId } };
 }

@@ -35,7 +35,7 @@ export function toPrincipal(p: JWTPayload, config: Pick<AuthConfig, 'claims' | '
     userId: sub,
     orgId: orgOptional ? '' : (org as string),
     role,
-    deviceId: device as string | undefined,
+    deviceId: device,
     expiresAt: exp,
     ...(issuedAt !== undefined ? { issuedAt } : {}),
   };

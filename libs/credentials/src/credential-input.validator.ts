@@ -5,6 +5,7 @@ import { DEFAULT_INPUT_POLICY, FieldSpec, InputPolicy, ProviderSpec } from './pr
 /** Raw values from the edge: a string, `null` (clear an optional field on edit) or anything a client sent. */
 export type RawValues = Readonly<Record<string, unknown>>;
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are rejected
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const ANY_SPACE = /\s/;
 

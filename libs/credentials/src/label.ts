@@ -4,6 +4,7 @@ export const LABEL_MAX = 64;
 
 type Problem = { code: string; message: string };
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are rejected
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** Unpaired UTF-16 surrogates: JSON can carry them, Postgres (text and jsonb) cannot store them. */
 export const LONE_SURROGATE = /\p{Cs}/u;

@@ -156,6 +156,7 @@ export class KafkaEventLogAdapter implements EventLogPort {
           eachBatchAutoResolve: false,
           // Every delivered batch is handled, stale or not: returning early would leave kafkajs fetching past
           // unprocessed records. Handlers are idempotent by (orgId, version), so a stale batch is harmless.
+          // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs hands these over as closures, not methods
           eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
             if (batch.messages.length === 0) return;
             const records = batch.messages.map((m) => recordFromBytes(batch.partition, m.offset, m.key?.toString('utf8') ?? null, m.value));

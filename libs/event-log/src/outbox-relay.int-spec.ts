@@ -18,7 +18,7 @@ const envelope = (orgId: string, version: number): EventEnvelope =>
     actor: { userId: 'relay-test' },
     commandId: randomUUID(),
     data: { credentialId: randomUUID(), provider: 'gemini', label: `v${version}` },
-  }) as EventEnvelope;
+  });
 
 describe('OutboxRelay (real Postgres, real Kafka)', () => {
   let ds: DataSource;

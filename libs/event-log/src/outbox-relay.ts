@@ -71,7 +71,7 @@ export class OutboxRelay {
         });
         if (published <= 0 && !lost) await this.sleep(published < 0 ? 500 : (this.opts.pollMs ?? 1000));
       }
-      if (lost) throw lost;
+      if (lost) throw lost; // eslint-disable-line @typescript-eslint/only-throw-error -- the driver's error, rethrown
     } finally {
       this.listener?.close();
       this.listener = undefined;

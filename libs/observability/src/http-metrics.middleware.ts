@@ -31,7 +31,7 @@ export function httpMetrics(req: IncomingMessage, res: ServerResponse, next: () 
   const end = metrics.httpSeconds.startTimer();
   res.once('close', () => {
     const status = res.writableFinished ? String(res.statusCode) : ABORTED_STATUS;
-    const labels = { method: req.method ?? 'UNKNOWN', route: routeTemplate(req as RoutedRequest), status };
+    const labels = { method: req.method ?? 'UNKNOWN', route: routeTemplate(req), status };
     metrics.httpRequests.inc(labels);
     end(labels);
   });

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EventEmitter } from 'node:events';
-import { Registry } from 'prom-client';
 import { promtool } from '@keystream/testing';
 import { httpMetrics, routeTemplate, UNMATCHED_ROUTE } from './http-metrics.middleware';
 import { exportMetrics, metrics, registry, secondsSince } from './metrics';

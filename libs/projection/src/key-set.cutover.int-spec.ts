@@ -7,7 +7,15 @@ import { compareWithLive } from './key-set.compare';
 import { cutover, writeShadow } from './key-set.cutover';
 import { KeySetRebuild } from './key-set.rebuild';
 
-const sealed = (n: number): SealedSecret => ({ alg: 'A256GCM', keyId: 'k', iv: 'iv', ciphertext: `ct${n}`, tag: 't', fingerprint: `fp${n}`, last4: `000${n}` });
+const sealed = (n: number): SealedSecret => ({
+  alg: 'A256GCM',
+  keyId: 'k',
+  iv: 'iv',
+  ciphertext: `ct${n}`,
+  tag: 't',
+  fingerprint: `fp${n}`,
+  last4: `000${n}`,
+});
 
 /** A cutover takes what the replay wrote to the shadow tables, and folds in what the log got since. Real Postgres. */
 describe('cutover (real Postgres)', () => {
@@ -15,14 +23,30 @@ describe('cutover (real Postgres)', () => {
   beforeAll(async () => (ds = await openDatabase({ url: process.env.DATABASE_URL!, poolSize: 2 })));
   afterAll(() => ds.destroy());
 
-  const meta = (orgId: string, version: number) => ({ eventId: randomUUID(), schemaVersion: 1, orgId, version, occurredAt: new Date(0).toISOString(), actor: { userId: 'u' }, commandId: 'c' });
+  const meta = (orgId: string, version: number) => ({
+    eventId: randomUUID(),
+    schemaVersion: 1,
+    orgId,
+    version,
+    occurredAt: new Date(0).toISOString(),
+    actor: { userId: 'u' },
+    commandId: 'c',
+  });
   async function orgWithLog(): Promise<{ orgId: string; log: EventEnvelope[] }> {
     const orgId = newOrgId('cut');
     await ds.transaction((m) => orgStreams.ensureOrg(m, orgId));
     const [a, b] = [randomUUID(), randomUUID()];
     const log: EventEnvelope[] = [
-      { ...meta(orgId, 1), type: 'CredentialAdded', data: { credentialId: a, provider: 'gemini', label: 'A', fields: {}, secrets: { apiKey: sealed(1) } } },
-      { ...meta(orgId, 2), type: 'CredentialAdded', data: { credentialId: b, provider: 'gemini', label: 'B', fields: {}, secrets: { apiKey: sealed(2) } } },
+      {
+        ...meta(orgId, 1),
+        type: 'CredentialAdded',
+        data: { credentialId: a, provider: 'gemini', label: 'A', fields: {}, secrets: { apiKey: sealed(1) } },
+      },
+      {
+        ...meta(orgId, 2),
+        type: 'CredentialAdded',
+        data: { credentialId: b, provider: 'gemini', label: 'B', fields: {}, secrets: { apiKey: sealed(2) } },
+      },
       { ...meta(orgId, 3), type: 'CredentialEdited', data: { credentialId: a, provider: 'gemini', label: 'A2' } },
     ];
     return { orgId, log };
@@ -30,14 +54,18 @@ describe('cutover (real Postgres)', () => {
   const commit = (orgId: string, events: EventEnvelope[]) =>
     ds.transaction(async (m) => {
       await eventRows.append(m, events);
-      await m.query('UPDATE org_streams SET version = $2 WHERE org_id = $1', [orgId, events[events.length - 1].version]);
+      await m.query('UPDATE org_streams SET version = $2 WHERE org_id = $1', [
+        orgId,
+        events[events.length - 1].version,
+      ]);
     });
   const rebuild = (events: EventEnvelope[]) => {
     const r = new KeySetRebuild();
     events.forEach((e) => r.apply(e));
     return r.orgs();
   };
-  const head = async (orgId: string) => (await ds.query('SELECT epoch, version, hash FROM key_sets WHERE org_id = $1', [orgId]))[0];
+  const head = async (orgId: string) =>
+    (await ds.query('SELECT epoch, version, hash FROM key_sets WHERE org_id = $1', [orgId]))[0];
 
   it('replaces the live rows with the shadow rebuild plus the log since, under a new epoch', async () => {
     const { orgId, log } = await orgWithLog();
@@ -58,7 +86,9 @@ describe('cutover (real Postgres)', () => {
     await cutover(ds, [orgId]);
     const before = await head(orgId);
     const other = (await orgWithLog()).orgId;
-    await expect(cutover(ds, [orgId, other])).rejects.toThrow(`org ${other} has no rebuilt key set in the shadow tables`);
+    await expect(cutover(ds, [orgId, other])).rejects.toThrow(
+      `org ${other} has no rebuilt key set in the shadow tables`,
+    );
     expect(await head(orgId)).toEqual(before);
     expect(await cutover(ds, [])).toBe(0);
   });

@@ -1,5 +1,13 @@
 import { keySetHash, StoredCredential } from '@keystream/credentials';
-import { DataSource, eventRows, lockKeySetHeads, notifyEpochChanged, readShadowKeySets, writeKeySetRows, writeShadowKeySets } from '@keystream/persistence';
+import {
+  DataSource,
+  eventRows,
+  lockKeySetHeads,
+  notifyEpochChanged,
+  readShadowKeySets,
+  writeKeySetRows,
+  writeShadowKeySets,
+} from '@keystream/persistence';
 import { foldStep } from './key-set.fold';
 import { RebuiltOrg } from './key-set.rebuild';
 import { ProjectionGapError } from './projection-gap.error';
@@ -8,7 +16,11 @@ import { ProjectionGapError } from './projection-gap.error';
 const CUTOVER_TAIL = 1_000_000;
 
 /** Keeps rebuilt key sets in the shadow tables, where a cutover takes them from (`scope`: the orgs this replay covered). */
-export function writeShadow(ds: DataSource, rebuilt: readonly RebuiltOrg[], scope?: ReadonlySet<string>): Promise<void> {
+export function writeShadow(
+  ds: DataSource,
+  rebuilt: readonly RebuiltOrg[],
+  scope?: ReadonlySet<string>,
+): Promise<void> {
   return writeShadowKeySets(ds, rebuilt, scope);
 }
 
@@ -27,7 +39,8 @@ export async function cutover(ds: DataSource, orgIds: readonly string[]): Promis
     const heads: { orgId: string; version: number; hash: string }[] = [];
     for (const orgId of orgIds) {
       const shadow = shadows.get(orgId);
-      if (!shadow) throw new Error(`org ${orgId} has no rebuilt key set in the shadow tables: replay it before a cutover`);
+      if (!shadow)
+        throw new Error(`org ${orgId} has no rebuilt key set in the shadow tables: replay it before a cutover`);
       const state = { version: shadow.version, credentials: new Map(shadow.credentials) };
       for (const e of await eventRows.readOrg(m, orgId, state.version, CUTOVER_TAIL)) {
         if (foldStep(state, e) === 'gap') throw new ProjectionGapError(orgId, state.version, e.version);

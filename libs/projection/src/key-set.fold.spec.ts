@@ -1,11 +1,39 @@
 import { EventEnvelope, SealedSecret } from '@keystream/credentials';
 import { emptyFoldState, foldStep } from './key-set.fold';
 
-const sealed = (n: number): SealedSecret => ({ alg: 'A256GCM', keyId: 'k', iv: 'i', ciphertext: `c${n}`, tag: 't', fingerprint: `fp${n}`, last4: 'FAKE' });
-const meta = (version: number) => ({ eventId: `e${version}`, schemaVersion: 1, orgId: 'o', version, occurredAt: '2026-01-01T00:00:00.000Z', actor: { userId: 'u' }, commandId: 'c' });
-const added: EventEnvelope = { ...meta(1), type: 'CredentialAdded', data: { credentialId: 'a', provider: 'gemini', label: 'A', fields: {}, secrets: { apiKey: sealed(1) } } };
-const edited: EventEnvelope = { ...meta(2), type: 'CredentialEdited', data: { credentialId: 'a', provider: 'gemini', label: 'A2' } };
-const removed: EventEnvelope = { ...meta(3), type: 'CredentialRemoved', data: { credentialId: 'a', provider: 'gemini', label: 'A2' } };
+const sealed = (n: number): SealedSecret => ({
+  alg: 'A256GCM',
+  keyId: 'k',
+  iv: 'i',
+  ciphertext: `c${n}`,
+  tag: 't',
+  fingerprint: `fp${n}`,
+  last4: 'FAKE',
+});
+const meta = (version: number) => ({
+  eventId: `e${version}`,
+  schemaVersion: 1,
+  orgId: 'o',
+  version,
+  occurredAt: '2026-01-01T00:00:00.000Z',
+  actor: { userId: 'u' },
+  commandId: 'c',
+});
+const added: EventEnvelope = {
+  ...meta(1),
+  type: 'CredentialAdded',
+  data: { credentialId: 'a', provider: 'gemini', label: 'A', fields: {}, secrets: { apiKey: sealed(1) } },
+};
+const edited: EventEnvelope = {
+  ...meta(2),
+  type: 'CredentialEdited',
+  data: { credentialId: 'a', provider: 'gemini', label: 'A2' },
+};
+const removed: EventEnvelope = {
+  ...meta(3),
+  type: 'CredentialRemoved',
+  data: { credentialId: 'a', provider: 'gemini', label: 'A2' },
+};
 
 describe('foldStep (the step every reader of the log shares)', () => {
   it('applies the next version in place', () => {

@@ -10,7 +10,15 @@ import { KeySetRebuild } from './key-set.rebuild';
 import { KeySetProjector } from './key-set.projector';
 import { ProjectionGapError } from './projection-gap.error';
 
-const sealed = (n: number): SealedSecret => ({ alg: 'A256GCM', keyId: 'k', iv: 'iv', ciphertext: `ct${n}`, tag: 't', fingerprint: `fp${n}`, last4: `000${n}` });
+const sealed = (n: number): SealedSecret => ({
+  alg: 'A256GCM',
+  keyId: 'k',
+  iv: 'iv',
+  ciphertext: `ct${n}`,
+  tag: 't',
+  fingerprint: `fp${n}`,
+  last4: `000${n}`,
+});
 
 /** Builds one org's events with consecutive versions. */
 class History {
@@ -32,10 +40,19 @@ class History {
     return e;
   }
   add(label: string, n = this.events.length, id: string = randomUUID()): string {
-    this.push('CredentialAdded', { credentialId: id, provider: 'gemini', label, fields: { note: `n${n}` }, secrets: { apiKey: sealed(n) } });
+    this.push('CredentialAdded', {
+      credentialId: id,
+      provider: 'gemini',
+      label,
+      fields: { note: `n${n}` },
+      secrets: { apiKey: sealed(n) },
+    });
     return id;
   }
-  edit(id: string, patch: { label?: string; fields?: Record<string, string | null>; secrets?: Record<string, SealedSecret | null> }): void {
+  edit(
+    id: string,
+    patch: { label?: string; fields?: Record<string, string | null>; secrets?: Record<string, SealedSecret | null> },
+  ): void {
     this.push('CredentialEdited', { credentialId: id, provider: 'gemini', ...patch });
   }
   remove(id: string, label: string): void {
@@ -56,7 +73,14 @@ const record = (envelope: EventEnvelope, partition = 0): LogRecord => ({
   valueSha256: 'x',
   valueBytes: 1,
 });
-const poison = (partition = 0): LogRecord => ({ partition, offset: String(++offsets), key: 'k', error: 'value is not JSON', valueSha256: 'y', valueBytes: 3 });
+const poison = (partition = 0): LogRecord => ({
+  partition,
+  offset: String(++offsets),
+  key: 'k',
+  error: 'value is not JSON',
+  valueSha256: 'y',
+  valueBytes: 3,
+});
 
 /** Interleaves several orgs' events (keeping each org's order), the way one Kafka partition holds them. */
 function interleave(...lists: EventEnvelope[][]): EventEnvelope[] {
@@ -118,7 +142,10 @@ describe('KeySetProjector (real Postgres)', () => {
   }
 
   async function position(partition = 0): Promise<string | undefined> {
-    const rows = await ds.query(`SELECT next_offset::text AS n FROM consumer_positions WHERE consumer_group = $1 AND partition = $2`, [group, partition]);
+    const rows = await ds.query(
+      `SELECT next_offset::text AS n FROM consumer_positions WHERE consumer_group = $1 AND partition = $2`,
+      [group, partition],
+    );
     return rows[0]?.n;
   }
 
@@ -165,7 +192,10 @@ describe('KeySetProjector (real Postgres)', () => {
     });
     await projector(0).apply(interleave(...copies.map((h) => h.events)).map((e) => record(e)));
     await expectEqualToRebuild(copies);
-    const hashes = async (ids: string[]) => (await ds.query(`SELECT hash FROM key_sets WHERE org_id = ANY($1) ORDER BY array_position($1, org_id)`, [ids])).map((x: { hash: string }) => x.hash);
+    const hashes = async (ids: string[]) =>
+      (
+        await ds.query(`SELECT hash FROM key_sets WHERE org_id = ANY($1) ORDER BY array_position($1, org_id)`, [ids])
+      ).map((x: { hash: string }) => x.hash);
     expect(await hashes(copies.map((h) => h.orgId))).toEqual(await hashes([a, b, c, d].map((h) => h.orgId)));
   });
 
@@ -186,7 +216,9 @@ describe('KeySetProjector (real Postgres)', () => {
       const second = await statements(() => p.apply(interleave(...hs.map((h) => h.range(3))).map((e) => record(e))));
       // Known orgs, not cached (another instance, or after a restart).
       hs.forEach((h, i) => h.edit(ids[i][0], { label: 'a3' }));
-      const third = await statements(() => projector().apply(interleave(...hs.map((h) => h.range(6))).map((e) => record(e))));
+      const third = await statements(() =>
+        projector().apply(interleave(...hs.map((h) => h.range(6))).map((e) => record(e))),
+      );
       await expectEqualToRebuild(hs);
       counts[`new orgs, ${n}`] = first.sql.length;
       counts[`cached, ${n}`] = second.sql.length;
@@ -224,11 +256,19 @@ describe('KeySetProjector (real Postgres)', () => {
 
     // A replay cutover rewrites b's rows under a new epoch at the same version (here: different content,
     // as a rebuild that fixed a drifted row would). The cached state at version 1 must not be used.
-    const rewritten: KeySet = evolve({ version: 0, credentials: new Map() }, {
-      type: 'CredentialAdded',
-      data: { credentialId: b1, provider: 'gemini', label: 'rewritten', fields: {}, secrets: { apiKey: sealed(7) } },
-    }, 1);
-    await writeShadow(ds, [{ orgId: b.orgId, state: rewritten, hash: keySetHash(rewritten.credentials.values()) }], new Set([b.orgId]));
+    const rewritten: KeySet = evolve(
+      { version: 0, credentials: new Map() },
+      {
+        type: 'CredentialAdded',
+        data: { credentialId: b1, provider: 'gemini', label: 'rewritten', fields: {}, secrets: { apiKey: sealed(7) } },
+      },
+      1,
+    );
+    await writeShadow(
+      ds,
+      [{ orgId: b.orgId, state: rewritten, hash: keySetHash(rewritten.credentials.values()) }],
+      new Set([b.orgId]),
+    );
     expect(await cutover(ds, [b.orgId])).toBe(1);
     b.edit(b1, { fields: { extra: 'after-cutover' } });
     await first.apply(b.range(2).map((e) => record(e)));
@@ -255,16 +295,27 @@ describe('KeySetProjector (real Postgres)', () => {
     await expect(p.apply(bad)).rejects.toBeInstanceOf(ProjectionGapError);
     expect(alerts.gap).toHaveBeenCalledWith(expect.objectContaining({ orgId: b.orgId, applied: 2, received: 4 }));
     expect(alerts.poison).not.toHaveBeenCalled();
-    expect(await ds.query(`SELECT org_id, version FROM key_sets WHERE org_id = ANY($1) ORDER BY org_id`, [[a.orgId, b.orgId].sort()])).toEqual(
-      [{ org_id: a.orgId, version: 1 }, { org_id: b.orgId, version: 2 }].sort((x, y) => (x.org_id < y.org_id ? -1 : 1)),
+    expect(
+      await ds.query(`SELECT org_id, version FROM key_sets WHERE org_id = ANY($1) ORDER BY org_id`, [
+        [a.orgId, b.orgId].sort(),
+      ]),
+    ).toEqual(
+      [
+        { org_id: a.orgId, version: 1 },
+        { org_id: b.orgId, version: 2 },
+      ].sort((x, y) => (x.org_id < y.org_id ? -1 : 1)),
     );
-    expect(await ds.query(`SELECT label FROM key_set_credentials WHERE org_id = $1`, [a.orgId])).toEqual([{ label: 'one' }]);
+    expect(await ds.query(`SELECT label FROM key_set_credentials WHERE org_id = $1`, [a.orgId])).toEqual([
+      { label: 'one' },
+    ]);
     expect(await position()).toBe(pos);
     expect(await ds.query(`SELECT 1 FROM poison_messages WHERE consumer_group = $1`, [group])).toEqual([]);
     expect(p.cachedAt(a.orgId)).toEqual({ epoch: 1, version: 1 });
 
     // The missing record redelivered with the rest: everything applies, from the cache (no load).
-    const { result, sql } = await statements(() => p.apply([record(a.events[1]), poison(), record(b.events[2]), record(b.events[3])]));
+    const { result, sql } = await statements(() =>
+      p.apply([record(a.events[1]), poison(), record(b.events[2]), record(b.events[3])]),
+    );
     expect(result).toEqual({ applied: 3, poison: 1 });
     expect(sql.filter((s) => s.includes('FROM key_set_credentials WHERE'))).toEqual([]);
     expect(alerts.poison).toHaveBeenCalledTimes(1);
@@ -281,9 +332,15 @@ describe('KeySetProjector (real Postgres)', () => {
     a.add('two', 2, stray);
     b.add('two');
     // A row the projector does not know of (put there behind its back): its insert of `stray` fails, after the fold.
-    await ds.query(`INSERT INTO key_set_credentials (org_id, credential_id, provider, label, fields, secrets, version) VALUES ($1, $2, 'gemini', 's', '{}', '{}', 0)`, [a.orgId, stray]);
+    await ds.query(
+      `INSERT INTO key_set_credentials (org_id, credential_id, provider, label, fields, secrets, version) VALUES ($1, $2, 'gemini', 's', '{}', '{}', 0)`,
+      [a.orgId, stray],
+    );
     await expect(p.apply([record(a.events[1]), record(b.events[1])])).rejects.toThrow(/duplicate key/);
-    expect([p.cachedAt(a.orgId), p.cachedAt(b.orgId)]).toEqual([{ epoch: 1, version: 1 }, { epoch: 1, version: 1 }]);
+    expect([p.cachedAt(a.orgId), p.cachedAt(b.orgId)]).toEqual([
+      { epoch: 1, version: 1 },
+      { epoch: 1, version: 1 },
+    ]);
     await ds.query(`DELETE FROM key_set_credentials WHERE org_id = $1 AND credential_id = $2`, [a.orgId, stray]);
     await p.apply([record(a.events[1]), record(b.events[1])]);
     await expectEqualToRebuild([a, b]);
@@ -303,7 +360,9 @@ describe('KeySetProjector (real Postgres)', () => {
     // Redelivery: nothing applied, poison not alerted again.
     expect(await p.apply(batch)).toEqual({ applied: 0, poison: 2 });
     expect(alerts.poison).toHaveBeenCalledTimes(2);
-    expect(await ds.query(`SELECT count(*)::int AS n FROM poison_messages WHERE consumer_group = $1`, [group])).toEqual([{ n: 2 }]);
+    expect(await ds.query(`SELECT count(*)::int AS n FROM poison_messages WHERE consumer_group = $1`, [group])).toEqual(
+      [{ n: 2 }],
+    );
     await expectEqualToRebuild([a, b]);
   });
 

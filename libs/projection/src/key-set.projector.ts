@@ -118,7 +118,10 @@ export class KeySetProjector {
     if (byOrg.size > 0) {
       const heads = await lockKeySetHeads(m, [...byOrg.keys()].sort());
       const pending = this.pending(heads, byOrg);
-      const states = await this.states(m, pending.map((p) => p.head));
+      const states = await this.states(
+        m,
+        pending.map((p) => p.head),
+      );
       const replaced: { orgId: string; credentialId: string }[] = [];
       const rows: { orgId: string; credential: StoredCredential }[] = [];
       const moved: { orgId: string; version: number; hash: string }[] = [];
@@ -148,7 +151,10 @@ export class KeySetProjector {
   }
 
   /** What each org has to apply past its locked head, in org order; a gap throws before anything is written. */
-  private pending(heads: Map<string, LockedKeySetHead>, byOrg: Map<string, EventEnvelope[]>): { head: LockedKeySetHead; events: EventEnvelope[] }[] {
+  private pending(
+    heads: Map<string, LockedKeySetHead>,
+    byOrg: Map<string, EventEnvelope[]>,
+  ): { head: LockedKeySetHead; events: EventEnvelope[] }[] {
     const out: { head: LockedKeySetHead; events: EventEnvelope[] }[] = [];
     for (const orgId of [...byOrg.keys()].sort()) {
       const head = heads.get(orgId)!;
@@ -168,7 +174,10 @@ export class KeySetProjector {
   }
 
   /** Each org's credentials as of its locked row: from the cache when it still matches the row, else one load for all the others. */
-  private async states(m: EntityManager, heads: readonly LockedKeySetHead[]): Promise<Map<string, ReadonlyMap<string, StoredCredential>>> {
+  private async states(
+    m: EntityManager,
+    heads: readonly LockedKeySetHead[],
+  ): Promise<Map<string, ReadonlyMap<string, StoredCredential>>> {
     const states = new Map<string, ReadonlyMap<string, StoredCredential>>();
     const load: string[] = [];
     for (const h of heads) {

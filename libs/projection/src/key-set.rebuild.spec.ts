@@ -1,15 +1,51 @@
 import { emptyKeySet, EventEnvelope, evolve, keySetHash, SealedSecret } from '@keystream/credentials';
 import { KeySetRebuild } from './key-set.rebuild';
 
-const sealed = (n: number): SealedSecret => ({ alg: 'A256GCM', keyId: 'k', iv: 'i', ciphertext: `c${n}`, tag: 't', fingerprint: `fp${n}`, last4: 'FAKE' });
+const sealed = (n: number): SealedSecret => ({
+  alg: 'A256GCM',
+  keyId: 'k',
+  iv: 'i',
+  ciphertext: `c${n}`,
+  tag: 't',
+  fingerprint: `fp${n}`,
+  last4: 'FAKE',
+});
 const env = (orgId: string, version: number, type: EventEnvelope['type'], data: object): EventEnvelope =>
-  ({ eventId: `${orgId}-${version}`, type, schemaVersion: 1, orgId, version, occurredAt: '2026-01-01T00:00:00.000Z', actor: { userId: 'u' }, commandId: 'c', data }) as EventEnvelope;
+  ({
+    eventId: `${orgId}-${version}`,
+    type,
+    schemaVersion: 1,
+    orgId,
+    version,
+    occurredAt: '2026-01-01T00:00:00.000Z',
+    actor: { userId: 'u' },
+    commandId: 'c',
+    data,
+  }) as EventEnvelope;
 
 function history(orgId: string): EventEnvelope[] {
   return [
-    env(orgId, 1, 'CredentialAdded', { credentialId: 'a', provider: 'gemini', label: 'A', fields: {}, secrets: { apiKey: sealed(1) } }),
-    env(orgId, 2, 'CredentialAdded', { credentialId: 'b', provider: 'bedrock-api-key', label: 'B', fields: { region: 'us-east-1' }, secrets: { apiKey: sealed(2) } }),
-    env(orgId, 3, 'CredentialEdited', { credentialId: 'b', provider: 'bedrock-api-key', label: 'B2', fields: { region: 'eu-west-1' }, secrets: { apiKey: sealed(3) } }),
+    env(orgId, 1, 'CredentialAdded', {
+      credentialId: 'a',
+      provider: 'gemini',
+      label: 'A',
+      fields: {},
+      secrets: { apiKey: sealed(1) },
+    }),
+    env(orgId, 2, 'CredentialAdded', {
+      credentialId: 'b',
+      provider: 'bedrock-api-key',
+      label: 'B',
+      fields: { region: 'us-east-1' },
+      secrets: { apiKey: sealed(2) },
+    }),
+    env(orgId, 3, 'CredentialEdited', {
+      credentialId: 'b',
+      provider: 'bedrock-api-key',
+      label: 'B2',
+      fields: { region: 'eu-west-1' },
+      secrets: { apiKey: sealed(3) },
+    }),
     env(orgId, 4, 'CredentialRemoved', { credentialId: 'a', provider: 'gemini', label: 'A' }),
   ];
 }

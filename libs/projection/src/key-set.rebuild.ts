@@ -36,6 +36,11 @@ export class KeySetRebuild {
   }
 
   orgs(): RebuiltOrg[] {
-    return [...this.states.entries()].map(([orgId, state]) => ({ orgId, state, hash: keySetHash(state.credentials.values()), gapAt: this.gaps.get(orgId) }));
+    return [...this.states.entries()].map(([orgId, state]) => ({
+      orgId,
+      state,
+      hash: keySetHash(state.credentials.values()),
+      gapAt: this.gaps.get(orgId),
+    }));
   }
 }

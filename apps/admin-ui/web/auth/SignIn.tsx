@@ -1,5 +1,6 @@
 import { FormEvent, useEffect, useMemo, useRef, useState } from 'react';
 import type { SignInConfig } from './sign-in-config';
+import { NO_AUTOFILL } from '../no-autofill';
 
 interface SignInProps {
   readonly config: SignInConfig;
@@ -111,12 +112,7 @@ function PasteToken({ orgId, busy, onSubmit }: { readonly orgId?: string; readon
         className="secret-area"
         aria-invalid={invalid ? true : undefined}
         aria-describedby={invalid ? 'signin-error token-hint' : 'token-hint'}
-        autoComplete="off"
-        autoCorrect="off"
-        autoCapitalize="off"
-        spellCheck={false}
-        data-1p-ignore=""
-        data-lpignore="true"
+        {...NO_AUTOFILL}
       />
       <p className="hint" id="token-hint">
         Paste a bearer token of an organization admin. In development: <code>{command}</code>. The token stays in this tab's memory only; reloading the page signs

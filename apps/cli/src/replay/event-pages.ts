@@ -28,6 +28,7 @@ const pageSql = (rows: number) => `SELECT position::text AS position, event_id A
 
 function envelope(r: Row): EventEnvelope {
   const e = { eventId: r.eventId, type: r.type, schemaVersion: r.schemaVersion, orgId: r.orgId, version: r.version, occurredAt: r.occurredAt, actor: { userId: r.actorUserId }, commandId: r.commandId, data: r.data };
+  // A row of the events table: its type and data were written together, so the pair is one member of the union.
   return (r.batchId ? { ...e, batch: { id: r.batchId, size: r.batchSize ?? 1 } } : e) as EventEnvelope;
 }
 

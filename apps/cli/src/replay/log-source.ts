@@ -19,7 +19,7 @@ export interface LogSource {
 export function postgresSource(ds: DataSource, orgId?: string): LogSource {
   return {
     name: 'postgres events table',
-    total: async () => Number((await ds.query(`SELECT count(*) AS n FROM events WHERE $1::text IS NULL OR org_id = $1`, [orgId ?? null]))[0].n),
+    total: async () => Number((await ds.query<{ n: string }[]>(`SELECT count(*) AS n FROM events WHERE $1::text IS NULL OR org_id = $1`, [orgId ?? null]))[0].n),
     read: async (onEvent) => {
       if (orgId) {
         let after = 0;

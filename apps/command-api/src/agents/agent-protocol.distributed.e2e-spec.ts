@@ -103,6 +103,7 @@ describe('agent protocol, distributed (two gateways, Kafka, projector lag, gatew
       await save(orgs[Math.floor(rnd() * 3)]);
       const i = Math.floor(rnd() * live.length);
       if (rnd() < 0.15) await hop(i, gateways[Math.floor(rnd() * 2)]);
+      // eslint-disable-next-line no-dupe-else-if -- a second, independent draw of rnd(), not the same condition
       else if (rnd() < 0.15 && live[i].agent.socket.connected && live[i].agent.held) expect((await live[i].agent.resync()).ok).toBe(true);
       if (k === 20) {
         await gateways[0].kill('SIGTERM');

@@ -80,7 +80,7 @@ describe('agent gateway: sessions and bad input', () => {
 
   it('after a gateway restart, every agent converges to the server hash, including changes made while it was down', async () => {
     const a = await t.org();
-    const agents = await Promise.all([1, 2, 3].map((n) => connect({ token: a.member }).then((p) => p)));
+    const agents = await Promise.all([1, 2, 3].map(() => connect({ token: a.member }).then((p) => p)));
     await add(a.orgId, a.admin, 'one');
     await Promise.all(agents.map((p) => p.until(() => p.keySet?.version === 1)));
     await t.close();

@@ -5,7 +5,7 @@ import { io, Socket } from 'socket.io-client';
  * A strict agent written from docs/agent-protocol.md alone (it imports nothing from libs/): it applies the
  * protocol by the letter and records every departure from it as a violation instead of papering over it.
  */
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- whatever JSON the server sends; the checks below read it
 
 export interface Held {
   epoch: number;
@@ -24,7 +24,10 @@ export function canonicalHash(creds: Iterable<Json>): string {
 
 const patch = (base: Json, delta: Json | undefined): Json => {
   const out = { ...base };
-  for (const [k, v] of Object.entries(delta ?? {})) v === null ? delete out[k] : (out[k] = v);
+  for (const [k, v] of Object.entries(delta ?? {})) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
   return out;
 };
 

@@ -6,6 +6,8 @@ import { startTestApp, TestApp } from '../testing/test-app';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..', '..', '..');
+/** The pinned PyPI tools (openapi-spec-validator, Schemathesis), made into .local/pytools by scripts/python-venv.sh. */
+const PYTOOLS = 'apps/command-api/contract/requirements.txt';
 const bin = (name: string) => join(ROOT, 'node_modules', '.bin', name);
 type Doc = { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Record<string, unknown>> } };
 type Operation = { operationId: string; parameters?: { name: string; in: string }[]; requestBody?: unknown; responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }>; headers?: Record<string, unknown> }> };
@@ -32,8 +34,8 @@ describe('OpenAPI contract (live document, real HTTP)', () => {
     // @apidevtools/swagger-parser is ESM-only: it runs in its own node process.
     const validate = `import P from '@apidevtools/swagger-parser'; await P.validate(process.argv[1]); console.log('valid')`;
     expect((await run(process.execPath, ['--input-type=module', '-e', validate, join(work, 'openapi.json')], { cwd: ROOT })).stdout.trim()).toBe('valid');
-    // openapi-spec-validator (PyPI), installed into .local/ by scripts/python-tools.sh when missing.
-    const tools = (await run(join(ROOT, 'scripts', 'python-tools.sh'), { cwd: ROOT, timeout: 300_000 })).stdout.trim();
+    // openapi-spec-validator (PyPI), installed into .local/pytools by scripts/python-venv.sh when missing.
+    const tools = (await run(join(ROOT, 'scripts', 'python-venv.sh'), ['pytools', PYTOOLS], { cwd: ROOT, timeout: 300_000 })).stdout.trim();
     const { stdout } = await run(join(tools, 'openapi-spec-validator'), [join(work, 'openapi.json')]);
     expect(stdout).toMatch(/: OK\s*$/);
   }, 300_000);

@@ -5,6 +5,8 @@ import { startTestApp, TestApp } from '../testing/test-app';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..', '..', '..');
+/** The pinned PyPI tools (openapi-spec-validator, Schemathesis), made into .local/pytools by scripts/python-venv.sh. */
+const PYTOOLS = 'apps/command-api/contract/requirements.txt';
 /** Bounded by examples per operation (schemathesis.toml); this is the hard stop. */
 const MAX_SECONDS = 300;
 
@@ -22,7 +24,7 @@ describe('Schemathesis against the live document (real HTTP, real Postgres)', ()
   afterAll(() => t.close());
 
   it('finds no failures', async () => {
-    const tools = (await run(join(ROOT, 'scripts', 'python-tools.sh'), { cwd: ROOT, timeout: 300_000 })).stdout.trim();
+    const tools = (await run(join(ROOT, 'scripts', 'python-venv.sh'), ['pytools', PYTOOLS], { cwd: ROOT, timeout: 300_000 })).stdout.trim();
     const org = await t.org();
     // A subject no generated request can guess: the run must not revoke its own token.
     const admin = await t.token(org.orgId, 'admin', { userId: `st-admin-${process.pid}-${Date.now()}` });

@@ -136,7 +136,6 @@ function envelopesOf(cmd: SaveCredentials, events: ReturnType<typeof decide>, he
   const { orgId, actor, commandId, occurredAt } = cmd.metadata;
   return events.map((e, i) => ({
     eventId: randomUUID(),
-    type: e.type,
     schemaVersion: EVENT_SCHEMA_VERSION,
     orgId,
     version: headVersion + i + 1,
@@ -144,8 +143,8 @@ function envelopesOf(cmd: SaveCredentials, events: ReturnType<typeof decide>, he
     actor,
     commandId,
     ...(batch ? { batch } : {}),
-    data: e.data,
-  })) as EventEnvelope[];
+    ...e, // type and data together: one member of the envelope union
+  }));
 }
 
 /**

@@ -120,7 +120,7 @@ describe('group commit (real Postgres)', () => {
   it('a refused command refuses only itself; later commands of the same org in the batch decide against the accepted ones', async () => {
     const { orgId } = await t.org();
     const first = await run(orgId, [add('base')]);
-    const [baseId] = first.body.ids!;
+    const [baseId] = first.body.ids;
     const before = await batchSizes();
     const out = await oneBatch([
       () => run(orgId, [add('a')]), // v2
@@ -144,7 +144,7 @@ describe('group commit (real Postgres)', () => {
     const { orgId } = await t.org();
     const r1 = await run(orgId, [add('x')]);
     const r2 = await run(orgId, [add('y')]);
-    const [x, y] = [r1.body.ids![0], r2.body.ids![0]];
+    const [x, y] = [r1.body.ids[0], r2.body.ids[0]];
     const out = await oneBatch([() => run(orgId, [edit(x, 'tmp')]), () => run(orgId, [edit(y, 'x')]), () => run(orgId, [edit(x, 'y')]), () => run(orgId, [add('short-lived')])]);
     expect(out.map((o) => o.ok && o.v.body.version)).toEqual([3, 4, 5, 6]);
     const shortId = (out[3] as { ok: true; v: { body: { ids: string[] } } }).v.body.ids[0];

@@ -93,7 +93,7 @@ describe('tenant isolation matrix (real HTTP, real sockets)', () => {
       if (code) expect(res.body.code).toBe(code);
       if (OUTSIDERS.includes(who)) {
         // `instance` echoes the caller's own request path; everything else must hold nothing of A.
-        const { instance: _echo, ...rest } = res.body as Record<string, unknown>;
+        const { instance: _echo, ...rest } = res.body;
         const text = JSON.stringify(rest) + JSON.stringify(res.headers);
         for (const s of secretsOfA) expect(text).not.toContain(s);
       }

@@ -126,7 +126,7 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
 
       const head = async (o: OrgRun) => {
         const { etag, body } = await rest('GET', `/v1/orgs/${o.orgId}/credentials`, o.admin);
-        expect(etag).toBe(`"${body.version}"`);
+        expect(etag).toBe(`"${String(body.version)}"`);
         return { version: body.version as number, credentials: collectCredentials(body.sections) };
       };
       const orgEpoch = async (o: OrgRun) => (await rest('GET', `/v1/orgs/${o.orgId}/devices`, o.admin)).body.epoch as number;

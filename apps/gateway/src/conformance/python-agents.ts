@@ -12,7 +12,7 @@ export const PYTHON = join(VENV, 'bin', 'python');
  * No Python 3 or no PyPI is an error, never a skip.
  */
 export function ensurePythonAgentVenv(): void {
-  execFileSync(join(ROOT, 'scripts', 'python-agent-venv.sh'), { stdio: 'inherit' });
+  execFileSync(join(ROOT, 'scripts', 'python-venv.sh'), ['pyagent', 'apps/gateway/src/conformance/requirements.txt'], { stdio: 'inherit' });
 }
 
 /** The Python agent's own check of §5's worked example (its canonical hash, byte for byte). */

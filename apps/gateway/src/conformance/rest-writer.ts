@@ -73,10 +73,10 @@ export class RestWriter {
     }
     if (change.op === 'edit') {
       const { op: _op, id, ...body } = change;
-      return (await this.call('PATCH', `/${id}`, body, 200)).version;
+      return (await this.call('PATCH', `/${String(id)}`, body, 200)).version;
     }
     this.forget(change.id as string);
-    return (await this.call('DELETE', `/${change.id}`, undefined, 200)).version;
+    return (await this.call('DELETE', `/${String(change.id)}`, undefined, 200)).version;
   }
 
   private async batch(n: number): Promise<number> {

@@ -14,6 +14,7 @@ const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const azureEndpoint: Rule = (value, policy) => {
   const basic = httpsUrl({ allowLoopbackHttp: false })(value, policy);
   if (basic) return basic;
+  // eslint-disable-next-line no-control-regex -- [^\x00-\x7f] is "not ASCII", a range that starts at NUL
   if (/[^\x00-\x7f]/.test(value)) return fail('invalid_host', 'must be an ASCII host name (no look-alike international characters)');
   const host = new URL(value).hostname.toLowerCase().replace(/\.$/, '');
   if (host.startsWith('[') || IPV4.test(host)) return fail('invalid_host', 'must be a host name, not an IP address');

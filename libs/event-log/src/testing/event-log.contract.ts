@@ -23,7 +23,7 @@ function event(org: string, version: number): EventEnvelope {
     actor: { userId: 'contract' },
     commandId: randomUUID(),
     data: { credentialId: randomUUID(), provider: 'gemini', label: `l${version}` },
-  } as EventEnvelope;
+  };
 }
 
 class Collector {

@@ -11,7 +11,12 @@ export interface PoisonRecord {
 }
 
 /** One insert for a batch's unparseable records; returns those not already set aside (a redelivery), to alert about. */
-export async function setAsidePoison<R extends PoisonRecord>(m: EntityManager, group: string, topic: string, poisoned: readonly R[]): Promise<R[]> {
+export async function setAsidePoison<R extends PoisonRecord>(
+  m: EntityManager,
+  group: string,
+  topic: string,
+  poisoned: readonly R[],
+): Promise<R[]> {
   if (poisoned.length === 0) return [];
   const inserted: { partition: number; offset: string }[] = await m.query(
     `INSERT INTO poison_messages (consumer_group, topic, partition, "offset", key, reason, value_sha256, value_bytes)
@@ -36,7 +41,12 @@ export async function setAsidePoison<R extends PoisonRecord>(m: EntityManager, g
  * Stores a consumer group's next offset per partition, in the caller's transaction (the projection's): one upsert for
  * every partition of the batch, never moving a position backwards.
  */
-export async function storeConsumerPositions(m: EntityManager, group: string, topic: string, records: readonly { partition: number; offset: string }[]): Promise<void> {
+export async function storeConsumerPositions(
+  m: EntityManager,
+  group: string,
+  topic: string,
+  records: readonly { partition: number; offset: string }[],
+): Promise<void> {
   if (records.length === 0) return;
   const last = new Map<number, bigint>();
   for (const r of records) {

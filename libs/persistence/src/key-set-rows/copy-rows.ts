@@ -14,7 +14,12 @@ function field(v: string | number | null): string {
  * Bulk-loads rows with COPY … FROM STDIN on the query runner's own connection, so it joins the runner's
  * open transaction. Rows are streamed in chunks; nothing is built as one giant string.
  */
-export async function copyRows(runner: QueryRunner, table: string, columns: readonly string[], rows: Iterable<readonly (string | number | null)[]>): Promise<void> {
+export async function copyRows(
+  runner: QueryRunner,
+  table: string,
+  columns: readonly string[],
+  rows: Iterable<readonly (string | number | null)[]>,
+): Promise<void> {
   // QueryRunner.connect() answers the runner's own driver connection (public API), the one its transaction is on.
   const client: PgClient = await runner.connect();
   const sink = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));

@@ -16,7 +16,10 @@ export interface LockedKeySetHead {
  * and returns them. Orgs without a row yet get one, created and locked by an upsert that returns the row as it is (a
  * concurrent creator's row included).
  */
-export async function lockKeySetHeads(m: EntityManager, orgIds: readonly string[]): Promise<Map<string, LockedKeySetHead>> {
+export async function lockKeySetHeads(
+  m: EntityManager,
+  orgIds: readonly string[],
+): Promise<Map<string, LockedKeySetHead>> {
   // The org row is share-locked with it: a deletion (which locks both for update) has committed before this reads
   // it, or starts after this batch, so a deleted org is always seen as such (and skipped) in the same statement.
   const rows: LockedKeySetHead[] = await m.query(
@@ -49,7 +52,10 @@ interface CredentialRow {
 }
 
 /** The projected credentials of the orgs, in one read; an org without rows gets an empty map. */
-export async function loadKeySetCredentials(m: EntityManager, orgIds: readonly string[]): Promise<Map<string, Map<string, StoredCredential>>> {
+export async function loadKeySetCredentials(
+  m: EntityManager,
+  orgIds: readonly string[],
+): Promise<Map<string, Map<string, StoredCredential>>> {
   const out = new Map<string, Map<string, StoredCredential>>(orgIds.map((id) => [id, new Map()]));
   if (orgIds.length === 0) return out;
   const rows: CredentialRow[] = await m.query(
@@ -57,7 +63,16 @@ export async function loadKeySetCredentials(m: EntityManager, orgIds: readonly s
     [orgIds],
   );
   for (const r of rows) {
-    out.get(r.org_id)?.set(r.credential_id, { id: r.credential_id, provider: r.provider, label: r.label, fields: r.fields, secrets: r.secrets, version: r.version });
+    out
+      .get(r.org_id)
+      ?.set(r.credential_id, {
+        id: r.credential_id,
+        provider: r.provider,
+        label: r.label,
+        fields: r.fields,
+        secrets: r.secrets,
+        version: r.version,
+      });
   }
   return out;
 }

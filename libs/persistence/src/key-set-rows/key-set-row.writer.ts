@@ -29,10 +29,17 @@ const ROWS_PER_STATEMENT = 2000;
  */
 export function keySetRowStatements(w: KeySetRowWrites): string[] {
   const out: string[] = [];
-  if (w.clearedOrgs && w.clearedOrgs.length > 0) out.push(`DELETE FROM key_set_credentials WHERE org_id = ANY(${sqlArray(w.clearedOrgs, 'text')})`);
+  if (w.clearedOrgs && w.clearedOrgs.length > 0)
+    out.push(`DELETE FROM key_set_credentials WHERE org_id = ANY(${sqlArray(w.clearedOrgs, 'text')})`);
   if (w.replaced && w.replaced.length > 0) {
-    const orgs = sqlArray(w.replaced.map((r) => r.orgId), 'text');
-    const ids = sqlArray(w.replaced.map((r) => r.credentialId), 'uuid');
+    const orgs = sqlArray(
+      w.replaced.map((r) => r.orgId),
+      'text',
+    );
+    const ids = sqlArray(
+      w.replaced.map((r) => r.credentialId),
+      'uuid',
+    );
     out.push(
       `DELETE FROM key_set_credentials k USING unnest(${orgs}, ${ids}) AS d(org_id, credential_id)
         WHERE k.org_id = d.org_id AND k.credential_id = d.credential_id`,
@@ -57,9 +64,18 @@ export function keySetRowStatements(w: KeySetRowWrites): string[] {
     );
   }
   if (w.heads.length > 0) {
-    const orgs = sqlArray(w.heads.map((h) => h.orgId), 'text');
-    const versions = sqlArray(w.heads.map((h) => h.version), 'integer');
-    const hashes = sqlArray(w.heads.map((h) => h.hash), 'text');
+    const orgs = sqlArray(
+      w.heads.map((h) => h.orgId),
+      'text',
+    );
+    const versions = sqlArray(
+      w.heads.map((h) => h.version),
+      'integer',
+    );
+    const hashes = sqlArray(
+      w.heads.map((h) => h.hash),
+      'text',
+    );
     out.push(
       `UPDATE key_sets k SET version = h.version, hash = h.hash, ${w.newEpoch ? 'epoch = k.epoch + 1, ' : ''}updated_at = now()
          FROM unnest(${orgs}, ${versions}, ${hashes}) AS h(org_id, version, hash)

@@ -23,7 +23,10 @@ export interface LiveKeySetRow {
  * The live projection of the orgs in scope (all when undefined): heads and rows, read apart so that a comparison can
  * recompute each hash from the rows. A deleted org has no live key set to compare (its keys are shredded).
  */
-export async function readLiveKeySets(m: EntityManager, scope?: ReadonlySet<string>): Promise<{ heads: LiveKeySetHead[]; rows: LiveKeySetRow[] }> {
+export async function readLiveKeySets(
+  m: EntityManager,
+  scope?: ReadonlySet<string>,
+): Promise<{ heads: LiveKeySetHead[]; rows: LiveKeySetRow[] }> {
   const orgs = scope ? [...scope] : null;
   const heads: LiveKeySetHead[] = await m.query(
     `SELECT org_id, version, hash, epoch FROM key_sets k WHERE ($1::text[] IS NULL OR org_id = ANY($1))

@@ -12,7 +12,7 @@ export class LabelKey1764300000030 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE credential_state ADD COLUMN label_key text`);
-    const rows: { org_id: string; credential_id: string; label: string }[] = await q.query(`SELECT org_id, credential_id, label FROM credential_state`);
+    const rows = (await q.query(`SELECT org_id, credential_id, label FROM credential_state`)) as { org_id: string; credential_id: string; label: string }[];
     if (rows.length > 0) {
       await q.query(
         `UPDATE credential_state s SET label_key = k.label_key

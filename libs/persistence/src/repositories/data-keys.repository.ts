@@ -60,7 +60,7 @@ export class DataKeysRepository {
 
   /** Keys (data keys + keyring entries) wrapped under one of `kekIds`. */
   async countUnder(q: Queryable, kekIds: readonly string[]): Promise<number> {
-    const [{ n }] = await q.query(`SELECT (SELECT count(*) FROM data_keys WHERE kek_id = ANY($1::text[])) + (SELECT count(*) FROM keyring WHERE kek_id = ANY($1::text[])) AS n`, [kekIds]);
+    const [{ n }] = await q.query<{ n: string }[]>(`SELECT (SELECT count(*) FROM data_keys WHERE kek_id = ANY($1::text[])) + (SELECT count(*) FROM keyring WHERE kek_id = ANY($1::text[])) AS n`, [kekIds]);
     return Number(n);
   }
 
@@ -72,7 +72,7 @@ export class DataKeysRepository {
 
   /** Data keys not wrapped under `kekId`. */
   async countDataKeysNotUnder(q: Queryable, kekId: string): Promise<number> {
-    const [{ n }] = await q.query(`SELECT count(*) AS n FROM data_keys WHERE kek_id <> $1`, [kekId]);
+    const [{ n }] = await q.query<{ n: string }[]>(`SELECT count(*) AS n FROM data_keys WHERE kek_id <> $1`, [kekId]);
     return Number(n);
   }
 

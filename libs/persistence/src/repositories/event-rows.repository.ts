@@ -50,8 +50,8 @@ export class EventRowsRepository {
    * append lock makes everything up to the sequence value read here final (committed or rolled back).
    */
   async stableHorizon(m: EntityManager): Promise<string> {
-    const [{ hi }] = await m.query(`SELECT coalesce(max(position), 0)::text AS hi FROM events`);
-    const [{ seq }] = await m.query(`SELECT CASE WHEN is_called THEN last_value ELSE 0 END::text AS seq FROM events_position_seq`);
+    const [{ hi }] = await m.query<{ hi: string }[]>(`SELECT coalesce(max(position), 0)::text AS hi FROM events`);
+    const [{ seq }] = await m.query<{ seq: string }[]>(`SELECT CASE WHEN is_called THEN last_value ELSE 0 END::text AS seq FROM events_position_seq`);
     await m.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [EVENTS_APPEND_LOCK]);
     });

@@ -122,7 +122,7 @@ export class CoalescedRevocationLookup {
   access(orgId: string, userId: string): Promise<AccessState> {
     return new Promise((resolve, reject) => {
       if (!this.pending || this.pending.keys.size >= this.maxPerStatement) {
-        const batch = (this.pending = { keys: new Map() });
+        const batch = (this.pending = { keys: new Map<string, Pending>() });
         setImmediate(() => {
           if (this.pending === batch) this.pending = undefined;
           void this.flush(batch.keys);

@@ -50,7 +50,7 @@ export class SaveBatchHttpController {
       const id = typeof it.id === 'string' ? it.id.toLowerCase() : '';
       const parsed = it.op === 'edit' ? parseEdit(id, providers.get(id)!, it, this.policy, `changes[${i}].`, true) : early[i];
       errors.push(...parsed.errors);
-      if (parsed.change) changes.push(parsed.change as PlainChange);
+      if (parsed.change) changes.push(parsed.change);
     });
     throwIfAny(errors);
     const outcome = await this.commands.execute({ orgId, actor: actorOf(principal), changes, batch: true, ...pre });
