@@ -63,16 +63,14 @@ export async function loadKeySetCredentials(
     [orgIds],
   );
   for (const r of rows) {
-    out
-      .get(r.org_id)
-      ?.set(r.credential_id, {
-        id: r.credential_id,
-        provider: r.provider,
-        label: r.label,
-        fields: r.fields,
-        secrets: r.secrets,
-        version: r.version,
-      });
+    out.get(r.org_id)?.set(r.credential_id, {
+      id: r.credential_id,
+      provider: r.provider,
+      label: r.label,
+      fields: r.fields,
+      secrets: r.secrets,
+      version: r.version,
+    });
   }
   return out;
 }

@@ -87,16 +87,14 @@ export async function readShadowKeySets(m: EntityManager, orgIds: readonly strin
     [orgIds],
   );
   for (const r of rows) {
-    out
-      .get(r.org_id)
-      ?.credentials.set(r.credential_id, {
-        id: r.credential_id,
-        provider: r.provider,
-        label: r.label,
-        fields: r.fields,
-        secrets: r.secrets,
-        version: r.version,
-      });
+    out.get(r.org_id)?.credentials.set(r.credential_id, {
+      id: r.credential_id,
+      provider: r.provider,
+      label: r.label,
+      fields: r.fields,
+      secrets: r.secrets,
+      version: r.version,
+    });
   }
   return out;
 }
