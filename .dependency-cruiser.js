@@ -17,7 +17,8 @@ module.exports = {
     },
     {
       name: 'read-side-above-log-and-persistence',
-      comment: 'libs/projection (fold, projector, rebuild, compare, cutover) sits above event-log and persistence: they never import it.',
+      comment:
+        'libs/projection (fold, projector, rebuild, compare, cutover) sits above event-log and persistence: they never import it.',
       severity: 'error',
       from: { path: '^libs/(credentials|crypto|config|persistence|event-log)/' },
       to: { path: '^libs/projection/' },
@@ -37,23 +38,35 @@ module.exports = {
     },
     {
       name: 'no-nest-http-in-libs',
-      comment: 'Nothing under libs/ throws HttpException: domain errors carry codes, each app maps them. The agent gateway and the metrics controller are the Nest libraries (no HTTP errors thrown).',
+      comment:
+        'Nothing under libs/ throws HttpException: domain errors carry codes, each app maps them. The agent gateway and the metrics controller are the Nest libraries (no HTTP errors thrown).',
       severity: 'error',
       from: { path: '^libs/', pathNot: '^libs/(agent-gateway|observability)/' },
       to: { path: 'node_modules/@nestjs/(common|core|platform-express)' },
     },
     {
       name: 'conformance-agent-from-the-document-only',
-      comment: 'The strict agent of the conformance suite is written from docs/agent-protocol.md alone: socket.io-client, node built-ins and its own files, nothing of ours.',
+      comment:
+        'The strict agent of the conformance suite is written from docs/agent-protocol.md alone: socket.io-client, node built-ins and its own files, nothing of ours.',
       severity: 'error',
       from: { path: '^apps/gateway/src/conformance/(strict-agent|sequence-checker|key-set)\\.ts$' },
-      to: { dependencyTypesNot: ['core'], pathNot: ['^node_modules/socket\\.io-client/', '^apps/gateway/src/conformance/(sequence-checker|key-set)\\.ts$'] },
+      to: {
+        dependencyTypesNot: ['core'],
+        pathNot: [
+          '^node_modules/socket\\.io-client/',
+          '^apps/gateway/src/conformance/(sequence-checker|key-set)\\.ts$',
+        ],
+      },
     },
     {
       name: 'data-layer-in-persistence',
-      comment: 'TypeORM and pg are the data layer (docs/architecture.md): only libs/persistence imports them; everything else names its SQL through persistence functions. Tests, libs/testing and bench/ may look at the database directly.',
+      comment:
+        'TypeORM and pg are the data layer (docs/architecture.md): only libs/persistence imports them; everything else names its SQL through persistence functions. Tests, libs/testing and bench/ may look at the database directly.',
       severity: 'error',
-      from: { path: '^(apps|libs)/', pathNot: ['^libs/(persistence|testing)/', '\\.(spec|int-spec|e2e-spec|e2e-failing)\\.ts$', '/testing/'] },
+      from: {
+        path: '^(apps|libs)/',
+        pathNot: ['^libs/(persistence|testing)/', '\\.(spec|int-spec|e2e-spec|e2e-failing)\\.ts$', '/testing/'],
+      },
       to: { path: 'node_modules/(typeorm|pg|pg-[^/]+)/' },
     },
     {

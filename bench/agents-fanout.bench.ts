@@ -43,11 +43,21 @@ import { io, Socket } from 'socket.io-client';
 import { issueDevToken } from '@keystream/auth';
 import { durabilityHeader, providePostgres, readDurability } from './durability';
 import { BenchRun, runBench } from './harness';
-import { CommitStamp, MemorySample, RAW_NAMESPACE, RawEmit, ReadyMessage, ReplyMessage, Request, ServerStats } from './fanout-ipc';
+import {
+  CommitStamp,
+  MemorySample,
+  RAW_NAMESPACE,
+  RawEmit,
+  ReadyMessage,
+  ReplyMessage,
+  Request,
+  ServerStats,
+} from './fanout-ipc';
 
 /** The repository root: the nearest ancestor holding deploy/local/postgres.sh (dist/bench/ normally). */
 const ROOT = (() => {
-  for (let d = __dirname; d !== dirname(d); d = dirname(d)) if (existsSync(join(d, 'deploy', 'local', 'postgres.sh'))) return d;
+  for (let d = __dirname; d !== dirname(d); d = dirname(d))
+    if (existsSync(join(d, 'deploy', 'local', 'postgres.sh'))) return d;
   return resolve(__dirname, '..', '..');
 })();
 const now = () => performance.timeOrigin + performance.now();
@@ -207,7 +217,13 @@ function sizeOf(sink: Sink, kind: 'ks' | 'raw', m: ChangesLike): void {
 }
 
 function connectKsAgent(port: number, token: string, sink: Sink): Promise<Socket> {
-  const s = io(`http://127.0.0.1:${port}/agents`, { auth: { token }, transports: ['websocket'], forceNew: true, reconnection: false, timeout: 30_000 });
+  const s = io(`http://127.0.0.1:${port}/agents`, {
+    auth: { token },
+    transports: ['websocket'],
+    forceNew: true,
+    reconnection: false,
+    timeout: 30_000,
+  });
   let epoch = 0;
   let version = 0;
   s.on('keys.changes', (m: ChangesLike) => {
@@ -226,12 +242,20 @@ function connectKsAgent(port: number, token: string, sink: Sink): Promise<Socket
       s.emit('keys.ack', { epoch, version });
       resolveConnect(s);
     });
-    s.once('connect_error', (e: Error & { data?: unknown }) => reject(new Error(`agent connect_error: ${e.message} ${JSON.stringify(e.data ?? '')}`)));
+    s.once('connect_error', (e: Error & { data?: unknown }) =>
+      reject(new Error(`agent connect_error: ${e.message} ${JSON.stringify(e.data ?? '')}`)),
+    );
   });
 }
 
 function connectRawAgent(port: number, room: string, sink: Sink): Promise<Socket> {
-  const s = io(`http://127.0.0.1:${port}${RAW_NAMESPACE}`, { query: { room }, transports: ['websocket'], forceNew: true, reconnection: false, timeout: 30_000 });
+  const s = io(`http://127.0.0.1:${port}${RAW_NAMESPACE}`, {
+    query: { room },
+    transports: ['websocket'],
+    forceNew: true,
+    reconnection: false,
+    timeout: 30_000,
+  });
   s.on('keys.changes', (m: ChangesLike) => {
     const t = now();
     sink.raw.add(key(m.orgId, m.toVersion), t);
@@ -262,7 +286,10 @@ class Commands {
   errors: string[] = [];
   errorCount = 0;
 
-  constructor(private readonly port: number, private readonly adminTokens: Map<string, string>) {}
+  constructor(
+    private readonly port: number,
+    private readonly adminTokens: Map<string, string>,
+  ) {}
 
   /** One save: removes the org's oldest bench-added credential if there is one, else adds a Gemini key. */
   async save(orgId: string): Promise<void> {
@@ -273,7 +300,13 @@ class Commands {
       } else {
         const n = (this.counter += 1);
         const apiKey = `AIzaFAKE${String(n).padStart(31, '0')}`; // 'AIza' + 35 of [A-Za-z0-9_-]
-        const res = (await this.request('POST', `/v1/orgs/${encodeURIComponent(orgId)}/credentials`, orgId, { provider: 'gemini', label: `bench-${n}`, apiKey }, 201)) as {
+        const res = (await this.request(
+          'POST',
+          `/v1/orgs/${encodeURIComponent(orgId)}/credentials`,
+          orgId,
+          { provider: 'gemini', label: `bench-${n}`, apiKey },
+          201,
+        )) as {
           credential: { id: string };
         };
         let q = this.toRemove.get(orgId);
@@ -310,7 +343,8 @@ class Commands {
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
-            if (res.statusCode !== expected) return reject(new Error(`${method} ${path} → ${res.statusCode} ${text.slice(0, 300)}`));
+            if (res.statusCode !== expected)
+              return reject(new Error(`${method} ${path} → ${res.statusCode} ${text.slice(0, 300)}`));
             resolveReq(text ? JSON.parse(text) : undefined);
           });
         },
@@ -343,11 +377,24 @@ interface LatencyStats {
 function latencyStats(latencies: number[], expected: number): LatencyStats {
   const s = [...latencies].sort((a, b) => a - b);
   const mean = s.reduce((a, b) => a + b, 0) / (s.length || 1);
-  return { deliveries: s.length, expected, missing: expected - s.length, p50: percentile(s, 0.5), p90: percentile(s, 0.9), p99: percentile(s, 0.99), max: s[s.length - 1] ?? NaN, mean };
+  return {
+    deliveries: s.length,
+    expected,
+    missing: expected - s.length,
+    p50: percentile(s, 0.5),
+    p90: percentile(s, 0.9),
+    p99: percentile(s, 0.99),
+    max: s[s.length - 1] ?? NaN,
+    mean,
+  };
 }
 
 /** Per-delivery latencies for stamped sends (commit or emit times, already on this process's clock). */
-function collect(rec: Receipts, sends: readonly { k: string; t: number }[], perOrg: number): { lat: number[]; expected: number; first: number; last: number } {
+function collect(
+  rec: Receipts,
+  sends: readonly { k: string; t: number }[],
+  perOrg: number,
+): { lat: number[]; expected: number; first: number; last: number } {
   const lat: number[] = [];
   let first = Infinity;
   let last = -Infinity;
@@ -418,7 +465,14 @@ interface ScenarioResult {
     serverCpuUsPerDelivery: { keystream: number; raw: number };
     agentsCpuUsPerDelivery: { keystream: number; raw: number };
   };
-  readonly throughput: { runs: ThroughputRun[]; keystream: ThroughputRun; gatewayOnly: ThroughputRun; raw: ThroughputRun; ratio: number; gatewayOnlyRatio: number };
+  readonly throughput: {
+    runs: ThroughputRun[];
+    keystream: ThroughputRun;
+    gatewayOnly: ThroughputRun;
+    raw: ThroughputRun;
+    ratio: number;
+    gatewayOnlyRatio: number;
+  };
   readonly payloadBytes: Sink['sizes'];
   readonly httpErrors: { count: number; first: string[] };
 }
@@ -444,7 +498,12 @@ function log(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
 
-async function runScenario(sc: Scenario, databaseUrl: string, runTag: string, profDir: string | undefined): Promise<ScenarioResult> {
+async function runScenario(
+  sc: Scenario,
+  databaseUrl: string,
+  runTag: string,
+  profDir: string | undefined,
+): Promise<ScenarioResult> {
   const secret = randomBytes(32);
   const server = await ServerChild.start(databaseUrl, secret, profDir);
   const { port, rawPort } = server.ready;
@@ -454,7 +513,11 @@ async function runScenario(sc: Scenario, databaseUrl: string, runTag: string, pr
   const orgIds = Array.from({ length: sc.orgs }, (_, i) => `bench-${runTag}-${sc.id}-${i}`);
   await server.call({ cmd: 'ensureOrgs', orgIds });
   const adminTokens = new Map<string, string>();
-  for (const o of orgIds) adminTokens.set(o, await issueDevToken(secret, { userId: 'bench-admin', orgId: o, role: 'admin', ttlSeconds: 3600 }));
+  for (const o of orgIds)
+    adminTokens.set(
+      o,
+      await issueDevToken(secret, { userId: 'bench-admin', orgId: o, role: 'admin', ttlSeconds: 3600 }),
+    );
   const commands = new Commands(port, adminTokens);
   // Every org starts with one credential (so snapshots carry one), which also warms the command path.
   for (const o of orgIds) await commands.save(o);
@@ -468,20 +531,37 @@ async function runScenario(sc: Scenario, databaseUrl: string, runTag: string, pr
     Array.from({ length: 40 }, async (_, i) => {
       const orgId = orgIds[i % orgIds.length];
       return i % 2 === 0
-        ? connectKsAgent(port, await issueDevToken(secret, { userId: `warm-${i}`, orgId, role: 'member', deviceId: `warm-${i}`, ttlSeconds: 600 }), sink)
+        ? connectKsAgent(
+            port,
+            await issueDevToken(secret, {
+              userId: `warm-${i}`,
+              orgId,
+              role: 'member',
+              deviceId: `warm-${i}`,
+              ttlSeconds: 600,
+            }),
+            sink,
+          )
         : connectRawAgent(rawPort, orgId, sink);
     }),
   );
   for (const w of warm) w.close();
   await sleep(800);
   const heapDir = process.env.BENCH_HEAP_SNAPSHOTS;
-  if (heapDir) await server.call<string>({ cmd: 'heapSnapshot', path: join(heapDir, `${sc.id}-1-before.heapsnapshot`) });
+  if (heapDir)
+    await server.call<string>({ cmd: 'heapSnapshot', path: join(heapDir, `${sc.id}-1-before.heapsnapshot`) });
   const memBefore = await server.call<MemorySample>({ cmd: 'memory' });
 
   const ksTokens = await Promise.all(
     Array.from({ length: agents }, (_, i) => {
       const o = Math.floor(i / sc.perOrg);
-      return issueDevToken(secret, { userId: `agent-${o}-${i}`, orgId: orgIds[o], role: 'member', deviceId: `dev-${o}-${i}`, ttlSeconds: 3600 });
+      return issueDevToken(secret, {
+        userId: `agent-${o}-${i}`,
+        orgId: orgIds[o],
+        role: 'member',
+        deviceId: `dev-${o}-${i}`,
+        ttlSeconds: 3600,
+      });
     }),
   );
   let t = now();
@@ -491,16 +571,23 @@ async function runScenario(sc: Scenario, databaseUrl: string, runTag: string, pr
   const memKs = await server.call<MemorySample>({ cmd: 'memory' });
   if (heapDir) {
     // Diagnostics (BENCH_HEAP_SNAPSHOTS=dir): heap before/after the Keystream agents, to diff by constructor.
-    log(`${sc.title}: heap snapshot ${await server.call<string>({ cmd: 'heapSnapshot', path: join(heapDir, `${sc.id}-2-keystream.heapsnapshot`) })}`);
+    log(
+      `${sc.title}: heap snapshot ${await server.call<string>({ cmd: 'heapSnapshot', path: join(heapDir, `${sc.id}-2-keystream.heapsnapshot`) })}`,
+    );
   }
   log(`${sc.title}: ${ksSockets.length} Keystream agents connected and synced in ${ksConnectS.toFixed(1)} s`);
 
   t = now();
-  const rawSockets = await inBatches(agents, CONNECT_BATCH, (i) => connectRawAgent(rawPort, orgIds[Math.floor(i / sc.perOrg)], sink));
+  const rawSockets = await inBatches(agents, CONNECT_BATCH, (i) =>
+    connectRawAgent(rawPort, orgIds[Math.floor(i / sc.perOrg)], sink),
+  );
   const rawConnectS = (now() - t) / 1000;
   await sleep(800);
   const memRaw = await server.call<MemorySample>({ cmd: 'memory' });
-  if (heapDir) log(`${sc.title}: heap snapshot ${await server.call<string>({ cmd: 'heapSnapshot', path: join(heapDir, `${sc.id}-3-raw.heapsnapshot`) })}`);
+  if (heapDir)
+    log(
+      `${sc.title}: heap snapshot ${await server.call<string>({ cmd: 'heapSnapshot', path: join(heapDir, `${sc.id}-3-raw.heapsnapshot`) })}`,
+    );
   log(`${sc.title}: ${rawSockets.length} raw agents connected in ${rawConnectS.toFixed(1)} s`);
 
   const rawSeq = new Map<string, number>(orgIds.map((o) => [o, 0]));
@@ -511,7 +598,11 @@ async function runScenario(sc: Scenario, databaseUrl: string, runTag: string, pr
   };
   let rr = 0;
   const nextOrg = () => orgIds[rr++ % orgIds.length];
-  const commitsOnMyClock = async (offset: number) => (await server.call<CommitStamp[]>({ cmd: 'commits' })).map((c) => ({ k: key(c.orgId, c.toVersion), t: c.t - offset }));
+  const commitsOnMyClock = async (offset: number) =>
+    (await server.call<CommitStamp[]>({ cmd: 'commits' })).map((c) => ({
+      k: key(c.orgId, c.toVersion),
+      t: c.t - offset,
+    }));
 
   // Warm-up (not measured): a few saves and raw emits through every path.
   for (let i = 0; i < 20; i += 1) await commands.save(nextOrg());
@@ -528,7 +619,9 @@ async function runScenario(sc: Scenario, databaseUrl: string, runTag: string, pr
   const cpu = { ks: 0, raw: 0, ksDeliveries: 0, rawDeliveries: 0, ksAgents: 0, rawAgents: 0 };
   const perBlock = Math.ceil(sc.latencySaves / LAT_BLOCKS);
   const interval = sc.latencyIntervalMs;
-  log(`${sc.title}: latency, ${perBlock * LAT_BLOCKS} saves and as many raw emits, one every ${interval} ms (${fi((1000 / interval) * sc.perOrg)} deliveries/s offered)`);
+  log(
+    `${sc.title}: latency, ${perBlock * LAT_BLOCKS} saves and as many raw emits, one every ${interval} ms (${fi((1000 / interval) * sc.perOrg)} deliveries/s offered)`,
+  );
   let pacedSpanMs = 0;
   for (let b = 0; b < LAT_BLOCKS; b += 1) {
     // Keystream block
@@ -571,7 +664,9 @@ async function runScenario(sc: Scenario, databaseUrl: string, runTag: string, pr
       const wait = start + offsets[i] - now();
       if (wait > 0) await sleep(wait);
       const e = nextRaw(nextOrg());
-      rawSends.push(server.call<number>({ cmd: 'rawEmit', emit: e }).then((tc) => ({ k: key(e.room, e.seq), t: tc - offset })));
+      rawSends.push(
+        server.call<number>({ cmd: 'rawEmit', emit: e }).then((tc) => ({ k: key(e.room, e.seq), t: tc - offset })),
+      );
     }
     sends = await Promise.all(rawSends);
     await waitFor(sink.raw, sends.length * sc.perOrg);
@@ -591,8 +686,14 @@ async function runScenario(sc: Scenario, databaseUrl: string, runTag: string, pr
     /** Mean time between commits actually achieved (ms); above intervalMs when saves could not keep the pace. */
     achievedIntervalMs: pacedSpanMs / Math.max(1, perBlock * LAT_BLOCKS - LAT_BLOCKS),
     offeredDeliveriesPerSec: (1000 / interval) * sc.perOrg,
-    serverCpuUsPerDelivery: { keystream: (cpu.ks * 1000) / (cpu.ksDeliveries || 1), raw: (cpu.raw * 1000) / (cpu.rawDeliveries || 1) },
-    agentsCpuUsPerDelivery: { keystream: (cpu.ksAgents * 1000) / (cpu.ksDeliveries || 1), raw: (cpu.rawAgents * 1000) / (cpu.rawDeliveries || 1) },
+    serverCpuUsPerDelivery: {
+      keystream: (cpu.ks * 1000) / (cpu.ksDeliveries || 1),
+      raw: (cpu.raw * 1000) / (cpu.rawDeliveries || 1),
+    },
+    agentsCpuUsPerDelivery: {
+      keystream: (cpu.ksAgents * 1000) / (cpu.ksDeliveries || 1),
+      raw: (cpu.rawAgents * 1000) / (cpu.rawDeliveries || 1),
+    },
   };
 
   // --- Throughput: bursts, Keystream, raw, raw, Keystream.
@@ -630,14 +731,20 @@ async function runScenario(sc: Scenario, databaseUrl: string, runTag: string, pr
     sink.ks = new Receipts();
     const s0 = await server.call<ServerStats>({ cmd: 'stats' });
     const a0 = cpuMs();
-    await server.call<number>({ cmd: 'injectBurst', orgIds: Array.from({ length: BURST_SAVES }, () => nextOrg()), count: BURST_SAVES });
+    await server.call<number>({
+      cmd: 'injectBurst',
+      orgIds: Array.from({ length: BURST_SAVES }, () => nextOrg()),
+      count: BURST_SAVES,
+    });
     const sends = await commitsOnMyClock(offset);
     await waitFor(sink.ks, sends.length * sc.perOrg);
     const s1 = await server.call<ServerStats>({ cmd: 'stats' });
     const a1 = cpuMs();
     return throughputRun('gateway-only', sink.ks, sends, sc.perOrg, s0, s1, a1 - a0);
   };
-  log(`${sc.title}: throughput, bursts of ${BURST_SAVES} saves (concurrency ${BURST_CONCURRENCY}) and ${BURST_SAVES} raw emits`);
+  log(
+    `${sc.title}: throughput, bursts of ${BURST_SAVES} saves (concurrency ${BURST_CONCURRENCY}) and ${BURST_SAVES} raw emits`,
+  );
   const runs: ThroughputRun[] = [];
   // Keystream, raw, raw, Keystream; then gateway-only, raw, gateway-only (injected versions exist only in the
   // feed, so no save goes through the API after them).
@@ -645,7 +752,8 @@ async function runScenario(sc: Scenario, databaseUrl: string, runTag: string, pr
     await sleep(300);
     runs.push(await run());
   }
-  const best = (kind: ThroughputRun['kind']) => runs.filter((r) => r.kind === kind).reduce((a, b) => (b.deliveriesPerSec > a.deliveriesPerSec ? b : a));
+  const best = (kind: ThroughputRun['kind']) =>
+    runs.filter((r) => r.kind === kind).reduce((a, b) => (b.deliveriesPerSec > a.deliveriesPerSec ? b : a));
   const ksBest = best('keystream');
   const gwBest = best('gateway-only');
   const rawBest = best('raw');
@@ -735,19 +843,50 @@ function checks(r: ScenarioResult): Check[] {
   const kb = r.memory.keystreamKbPerAgent;
   const mem = Math.max(kb.heapPlusExternal, kb.rss);
   return [
-    { scenario: t, what: 'latency p99 (ms)', value: r.latency.keystream.p99, target: `≤ ${TARGETS.p99Ms}`, ok: r.latency.keystream.p99 <= TARGETS.p99Ms && r.latency.keystream.missing === 0 },
-    { scenario: t, what: 'fan-out deliveries/s', value: r.throughput.keystream.deliveriesPerSec, target: `≥ ${fi(TARGETS.deliveriesPerSec)}`, ok: r.throughput.keystream.deliveriesPerSec >= TARGETS.deliveriesPerSec },
-    { scenario: t, what: 'fan-out ratio Keystream/raw', value: r.throughput.ratio, target: `≥ ${TARGETS.throughputRatio}`, ok: r.throughput.ratio >= TARGETS.throughputRatio },
-    { scenario: t, what: 'KB per idle agent (max of heap+ext, rss)', value: mem, target: `≤ ${TARGETS.kbPerAgent}`, ok: mem <= TARGETS.kbPerAgent },
+    {
+      scenario: t,
+      what: 'latency p99 (ms)',
+      value: r.latency.keystream.p99,
+      target: `≤ ${TARGETS.p99Ms}`,
+      ok: r.latency.keystream.p99 <= TARGETS.p99Ms && r.latency.keystream.missing === 0,
+    },
+    {
+      scenario: t,
+      what: 'fan-out deliveries/s',
+      value: r.throughput.keystream.deliveriesPerSec,
+      target: `≥ ${fi(TARGETS.deliveriesPerSec)}`,
+      ok: r.throughput.keystream.deliveriesPerSec >= TARGETS.deliveriesPerSec,
+    },
+    {
+      scenario: t,
+      what: 'fan-out ratio Keystream/raw',
+      value: r.throughput.ratio,
+      target: `≥ ${TARGETS.throughputRatio}`,
+      ok: r.throughput.ratio >= TARGETS.throughputRatio,
+    },
+    {
+      scenario: t,
+      what: 'KB per idle agent (max of heap+ext, rss)',
+      value: mem,
+      target: `≤ ${TARGETS.kbPerAgent}`,
+      ok: mem <= TARGETS.kbPerAgent,
+    },
   ];
 }
 
 function table(rows: string[][]): string {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r, ri) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ') + (ri === 0 ? `\n${w.map((n) => '-'.repeat(n)).join('  ')}` : '')).join('\n');
+  return rows
+    .map(
+      (r, ri) =>
+        r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ') +
+        (ri === 0 ? `\n${w.map((n) => '-'.repeat(n)).join('  ')}` : ''),
+    )
+    .join('\n');
 }
 
-const sum = (runs: readonly ThroughputRun[], kind: ThroughputRun['kind'], k: 'deliveries' | 'expected') => runs.filter((r) => r.kind === kind).reduce((a, r) => a + r[k], 0);
+const sum = (runs: readonly ThroughputRun[], kind: ThroughputRun['kind'], k: 'deliveries' | 'expected') =>
+  runs.filter((r) => r.kind === kind).reduce((a, r) => a + r[k], 0);
 
 function report(results: ScenarioResult[]): string {
   const out: string[] = [];
@@ -756,42 +895,181 @@ function report(results: ScenarioResult[]): string {
     const T = r.throughput;
     const mk = r.memory.keystreamKbPerAgent;
     const mr = r.memory.rawKbPerAgent;
-    out.push(`\n== ${r.scenario.title} (${r.agents} Keystream agents + ${r.agents} raw agents; clock offset ${f(r.clock.offsetStartMs, 3)}→${f(r.clock.offsetEndMs, 3)} ms, IPC rtt ≤ ${f(r.clock.rttMs, 3)} ms)`);
+    out.push(
+      `\n== ${r.scenario.title} (${r.agents} Keystream agents + ${r.agents} raw agents; clock offset ${f(r.clock.offsetStartMs, 3)}→${f(r.clock.offsetEndMs, 3)} ms, IPC rtt ≤ ${f(r.clock.rttMs, 3)} ms)`,
+    );
     out.push(
       table([
         ['', 'Keystream', 'raw socket.io', 'Keystream/raw', 'target', ''],
-        [`latency: ${L.saves} saves / emits, every (ms)`, `${L.intervalMs} (got ${f(L.achievedIntervalMs, 1)})`, 'same as Keystream', '', '', ''],
+        [
+          `latency: ${L.saves} saves / emits, every (ms)`,
+          `${L.intervalMs} (got ${f(L.achievedIntervalMs, 1)})`,
+          'same as Keystream',
+          '',
+          '',
+          '',
+        ],
         ['latency p50 (ms)', f(L.keystream.p50, 2), f(L.raw.p50, 2), f(L.keystream.p50 / L.raw.p50, 2), '', ''],
         ['latency p90 (ms)', f(L.keystream.p90, 2), f(L.raw.p90, 2), f(L.keystream.p90 / L.raw.p90, 2), '', ''],
-        ['latency p99 (ms)', f(L.keystream.p99, 2), f(L.raw.p99, 2), f(L.keystream.p99 / L.raw.p99, 2), `≤ ${TARGETS.p99Ms}`, verdict(L.keystream.p99 <= TARGETS.p99Ms)],
+        [
+          'latency p99 (ms)',
+          f(L.keystream.p99, 2),
+          f(L.raw.p99, 2),
+          f(L.keystream.p99 / L.raw.p99, 2),
+          `≤ ${TARGETS.p99Ms}`,
+          verdict(L.keystream.p99 <= TARGETS.p99Ms),
+        ],
         ['latency max (ms)', f(L.keystream.max, 2), f(L.raw.max, 2), '', '', ''],
-        ['deliveries (latency phase)', `${L.keystream.deliveries}/${L.keystream.expected}`, `${L.raw.deliveries}/${L.raw.expected}`, '', 'none missing', verdict(L.keystream.missing === 0)],
-        ['server CPU µs/delivery (latency phase)', f(L.serverCpuUsPerDelivery.keystream, 1), f(L.serverCpuUsPerDelivery.raw, 1), f(L.serverCpuUsPerDelivery.keystream / L.serverCpuUsPerDelivery.raw, 2), '', ''],
-        ['agents CPU µs/delivery (latency phase)', f(L.agentsCpuUsPerDelivery.keystream, 1), f(L.agentsCpuUsPerDelivery.raw, 1), f(L.agentsCpuUsPerDelivery.keystream / L.agentsCpuUsPerDelivery.raw, 2), '', ''],
-        ['fan-out deliveries/s (best of 2; raw of 3)', fi(T.keystream.deliveriesPerSec), fi(T.raw.deliveriesPerSec), f(T.ratio, 3), `≥ ${fi(TARGETS.deliveriesPerSec)}; ratio ≥ ${TARGETS.throughputRatio}`, `${verdict(T.keystream.deliveriesPerSec >= TARGETS.deliveriesPerSec)} / ${verdict(T.ratio >= TARGETS.throughputRatio)}`],
-        ['  burst: deliveries received (all runs)', `${sum(T.runs, 'keystream', 'deliveries')}/${sum(T.runs, 'keystream', 'expected')}`, `${sum(T.runs, 'raw', 'deliveries')}/${sum(T.runs, 'raw', 'expected')}`, '', 'none missing', verdict(sum(T.runs, 'keystream', 'deliveries') === sum(T.runs, 'keystream', 'expected'))],
-        ['  burst: saves|emits per s (delivery window)', f(T.keystream.sendsPerSec, 0), f(T.raw.sendsPerSec, 0), '', '', ''],
-        ['  burst: send window / delivery window (ms)', `${f(T.keystream.sendWindowMs, 0)} / ${f(T.keystream.windowMs, 0)}`, `${f(T.raw.sendWindowMs, 0)} / ${f(T.raw.windowMs, 0)}`, '', '', ''],
-        ['  burst: latency p50 / p99 (ms)', `${f(T.keystream.latencyP50, 1)} / ${f(T.keystream.latencyP99, 1)}`, `${f(T.raw.latencyP50, 1)} / ${f(T.raw.latencyP99, 1)}`, '', '', ''],
-        ['  burst: server CPU µs/delivery', f(T.keystream.serverCpuUsPerDelivery, 1), f(T.raw.serverCpuUsPerDelivery, 1), f(T.keystream.serverCpuUsPerDelivery / T.raw.serverCpuUsPerDelivery, 2), '', ''],
+        [
+          'deliveries (latency phase)',
+          `${L.keystream.deliveries}/${L.keystream.expected}`,
+          `${L.raw.deliveries}/${L.raw.expected}`,
+          '',
+          'none missing',
+          verdict(L.keystream.missing === 0),
+        ],
+        [
+          'server CPU µs/delivery (latency phase)',
+          f(L.serverCpuUsPerDelivery.keystream, 1),
+          f(L.serverCpuUsPerDelivery.raw, 1),
+          f(L.serverCpuUsPerDelivery.keystream / L.serverCpuUsPerDelivery.raw, 2),
+          '',
+          '',
+        ],
+        [
+          'agents CPU µs/delivery (latency phase)',
+          f(L.agentsCpuUsPerDelivery.keystream, 1),
+          f(L.agentsCpuUsPerDelivery.raw, 1),
+          f(L.agentsCpuUsPerDelivery.keystream / L.agentsCpuUsPerDelivery.raw, 2),
+          '',
+          '',
+        ],
+        [
+          'fan-out deliveries/s (best of 2; raw of 3)',
+          fi(T.keystream.deliveriesPerSec),
+          fi(T.raw.deliveriesPerSec),
+          f(T.ratio, 3),
+          `≥ ${fi(TARGETS.deliveriesPerSec)}; ratio ≥ ${TARGETS.throughputRatio}`,
+          `${verdict(T.keystream.deliveriesPerSec >= TARGETS.deliveriesPerSec)} / ${verdict(T.ratio >= TARGETS.throughputRatio)}`,
+        ],
+        [
+          '  burst: deliveries received (all runs)',
+          `${sum(T.runs, 'keystream', 'deliveries')}/${sum(T.runs, 'keystream', 'expected')}`,
+          `${sum(T.runs, 'raw', 'deliveries')}/${sum(T.runs, 'raw', 'expected')}`,
+          '',
+          'none missing',
+          verdict(sum(T.runs, 'keystream', 'deliveries') === sum(T.runs, 'keystream', 'expected')),
+        ],
+        [
+          '  burst: saves|emits per s (delivery window)',
+          f(T.keystream.sendsPerSec, 0),
+          f(T.raw.sendsPerSec, 0),
+          '',
+          '',
+          '',
+        ],
+        [
+          '  burst: send window / delivery window (ms)',
+          `${f(T.keystream.sendWindowMs, 0)} / ${f(T.keystream.windowMs, 0)}`,
+          `${f(T.raw.sendWindowMs, 0)} / ${f(T.raw.windowMs, 0)}`,
+          '',
+          '',
+          '',
+        ],
+        [
+          '  burst: latency p50 / p99 (ms)',
+          `${f(T.keystream.latencyP50, 1)} / ${f(T.keystream.latencyP99, 1)}`,
+          `${f(T.raw.latencyP50, 1)} / ${f(T.raw.latencyP99, 1)}`,
+          '',
+          '',
+          '',
+        ],
+        [
+          '  burst: server CPU µs/delivery',
+          f(T.keystream.serverCpuUsPerDelivery, 1),
+          f(T.raw.serverCpuUsPerDelivery, 1),
+          f(T.keystream.serverCpuUsPerDelivery / T.raw.serverCpuUsPerDelivery, 2),
+          '',
+          '',
+        ],
         ['  burst: Postgres statements per save', f(T.keystream.pgQueriesPerSave, 1), '', '', '', ''],
-        ['  burst: agents CPU µs/delivery', f(T.keystream.agentsCpuUsPerDelivery, 1), f(T.raw.agentsCpuUsPerDelivery, 1), '', '', ''],
-        ['  all bursts deliveries/s', T.runs.filter((x) => x.kind === 'keystream').map((x) => fi(x.deliveriesPerSec)).join(', '), T.runs.filter((x) => x.kind === 'raw').map((x) => fi(x.deliveriesPerSec)).join(', '), '', '', ''],
-        ['gateway only: deliveries/s (no HTTP/DB)', fi(T.gatewayOnly.deliveriesPerSec), fi(T.raw.deliveriesPerSec), f(T.gatewayOnlyRatio, 3), 'diagnostic', ''],
-        ['  gateway only: all / server CPU µs/delivery', `${T.runs.filter((x) => x.kind === 'gateway-only').map((x) => fi(x.deliveriesPerSec)).join(', ')} / ${f(T.gatewayOnly.serverCpuUsPerDelivery, 1)}`, f(T.raw.serverCpuUsPerDelivery, 1), f(T.gatewayOnly.serverCpuUsPerDelivery / T.raw.serverCpuUsPerDelivery, 2), '', ''],
+        [
+          '  burst: agents CPU µs/delivery',
+          f(T.keystream.agentsCpuUsPerDelivery, 1),
+          f(T.raw.agentsCpuUsPerDelivery, 1),
+          '',
+          '',
+          '',
+        ],
+        [
+          '  all bursts deliveries/s',
+          T.runs
+            .filter((x) => x.kind === 'keystream')
+            .map((x) => fi(x.deliveriesPerSec))
+            .join(', '),
+          T.runs
+            .filter((x) => x.kind === 'raw')
+            .map((x) => fi(x.deliveriesPerSec))
+            .join(', '),
+          '',
+          '',
+          '',
+        ],
+        [
+          'gateway only: deliveries/s (no HTTP/DB)',
+          fi(T.gatewayOnly.deliveriesPerSec),
+          fi(T.raw.deliveriesPerSec),
+          f(T.gatewayOnlyRatio, 3),
+          'diagnostic',
+          '',
+        ],
+        [
+          '  gateway only: all / server CPU µs/delivery',
+          `${T.runs
+            .filter((x) => x.kind === 'gateway-only')
+            .map((x) => fi(x.deliveriesPerSec))
+            .join(', ')} / ${f(T.gatewayOnly.serverCpuUsPerDelivery, 1)}`,
+          f(T.raw.serverCpuUsPerDelivery, 1),
+          f(T.gatewayOnly.serverCpuUsPerDelivery / T.raw.serverCpuUsPerDelivery, 2),
+          '',
+          '',
+        ],
         ['memory KB/idle agent: heap', f(mk.heap, 1), f(mr.heap, 1), f(mk.heap / mr.heap, 2), '', ''],
-        ['memory KB/idle agent: heap+external', f(mk.heapPlusExternal, 1), f(mr.heapPlusExternal, 1), f(mk.heapPlusExternal / mr.heapPlusExternal, 2), `≤ ${TARGETS.kbPerAgent}`, verdict(mk.heapPlusExternal <= TARGETS.kbPerAgent)],
-        ['memory KB/idle agent: rss', f(mk.rss, 1), f(mr.rss, 1), f(mk.rss / mr.rss, 2), `≤ ${TARGETS.kbPerAgent}`, verdict(mk.rss <= TARGETS.kbPerAgent)],
+        [
+          'memory KB/idle agent: heap+external',
+          f(mk.heapPlusExternal, 1),
+          f(mr.heapPlusExternal, 1),
+          f(mk.heapPlusExternal / mr.heapPlusExternal, 2),
+          `≤ ${TARGETS.kbPerAgent}`,
+          verdict(mk.heapPlusExternal <= TARGETS.kbPerAgent),
+        ],
+        [
+          'memory KB/idle agent: rss',
+          f(mk.rss, 1),
+          f(mr.rss, 1),
+          f(mk.rss / mr.rss, 2),
+          `≤ ${TARGETS.kbPerAgent}`,
+          verdict(mk.rss <= TARGETS.kbPerAgent),
+        ],
         ['connect all agents (s)', f(r.connectSeconds.keystream, 1), f(r.connectSeconds.raw, 1), '', '', ''],
-        ['message bytes add/remove (JSON)', `${r.payloadBytes.ksAdd ?? '—'}/${r.payloadBytes.ksRemove ?? '—'}`, `${r.payloadBytes.rawAdd ?? '—'}/${r.payloadBytes.rawRemove ?? '—'}`, '', '', ''],
+        [
+          'message bytes add/remove (JSON)',
+          `${r.payloadBytes.ksAdd ?? '—'}/${r.payloadBytes.ksRemove ?? '—'}`,
+          `${r.payloadBytes.rawAdd ?? '—'}/${r.payloadBytes.rawRemove ?? '—'}`,
+          '',
+          '',
+          '',
+        ],
       ]),
     );
-    if (r.httpErrors.count > 0) out.push(`!! ${r.httpErrors.count} HTTP command errors, first: ${r.httpErrors.first.join(' | ')}`);
+    if (r.httpErrors.count > 0)
+      out.push(`!! ${r.httpErrors.count} HTTP command errors, first: ${r.httpErrors.first.join(' | ')}`);
   }
   const all = results.flatMap(checks);
   const missed = all.filter((c) => !c.ok);
   out.push(`\n== Targets: ${all.length - missed.length}/${all.length} met`);
-  for (const c of missed) out.push(`MISSED  ${c.scenario}: ${c.what} = ${f(c.value, c.what.includes('ratio') ? 3 : 1)} (target ${c.target})`);
+  for (const c of missed)
+    out.push(`MISSED  ${c.scenario}: ${c.what} = ${f(c.value, c.what.includes('ratio') ? 3 : 1)} (target ${c.target})`);
   return out.join('\n');
 }
 
@@ -823,17 +1101,35 @@ async function main(run: BenchRun): Promise<void> {
   process.stderr.write(`${durabilityHeader(durability)}\n`);
   // The server child may then drop keys of earlier bench master keys (bench-keys.ts): only on a database of its own.
   process.env.BENCH_DB_IS_OURS = db.ours ? '1' : '0';
-  log(`Postgres from ${db.source}; node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `Postgres from ${db.source}; node ${process.version}, ${os.cpus().length} CPUs, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const runTag = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   const results: ScenarioResult[] = [];
   const loadBefore = os.loadavg();
   for (const sc of scenarios) results.push(await runScenario(sc, db.url, runTag, profDir));
   run.report(`${durabilityHeader(durability)}\n${report(results)}`, {
     at: new Date().toISOString(),
-    machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemMB: Math.round(os.totalmem() / 2 ** 20), loadBefore, loadAfter: os.loadavg() },
+    machine: {
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      totalMemMB: Math.round(os.totalmem() / 2 ** 20),
+      loadBefore,
+      loadAfter: os.loadavg(),
+    },
     durability,
     services: { postgres: db.source },
-    config: { agents: AGENTS, scenarios, latencyBlocks: LAT_BLOCKS, burstSaves: BURST_SAVES, burstConcurrency: BURST_CONCURRENCY },
+    config: {
+      agents: AGENTS,
+      scenarios,
+      latencyBlocks: LAT_BLOCKS,
+      burstSaves: BURST_SAVES,
+      burstConcurrency: BURST_CONCURRENCY,
+    },
     targets: TARGETS,
     durationSeconds: (Date.now() - started) / 1000,
     results,
@@ -841,5 +1137,7 @@ async function main(run: BenchRun): Promise<void> {
   });
 }
 
-const OUT = process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(ROOT, 'bench', 'results', 'agents-fanout.json');
+const OUT = process.env.BENCH_OUT
+  ? resolve(process.env.BENCH_OUT)
+  : join(ROOT, 'bench', 'results', 'agents-fanout.json');
 RUN = runBench('agents-fanout', { outPath: OUT, watchdogMs: WATCHDOG_MS }, main);

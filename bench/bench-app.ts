@@ -68,16 +68,25 @@ export class AppProcess {
     this.url = `http://127.0.0.1:${this.port}`;
     this.stopping = false;
     this.spawnedAt = now();
-    const child = spawn(process.execPath, [this.entry], { env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [this.entry], {
+      env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     this.child = child;
     this.run.onChild(this.name, child);
     child.stderr.on('data', (d: Buffer) => (this.tail = (this.tail + String(d)).slice(-4000)));
     child.on('exit', (code, signal) => {
-      if (!this.stopping) this.run.end(new Error(`${this.name} exited unexpectedly (code ${code}, signal ${signal}): ${this.tail}`));
+      if (!this.stopping)
+        this.run.end(new Error(`${this.name} exited unexpectedly (code ${code}, signal ${signal}): ${this.tail}`));
     });
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
-      if (await fetch(`${this.url}/health/ready`).then((r) => r.ok, () => false)) {
+      if (
+        await fetch(`${this.url}/health/ready`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      ) {
         this.readyAt = now();
         return;
       }
@@ -105,7 +114,10 @@ export class AppProcess {
 }
 
 /** The env of the app; migrations run here first, and the orgs exist before any write. */
-export async function prepare(databaseUrl: string, orgIds: string[]): Promise<{ env: NodeJS.ProcessEnv; secret: Buffer }> {
+export async function prepare(
+  databaseUrl: string,
+  orgIds: string[],
+): Promise<{ env: NodeJS.ProcessEnv; secret: Buffer }> {
   const secretText = randomBytes(32).toString('hex');
   const ds = await openDatabase({ url: databaseUrl, poolSize: 2, applicationName: 'keystream-scenario-bench' });
   try {
@@ -163,37 +175,84 @@ export async function startStack(run: BenchRun, orgs: number, prefix: string, ex
   const proc = (name: string) => new AppProcess(run, env, name, join(DIST, 'apps', name, 'src', 'main.js'));
   const [api, projector, gateway] = [proc('command-api'), proc('projector'), proc('gateway')];
   await Promise.all([api.start(), projector.start(), gateway.start()]);
-  return { api, projector, gateway, jwt, orgIds, env, durability, sources: `postgres: ${pg.source}; kafka: ${kafka.source}` };
+  return {
+    api,
+    projector,
+    gateway,
+    jwt,
+    orgIds,
+    env,
+    durability,
+    sources: `postgres: ${pg.source}; kafka: ${kafka.source}`,
+  };
 }
 
-export const token = (secret: Buffer, orgId: string, role: 'admin' | 'member', userId: string) => issueDevToken(secret, { userId, orgId, role, ttlSeconds: 7200 });
+export const token = (secret: Buffer, orgId: string, role: 'admin' | 'member', userId: string) =>
+  issueDevToken(secret, { userId, orgId, role, ttlSeconds: 7200 });
 
 let keyN = 0;
 /** Adds a fake Gemini key; returns the status and the time it took (ms). 201 and 503 are expected answers. */
-export async function addKey(url: string, orgId: string, admin: string): Promise<{ status: number; ms: number; code?: string; version?: number; id?: string }> {
+export async function addKey(
+  url: string,
+  orgId: string,
+  admin: string,
+): Promise<{ status: number; ms: number; code?: string; version?: number; id?: string }> {
   const n = (keyN += 1);
   const s = now();
   const r = await fetch(`${url}/v1/orgs/${encodeURIComponent(orgId)}/credentials`, {
     method: 'POST',
     headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ provider: 'gemini', label: `s-${process.pid}-${n}`, apiKey: `AIzaFAKE${String(n).padStart(31, '0')}` }),
+    body: JSON.stringify({
+      provider: 'gemini',
+      label: `s-${process.pid}-${n}`,
+      apiKey: `AIzaFAKE${String(n).padStart(31, '0')}`,
+    }),
   });
-  const body = (await r.json().catch(() => ({}))) as { version?: number; code?: string; errors?: { code?: string }[]; credential?: { id: string } };
-  return { status: r.status, ms: now() - s, code: body.errors?.[0]?.code ?? body.code, version: body.version, id: body.credential?.id };
+  const body = (await r.json().catch(() => ({}))) as {
+    version?: number;
+    code?: string;
+    errors?: { code?: string }[];
+    credential?: { id: string };
+  };
+  return {
+    status: r.status,
+    ms: now() - s,
+    code: body.errors?.[0]?.code ?? body.code,
+    version: body.version,
+    id: body.credential?.id,
+  };
 }
 
 /** Removes one credential (the soak adds and removes, so sections stay under their size limit). */
-export async function removeKey(url: string, orgId: string, admin: string, id: string): Promise<{ status: number; ms: number; version?: number }> {
+export async function removeKey(
+  url: string,
+  orgId: string,
+  admin: string,
+  id: string,
+): Promise<{ status: number; ms: number; version?: number }> {
   const s = now();
-  const r = await fetch(`${url}/v1/orgs/${encodeURIComponent(orgId)}/credentials/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
+  const r = await fetch(`${url}/v1/orgs/${encodeURIComponent(orgId)}/credentials/${id}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${admin}` },
+  });
   const body = (await r.json().catch(() => ({}))) as { version?: number };
   return { status: r.status, ms: now() - s, version: body.version };
 }
 
 /** An agent: resolves on its snapshot (with the time it took); calls onChange per keys.changes, acks like an agent. */
-export function agent(url: string, member: string, onChange: (orgId: string, toVersion: number) => void): Promise<{ socket: Socket; snapshotMs: number }> {
+export function agent(
+  url: string,
+  member: string,
+  onChange: (orgId: string, toVersion: number) => void,
+): Promise<{ socket: Socket; snapshotMs: number }> {
   const s0 = now();
-  const s = io(`${url}/agents`, { auth: { token: member }, transports: ['websocket'], forceNew: true, reconnection: false, timeout: 30_000 });
+  const s = io(`${url}/agents`, {
+    auth: { token: member },
+    transports: ['websocket'],
+    forceNew: true,
+    reconnection: false,
+    timeout: 30_000,
+  });
   s.on('keys.changes', (m: { orgId: string; epoch: number; toVersion: number }) => {
     onChange(m.orgId, m.toVersion);
     s.emit('keys.ack', { epoch: m.epoch, version: m.toVersion });

@@ -10,9 +10,13 @@ export const BENCH_MASTER_KEY = Buffer.alloc(32, 0x62);
  * On a database the bench owns: drops keyring entries and data keys wrapped under any other key-encryption key (left
  * by runs before the master key was fixed). Bench data only — never call it on a database the caller gave.
  */
-export async function adoptBenchKeyring(q: { query(sql: string, params?: unknown[]): Promise<unknown> }): Promise<number> {
+export async function adoptBenchKeyring(q: {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}): Promise<number> {
   const kekId = new LocalKmsAdapter(BENCH_MASTER_KEY).currentKeyId;
   const ring = (await q.query('DELETE FROM keyring WHERE kek_id <> $1 RETURNING name', [kekId])) as unknown[];
-  const keys = (await q.query('DELETE FROM data_keys WHERE kek_id <> $1 RETURNING credential_id', [kekId])) as unknown[];
+  const keys = (await q.query('DELETE FROM data_keys WHERE kek_id <> $1 RETURNING credential_id', [
+    kekId,
+  ])) as unknown[];
   return ring.length + keys.length;
 }

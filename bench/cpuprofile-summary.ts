@@ -60,7 +60,9 @@ function main(): void {
     self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + dt);
   }
   const total = [...self.values()].reduce((a, b) => a + b, 0);
-  const idle = [...self.entries()].filter(([id]) => byId.get(id)!.callFrame.functionName === '(idle)').reduce((a, [, v]) => a + v, 0);
+  const idle = [...self.entries()]
+    .filter(([id]) => byId.get(id)!.callFrame.functionName === '(idle)')
+    .reduce((a, [, v]) => a + v, 0);
   const busy = total - idle;
 
   const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
@@ -91,9 +93,12 @@ function main(): void {
   const pct = (v: number) => `${((100 * v) / busy).toFixed(1).padStart(5)}%`;
   const print = (title: string, m: Map<string, number>, n: number) => {
     process.stdout.write(`\n${title}\n`);
-    for (const [k, v] of [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n)) process.stdout.write(`${v.toFixed(0).padStart(8)} ms ${pct(v)}  ${k}\n`);
+    for (const [k, v] of [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n))
+      process.stdout.write(`${v.toFixed(0).padStart(8)} ms ${pct(v)}  ${k}\n`);
   };
-  process.stdout.write(`${file}\nprofile ${((p.endTime - p.startTime) / 1e6).toFixed(1)} s, busy ${(busy / 1000).toFixed(1)} s, idle ${(idle / 1000).toFixed(1)} s (percentages are of busy time)\n`);
+  process.stdout.write(
+    `${file}\nprofile ${((p.endTime - p.startTime) / 1e6).toFixed(1)} s, busy ${(busy / 1000).toFixed(1)} s, idle ${(idle / 1000).toFixed(1)} s (percentages are of busy time)\n`,
+  );
   print('self time by area', areas, top);
   print('top functions by self time', fns, top);
   inclusive.delete(fnKey({ functionName: '(root)', url: '', lineNumber: -1 }));

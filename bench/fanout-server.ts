@@ -14,7 +14,17 @@ import { InProcessChangeFeedAdapter } from '@keystream/event-log';
 import { openDatabase, orgStreams } from '@keystream/persistence';
 import { createApp } from '../apps/command-api/src/app.factory';
 import { adoptBenchKeyring, BENCH_MASTER_KEY } from './bench-keys';
-import { CommitStamp, MemorySample, RAW_NAMESPACE, RawEmit, ReadyMessage, ReplyMessage, Request, RequestMessage, ServerStats } from './fanout-ipc';
+import {
+  CommitStamp,
+  MemorySample,
+  RAW_NAMESPACE,
+  RawEmit,
+  ReadyMessage,
+  ReplyMessage,
+  Request,
+  RequestMessage,
+  ServerStats,
+} from './fanout-ipc';
 
 /**
  * Server side of bench/agents-fanout.bench.ts, run as a forked child (with --expose-gc):
@@ -34,10 +44,14 @@ const gc = (globalThis as { gc?: () => void }).gc;
 async function main(): Promise<void> {
   const url = process.env.DATABASE_URL;
   const secret = process.env.BENCH_JWT_SECRET;
-  if (!url || !secret || !process.send) throw new Error('fanout-server runs as a forked child with DATABASE_URL and BENCH_JWT_SECRET');
+  if (!url || !secret || !process.send)
+    throw new Error('fanout-server runs as a forked child with DATABASE_URL and BENCH_JWT_SECRET');
 
   // The Kafka topic layout (only read in distributed mode), spread so this compiles with and without the field.
-  const topicLayout = { kafka: { topic: 'keystream.credentials.v1', partitions: 6, replicationFactor: 1, maxBytesPerPartition: 1_048_576 }, outboxRelay: false };
+  const topicLayout = {
+    kafka: { topic: 'keystream.credentials.v1', partitions: 6, replicationFactor: 1, maxBytesPerPartition: 1_048_576 },
+    outboxRelay: false,
+  };
   const config: KeystreamConfig = {
     mode: 'embedded',
     port: 0,
@@ -57,7 +71,11 @@ async function main(): Promise<void> {
     pgQueries += 1;
     return (pgQuery as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof pgQuery;
-  const ds = await openDatabase({ url, poolSize: Number(process.env.BENCH_POOL_SIZE ?? 10), applicationName: 'keystream-bench' });
+  const ds = await openDatabase({
+    url,
+    poolSize: Number(process.env.BENCH_POOL_SIZE ?? 10),
+    applicationName: 'keystream-bench',
+  });
   // Only on the bench's own database (the parent says so): keys of earlier bench master keys go.
   if (process.env.BENCH_DB_IS_OURS === '1') await adoptBenchKeyring(ds);
   const feed = new InProcessChangeFeedAdapter();
@@ -66,7 +84,8 @@ async function main(): Promise<void> {
   feed.subscribe((save) => {
     commits.push({ orgId: save.orgId, toVersion: save.toVersion, t: now() });
     const h = heads.get(save.orgId);
-    if (!h || save.toVersion > h.version) heads.set(save.orgId, { version: save.toVersion, epoch: save.epoch ?? h?.epoch ?? 1 });
+    if (!h || save.toVersion > h.version)
+      heads.set(save.orgId, { version: save.toVersion, epoch: save.epoch ?? h?.epoch ?? 1 });
   });
   const app = await createApp({ config, dataSource: ds, changeFeed: feed }, ['error', 'warn']);
   await app.listen(0, '127.0.0.1');
@@ -105,7 +124,13 @@ async function main(): Promise<void> {
     const base = { version: seq, credentialId: randomUUID(), provider: 'gemini' };
     const change =
       seq % 2 === 0
-        ? { ...base, type: 'CredentialAdded', label: `bench-${seq}`, fields: {}, secrets: { apiKey: { value: `AIzaRAW${String(seq).padStart(32, '0')}`, fingerprint: fakeFingerprint } } }
+        ? {
+            ...base,
+            type: 'CredentialAdded',
+            label: `bench-${seq}`,
+            fields: {},
+            secrets: { apiKey: { value: `AIzaRAW${String(seq).padStart(32, '0')}`, fingerprint: fakeFingerprint } },
+          }
         : { ...base, type: 'CredentialRemoved' };
     return { orgId: room, epoch: 1, fromVersion: seq, toVersion: seq, changes: [change], hash: fakeHash };
   };
@@ -132,7 +157,19 @@ async function main(): Promise<void> {
       const credentialId = randomUUID();
       const data =
         version % 2 === 0
-          ? { credentialId, provider: 'gemini', label: `inj-${version}`, fields: {}, secrets: { apiKey: cipher.seal(`AIzaINJ${String(version).padStart(32, '0')}`, { orgId, credentialId, field: 'apiKey' }) } }
+          ? {
+              credentialId,
+              provider: 'gemini',
+              label: `inj-${version}`,
+              fields: {},
+              secrets: {
+                apiKey: cipher.seal(`AIzaINJ${String(version).padStart(32, '0')}`, {
+                  orgId,
+                  credentialId,
+                  field: 'apiKey',
+                }),
+              },
+            }
           : { credentialId, provider: 'gemini' };
       const event = {
         eventId: randomUUID(),
@@ -157,7 +194,13 @@ async function main(): Promise<void> {
       await new Promise((r) => setImmediate(r));
     }
     const m = process.memoryUsage();
-    return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+    return {
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      external: m.external,
+      arrayBuffers: m.arrayBuffers,
+    };
   };
 
   const handle = async (req: Request): Promise<unknown> => {
@@ -207,7 +250,13 @@ async function main(): Promise<void> {
     if (m?.type !== 'request') return;
     handle(m.req).then(
       (result) => process.send!({ type: 'reply', id: m.id, ok: true, result } satisfies ReplyMessage),
-      (e: unknown) => process.send!({ type: 'reply', id: m.id, ok: false, error: String((e as Error)?.stack ?? e) } satisfies ReplyMessage),
+      (e: unknown) =>
+        process.send!({
+          type: 'reply',
+          id: m.id,
+          ok: false,
+          error: String((e as Error)?.stack ?? e),
+        } satisfies ReplyMessage),
     );
   });
   // The parent went away: do not linger.

@@ -42,10 +42,18 @@ class Flooder {
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
-  constructor(private readonly url: string, private readonly token: string) {}
+  constructor(
+    private readonly url: string,
+    private readonly token: string,
+  ) {}
 
   start(): void {
-    const s = io(`${this.url}/agents`, { auth: { token: this.token, protocol: 2 }, transports: ['websocket'], reconnection: false, forceNew: true });
+    const s = io(`${this.url}/agents`, {
+      auth: { token: this.token, protocol: 2 },
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+    });
     this.s = s;
     s.on('session.closed', () => (this.closed += 1));
     s.on('connect_error', () => {
@@ -72,12 +80,23 @@ class Flooder {
 }
 
 async function main(run: BenchRun) {
-  const settings = { orgs: ORGS, agentsPerOrg: PER_ORG, saves: SAVES, intervalMs: INTERVAL, floodEventsPerSecond: PER_TICK * 2 * 100, KEYSTREAM_WRITE_RATE_PER_MIN: 100000, node: process.version };
+  const settings = {
+    orgs: ORGS,
+    agentsPerOrg: PER_ORG,
+    saves: SAVES,
+    intervalMs: INTERVAL,
+    floodEventsPerSecond: PER_TICK * 2 * 100,
+    KEYSTREAM_WRITE_RATE_PER_MIN: 100000,
+    node: process.version,
+  };
   process.stderr.write(`flood: ${JSON.stringify(settings)}\n`);
   // The admins' REST write limit is not under test here (README "Rate limits"); the flooder's socket budgets are.
-  const { api, projector, gateway, jwt, orgIds, sources, durability } = await startStack(run, ORGS + 1, 'flood', { KEYSTREAM_WRITE_RATE_PER_MIN: '100000' });
+  const { api, projector, gateway, jwt, orgIds, sources, durability } = await startStack(run, ORGS + 1, 'flood', {
+    KEYSTREAM_WRITE_RATE_PER_MIN: '100000',
+  });
   process.stderr.write(`${durabilityHeader(durability)}\n`);
-  const token = (orgId: string, role: 'admin' | 'member', userId: string) => issueDevToken(Buffer.from(jwt), { userId, orgId, role, deviceId: `${orgId}-${userId}`, ttlSeconds: 3600 });
+  const token = (orgId: string, role: 'admin' | 'member', userId: string) =>
+    issueDevToken(Buffer.from(jwt), { userId, orgId, role, deviceId: `${orgId}-${userId}`, ttlSeconds: 3600 });
   const victims = orgIds.slice(1);
   const admins = await Promise.all(victims.map((o) => token(o, 'admin', 'admin')));
   const credentialIds = await Promise.all(
@@ -85,7 +104,11 @@ async function main(run: BenchRun) {
       const r = await fetch(`${api.url}/v1/orgs/${orgId}/credentials`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${admins[o]}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ provider: 'gemini', label: 'flood bench', apiKey: 'AIzaFAKEFAKEFAKEFAKEFAKEFAKEFAK000001FA' }),
+        body: JSON.stringify({
+          provider: 'gemini',
+          label: 'flood bench',
+          apiKey: 'AIzaFAKEFAKEFAKEFAKEFAKEFAKEFAK000001FA',
+        }),
       });
       if (r.status !== 201) throw new Error(`add → ${r.status} ${await r.text()}`);
       return ((await r.json()) as { credential: { id: string } }).credential.id;
@@ -100,7 +123,13 @@ async function main(run: BenchRun) {
         const at = `${orgId}@${(m as { toVersion: number }).toVersion}`;
         receipts.set(at, [...(receipts.get(at) ?? []), performance.now()]);
       };
-      const a = new StrictAgent({ name: `${orgId}-${i}`, orgId, token: await token(orgId, 'member', `m${i}`), pickUrl: () => gateway.url, observe });
+      const a = new StrictAgent({
+        name: `${orgId}-${i}`,
+        orgId,
+        token: await token(orgId, 'member', `m${i}`),
+        pickUrl: () => gateway.url,
+        observe,
+      });
       a.connect(false);
       agents.push(a);
     }
@@ -149,7 +178,13 @@ async function main(run: BenchRun) {
 
   // Interleaved blocks (calm, flooded, calm, flooded): the shared machine's noise falls on both alike.
   const calm = { name: 'unflooded', deliveries: [] as number[], writes: [] as number[], ready: [] as number[] };
-  const flooded = { ...calm, name: 'flooded', deliveries: [] as number[], writes: [] as number[], ready: [] as number[] };
+  const flooded = {
+    ...calm,
+    name: 'flooded',
+    deliveries: [] as number[],
+    writes: [] as number[],
+    ready: [] as number[],
+  };
   const flooders: Flooder[] = [];
   for (let block = 0; block < 4; block++) {
     const into = block % 2 ? flooded : calm;
@@ -167,7 +202,11 @@ async function main(run: BenchRun) {
     into.writes.push(...r.writes);
     into.ready.push(...r.ready);
   }
-  const flooder = { sent: flooders.reduce((n, f) => n + f.sent, 0), closed: flooders.reduce((n, f) => n + f.closed, 0), refused: flooders.reduce((n, f) => n + f.refused, 0) };
+  const flooder = {
+    sent: flooders.reduce((n, f) => n + f.sent, 0),
+    closed: flooders.reduce((n, f) => n + f.closed, 0),
+    refused: flooders.reduce((n, f) => n + f.refused, 0),
+  };
   const violations = agents.flatMap((a) => a.violations);
   agents.forEach((a) => a.close());
   await Promise.all([api, projector, gateway].map((p) => p.stop()));
@@ -175,14 +214,46 @@ async function main(run: BenchRun) {
   const ms = (x: number) => `${x.toFixed(1)} ms`;
   const lines = [durabilityHeader(durability), sources, `settings: ${JSON.stringify(settings)}`];
   for (const p of [calm, flooded])
-    lines.push(`${p.name.padEnd(10)} delivery p50 ${ms(pct(p.deliveries, 50))} p99 ${ms(pct(p.deliveries, 99))}   write p99 ${ms(pct(p.writes, 99))}   /health/ready p99 ${ms(pct(p.ready, 99))}   (${p.deliveries.length} deliveries)`);
-  lines.push(`flooder: ${flooder.sent} events sent, session.closed ${flooder.closed}×, handshakes refused ${flooder.refused}×`);
+    lines.push(
+      `${p.name.padEnd(10)} delivery p50 ${ms(pct(p.deliveries, 50))} p99 ${ms(pct(p.deliveries, 99))}   write p99 ${ms(pct(p.writes, 99))}   /health/ready p99 ${ms(pct(p.ready, 99))}   (${p.deliveries.length} deliveries)`,
+    );
+  lines.push(
+    `flooder: ${flooder.sent} events sent, session.closed ${flooder.closed}×, handshakes refused ${flooder.refused}×`,
+  );
   const ratio = (f: (p: typeof calm) => number[]) => (pct(f(flooded), 99) / pct(f(calm), 99)).toFixed(2);
-  lines.push(`p99 flooded/unflooded: delivery ${ratio((p) => p.deliveries)}× (target ≤ 2×)   write ${ratio((p) => p.writes)}×   /health/ready ${ratio((p) => p.ready)}×   protocol violations: ${violations.length}`);
-  const fig = (p: typeof calm) => ({ deliveries: p.deliveries.length, deliveryP50Ms: pct(p.deliveries, 50), deliveryP99Ms: pct(p.deliveries, 99), writeP99Ms: pct(p.writes, 99), readyP99Ms: pct(p.ready, 99) });
+  lines.push(
+    `p99 flooded/unflooded: delivery ${ratio((p) => p.deliveries)}× (target ≤ 2×)   write ${ratio((p) => p.writes)}×   /health/ready ${ratio((p) => p.ready)}×   protocol violations: ${violations.length}`,
+  );
+  const fig = (p: typeof calm) => ({
+    deliveries: p.deliveries.length,
+    deliveryP50Ms: pct(p.deliveries, 50),
+    deliveryP99Ms: pct(p.deliveries, 99),
+    writeP99Ms: pct(p.writes, 99),
+    readyP99Ms: pct(p.ready, 99),
+  });
   const out = { settings, unflooded: fig(calm), flooded: fig(flooded), flooder };
-  run.report(lines.join('\n'), { ...out, durability, services: sources, machine: { node: process.version, cpus: os.cpus().length, totalMemMB: Math.round(os.totalmem() / 2 ** 20), loadAfter: os.loadavg() }, at: new Date().toISOString(), violations: violations.length });
-  if (violations.length) throw new Error(`${violations.length} protocol violation(s):\n${violations.slice(0, 20).join('\n')}`);
+  run.report(lines.join('\n'), {
+    ...out,
+    durability,
+    services: sources,
+    machine: {
+      node: process.version,
+      cpus: os.cpus().length,
+      totalMemMB: Math.round(os.totalmem() / 2 ** 20),
+      loadAfter: os.loadavg(),
+    },
+    at: new Date().toISOString(),
+    violations: violations.length,
+  });
+  if (violations.length)
+    throw new Error(`${violations.length} protocol violation(s):\n${violations.slice(0, 20).join('\n')}`);
 }
 
-runBench('flood', { outPath: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(ROOT, 'bench', 'results', 'flood.json'), watchdogMs: 20 * 60_000 }, main);
+runBench(
+  'flood',
+  {
+    outPath: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(ROOT, 'bench', 'results', 'flood.json'),
+    watchdogMs: 20 * 60_000,
+  },
+  main,
+);

@@ -31,7 +31,9 @@ runBench('fixture', { outPath: process.argv[3], watchdogMs: mode === 'watchdog' 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'bench-harness-'));
   const src = readFileSync(join(__dirname, 'harness.ts'), 'utf8');
-  const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } });
+  const js = ts.transpileModule(src, {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+  });
   writeFileSync(join(dir, 'harness.js'), js.outputText);
   writeFileSync(join(dir, 'fixture.js'), FIXTURE);
 });
@@ -51,7 +53,8 @@ const fixtures = new Set<ChildProcess>();
 afterEach(async () => {
   await Promise.all(
     [...fixtures].map((c) => {
-      const exited = c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r));
+      const exited =
+        c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r));
       c.kill('SIGKILL');
       return exited;
     }),
@@ -75,7 +78,8 @@ async function runFixture(mode: string, signalAfterMs?: number): Promise<Ended> 
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
     stdout += d.toString();
-    if (signalAfterMs !== undefined && /service \d+/.test(stdout)) setTimeout(() => child.kill('SIGTERM'), signalAfterMs);
+    if (signalAfterMs !== undefined && /service \d+/.test(stdout))
+      setTimeout(() => child.kill('SIGTERM'), signalAfterMs);
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const status = await new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -99,13 +103,17 @@ describe('bench harness shutdown', () => {
     ['awaits a promise that can never settle (event loop empties)', 'hang', 'event loop emptied before the report'],
     ['throws', 'throw', 'boom'],
     ['outlives its watchdog', 'watchdog', 'did not finish within'],
-  ])('a run that %s exits non-zero, says why and stops the service', async (_what, mode, reason) => {
-    const r = await runFixture(mode);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain(reason);
-    expect(existsSync(r.out)).toBe(false);
-    expect(state(r.servicePid)).toBe('gone'); // the fixture reaped it before it exited
-  }, 30_000);
+  ])(
+    'a run that %s exits non-zero, says why and stops the service',
+    async (_what, mode, reason) => {
+      const r = await runFixture(mode);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(reason);
+      expect(existsSync(r.out)).toBe(false);
+      expect(state(r.servicePid)).toBe('gone'); // the fixture reaped it before it exited
+    },
+    30_000,
+  );
 
   it('SIGTERM during a run exits non-zero and stops the service', async () => {
     const r = await runFixture('signal', 100);

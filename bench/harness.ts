@@ -112,13 +112,19 @@ export class BenchRun {
  */
 export function runBench(name: string, opts: BenchOptions, body: (run: BenchRun) => Promise<void>): BenchRun {
   const run = new BenchRun(name, opts);
-  const watchdog = setTimeout(() => run.end(new Error(`did not finish within ${Math.round(opts.watchdogMs / 1000)} s`)), opts.watchdogMs);
+  const watchdog = setTimeout(
+    () => run.end(new Error(`did not finish within ${Math.round(opts.watchdogMs / 1000)} s`)),
+    opts.watchdogMs,
+  );
   watchdog.unref();
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => run.end(new Error(`interrupted by ${sig}`)));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.once(sig, () => run.end(new Error(`interrupted by ${sig}`)));
   // Whoever calls process.exit (an old fail path, a library), registered services still stop.
   process.once('exit', () => run.stopAll());
   // The event loop emptied while the body was still pending: nothing can settle it any more.
-  process.once('beforeExit', () => run.end(new Error('the event loop emptied before the report (an awaited promise can never settle)')));
+  process.once('beforeExit', () =>
+    run.end(new Error('the event loop emptied before the report (an awaited promise can never settle)')),
+  );
   body(run).then(
     () => run.end(),
     (e: unknown) => run.end(e ?? new Error('rejected without a reason')),

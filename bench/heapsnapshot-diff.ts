@@ -7,7 +7,9 @@
 import { readFileSync } from 'node:fs';
 
 interface Snapshot {
-  readonly snapshot: { readonly meta: { readonly node_fields: string[]; readonly node_types: [string[], ...unknown[]] } };
+  readonly snapshot: {
+    readonly meta: { readonly node_fields: string[]; readonly node_types: [string[], ...unknown[]] };
+  };
   readonly nodes: number[];
   readonly strings: string[];
 }
@@ -23,7 +25,10 @@ function histogram(file: string): Map<string, { count: number; size: number }> {
   const h = new Map<string, { count: number; size: number }>();
   for (let i = 0; i < s.nodes.length; i += width) {
     const type = types[s.nodes[i + iType]];
-    let name = type === 'string' || type === 'concatenated string' || type === 'sliced string' ? '(string)' : s.strings[s.nodes[i + iName]];
+    let name =
+      type === 'string' || type === 'concatenated string' || type === 'sliced string'
+        ? '(string)'
+        : s.strings[s.nodes[i + iName]];
     if (type === 'code') name = '(code)';
     if (name.length > 80) name = `${name.slice(0, 77)}...`;
     const k = `${type}  ${name}`;
@@ -50,10 +55,14 @@ function main(): void {
     return { k, count: v.count - o.count, size: v.size - o.size };
   });
   const total = rows.reduce((s, r) => s + r.size, 0);
-  process.stdout.write(`self size growth ${(total / 1024).toFixed(0)} KB = ${(total / per / 1024).toFixed(2)} KB per ${per === 1 ? 'unit' : `1/${per}`}\n`);
+  process.stdout.write(
+    `self size growth ${(total / 1024).toFixed(0)} KB = ${(total / per / 1024).toFixed(2)} KB per ${per === 1 ? 'unit' : `1/${per}`}\n`,
+  );
   process.stdout.write('  bytes/unit   objs/unit  type  name\n');
   for (const r of rows.sort((x, y) => y.size - x.size).slice(0, top)) {
-    process.stdout.write(`${(r.size / per).toFixed(0).padStart(11)} ${(r.count / per).toFixed(2).padStart(11)}  ${r.k}\n`);
+    process.stdout.write(
+      `${(r.size / per).toFixed(0).padStart(11)} ${(r.count / per).toFixed(2).padStart(11)}  ${r.k}\n`,
+    );
   }
 }
 

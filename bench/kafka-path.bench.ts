@@ -69,7 +69,15 @@ import { DataSource } from 'typeorm';
 import { issueDevToken } from '@keystream/auth';
 import { openDatabase, orgStreams } from '@keystream/persistence';
 import { adoptBenchKeyring, BENCH_MASTER_KEY } from './bench-keys';
-import { ROOT as BENCH_ROOT, Durability, durabilityHeader, FAST, provideKafka, providePostgres, readDurability } from './durability';
+import {
+  ROOT as BENCH_ROOT,
+  Durability,
+  durabilityHeader,
+  FAST,
+  provideKafka,
+  providePostgres,
+  readDurability,
+} from './durability';
 import { BenchRun, runBench } from './harness';
 import { Cores, splitCost, SteadyCost, steadyCostRows } from './steady-cost';
 
@@ -168,7 +176,9 @@ function postgresCpu(port: string, db: string): Map<number, number> | undefined 
         // the process ended meanwhile
       }
     }
-    const master = procs.find((p) => !p.cmd.startsWith('postgres:') && new RegExp(`(^|\\s)-p\\s*${port}(\\s|$)`).test(p.cmd));
+    const master = procs.find(
+      (p) => !p.cmd.startsWith('postgres:') && new RegExp(`(^|\\s)-p\\s*${port}(\\s|$)`).test(p.cmd),
+    );
     if (!master) return undefined;
     for (const p of procs) {
       if (p.pid === master.pid) out.set(p.pid, p.ms);
@@ -225,7 +235,13 @@ class AppChild {
   errorLines = 0;
   readonly url: string;
 
-  private constructor(readonly name: string, private readonly entry: string, readonly port: number, private readonly env: NodeJS.ProcessEnv, private readonly execArgv: string[]) {
+  private constructor(
+    readonly name: string,
+    private readonly entry: string,
+    readonly port: number,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly execArgv: string[],
+  ) {
     this.url = `http://127.0.0.1:${port}`;
   }
 
@@ -246,7 +262,10 @@ class AppChild {
   }
 
   private async run(): Promise<void> {
-    const child = spawn(process.execPath, [...this.execArgv, this.entry], { env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...this.execArgv, this.entry], {
+      env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     this.child = child;
     RUN?.onChild(this.name, child);
     child.stderr.on('data', (d: Buffer) => {
@@ -255,12 +274,23 @@ class AppChild {
       this.stderrTail = (this.stderrTail + text).slice(-8000);
     });
     child.on('exit', (code, signal) => {
-      if (!this.stopping) fail(new Error(`${this.name} exited unexpectedly (code ${code}, signal ${signal}); stderr tail:\n${this.stderrTail}`));
+      if (!this.stopping)
+        fail(
+          new Error(
+            `${this.name} exited unexpectedly (code ${code}, signal ${signal}); stderr tail:\n${this.stderrTail}`,
+          ),
+        );
     });
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`${this.name} exited ${child.exitCode}: ${this.stderrTail}`);
-      if (await fetch(`${this.url}/health/ready`).then((r) => r.ok, () => false)) return;
+      if (
+        await fetch(`${this.url}/health/ready`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        return;
       await sleep(100);
     }
     throw new Error(`${this.name} not ready within 90 s: ${this.stderrTail}`);
@@ -302,9 +332,27 @@ interface CpuSnap {
 }
 
 /** Cores used per component between two snapshots (1.0 = one core fully busy). */
-type CpuCores = Record<'commandApi' | 'projector' | 'gateway' | 'kafka' | 'postgres' | 'bench' | 'machine' | 'other' | 'commandApiRunQueue' | 'gatewayRunQueue', number>;
+type CpuCores = Record<
+  | 'commandApi'
+  | 'projector'
+  | 'gateway'
+  | 'kafka'
+  | 'postgres'
+  | 'bench'
+  | 'machine'
+  | 'other'
+  | 'commandApiRunQueue'
+  | 'gatewayRunQueue',
+  number
+>;
 
-let cpuSources: { api?: AppChild; projector?: AppChild; gateway?: AppChild; kafkaPids?: number[]; pg?: { port: string; db: string } } = {};
+let cpuSources: {
+  api?: AppChild;
+  projector?: AppChild;
+  gateway?: AppChild;
+  kafkaPids?: number[];
+  pg?: { port: string; db: string };
+} = {};
 
 function cpuSnap(): CpuSnap {
   const b = process.cpuUsage();
@@ -314,7 +362,11 @@ function cpuSnap(): CpuSnap {
     projector: procCpuMs(cpuSources.projector?.pid),
     gateway: procCpuMs(cpuSources.gateway?.pid),
     // Every broker of the cluster (deploy/local/kafka.sh), summed; undefined when any is unknown.
-    kafka: cpuSources.kafkaPids?.length ? cpuSources.kafkaPids.map(procCpuMs).reduce<number | undefined>((a, b) => (a === undefined || b === undefined ? undefined : a + b), 0) : undefined,
+    kafka: cpuSources.kafkaPids?.length
+      ? cpuSources.kafkaPids
+          .map(procCpuMs)
+          .reduce<number | undefined>((a, b) => (a === undefined || b === undefined ? undefined : a + b), 0)
+      : undefined,
     postgres: cpuSources.pg && postgresCpu(cpuSources.pg.port, cpuSources.pg.db),
     bench: (b.user + b.system) / 1000,
     machine: machineCpuMs(),
@@ -328,7 +380,8 @@ function cores(a: CpuSnap, b: CpuSnap): CpuCores {
   const d = (x?: number, y?: number) => (x === undefined || y === undefined ? NaN : (y - x) / wall);
   // Backends that started during the phase count whole; those that ended lose their last slice (pools keep theirs).
   let pg = NaN;
-  if (a.postgres && b.postgres) pg = [...b.postgres].reduce((sum, [pid, ms]) => sum + ms - (a.postgres!.get(pid) ?? 0), 0) / wall;
+  if (a.postgres && b.postgres)
+    pg = [...b.postgres].reduce((sum, [pid, ms]) => sum + ms - (a.postgres!.get(pid) ?? 0), 0) / wall;
   const c = {
     commandApi: d(a.commandApi, b.commandApi),
     projector: d(a.projector, b.projector),
@@ -341,7 +394,9 @@ function cores(a: CpuSnap, b: CpuSnap): CpuCores {
     commandApiRunQueue: d(a.waitApi, b.waitApi),
     gatewayRunQueue: d(a.waitGateway, b.waitGateway),
   };
-  const ours = [c.commandApi, c.projector, c.gateway, c.kafka, c.postgres, c.bench].filter(Number.isFinite).reduce((x, y) => x + y, 0);
+  const ours = [c.commandApi, c.projector, c.gateway, c.kafka, c.postgres, c.bench]
+    .filter(Number.isFinite)
+    .reduce((x, y) => x + y, 0);
   c.other = Math.max(0, c.machine - ours);
   return c;
 }
@@ -357,7 +412,10 @@ class HttpError extends Error {}
 class Api {
   private readonly agent: http.Agent;
 
-  constructor(private readonly port: number, maxSockets: number) {
+  constructor(
+    private readonly port: number,
+    maxSockets: number,
+  ) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets });
   }
 
@@ -372,14 +430,18 @@ class Api {
           method,
           path,
           agent: this.agent,
-          headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) },
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
-            if (res.statusCode !== expected) return reject(new HttpError(`${method} ${path} → ${res.statusCode} ${text.slice(0, 300)}`));
+            if (res.statusCode !== expected)
+              return reject(new HttpError(`${method} ${path} → ${res.statusCode} ${text.slice(0, 300)}`));
             try {
               resolveReq((text ? JSON.parse(text) : undefined) as T);
             } catch (e) {
@@ -416,7 +478,13 @@ const credPath = (o: Org) => `/v1/orgs/${encodeURIComponent(o.id)}/credentials`;
 async function command(api: Api, o: Org, maxAdds = Infinity): Promise<{ op: 'add' | 'edit'; version: number }> {
   const n = (keyCounter += 1);
   if (o.ids.length < maxAdds) {
-    const r = await api.request<{ credential: { id: string }; version: number }>('POST', credPath(o), o.admin, { provider: 'gemini', label: `b-${n}`, apiKey: geminiKey(n) }, 201);
+    const r = await api.request<{ credential: { id: string }; version: number }>(
+      'POST',
+      credPath(o),
+      o.admin,
+      { provider: 'gemini', label: `b-${n}`, apiKey: geminiKey(n) },
+      201,
+    );
     o.ids.push(r.credential.id);
     o.version = Math.max(o.version, r.version);
     return { op: 'add', version: r.version };
@@ -452,7 +520,13 @@ let agentDisconnects = 0;
 let agentMessageBytes = 0;
 
 function connectAgent(url: string, token: string): Promise<Socket> {
-  const s = io(`${url}/agents`, { auth: { token }, transports: ['websocket'], forceNew: true, reconnection: false, timeout: 30_000 });
+  const s = io(`${url}/agents`, {
+    auth: { token },
+    transports: ['websocket'],
+    forceNew: true,
+    reconnection: false,
+    timeout: 30_000,
+  });
   let epoch = 0;
   let version = 0;
   let closing = false;
@@ -478,7 +552,9 @@ function connectAgent(url: string, token: string): Promise<Socket> {
       s.emit('keys.ack', { epoch, version });
       resolveConnect(s);
     });
-    s.once('connect_error', (e: Error & { data?: unknown }) => reject(new Error(`agent connect_error: ${e.message} ${JSON.stringify(e.data ?? '')}`)));
+    s.once('connect_error', (e: Error & { data?: unknown }) =>
+      reject(new Error(`agent connect_error: ${e.message} ${JSON.stringify(e.data ?? '')}`)),
+    );
   });
 }
 
@@ -490,8 +566,19 @@ function kafkaClient(brokers: string[], clientId: string): Kafka {
 }
 
 /** A consumer with the gateway adapter's settings, in its own group, stamping each batch's messages at receipt. */
-async function stampingConsumer(kafka: Kafka, topic: string, groupId: string, onMessage: (keyText: string, value: Buffer, t: number) => void): Promise<Consumer> {
-  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 50 });
+async function stampingConsumer(
+  kafka: Kafka,
+  topic: string,
+  groupId: string,
+  onMessage: (keyText: string, value: Buffer, t: number) => void,
+): Promise<Consumer> {
+  const consumer = kafka.consumer({
+    groupId,
+    allowAutoTopicCreation: false,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1000,
+    maxWaitTimeInMs: 50,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const joined = new Promise<void>((r) => consumer.on(consumer.events.GROUP_JOIN, () => r()));
@@ -507,7 +594,12 @@ async function stampingConsumer(kafka: Kafka, topic: string, groupId: string, on
 
 /** The relay's producer configuration (libs/event-log KafkaEventLogAdapter). */
 function relayLikeProducer(kafka: Kafka): Producer {
-  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 } });
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -529,7 +621,14 @@ interface Stats {
 
 function stats(xs: readonly number[]): Stats {
   const s = [...xs].sort((a, b) => a - b);
-  return { n: s.length, p50: percentile(s, 0.5), p90: percentile(s, 0.9), p99: percentile(s, 0.99), max: s[s.length - 1] ?? NaN, mean: s.reduce((a, b) => a + b, 0) / (s.length || 1) };
+  return {
+    n: s.length,
+    p50: percentile(s, 0.5),
+    p90: percentile(s, 0.9),
+    p99: percentile(s, 0.99),
+    max: s[s.length - 1] ?? NaN,
+    mean: s.reduce((a, b) => a + b, 0) / (s.length || 1),
+  };
 }
 
 async function until(pred: () => boolean, timeoutMs: number, stepMs = 5): Promise<boolean> {
@@ -662,7 +761,10 @@ interface Cost {
   readonly settledMs: number;
   readonly agentsCaughtUp: boolean;
   /** CPU ms per command per process group; loadGenerator (this process: HTTP clients, agents, observer) apart. */
-  readonly msPerCommand: Record<'commandApi' | 'postgres' | 'kafka' | 'projector' | 'gateway' | 'loadGenerator', number>;
+  readonly msPerCommand: Record<
+    'commandApi' | 'postgres' | 'kafka' | 'projector' | 'gateway' | 'loadGenerator',
+    number
+  >;
   readonly totalExclLoadGeneratorMs: number;
   readonly totalMs: number;
 }
@@ -671,9 +773,28 @@ function costPerCommand(a: CpuSnap, b: CpuSnap, commands: number, agentsCaughtUp
   const c = cores(a, b);
   const wall = b.t - a.t;
   const per = (x: number) => (x * wall) / commands;
-  const msPerCommand = { commandApi: per(c.commandApi), postgres: per(c.postgres), kafka: per(c.kafka), projector: per(c.projector), gateway: per(c.gateway), loadGenerator: per(c.bench) };
-  const excl = msPerCommand.commandApi + msPerCommand.postgres + msPerCommand.kafka + msPerCommand.projector + msPerCommand.gateway;
-  return { commands, settledMs: wall, agentsCaughtUp, msPerCommand, totalExclLoadGeneratorMs: excl, totalMs: excl + msPerCommand.loadGenerator };
+  const msPerCommand = {
+    commandApi: per(c.commandApi),
+    postgres: per(c.postgres),
+    kafka: per(c.kafka),
+    projector: per(c.projector),
+    gateway: per(c.gateway),
+    loadGenerator: per(c.bench),
+  };
+  const excl =
+    msPerCommand.commandApi +
+    msPerCommand.postgres +
+    msPerCommand.kafka +
+    msPerCommand.projector +
+    msPerCommand.gateway;
+  return {
+    commands,
+    settledMs: wall,
+    agentsCaughtUp,
+    msPerCommand,
+    totalExclLoadGeneratorMs: excl,
+    totalMs: excl + msPerCommand.loadGenerator,
+  };
 }
 
 interface DurableVsFast {
@@ -687,7 +808,12 @@ interface DurableVsFast {
 
 type Loop = { lat: number[]; adds: number; edits: number; errors: number; t0: number; last: number };
 
-async function compareDurableFast(env: NodeJS.ProcessEnv, databaseUrl: string, loop: (client: Api, ms: number) => Promise<Loop>, drain: () => Promise<unknown>): Promise<DurableVsFast> {
+async function compareDurableFast(
+  env: NodeJS.ProcessEnv,
+  databaseUrl: string,
+  loop: (client: Api, ms: number) => Promise<Loop>,
+  drain: () => Promise<unknown>,
+): Promise<DurableVsFast> {
   const fastSetting = '-c synchronous_commit=off';
   // The mechanism itself, checked: a session opened with these options runs without the commit flush.
   const { Client } = await import('pg');
@@ -701,7 +827,10 @@ async function compareDurableFast(env: NodeJS.ProcessEnv, databaseUrl: string, l
   const fastApi = await AppChild.start('command-api-fast', ENTRY.commandApi, { ...base, PGOPTIONS: fastSetting });
   const sides = { durable: [] as Loop[], fast: [] as Loop[] };
   try {
-    const clients = { durable: new Api(durableApi.port, CFG.tpConcurrency), fast: new Api(fastApi.port, CFG.tpConcurrency) };
+    const clients = {
+      durable: new Api(durableApi.port, CFG.tpConcurrency),
+      fast: new Api(fastApi.port, CFG.tpConcurrency),
+    };
     await loop(clients.durable, 500);
     await loop(clients.fast, 500);
     for (const side of ['durable', 'fast', 'fast', 'durable'] as const) {
@@ -715,15 +844,34 @@ async function compareDurableFast(env: NodeJS.ProcessEnv, databaseUrl: string, l
   const sum = (ls: Loop[]) => {
     const completed = ls.reduce((a, l) => a + l.adds + l.edits, 0);
     const secs = ls.reduce((a, l) => a + (l.last - l.t0) / 1000, 0);
-    return { perSec: completed / secs, latency: stats(ls.flatMap((l) => l.lat)), completed, errors: ls.reduce((a, l) => a + l.errors, 0) };
+    return {
+      perSec: completed / secs,
+      latency: stats(ls.flatMap((l) => l.lat)),
+      completed,
+      errors: ls.reduce((a, l) => a + l.errors, 0),
+    };
   };
   const durable = sum(sides.durable);
   const fast = sum(sides.fast);
-  log(`durable vs fast: ${durable.perSec.toFixed(0)} vs ${fast.perSec.toFixed(0)} commands/s (ratio ${(durable.perSec / fast.perSec).toFixed(2)})`);
-  return { durable, fast, ratio: durable.perSec / fast.perSec, fastSetting: `PGOPTIONS='${fastSetting}' (fsync stays on)`, blockSeconds: CFG.cmpSeconds };
+  log(
+    `durable vs fast: ${durable.perSec.toFixed(0)} vs ${fast.perSec.toFixed(0)} commands/s (ratio ${(durable.perSec / fast.perSec).toFixed(2)})`,
+  );
+  return {
+    durable,
+    fast,
+    ratio: durable.perSec / fast.perSec,
+    fastSetting: `PGOPTIONS='${fastSetting}' (fsync stays on)`,
+    blockSeconds: CFG.cmpSeconds,
+  };
 }
 
-async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boolean, profChildren: Set<string>, profDir: string): Promise<RunResult> {
+async function runPhases(
+  brokers: string[],
+  databaseUrl: string,
+  dbIsOurs: boolean,
+  profChildren: Set<string>,
+  profDir: string,
+): Promise<RunResult> {
   const tag = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   const topic = `keystream.bench.${randomUUID()}`;
   const rawTopic = `keystream.bench.raw.${randomUUID()}`;
@@ -744,10 +892,17 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
     KEYSTREAM_CONNECT_RATE_PER_MIN: '1000000',
   };
   // --cpu-prof is refused in NODE_OPTIONS: it goes on the child's command line.
-  const prof = (name: string): string[] => (profChildren.has(name) ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${name}-${tag}.cpuprofile`] : []);
+  const prof = (name: string): string[] =>
+    profChildren.has(name)
+      ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${name}-${tag}.cpuprofile`]
+      : [];
 
   // Migrations once, here, before three processes would race on a fresh database.
-  const ds: DataSource = await openDatabase({ url: databaseUrl, poolSize: 4, applicationName: 'keystream-kafka-bench' });
+  const ds: DataSource = await openDatabase({
+    url: databaseUrl,
+    poolSize: 4,
+    applicationName: 'keystream-kafka-bench',
+  });
   const kafka = kafkaClient(brokers, 'keystream-kafka-bench');
   const admin = kafka.admin();
   const consumers: Consumer[] = [];
@@ -758,19 +913,26 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
     const [{ n: leftover }] = await ds.query('SELECT count(*)::int AS n FROM outbox');
     if (leftover > 0) {
       // Rows of an earlier, interrupted run would be relayed into this run's fresh topic (and stall its projector on a gap).
-      if (!dbIsOurs) throw new Error(`the outbox of DATABASE_URL holds ${leftover} unpublished rows; run against a database whose outbox is empty`);
+      if (!dbIsOurs)
+        throw new Error(
+          `the outbox of DATABASE_URL holds ${leftover} unpublished rows; run against a database whose outbox is empty`,
+        );
       log(`deleting ${leftover} outbox rows left by an interrupted run in the bench database`);
       await ds.query('DELETE FROM outbox');
     }
     if (dbIsOurs) {
       const dropped = await adoptBenchKeyring(ds);
-      if (dropped > 0) log(`dropped ${dropped} keyring entries / data keys of earlier bench master keys (bench database)`);
+      if (dropped > 0)
+        log(`dropped ${dropped} keyring entries / data keys of earlier bench master keys (bench database)`);
     }
     await admin.connect();
 
     log(`topic ${topic}; starting command-api, then projector and gateway (built apps in ${DIST})`);
     const commandApi = await AppChild.start('command-api', ENTRY.commandApi, env, prof('command-api'));
-    const [projector, gateway] = await Promise.all([AppChild.start('projector', ENTRY.projector, env, prof('projector')), AppChild.start('gateway', ENTRY.gateway, env, prof('gateway'))]);
+    const [projector, gateway] = await Promise.all([
+      AppChild.start('projector', ENTRY.projector, env, prof('projector')),
+      AppChild.start('gateway', ENTRY.gateway, env, prof('gateway')),
+    ]);
     cpuSources = { ...cpuSources, api: commandApi, projector, gateway };
     api = new Api(commandApi.port, CFG.tpConcurrency);
 
@@ -784,7 +946,10 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
         if (envelopeBytes === 0 && k) envelopeBytes = v.length;
       }),
     );
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: rawTopic, numPartitions: CFG.partitions, replicationFactor: REPLICATION }] });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic: rawTopic, numPartitions: CFG.partitions, replicationFactor: REPLICATION }],
+    });
     const rawReceipts = new Receipts();
     consumers.push(
       await stampingConsumer(kafka, rawTopic, `bench-raw-${tag}`, (k, v, t) => {
@@ -798,7 +963,13 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
     await producer.connect();
 
     // Orgs, each with BENCH_AGENTS / BENCH_LAT_ORGS agents.
-    const mkOrg = async (id: string): Promise<Org> => ({ id, admin: await issueDevToken(jwtSecret, { userId: 'bench-admin', orgId: id, role: 'admin', ttlSeconds: 3600 }), ids: [], version: 0, edits: 0 });
+    const mkOrg = async (id: string): Promise<Org> => ({
+      id,
+      admin: await issueDevToken(jwtSecret, { userId: 'bench-admin', orgId: id, role: 'admin', ttlSeconds: 3600 }),
+      ids: [],
+      version: 0,
+      edits: 0,
+    });
     const latOrgs = await Promise.all(Array.from({ length: CFG.latOrgs }, (_, i) => mkOrg(`kb-${tag}-lat-${i}`)));
     // The throughput phase writes to these same orgs: agents are connected to every written org, so the gateway's
     // build/decrypt and data-key path runs under write load and counts in the cost per command.
@@ -809,7 +980,9 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
 
     // Every latency org starts with one credential (so snapshots carry one); this also warms the whole path.
     for (const o of latOrgs) await command(api, o);
-    if (!(await until(() => latOrgs.every((o) => onKafka.first(key(o.id, o.version)) !== undefined), DELIVERY_TIMEOUT_MS))) {
+    if (
+      !(await until(() => latOrgs.every((o) => onKafka.first(key(o.id, o.version)) !== undefined), DELIVERY_TIMEOUT_MS))
+    ) {
       throw new Error('the first saves did not reach Kafka within 20 s (is the outbox relay running?)');
     }
 
@@ -818,12 +991,20 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
     const tokens = await Promise.all(
       Array.from({ length: perOrg * CFG.latOrgs }, (_, i) => {
         const o = latOrgs[i % CFG.latOrgs];
-        return issueDevToken(jwtSecret, { userId: `agent-${i}`, orgId: o.id, role: 'member', deviceId: `dev-${i}`, ttlSeconds: 3600 });
+        return issueDevToken(jwtSecret, {
+          userId: `agent-${i}`,
+          orgId: o.id,
+          role: 'member',
+          deviceId: `dev-${i}`,
+          ttlSeconds: 3600,
+        });
       }),
     );
     const t = now();
     for (let i = 0; i < tokens.length; i += CFG.connectBatch) {
-      sockets.push(...(await Promise.all(tokens.slice(i, i + CFG.connectBatch).map((tk) => connectAgent(gateway.url, tk)))));
+      sockets.push(
+        ...(await Promise.all(tokens.slice(i, i + CFG.connectBatch).map((tk) => connectAgent(gateway.url, tk)))),
+      );
     }
     const connectSeconds = (now() - t) / 1000;
     log(`${sockets.length} agents connected to the gateway and holding snapshots in ${connectSeconds.toFixed(1)} s`);
@@ -835,16 +1016,25 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
     };
     let rawSeq = 0;
     const warm = await Promise.all(latOrgs.map(async (o) => ({ o, v: (await command(api!, o)).version })));
-    await until(() => warm.every(({ o, v }) => (agentReceipts.byKey.get(key(o.id, v))?.length ?? 0) >= perOrg), DELIVERY_TIMEOUT_MS);
+    await until(
+      () => warm.every(({ o, v }) => (agentReceipts.byKey.get(key(o.id, v))?.length ?? 0) >= perOrg),
+      DELIVERY_TIMEOUT_MS,
+    );
     for (let i = 0; i < 50; i += 1) {
       const seq = (rawSeq += 1);
-      await producer.send({ topic: rawTopic, acks: -1, messages: [{ key: latOrgs[i % latOrgs.length].id, value: rawValue(seq) }] });
+      await producer.send({
+        topic: rawTopic,
+        acks: -1,
+        messages: [{ key: latOrgs[i % latOrgs.length].id, value: rawValue(seq) }],
+      });
     }
     await sleep(300);
 
     // ---- 1. Latency: interleaved blocks, Keystream then raw, same pacing and count.
     const perBlock = Math.ceil(CFG.latSaves / CFG.latBlocks);
-    log(`latency: ${perBlock * CFG.latBlocks} saves (×${perOrg} agents) and as many raw round trips, one every ${CFG.latIntervalMs} ms, ${CFG.latBlocks} interleaved blocks`);
+    log(
+      `latency: ${perBlock * CFG.latBlocks} saves (×${perOrg} agents) and as many raw round trips, one every ${CFG.latIntervalMs} ms, ${CFG.latBlocks} interleaved blocks`,
+    );
     const ks: { o: Org; v: number; start: number; t201: number }[] = [];
     const raw: { k: string; start: number; resolved: number }[] = [];
     let rr = 0;
@@ -875,7 +1065,10 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
       }
       await Promise.all(inFlight);
       spanMs += Math.max(...block.map((x) => x.start)) - start;
-      await until(() => block.every((x) => (agentReceipts.byKey.get(key(x.o.id, x.v))?.length ?? 0) >= perOrg), DELIVERY_TIMEOUT_MS);
+      await until(
+        () => block.every((x) => (agentReceipts.byKey.get(key(x.o.id, x.v))?.length ?? 0) >= perOrg),
+        DELIVERY_TIMEOUT_MS,
+      );
       cpuKs.push(cores(c0, cpuSnap()));
       ks.push(...block);
 
@@ -889,7 +1082,11 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
         const org = latOrgs[(rr + i) % latOrgs.length].id;
         const seq = (rawSeq += 1);
         const s = now();
-        sends.push(producer.send({ topic: rawTopic, acks: -1, messages: [{ key: org, value: rawValue(seq) }] }).then(() => void rblock.push({ k: key(org, seq), start: s, resolved: now() })));
+        sends.push(
+          producer
+            .send({ topic: rawTopic, acks: -1, messages: [{ key: org, value: rawValue(seq) }] })
+            .then(() => void rblock.push({ k: key(org, seq), start: s, resolved: now() })),
+        );
       }
       await Promise.all(sends);
       await until(() => rblock.every((x) => rawReceipts.first(x.k) !== undefined), DELIVERY_TIMEOUT_MS);
@@ -973,8 +1170,17 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
     // written): what every process burns anyway. Then the paced commands, until every agent had every change.
     let steadyCost: SteadyCost | undefined;
     if (CFG.costSeconds > 0) {
-      const asCores = (c: CpuCores): Cores => ({ commandApi: c.commandApi, postgres: c.postgres, kafka: c.kafka, projector: c.projector, gateway: c.gateway, loadGenerator: c.bench });
-      log(`cost: idle window ${CFG.costSeconds} s (agents connected, nothing written), then ${CFG.costRate} commands/s for ${CFG.costSeconds} s`);
+      const asCores = (c: CpuCores): Cores => ({
+        commandApi: c.commandApi,
+        postgres: c.postgres,
+        kafka: c.kafka,
+        projector: c.projector,
+        gateway: c.gateway,
+        loadGenerator: c.bench,
+      });
+      log(
+        `cost: idle window ${CFG.costSeconds} s (agents connected, nothing written), then ${CFG.costRate} commands/s for ${CFG.costSeconds} s`,
+      );
       await sleep(500);
       const i0 = cpuSnap();
       await sleep(CFG.costSeconds * 1000);
@@ -1000,7 +1206,11 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
         inFlight.add(p);
       }
       await Promise.all(inFlight);
-      const caughtUp = await until(() => done.every((x) => (agentReceipts.byKey.get(key(x.o.id, x.v))?.length ?? 0) >= perOrg), DRAIN_TIMEOUT_MS, 20);
+      const caughtUp = await until(
+        () => done.every((x) => (agentReceipts.byKey.get(key(x.o.id, x.v))?.length ?? 0) >= perOrg),
+        DRAIN_TIMEOUT_MS,
+        20,
+      );
       const l1 = cpuSnap();
       const idle = cores(i0, i1);
       const load = cores(l0, l1);
@@ -1009,9 +1219,16 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
         achievedRate: (n - 1) / Math.max(0.001, (lastSent - start) / 1000),
         errors,
         agentsCaughtUp: caughtUp,
-        machine: { idleCores: idle.machine, loadCores: load.machine, otherIdleCores: idle.other, otherLoadCores: load.other },
+        machine: {
+          idleCores: idle.machine,
+          loadCores: load.machine,
+          otherIdleCores: idle.other,
+          otherLoadCores: load.other,
+        },
       });
-      log(`cost at ${CFG.costRate}/s: ${f(steadyCost.total.total, 2)} CPU ms per command (idle ${f(steadyCost.total.idle, 2)}, load-attributable ${f(steadyCost.total.load, 2)})`);
+      log(
+        `cost at ${CFG.costRate}/s: ${f(steadyCost.total.total, 2)} CPU ms per command (idle ${f(steadyCost.total.idle, 2)}, load-attributable ${f(steadyCost.total.load, 2)})`,
+      );
     }
 
     // ---- 2. Throughput
@@ -1059,7 +1276,9 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
       return { ms: now() - t0, drained: n === 0 };
     };
 
-    log(`throughput: warm-up ${CFG.tpWarmSeconds} s, then ${C} HTTP clients for ${CFG.tpSeconds} s over ${tpOrgs.length} orgs`);
+    log(
+      `throughput: warm-up ${CFG.tpWarmSeconds} s, then ${C} HTTP clients for ${CFG.tpSeconds} s over ${tpOrgs.length} orgs`,
+    );
     await commandLoop(api, CFG.tpWarmSeconds * 1000, false);
     await drainOutbox(DRAIN_TIMEOUT_MS);
     const versionsBefore = new Map(tpOrgs.map((o) => [o.id, o.version]));
@@ -1097,17 +1316,30 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
     // After the window, three watchers at once: the outbox drains (relay), the window's events reach Kafka
     // (observer), the projector's key_sets reach the versions the API returned.
     const backlogAtEnd = await outboxCount();
-    const measuredKeys = tpOrgs.flatMap((o) => Array.from({ length: o.version - versionsBefore.get(o.id)! }, (_, i) => key(o.id, versionsBefore.get(o.id)! + 1 + i)));
+    const measuredKeys = tpOrgs.flatMap((o) =>
+      Array.from({ length: o.version - versionsBefore.get(o.id)! }, (_, i) =>
+        key(o.id, versionsBefore.get(o.id)! + 1 + i),
+      ),
+    );
     const target = tpOrgs.reduce((a, o) => a + o.version, 0);
     const ids = tpOrgs.map((o) => o.id);
     let projected = 0;
     const [drain, , projectorDone] = await Promise.all([
       drainOutbox(DRAIN_TIMEOUT_MS),
-      until(() => measuredKeys.every((k) => onKafka.first(k) !== undefined), DRAIN_TIMEOUT_MS, 20).then((ok) => ({ ok, at: now() })),
+      until(() => measuredKeys.every((k) => onKafka.first(k) !== undefined), DRAIN_TIMEOUT_MS, 20).then((ok) => ({
+        ok,
+        at: now(),
+      })),
       (async () => {
         const t0 = now();
         while (now() - t0 < DRAIN_TIMEOUT_MS) {
-          projected = Number((await ds.query('SELECT coalesce(sum(version), 0)::bigint AS v FROM key_sets WHERE org_id = ANY($1)', [ids]))[0].v);
+          projected = Number(
+            (
+              await ds.query('SELECT coalesce(sum(version), 0)::bigint AS v FROM key_sets WHERE org_id = ANY($1)', [
+                ids,
+              ])
+            )[0].v,
+          );
           if (projected >= target) break;
           await sleep(20);
         }
@@ -1115,10 +1347,16 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
       })(),
     ]);
     // Every agent of every written org has the window's changes: all the work the window's commands caused is done.
-    const agentsDone = await until(() => measuredKeys.every((k) => (agentReceipts.byKey.get(k)?.length ?? 0) >= perOrg), DRAIN_TIMEOUT_MS, 20);
+    const agentsDone = await until(
+      () => measuredKeys.every((k) => (agentReceipts.byKey.get(k)?.length ?? 0) >= perOrg),
+      DRAIN_TIMEOUT_MS,
+      20,
+    );
     const c2 = cpuSnap();
     const cost = costPerCommand(c0, c2, loop.adds + loop.edits, agentsDone);
-    log(`cost: ${f(cost.totalMs, 2)} CPU ms per command (excluding the load generator: ${f(cost.totalExclLoadGeneratorMs, 2)})`);
+    log(
+      `cost: ${f(cost.totalMs, 2)} CPU ms per command (excluding the load generator: ${f(cost.totalExclLoadGeneratorMs, 2)})`,
+    );
     const onKafkaTimes = measuredKeys.map((k) => onKafka.first(k)).filter((x): x is number => x !== undefined);
     const lastOnKafka = Math.max(...onKafkaTimes);
     const ksSeconds = (loop.last - loop.t0) / 1000;
@@ -1132,18 +1370,24 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
       perSec: ksCompleted / ksSeconds,
       latency: stats(loop.lat),
       cpu: cores(c0, c1),
-      pgBackends: Object.fromEntries([...waits].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, n / Math.max(1, waitSamples)])),
+      pgBackends: Object.fromEntries(
+        [...waits].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, n / Math.max(1, waitSamples)]),
+      ),
       adds: loop.adds,
       edits: loop.edits,
       orgs: tpOrgs.length,
     };
-    log(`throughput: Keystream ${keystreamSide.perSec.toFixed(0)} commands/s; outbox backlog ${backlogAtEnd} at the end, drained in ${drain.ms.toFixed(0)} ms`);
+    log(
+      `throughput: Keystream ${keystreamSide.perSec.toFixed(0)} commands/s; outbox backlog ${backlogAtEnd} at the end, drained in ${drain.ms.toFixed(0)} ms`,
+    );
 
     // Diagnostic: the same load while the projector and gateway are paused (SIGSTOP; they catch up after SIGCONT):
     // how much of the machine the consumers take from the command path.
     let pausedConsumers: ThroughputSide | undefined;
     if (CFG.tpPausedSeconds > 0 && projector.pid && gateway.pid) {
-      log(`throughput (diagnostic): command API with the projector and gateway paused, ${C} clients for ${CFG.tpPausedSeconds} s`);
+      log(
+        `throughput (diagnostic): command API with the projector and gateway paused, ${C} clients for ${CFG.tpPausedSeconds} s`,
+      );
       await sleep(300);
       const paused = [projector.pid, gateway.pid];
       for (const pid of paused) process.kill(pid, 'SIGSTOP');
@@ -1152,7 +1396,16 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
         const l = await commandLoop(api, CFG.tpPausedSeconds * 1000, true);
         const p1 = cpuSnap();
         const secs = (l.last - l.t0) / 1000;
-        pausedConsumers = { kind: 'keystream command API, projector + gateway paused', completed: l.adds + l.edits, errors: l.errors, firstErrors: l.firstErrors, seconds: secs, perSec: (l.adds + l.edits) / secs, latency: stats(l.lat), cpu: cores(p0, p1) };
+        pausedConsumers = {
+          kind: 'keystream command API, projector + gateway paused',
+          completed: l.adds + l.edits,
+          errors: l.errors,
+          firstErrors: l.firstErrors,
+          seconds: secs,
+          perSec: (l.adds + l.edits) / secs,
+          latency: stats(l.lat),
+          cpu: cores(p0, p1),
+        };
       } finally {
         for (const pid of paused) process.kill(pid, 'SIGCONT');
       }
@@ -1164,7 +1417,13 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
     // publishes everything), one with synchronous_commit=off for its sessions (PGOPTIONS: no WAL flush wait at
     // commit — what fsync=off would also spare the command path), blocks D F F D on the same orgs.
     let durableVsFast: DurableVsFast | undefined;
-    if (!FAST && CFG.cmpSeconds > 0) durableVsFast = await compareDurableFast(env, databaseUrl, (client, ms) => commandLoop(client, ms, true), () => drainOutbox(DRAIN_TIMEOUT_MS));
+    if (!FAST && CFG.cmpSeconds > 0)
+      durableVsFast = await compareDurableFast(
+        env,
+        databaseUrl,
+        (client, ms) => commandLoop(client, ms, true),
+        () => drainOutbox(DRAIN_TIMEOUT_MS),
+      );
 
     const producerLoop = async (p: Producer, kind: string, seconds: number): Promise<ThroughputSide> => {
       const lat: number[] = [];
@@ -1194,10 +1453,21 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
       );
       const s1 = cpuSnap();
       const secs = (last - t0) / 1000;
-      return { kind, completed: lat.length, errors, firstErrors, seconds: secs, perSec: lat.length / secs, latency: stats(lat), cpu: cores(s0, s1) };
+      return {
+        kind,
+        completed: lat.length,
+        errors,
+        firstErrors,
+        seconds: secs,
+        perSec: lat.length / secs,
+        latency: stats(lat),
+        cpu: cores(s0, s1),
+      };
     };
     await sleep(300);
-    log(`throughput: bare producer.send loop (idempotent, acks=-1, 1 message per send), ${C} concurrent, ${CFG.tpSeconds} s`);
+    log(
+      `throughput: bare producer.send loop (idempotent, acks=-1, 1 message per send), ${C} concurrent, ${CFG.tpSeconds} s`,
+    );
     const bare = await producerLoop(producer, 'bare producer.send (idempotent, acks=-1)', CFG.tpSeconds);
     let bareNonIdempotent: ThroughputSide | undefined;
     if (CFG.tpDiagSeconds > 0) {
@@ -1214,9 +1484,14 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
     let relay: RelayDrain | undefined;
     const extraErrorLines: Record<string, number> = {};
     if (CFG.relayFillSeconds > 0) {
-      log(`relay drain: restarting the command-api without relay, ${C} clients for ${CFG.relayFillSeconds} s (after 1 s warm-up) to build a backlog`);
+      log(
+        `relay drain: restarting the command-api without relay, ${C} clients for ${CFG.relayFillSeconds} s (after 1 s warm-up) to build a backlog`,
+      );
       await commandApi.stop();
-      const noRelay = await AppChild.start('command-api (relay off)', ENTRY.commandApi, { ...env, KEYSTREAM_OUTBOX_RELAY: 'off' });
+      const noRelay = await AppChild.start('command-api (relay off)', ENTRY.commandApi, {
+        ...env,
+        KEYSTREAM_OUTBOX_RELAY: 'off',
+      });
       cpuSources = { ...cpuSources, api: noRelay };
       const api2 = new Api(noRelay.port, C);
       const versionsAtFill = new Map(tpOrgs.map((o) => [o.id, o.version]));
@@ -1226,7 +1501,11 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
       const fillCpu = cores(f0, cpuSnap());
       api2.close();
       const backlog = await outboxCount();
-      const fillKeys = tpOrgs.flatMap((o) => Array.from({ length: o.version - versionsAtFill.get(o.id)! }, (_, i) => key(o.id, versionsAtFill.get(o.id)! + 1 + i)));
+      const fillKeys = tpOrgs.flatMap((o) =>
+        Array.from({ length: o.version - versionsAtFill.get(o.id)! }, (_, i) =>
+          key(o.id, versionsAtFill.get(o.id)! + 1 + i),
+        ),
+      );
       log(`relay drain: backlog ${backlog} rows; starting a command-api with its relay`);
       const t0 = now();
       const withRelay = await AppChild.start('command-api (relay on)', ENTRY.commandApi, env);
@@ -1249,7 +1528,9 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
         processStartToFirstMs: firstT - t0,
         drained: d.drained,
       };
-      log(`relay drain: ${times.length} events on Kafka in ${relay.spanMs.toFixed(0)} ms (${relay.eventsPerSec.toFixed(0)} events/s)`);
+      log(
+        `relay drain: ${times.length} events on Kafka in ${relay.spanMs.toFixed(0)} ms (${relay.eventsPerSec.toFixed(0)} events/s)`,
+      );
       extraErrorLines['command-api (relay off)'] = noRelay.errorLines;
       extraErrorLines['command-api (relay on)'] = withRelay.errorLines;
       await Promise.all([noRelay.stop(), withRelay.stop()]);
@@ -1282,17 +1563,35 @@ async function runPhases(brokers: string[], databaseUrl: string, dbIsOurs: boole
 
     log('closing');
     for (const s of sockets.splice(0)) s.close();
-    const childErrorLines = { 'command-api': commandApi.errorLines, projector: projector.errorLines, gateway: gateway.errorLines, ...extraErrorLines };
+    const childErrorLines = {
+      'command-api': commandApi.errorLines,
+      projector: projector.errorLines,
+      gateway: gateway.errorLines,
+      ...extraErrorLines,
+    };
     await Promise.all([gateway.stop(), projector.stop()]);
     await commandApi.stop();
-    return { topic, rawTopic, agents: perOrg * CFG.latOrgs, connectSeconds, latency, throughput, steadyCost, agentDisconnects, childErrorLines };
+    return {
+      topic,
+      rawTopic,
+      agents: perOrg * CFG.latOrgs,
+      connectSeconds,
+      latency,
+      throughput,
+      steadyCost,
+      agentDisconnects,
+      childErrorLines,
+    };
   } finally {
     for (const s of sockets) s.close();
     api?.close();
     await Promise.all(consumers.map((c) => c.disconnect().catch(() => undefined)));
     await Promise.all(producers.map((p) => p.disconnect().catch(() => undefined)));
     await Promise.all([...CHILDREN].map((c) => c.stop()));
-    if (!process.env.BENCH_KEEP_TOPICS) await admin.deleteTopics({ topics: [topic, rawTopic], timeout: 10_000 }).catch((e: Error) => log(`topic deletion failed: ${e.message}`));
+    if (!process.env.BENCH_KEEP_TOPICS)
+      await admin
+        .deleteTopics({ topics: [topic, rawTopic], timeout: 10_000 })
+        .catch((e: Error) => log(`topic deletion failed: ${e.message}`));
     await admin.disconnect().catch(() => undefined);
     await ds.destroy().catch(() => undefined);
   }
@@ -1307,7 +1606,13 @@ const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
 
 function table(rows: string[][]): string {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r, ri) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ') + (ri === 0 ? `\n${w.map((n) => '-'.repeat(n)).join('  ')}` : '')).join('\n');
+  return rows
+    .map(
+      (r, ri) =>
+        r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ') +
+        (ri === 0 ? `\n${w.map((n) => '-'.repeat(n)).join('  ')}` : ''),
+    )
+    .join('\n');
 }
 
 interface Check {
@@ -1322,12 +1627,38 @@ function checks(r: RunResult): Check[] {
   const T = r.throughput;
   const S = r.steadyCost;
   return [
-    { what: 'command → agent p99 (ms, from 201)', value: L.keystreamFrom201.p99, target: `≤ ${TARGETS.p99Ms}`, ok: L.keystreamFrom201.p99 <= TARGETS.p99Ms && L.missingDeliveries === 0 },
-    { what: 'p99 ratio Keystream / raw kafkajs round trip', value: L.ratioP99, target: `≤ ${TARGETS.p99Ratio}`, ok: L.ratioP99 <= TARGETS.p99Ratio },
+    {
+      what: 'command → agent p99 (ms, from 201)',
+      value: L.keystreamFrom201.p99,
+      target: `≤ ${TARGETS.p99Ms}`,
+      ok: L.keystreamFrom201.p99 <= TARGETS.p99Ms && L.missingDeliveries === 0,
+    },
+    {
+      what: 'p99 ratio Keystream / raw kafkajs round trip',
+      value: L.ratioP99,
+      target: `≤ ${TARGETS.p99Ratio}`,
+      ok: L.ratioP99 <= TARGETS.p99Ratio,
+    },
     ...(S
-      ? [{ what: `CPU ms per command at ${S.rate} commands/s, all processes but the load generator (total, idle included)`, value: S.total.total, target: `≤ ${TARGETS.cpuMsPerCommand}`, ok: S.total.total <= TARGETS.cpuMsPerCommand && S.agentsCaughtUp && S.errors === 0 }]
+      ? [
+          {
+            what: `CPU ms per command at ${S.rate} commands/s, all processes but the load generator (total, idle included)`,
+            value: S.total.total,
+            target: `≤ ${TARGETS.cpuMsPerCommand}`,
+            ok: S.total.total <= TARGETS.cpuMsPerCommand && S.agentsCaughtUp && S.errors === 0,
+          },
+        ]
       : []),
-    ...(T.durableVsFast ? [{ what: 'command path durable / fast (commands/s)', value: T.durableVsFast.ratio, target: `≥ ${TARGETS.durableFastRatio}`, ok: T.durableVsFast.ratio >= TARGETS.durableFastRatio }] : []),
+    ...(T.durableVsFast
+      ? [
+          {
+            what: 'command path durable / fast (commands/s)',
+            value: T.durableVsFast.ratio,
+            target: `≥ ${TARGETS.durableFastRatio}`,
+            ok: T.durableVsFast.ratio >= TARGETS.durableFastRatio,
+          },
+        ]
+      : []),
   ];
 }
 
@@ -1369,11 +1700,26 @@ function report(r: RunResult): string {
   out.push(
     table([
       ['', 'value', 'target', ''],
-      ['p99 Keystream (from 201)', f(L.keystreamFrom201.p99, 2), `≤ ${TARGETS.p99Ms}`, verdict(L.keystreamFrom201.p99 <= TARGETS.p99Ms)],
-      ['ratio p99 Keystream / raw round trip (send start → consumed)', f(L.ratioP99, 2), `≤ ${TARGETS.p99Ratio}`, verdict(L.ratioP99 <= TARGETS.p99Ratio)],
+      [
+        'p99 Keystream (from 201)',
+        f(L.keystreamFrom201.p99, 2),
+        `≤ ${TARGETS.p99Ms}`,
+        verdict(L.keystreamFrom201.p99 <= TARGETS.p99Ms),
+      ],
+      [
+        'ratio p99 Keystream / raw round trip (send start → consumed)',
+        f(L.ratioP99, 2),
+        `≤ ${TARGETS.p99Ratio}`,
+        verdict(L.ratioP99 <= TARGETS.p99Ratio),
+      ],
       ['ratio p50 Keystream / raw round trip', f(L.ratioP50, 2), '', ''],
       ['ratio p99 Keystream / raw consume leg (send resolved → consumed)', f(L.ratioP99ConsumeLeg, 2), '', 'info'],
-      ['deliveries missing (Keystream / raw)', `${L.missingDeliveries}/${L.expectedDeliveries} / ${L.missingRaw}/${L.rawSends}`, 'none', verdict(L.missingDeliveries === 0)],
+      [
+        'deliveries missing (Keystream / raw)',
+        `${L.missingDeliveries}/${L.expectedDeliveries} / ${L.missingRaw}/${L.rawSends}`,
+        'none',
+        verdict(L.missingDeliveries === 0),
+      ],
       ['envelope bytes on Kafka / keys.changes bytes', `${L.envelopeBytes} / ${L.agentMessageBytes}`, '', ''],
     ]),
   );
@@ -1391,7 +1737,15 @@ function report(r: RunResult): string {
     );
   }
   out.push(`\n== Throughput: ${T.concurrency} concurrent clients / senders`);
-  const side = (s: ThroughputSide, extra = '') => [s.kind + extra, fi(s.perSec), fi(s.completed), f(s.seconds, 1), String(s.errors), f(s.latency.p50, 2), f(s.latency.p99, 2)];
+  const side = (s: ThroughputSide, extra = '') => [
+    s.kind + extra,
+    fi(s.perSec),
+    fi(s.completed),
+    f(s.seconds, 1),
+    String(s.errors),
+    f(s.latency.p50, 2),
+    f(s.latency.p99, 2),
+  ];
   out.push(
     table([
       ['', 'per s', 'done', 's', 'errors', 'p50 ms', 'p99 ms'],
@@ -1406,17 +1760,48 @@ function report(r: RunResult): string {
       ['', 'value', 'target', ''],
       ['command API commands/s (agents connected to every written org)', fi(T.keystream.perSec), '', ''],
       ['ratio Keystream / bare idempotent producer.send', f(T.ratio, 2), '', ''],
-      ...(T.bareNonIdempotent ? [['ratio Keystream / bare non-idempotent producer.send', f(T.keystream.perSec / T.bareNonIdempotent.perSec, 2), '', '']] : []),
-      ['outbox backlog: max during window / at end (rows)', `${fi(T.outbox.maxBacklog)} / ${fi(T.outbox.backlogAtEnd)}`, '', ''],
-      ['outbox drain after the window (ms) / relay rate (events/s)', `${f(T.outbox.drainMs, 0)} / ${fi(T.outbox.drainEventsPerSec)}`, '', T.outbox.drained ? '' : 'NOT DRAINED'],
-      ['window events on Kafka (observer) / committed', `${fi(T.outbox.kafkaEvents)} / ${fi(T.outbox.windowEvents)}`, '', T.outbox.kafkaEvents === T.outbox.windowEvents ? '' : 'MISSING'],
+      ...(T.bareNonIdempotent
+        ? [
+            [
+              'ratio Keystream / bare non-idempotent producer.send',
+              f(T.keystream.perSec / T.bareNonIdempotent.perSec, 2),
+              '',
+              '',
+            ],
+          ]
+        : []),
+      [
+        'outbox backlog: max during window / at end (rows)',
+        `${fi(T.outbox.maxBacklog)} / ${fi(T.outbox.backlogAtEnd)}`,
+        '',
+        '',
+      ],
+      [
+        'outbox drain after the window (ms) / relay rate (events/s)',
+        `${f(T.outbox.drainMs, 0)} / ${fi(T.outbox.drainEventsPerSec)}`,
+        '',
+        T.outbox.drained ? '' : 'NOT DRAINED',
+      ],
+      [
+        'window events on Kafka (observer) / committed',
+        `${fi(T.outbox.kafkaEvents)} / ${fi(T.outbox.windowEvents)}`,
+        '',
+        T.outbox.kafkaEvents === T.outbox.windowEvents ? '' : 'MISSING',
+      ],
       ['events reaching Kafka, window start → last (events/s)', fi(T.outbox.kafkaEventsPerSec), '', ''],
       ['last event on Kafka − last 2xx (ms)', f(T.outbox.kafkaLagAtEndMs, 0), '', ''],
-      ['projector caught up (ms after the window)', f(T.projector.catchUpMs, 0), '', T.projector.caughtUp ? '' : 'NOT CAUGHT UP'],
+      [
+        'projector caught up (ms after the window)',
+        f(T.projector.catchUpMs, 0),
+        '',
+        T.projector.caughtUp ? '' : 'NOT CAUGHT UP',
+      ],
     ]),
   );
   const K = T.cost;
-  out.push(`\n== Cost per command at full throughput (diagnostic; fixed costs spread over more commands): CPU ms per command, window start → every agent had the window's changes (${f(K.settledMs / 1000, 1)} s, ${fi(K.commands)} commands)`);
+  out.push(
+    `\n== Cost per command at full throughput (diagnostic; fixed costs spread over more commands): CPU ms per command, window start → every agent had the window's changes (${f(K.settledMs / 1000, 1)} s, ${fi(K.commands)} commands)`,
+  );
   out.push(
     table([
       ['process', 'CPU ms / command', ''],
@@ -1432,47 +1817,98 @@ function report(r: RunResult): string {
   );
   const DF = T.durableVsFast;
   if (DF) {
-    out.push(`\n== Durable vs fast command path (same run, blocks D F F D of ${DF.blockSeconds} s; fast = ${DF.fastSetting})`);
+    out.push(
+      `\n== Durable vs fast command path (same run, blocks D F F D of ${DF.blockSeconds} s; fast = ${DF.fastSetting})`,
+    );
     out.push(
       table([
         ['', 'commands/s', 'p50 ms', 'p99 ms', 'errors'],
-        ['durable (synchronous_commit=on)', fi(DF.durable.perSec), f(DF.durable.latency.p50, 2), f(DF.durable.latency.p99, 2), String(DF.durable.errors)],
-        ['fast (synchronous_commit=off)', fi(DF.fast.perSec), f(DF.fast.latency.p50, 2), f(DF.fast.latency.p99, 2), String(DF.fast.errors)],
-        ['ratio durable / fast', f(DF.ratio, 2), '', `target ≥ ${TARGETS.durableFastRatio}`, verdict(DF.ratio >= TARGETS.durableFastRatio)],
+        [
+          'durable (synchronous_commit=on)',
+          fi(DF.durable.perSec),
+          f(DF.durable.latency.p50, 2),
+          f(DF.durable.latency.p99, 2),
+          String(DF.durable.errors),
+        ],
+        [
+          'fast (synchronous_commit=off)',
+          fi(DF.fast.perSec),
+          f(DF.fast.latency.p50, 2),
+          f(DF.fast.latency.p99, 2),
+          String(DF.fast.errors),
+        ],
+        [
+          'ratio durable / fast',
+          f(DF.ratio, 2),
+          '',
+          `target ≥ ${TARGETS.durableFastRatio}`,
+          verdict(DF.ratio >= TARGETS.durableFastRatio),
+        ],
       ]),
     );
   }
   const R = T.relay;
   if (R) {
-    out.push(`\n== Relay drain: a backlog built by a command-api without relay, then published by a fresh command-api's relay`);
+    out.push(
+      `\n== Relay drain: a backlog built by a command-api without relay, then published by a fresh command-api's relay`,
+    );
     out.push(
       table([
         ['', 'value', ''],
-        ['backlog (outbox rows) / events of it on Kafka', `${fi(R.backlog)} / ${fi(R.onKafka)} of ${fi(R.expected)}`, R.drained && R.onKafka === R.expected ? '' : 'INCOMPLETE'],
+        [
+          'backlog (outbox rows) / events of it on Kafka',
+          `${fi(R.backlog)} / ${fi(R.onKafka)} of ${fi(R.expected)}`,
+          R.drained && R.onKafka === R.expected ? '' : 'INCOMPLETE',
+        ],
         ['relay publish rate, first → last backlog event on Kafka (events/s)', fi(R.eventsPerSec), ''],
-        ['  first → last (ms) / process spawn → first event (ms)', `${f(R.spanMs, 0)} / ${f(R.processStartToFirstMs, 0)}`, ''],
-        ['command API without relay: commands/s (p50 / p99 ms)', `${fi(R.fillCommandsPerSec)} (${f(R.fillLatency.p50, 1)} / ${f(R.fillLatency.p99, 1)})`, 'diagnostic'],
+        [
+          '  first → last (ms) / process spawn → first event (ms)',
+          `${f(R.spanMs, 0)} / ${f(R.processStartToFirstMs, 0)}`,
+          '',
+        ],
+        [
+          'command API without relay: commands/s (p50 / p99 ms)',
+          `${fi(R.fillCommandsPerSec)} (${f(R.fillLatency.p50, 1)} / ${f(R.fillLatency.p99, 1)})`,
+          'diagnostic',
+        ],
       ]),
     );
   }
   const perCmd = (c: CpuCores, rate: number) => (x: number) => f((x / rate) * 1000, 2);
   const pc = perCmd(T.keystream.cpu, T.keystream.perSec);
   const c = T.keystream.cpu;
-  const ours = [c.commandApi, c.projector, c.gateway, c.kafka, c.postgres].filter(Number.isFinite).reduce((a, b) => a + b, 0);
+  const ours = [c.commandApi, c.projector, c.gateway, c.kafka, c.postgres]
+    .filter(Number.isFinite)
+    .reduce((a, b) => a + b, 0);
   out.push(
     `\nCPU per command in the throughput window (ms): command-api ${pc(c.commandApi)}, postgres ${pc(c.postgres)}, projector ${pc(c.projector)}, gateway ${pc(c.gateway)}, kafka ${pc(c.kafka)}; ` +
       `Keystream total ${pc(ours)} → ceiling ≈ ${fi((os.cpus().length / ours) * T.keystream.perSec)} commands/s on ${os.cpus().length} cores if nothing else ran` +
       ` (and ${fi(T.keystream.perSec / c.commandApi)}/s for the command-api's one JS thread at one full core)`,
   );
   out.push(
-    `\ncommand-api's Postgres backends during the window (mean count per state / wait event): ${Object.entries(T.keystream.pgBackends)
+    `\ncommand-api's Postgres backends during the window (mean count per state / wait event): ${Object.entries(
+      T.keystream.pgBackends,
+    )
       .map(([k, n]) => `${k} ${f(n, 2)}`)
       .join('; ')}`,
   );
-  out.push(`\nCPU (cores of ${os.cpus().length}; 1.00 = one core busy; postgres = the cluster's own processes + this database's backends; other = machine − the listed; run-queue wait = share of the phase the main thread was runnable but had no CPU)`);
+  out.push(
+    `\nCPU (cores of ${os.cpus().length}; 1.00 = one core busy; postgres = the cluster's own processes + this database's backends; other = machine − the listed; run-queue wait = share of the phase the main thread was runnable but had no CPU)`,
+  );
   out.push(
     table([
-      ['phase', 'command-api', 'projector', 'gateway', 'kafka', 'postgres', 'bench', 'machine', 'other', 'run-queue wait: api / gateway'],
+      [
+        'phase',
+        'command-api',
+        'projector',
+        'gateway',
+        'kafka',
+        'postgres',
+        'bench',
+        'machine',
+        'other',
+        'run-queue wait: api / gateway',
+      ],
       coreRow('latency: Keystream blocks', L.cpu.keystream),
       coreRow('latency: raw blocks', L.cpu.raw),
       coreRow('throughput: command API', T.keystream.cpu),
@@ -1482,7 +1918,8 @@ function report(r: RunResult): string {
       ...(T.relay ? [coreRow('relay drain: filling, command-api without relay', T.relay.fillCpu)] : []),
     ]),
   );
-  if (T.keystream.errors > 0) out.push(`!! ${T.keystream.errors} command errors, first: ${T.keystream.firstErrors.join(' | ')}`);
+  if (T.keystream.errors > 0)
+    out.push(`!! ${T.keystream.errors} command errors, first: ${T.keystream.firstErrors.join(' | ')}`);
   if (T.bare.errors > 0) out.push(`!! ${T.bare.errors} producer errors, first: ${T.bare.firstErrors.join(' | ')}`);
   if (r.agentDisconnects > 0) out.push(`!! ${r.agentDisconnects} agents disconnected during the run`);
   const errs = Object.entries(r.childErrorLines).filter(([, n]) => n > 0);
@@ -1513,8 +1950,15 @@ async function main(run: BenchRun): Promise<void> {
     for (const c of CHILDREN) c.killNow();
   });
   if (CFG.agents % CFG.latOrgs !== 0) throw new Error('BENCH_AGENTS must be a multiple of BENCH_LAT_ORGS');
-  const profChildren = new Set((process.env.BENCH_CPU_PROF ?? '').split(',').map((s) => s.trim()).filter(Boolean));
-  for (const c of profChildren) if (!['command-api', 'projector', 'gateway'].includes(c)) throw new Error(`BENCH_CPU_PROF: unknown child '${c}' (command-api, projector, gateway)`);
+  const profChildren = new Set(
+    (process.env.BENCH_CPU_PROF ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+  for (const c of profChildren)
+    if (!['command-api', 'projector', 'gateway'].includes(c))
+      throw new Error(`BENCH_CPU_PROF: unknown child '${c}' (command-api, projector, gateway)`);
   const profDir = join(ROOT, 'bench', 'results', 'prof');
   if (profChildren.size) mkdirSync(profDir, { recursive: true });
 
@@ -1525,14 +1969,28 @@ async function main(run: BenchRun): Promise<void> {
   const durability: Durability = await readDurability(db.url, kafka);
   process.stderr.write(`${durabilityHeader(durability)}\n`);
   const pgUrl = new URL(db.url);
-  cpuSources = { kafkaPids: kafka.pids, pg: ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(pgUrl.hostname) ? { port: pgUrl.port || '5432', db: decodeURIComponent(pgUrl.pathname.slice(1)) } : undefined };
+  cpuSources = {
+    kafkaPids: kafka.pids,
+    pg: ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(pgUrl.hostname)
+      ? { port: pgUrl.port || '5432', db: decodeURIComponent(pgUrl.pathname.slice(1)) }
+      : undefined,
+  };
   const loadBefore = os.loadavg();
-  log(`Kafka ${kafka.brokers.join(',')} from ${kafka.source}; Postgres from ${db.source}; node ${process.version}, ${os.cpus().length} CPUs, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `Kafka ${kafka.brokers.join(',')} from ${kafka.source}; Postgres from ${db.source}; node ${process.version}, ${os.cpus().length} CPUs, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
+  );
   const result = await runPhases(kafka.brokers, db.url, db.ours, profChildren, profDir);
   if (profChildren.size) log(`CPU profiles in ${profDir} (node dist/bench/cpuprofile-summary.js <file>)`);
   run.report(`${durabilityHeader(durability)}\n${report(result)}`, {
     at: new Date().toISOString(),
-    machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemMB: Math.round(os.totalmem() / 2 ** 20), loadBefore, loadAfter: os.loadavg() },
+    machine: {
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      totalMemMB: Math.round(os.totalmem() / 2 ** 20),
+      loadBefore,
+      loadAfter: os.loadavg(),
+    },
     durability,
     services: { kafka: kafka.source, postgres: db.source },
     config: { ...CFG, cpuProf: [...profChildren], fast: FAST },

@@ -10,7 +10,10 @@ const server = http.createServer((req, res) => res.writeHead(req.url === '/healt
 const io = new Server(server, { transports: ['websocket'], perMessageDeflate: false, serveClient: false });
 // RAW_PAYLOAD_BYTES: the greeting padded to that many bytes of JSON (bench/snapshot's same-size raw emit).
 const base = { orgId: 'raw', epoch: 1, version: 1, pad: '' };
-const hello = { ...base, pad: 'x'.repeat(Math.max(0, Number(process.env.RAW_PAYLOAD_BYTES ?? 0) - Buffer.byteLength(JSON.stringify(base)))) };
+const hello = {
+  ...base,
+  pad: 'x'.repeat(Math.max(0, Number(process.env.RAW_PAYLOAD_BYTES ?? 0) - Buffer.byteLength(JSON.stringify(base)))),
+};
 io.of('/agents').on('connection', (s) => s.emit('hello', hello));
 server.listen(port, '127.0.0.1');
 process.on('SIGTERM', () => {

@@ -44,7 +44,13 @@ const retry = () => 250 + Math.random() * 500;
 const pct = (xs: number[], p: number) => quantile(xs, p / 100);
 
 /** Waits until `done()` holds for every item, recording when each first did (ms since t0). */
-async function converge<T>(items: T[], done: (x: T) => boolean, t0: number, what: string, describe?: (x: T) => string): Promise<number[]> {
+async function converge<T>(
+  items: T[],
+  done: (x: T) => boolean,
+  t0: number,
+  what: string,
+  describe?: (x: T) => string,
+): Promise<number[]> {
   const at = new Map<T, number>();
   while (at.size < items.length) {
     for (const x of items) if (!at.has(x) && done(x)) at.set(x, Date.now() - t0);
@@ -52,8 +58,12 @@ async function converge<T>(items: T[], done: (x: T) => boolean, t0: number, what
       // Where the stragglers stand (a stuck socket vs a retry loop), counted by state: a failed run says why.
       const states: Record<string, number> = {};
       for (const x of items) if (!at.has(x) && describe) states[describe(x)] = (states[describe(x)] ?? 0) + 1;
-      const top = Object.entries(states).sort((a, b) => b[1] - a[1]).slice(0, 12);
-      throw new Error(`${what}: ${items.length - at.size} of ${items.length} not converged in ${TIMEOUT_MS / 1000} s${top.length ? `; their states: ${JSON.stringify(top)}` : ''}`);
+      const top = Object.entries(states)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 12);
+      throw new Error(
+        `${what}: ${items.length - at.size} of ${items.length} not converged in ${TIMEOUT_MS / 1000} s${top.length ? `; their states: ${JSON.stringify(top)}` : ''}`,
+      );
     }
     await sleep(25);
   }
@@ -64,7 +74,9 @@ async function keystreamStorm(run: BenchRun) {
   const { api, projector, gateway, jwt, orgIds, sources, durability } = await startStack(run, ORGS, 'storm');
   // Printed before any figure: a report without the settings it ran with is no report.
   process.stderr.write(`${durabilityHeader(durability)}\n`);
-  const admins = await Promise.all(orgIds.map((orgId) => issueDevToken(Buffer.from(jwt), { userId: 'admin', orgId, role: 'admin', ttlSeconds: 3600 })));
+  const admins = await Promise.all(
+    orgIds.map((orgId) => issueDevToken(Buffer.from(jwt), { userId: 'admin', orgId, role: 'admin', ttlSeconds: 3600 })),
+  );
   const heads = new Map<string, number>();
   let saved = 0;
   const save = async (i: number) => {
@@ -72,8 +84,16 @@ async function keystreamStorm(run: BenchRun) {
     const send = () =>
       fetch(`${api.url}/v1/orgs/${orgId}/credentials`, {
         method: 'POST',
-        headers: { Authorization: `Bearer ${admins[i % ORGS]}`, 'Content-Type': 'application/json', 'Idempotency-Key': `storm-${orgId}-${i}` },
-        body: JSON.stringify({ provider: 'gemini', label: `storm ${i}`, apiKey: `AIzaFAKEFAKEFAKEFAKEFAKEFAKEFAK${String(i).padStart(6, '0')}FA` }),
+        headers: {
+          Authorization: `Bearer ${admins[i % ORGS]}`,
+          'Content-Type': 'application/json',
+          'Idempotency-Key': `storm-${orgId}-${i}`,
+        },
+        body: JSON.stringify({
+          provider: 'gemini',
+          label: `storm ${i}`,
+          apiKey: `AIzaFAKEFAKEFAKEFAKEFAKEFAKEFAK${String(i).padStart(6, '0')}FA`,
+        }),
       });
     // A connection reset under load is retried with the same Idempotency-Key: a retry never applies twice.
     let r: Response | undefined;
@@ -92,8 +112,24 @@ async function keystreamStorm(run: BenchRun) {
   const agents = await Promise.all(
     Array.from({ length: N }, async (_, i) => {
       const orgId = orgIds[i % ORGS];
-      const token = await issueDevToken(Buffer.from(jwt), { userId: `m${i}`, orgId, role: 'member', deviceId: `storm-${i}`, ttlSeconds: 3600 });
-      return { orgId, a: new StrictAgent({ name: `storm-${i}`, orgId, token, pickUrl: () => gateway.url, reconnectDelayMs: jitter, retryDelayMs: retry }) };
+      const token = await issueDevToken(Buffer.from(jwt), {
+        userId: `m${i}`,
+        orgId,
+        role: 'member',
+        deviceId: `storm-${i}`,
+        ttlSeconds: 3600,
+      });
+      return {
+        orgId,
+        a: new StrictAgent({
+          name: `storm-${i}`,
+          orgId,
+          token,
+          pickUrl: () => gateway.url,
+          reconnectDelayMs: jitter,
+          retryDelayMs: retry,
+        }),
+      };
     }),
   );
   const atHead = (x: (typeof agents)[number]) => x.a.settled && x.a.check.version === heads.get(x.orgId);
@@ -165,28 +201,80 @@ async function rawStorm(run: BenchRun) {
 }
 
 async function main(run: BenchRun) {
-  const settings = { agents: N, orgs: ORGS, jitterMs: JITTER, savesDuringRestart: SAVES, timeoutS: TIMEOUT_MS / 1000, cpus: os.cpus().length, node: process.version };
+  const settings = {
+    agents: N,
+    orgs: ORGS,
+    jitterMs: JITTER,
+    savesDuringRestart: SAVES,
+    timeoutS: TIMEOUT_MS / 1000,
+    cpus: os.cpus().length,
+    node: process.version,
+  };
   process.stderr.write(`reconnect storm: ${JSON.stringify(settings)}\n`);
   const ks = await keystreamStorm(run);
   const raw = await rawStorm(run);
   const lines = [durabilityHeader(ks.durability), ks.sources, `settings: ${JSON.stringify(settings)}`];
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-  const row = (name: string, r: { times: number[]; exitedMs: number; readyMs: number; proc: { peakRssMb: number; cpuSeconds: number } }) =>
+  const row = (
+    name: string,
+    r: { times: number[]; exitedMs: number; readyMs: number; proc: { peakRssMb: number; cpuSeconds: number } },
+  ) =>
     `${name.padEnd(18)} old process exited ${s(r.exitedMs)}   server ready ${s(r.readyMs)}   all at head ${s(Math.max(...r.times))}   p50 ${s(pct(r.times, 50))}   p99 ${s(pct(r.times, 99))}   peak RSS ${r.proc.peakRssMb} MB   CPU ${r.proc.cpuSeconds.toFixed(2)} s`;
   lines.push('times from the SIGTERM:');
   lines.push(row('Keystream gateway', ks));
   lines.push(row('plain socket.io', raw));
-  lines.push(`Keystream reconnection attempts refused, by connect_error (last 40 trace lines per agent): ${JSON.stringify(ks.refusals)}`);
-  lines.push(`Keystream agents reconnected and answered: p50 ${s(pct(ks.resumed, 50))}, all ${s(Math.max(...ks.resumed))}; the ${SAVES} saves made during the restart were all committed ${s(ks.savesDoneMs)} after the SIGTERM`);
+  lines.push(
+    `Keystream reconnection attempts refused, by connect_error (last 40 trace lines per agent): ${JSON.stringify(ks.refusals)}`,
+  );
+  lines.push(
+    `Keystream agents reconnected and answered: p50 ${s(pct(ks.resumed, 50))}, all ${s(Math.max(...ks.resumed))}; the ${SAVES} saves made during the restart were all committed ${s(ks.savesDoneMs)} after the SIGTERM`,
+  );
   const ratio = Math.max(...ks.times) / Math.max(...raw.times);
   const afterReady = (Math.max(...ks.times) - ks.readyMs) / (Math.max(...raw.times) - raw.readyMs);
-  lines.push(`ratio, time until all: ${ratio.toFixed(2)}× (target ≤ 2×); counted from each server's ready: ${afterReady.toFixed(2)}×   protocol violations: ${ks.violations.length} (target 0)`);
-  const figures = (r: { times: number[]; exitedMs: number; readyMs: number; proc: object }) => ({ exitedMs: r.exitedMs, readyMs: r.readyMs, allMs: Math.max(...r.times), p50Ms: pct(r.times, 50), p99Ms: pct(r.times, 99), ...r.proc });
-  const out = { settings, durability: ks.durability, services: ks.sources, machine: { cpus: os.cpus().length, totalMemMB: Math.round(os.totalmem() / 2 ** 20), loadAfter: os.loadavg() }, at: new Date().toISOString(), keystream: { ...figures(ks), savesDoneMs: ks.savesDoneMs, resumedP50Ms: pct(ks.resumed, 50), resumedAllMs: Math.max(...ks.resumed), refusals: ks.refusals, violations: ks.violations.length }, raw: figures(raw), ratio, ratioFromReady: afterReady };
+  lines.push(
+    `ratio, time until all: ${ratio.toFixed(2)}× (target ≤ 2×); counted from each server's ready: ${afterReady.toFixed(2)}×   protocol violations: ${ks.violations.length} (target 0)`,
+  );
+  const figures = (r: { times: number[]; exitedMs: number; readyMs: number; proc: object }) => ({
+    exitedMs: r.exitedMs,
+    readyMs: r.readyMs,
+    allMs: Math.max(...r.times),
+    p50Ms: pct(r.times, 50),
+    p99Ms: pct(r.times, 99),
+    ...r.proc,
+  });
+  const out = {
+    settings,
+    durability: ks.durability,
+    services: ks.sources,
+    machine: { cpus: os.cpus().length, totalMemMB: Math.round(os.totalmem() / 2 ** 20), loadAfter: os.loadavg() },
+    at: new Date().toISOString(),
+    keystream: {
+      ...figures(ks),
+      savesDoneMs: ks.savesDoneMs,
+      resumedP50Ms: pct(ks.resumed, 50),
+      resumedAllMs: Math.max(...ks.resumed),
+      refusals: ks.refusals,
+      violations: ks.violations.length,
+    },
+    raw: figures(raw),
+    ratio,
+    ratioFromReady: afterReady,
+  };
   run.report(lines.join('\n'), out);
-  if (ks.violations.length) throw new Error(`${ks.violations.length} protocol violation(s):\n${ks.violations.slice(0, 20).join('\n')}`);
+  if (ks.violations.length)
+    throw new Error(`${ks.violations.length} protocol violation(s):\n${ks.violations.slice(0, 20).join('\n')}`);
   // A server error on a client's connect is a defect, not load: the documented answer to a busy server is `unavailable`.
-  if (ks.refusals.internal_error) throw new Error(`${ks.refusals.internal_error} handshake(s) refused with internal_error`);
+  if (ks.refusals.internal_error)
+    throw new Error(`${ks.refusals.internal_error} handshake(s) refused with internal_error`);
 }
 
-runBench('reconnect-storm', { outPath: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(ROOT, 'bench', 'results', 'reconnect-storm.json'), watchdogMs: TIMEOUT_MS * 3 + 10 * 60_000 }, main);
+runBench(
+  'reconnect-storm',
+  {
+    outPath: process.env.BENCH_OUT
+      ? resolve(process.env.BENCH_OUT)
+      : join(ROOT, 'bench', 'results', 'reconnect-storm.json'),
+    watchdogMs: TIMEOUT_MS * 3 + 10 * 60_000,
+  },
+  main,
+);

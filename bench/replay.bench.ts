@@ -68,7 +68,8 @@ import { BenchRun, runBench } from './harness';
 /** The repository root: the nearest ancestor (of this file, then of the cwd) holding deploy/local/postgres.sh. */
 const ROOT = (() => {
   for (const start of [__dirname, process.cwd()]) {
-    for (let d = start; d !== dirname(d); d = dirname(d)) if (existsSync(join(d, 'deploy', 'local', 'postgres.sh'))) return d;
+    for (let d = start; d !== dirname(d); d = dirname(d))
+      if (existsSync(join(d, 'deploy', 'local', 'postgres.sh'))) return d;
   }
   return resolve(__dirname, '..', '..');
 })();
@@ -184,7 +185,14 @@ const PROVIDER_WEIGHTS: [ProviderId, number][] = [
   ['bedrock-access', 0.1],
   ['bedrock-api-key', 0.1],
 ];
-const SECTION_LABEL: Record<ProviderId, string> = { openai: 'OpenAI', gemini: 'Gemini', anthropic: 'Claude', 'bedrock-access': 'Bedrock', 'bedrock-api-key': 'BedrockKey', 'azure-openai': 'Azure' };
+const SECTION_LABEL: Record<ProviderId, string> = {
+  openai: 'OpenAI',
+  gemini: 'Gemini',
+  anthropic: 'Claude',
+  'bedrock-access': 'Bedrock',
+  'bedrock-api-key': 'BedrockKey',
+  'azure-openai': 'Azure',
+};
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-central-1', 'eu-west-1', 'ap-northeast-1'];
 const TEAMS = ['Prod', 'Staging', 'Dev', 'Research', 'Support', 'Data', 'Platform', 'Mobile', 'Search', 'Batch'];
 
@@ -300,7 +308,10 @@ function* generateLog(pool: Map<string, SealedSecret[]>, finalLive: Map<string, 
     if (r < 0.92) {
       // a rotation: the credential's (first) secret replaced
       const field = Object.keys(SECRET_FIELDS[c.provider])[0];
-      return { type: 'CredentialEdited', data: { credentialId: c.id, provider: c.provider, secrets: { [field]: seal(c.provider, field) } } };
+      return {
+        type: 'CredentialEdited',
+        data: { credentialId: c.id, provider: c.provider, secrets: { [field]: seal(c.provider, field) } },
+      };
     }
     // a field change (or a cleared optional field)
     const fields: Record<string, string | null> =
@@ -335,7 +346,8 @@ function* generateLog(pool: Map<string, SealedSecret[]>, finalLive: Map<string, 
       const userId = `admin-${rnd32() % 5}@${o.id}`;
       for (let k = 0; k < size; k += 1) {
         const r = rnd();
-        const event = o.live.length < 2 || (r < 0.3 && o.live.length < CFG.maxLivePerOrg) ? add(o) : r < 0.88 ? edit(o) : remove(o);
+        const event =
+          o.live.length < 2 || (r < 0.3 && o.live.length < CFG.maxLivePerOrg) ? add(o) : r < 0.88 ? edit(o) : remove(o);
         o.version += 1;
         position += 1;
         yield {
@@ -357,7 +369,10 @@ function* generateLog(pool: Map<string, SealedSecret[]>, finalLive: Map<string, 
 }
 
 /** COPY text format: backslash, tab, newline and carriage return escaped. */
-const copyText = (s: string) => (/[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : s);
+const copyText = (s: string) =>
+  /[\\\t\n\r]/.test(s)
+    ? s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
+    : s;
 
 function eventCopyLine(e: EventEnvelope): string {
   return `${e.eventId}\t${e.orgId}\t${e.version}\t${e.type}\t${e.schemaVersion}\t${e.occurredAt}\t${copyText(e.actor.userId)}\t${e.commandId}\t${e.batch?.id ?? '\\N'}\t${e.batch?.size ?? '\\N'}\t${copyText(JSON.stringify(e.data))}\n`;
@@ -428,7 +443,14 @@ interface Phase {
   readonly note?: string;
 }
 
-const phase = (name: string, events: number, seconds: number, mem?: Mem, extra: Partial<Phase> = {}): Phase => ({ name, events, seconds, eventsPerSec: events / seconds, mem, ...extra });
+const phase = (name: string, events: number, seconds: number, mem?: Mem, extra: Partial<Phase> = {}): Phase => ({
+  name,
+  events,
+  seconds,
+  eventsPerSec: events / seconds,
+  mem,
+  ...extra,
+});
 
 interface ReplayRun {
   readonly fold: Phase;
@@ -466,7 +488,13 @@ async function replayOnce(ds: DataSource, source: LogSource, rep: number, write 
     fold: phase(`replay: count + read + fold (${source.name})`, n, fold.seconds, fold.mem, { rep }),
     hashes: phase('replay: rebuild.orgs() (key-set hashes)', n, hashes.seconds, hashes.mem, { rep }),
     writeShadow: phase('replay: writeShadow', n, ws?.seconds ?? NaN, ws?.mem, { rep }),
-    endToEnd: phase('replay end to end (count + fold + hashes + writeShadow)', n, total, peak(peak(fold.mem, hashes.mem), ws?.mem), { rep }),
+    endToEnd: phase(
+      'replay end to end (count + fold + hashes + writeShadow)',
+      n,
+      total,
+      peak(peak(fold.mem, hashes.mem), ws?.mem),
+      { rep },
+    ),
     rebuilt,
     events: n,
     duplicates: rebuild.duplicates,
@@ -507,7 +535,9 @@ async function rawPgRead(url: string, rep: number): Promise<Phase> {
         cursor = rows[rows.length - 1].pos;
       }
     });
-    return phase('ceiling: plain pg read of the same rows (no TypeORM, no envelope mapping)', n, r.seconds, r.mem, { rep });
+    return phase('ceiling: plain pg read of the same rows (no TypeORM, no envelope mapping)', n, r.seconds, r.mem, {
+      rep,
+    });
   } finally {
     await c.end();
   }
@@ -520,7 +550,9 @@ function finalRowsCopy(rebuilt: readonly RebuiltOrg[]): { credentials: string[];
   let rows = 0;
   for (const o of rebuilt) {
     for (const c of o.state.credentials.values()) {
-      buf.push(`${o.orgId}\t${c.id}\t${c.provider}\t${copyText(c.label)}\t${copyText(JSON.stringify(c.fields))}\t${copyText(JSON.stringify(c.secrets))}\t${c.version}\n`);
+      buf.push(
+        `${o.orgId}\t${c.id}\t${c.provider}\t${copyText(c.label)}\t${copyText(JSON.stringify(c.fields))}\t${copyText(JSON.stringify(c.secrets))}\t${c.version}\n`,
+      );
       rows += 1;
       if (buf.length >= 2000) {
         credentials.push(buf.join(''));
@@ -529,12 +561,23 @@ function finalRowsCopy(rebuilt: readonly RebuiltOrg[]): { credentials: string[];
     }
   }
   if (buf.length) credentials.push(buf.join(''));
-  for (let i = 0; i < rebuilt.length; i += 2000) keySets.push(rebuilt.slice(i, i + 2000).map((o) => `${o.orgId}\t1\t${o.state.version}\t${o.hash}\n`).join(''));
+  for (let i = 0; i < rebuilt.length; i += 2000)
+    keySets.push(
+      rebuilt
+        .slice(i, i + 2000)
+        .map((o) => `${o.orgId}\t1\t${o.state.version}\t${o.hash}\n`)
+        .join(''),
+    );
   return { credentials, keySets, rows };
 }
 
 /** Ceiling 2: COPY the final rows (credentials + heads) into scratch tables shaped like the shadow tables; only COPY + commit timed. */
-async function copyCeiling(url: string, rebuilt: readonly RebuiltOrg[], events: number, rep: number): Promise<{ phase: Phase; rows: number; serializeSeconds: number; bytes: number }> {
+async function copyCeiling(
+  url: string,
+  rebuilt: readonly RebuiltOrg[],
+  events: number,
+  rep: number,
+): Promise<{ phase: Phase; rows: number; serializeSeconds: number; bytes: number }> {
   const t = performance.now();
   const data = finalRowsCopy(rebuilt);
   const serializeSeconds = (performance.now() - t) / 1000;
@@ -545,12 +588,22 @@ async function copyCeiling(url: string, rebuilt: readonly RebuiltOrg[], events: 
     await c.query('TRUNCATE bench_copy_credentials, bench_copy_key_sets');
     const r = await measured(async () => {
       await c.query('BEGIN');
-      await copyIn(c, 'COPY bench_copy_credentials (org_id, credential_id, provider, label, fields, secrets, version) FROM STDIN', data.credentials);
+      await copyIn(
+        c,
+        'COPY bench_copy_credentials (org_id, credential_id, provider, label, fields, secrets, version) FROM STDIN',
+        data.credentials,
+      );
       await copyIn(c, 'COPY bench_copy_key_sets (org_id, epoch, version, hash) FROM STDIN', data.keySets);
       await c.query('COMMIT');
     });
     return {
-      phase: phase(`COPY of the final rows (${data.rows.toLocaleString('en-US')} credentials + ${rebuilt.length.toLocaleString('en-US')} heads)`, events, r.seconds, r.mem, { rep }),
+      phase: phase(
+        `COPY of the final rows (${data.rows.toLocaleString('en-US')} credentials + ${rebuilt.length.toLocaleString('en-US')} heads)`,
+        events,
+        r.seconds,
+        r.mem,
+        { rep },
+      ),
       rows: data.rows,
       serializeSeconds,
       bytes,
@@ -561,7 +614,11 @@ async function copyCeiling(url: string, rebuilt: readonly RebuiltOrg[], events: 
 }
 
 /** Checks the rebuild against what the generator wrote: every event folded once, no gap, the right versions and sizes. */
-function checkRebuild(r: { rebuilt: readonly RebuiltOrg[]; events: number; duplicates: number }, finalLive: ReadonlyMap<string, number>, label: string): void {
+function checkRebuild(
+  r: { rebuilt: readonly RebuiltOrg[]; events: number; duplicates: number },
+  finalLive: ReadonlyMap<string, number>,
+  label: string,
+): void {
   const problems: string[] = [];
   if (r.events !== CFG.events) problems.push(`${r.events} events folded, expected ${CFG.events}`);
   if (r.duplicates !== 0) problems.push(`${r.duplicates} duplicates`);
@@ -572,15 +629,22 @@ function checkRebuild(r: { rebuilt: readonly RebuiltOrg[]; events: number; dupli
     const i = Number(o.orgId.slice(o.orgId.lastIndexOf('-') + 1));
     if (o.gapAt !== undefined) problems.push(`${o.orgId}: gap at ${o.gapAt}`);
     if (o.state.version !== perOrg + (i < extra ? 1 : 0)) problems.push(`${o.orgId}: version ${o.state.version}`);
-    if (o.state.credentials.size !== finalLive.get(o.orgId)) problems.push(`${o.orgId}: ${o.state.credentials.size} credentials, generator left ${finalLive.get(o.orgId)}`);
+    if (o.state.credentials.size !== finalLive.get(o.orgId))
+      problems.push(`${o.orgId}: ${o.state.credentials.size} credentials, generator left ${finalLive.get(o.orgId)}`);
     if (problems.length > 5) break;
   }
-  if (problems.length) throw new Error(`${label}: the rebuild does not match the generated log: ${problems.slice(0, 5).join('; ')}`);
+  if (problems.length)
+    throw new Error(`${label}: the rebuild does not match the generated log: ${problems.slice(0, 5).join('; ')}`);
 }
 
 const digestOfHashes = (rebuilt: readonly RebuiltOrg[]) =>
   createHash('sha256')
-    .update([...rebuilt].sort((a, b) => (a.orgId < b.orgId ? -1 : 1)).map((o) => `${o.orgId}:${o.state.version}:${o.hash}`).join('\n'))
+    .update(
+      [...rebuilt]
+        .sort((a, b) => (a.orgId < b.orgId ? -1 : 1))
+        .map((o) => `${o.orgId}:${o.state.version}:${o.hash}`)
+        .join('\n'),
+    )
     .digest('hex');
 
 // ---------------------------------------------------------------------------------------------------------
@@ -611,7 +675,10 @@ async function runCli(dbUrl: string): Promise<CliRun> {
   delete env.KAFKA_BROKERS;
   try {
     const t = performance.now();
-    const child = spawn(process.execPath, [CLI_ENTRY, 'replay', '--dry-run', '--source', 'postgres'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_ENTRY, 'replay', '--dry-run', '--source', 'postgres'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += String(d)));
@@ -629,7 +696,10 @@ async function runCli(dbUrl: string): Promise<CliRun> {
     clearInterval(poll);
     const wallSeconds = (performance.now() - t) / 1000;
     const m = /replayed (\d+) events of (\d+) org\(s\) at (\d+) events\/s/.exec(out);
-    const progressLine = err.split(/[\r\n]/).filter((l) => l.startsWith('replay from')).pop();
+    const progressLine = err
+      .split(/[\r\n]/)
+      .filter((l) => l.startsWith('replay from'))
+      .pop();
     return {
       exitCode,
       wallSeconds,
@@ -665,7 +735,8 @@ async function profileReplay(ds: DataSource, outDir: string): Promise<{ file: st
   writeFileSync(file, JSON.stringify(profile));
   let summary = '';
   const summariser = join(__dirname, 'cpuprofile-summary.js');
-  if (existsSync(summariser)) summary = execFileSync(process.execPath, [summariser, file, '15'], { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 });
+  if (existsSync(summariser))
+    summary = execFileSync(process.execPath, [summariser, file, '15'], { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 });
   return { file, summary };
 }
 
@@ -682,19 +753,34 @@ interface KafkaResult {
 
 async function kafkaRun(brokers: string[], pool: Map<string, SealedSecret[]>, pgDigest: string): Promise<KafkaResult> {
   const topic = `keystream-replay-bench-${randomBytes(4).toString('hex')}`;
-  const settings = { brokers, clientId: 'keystream-replay-bench', topic, partitions: CFG.partitions, replicationFactor: REPLICATION, maxBytesPerPartition: 1_048_576 };
+  const settings = {
+    brokers,
+    clientId: 'keystream-replay-bench',
+    topic,
+    partitions: CFG.partitions,
+    replicationFactor: REPLICATION,
+    maxBytesPerPartition: 1_048_576,
+  };
   const kafka = new Kafka({ clientId: 'keystream-replay-bench', brokers, logLevel: logLevel.ERROR });
   const admin = kafka.admin();
   await admin.connect();
   try {
     await ensureTopic(admin, settings);
-    log(`kafka: producing ${CFG.events.toLocaleString('en-US')} envelopes to ${topic} (${CFG.partitions} partitions, key = orgId)`);
+    log(
+      `kafka: producing ${CFG.events.toLocaleString('en-US')} envelopes to ${topic} (${CFG.partitions} partitions, key = orgId)`,
+    );
     // The adapter's partitioner (murmur2 of the key), applied here so each partition gets its own chain of sends:
     // one request in flight per partition keeps the log's per-org order, six partitions keep the broker busy.
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     const partitionOf = Partitioners.DefaultPartitioner();
-    const meta = Array.from({ length: CFG.partitions }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+    const meta = Array.from({ length: CFG.partitions }, (_, i) => ({
+      partitionId: i,
+      leader: 0,
+      partitionErrorCode: 0,
+      replicas: [0],
+      isr: [0],
+    }));
     type Msg = { key: string; value: string; partition: number; headers: Record<string, string> };
     const batches: Msg[][] = meta.map(() => []);
     const chains: Promise<void>[] = meta.map(() => Promise.resolve());
@@ -712,7 +798,12 @@ async function kafkaRun(brokers: string[], pool: Map<string, SealedSecret[]>, pg
       if (inFlight[p] >= 3) await chains[p];
     };
     for (const e of generateLog(pool, new Map())) {
-      const m = { key: e.orgId, value: JSON.stringify(e), partition: 0, headers: { 'event-type': e.type, 'schema-version': String(e.schemaVersion), 'event-id': e.eventId } };
+      const m = {
+        key: e.orgId,
+        value: JSON.stringify(e),
+        partition: 0,
+        headers: { 'event-type': e.type, 'schema-version': String(e.schemaVersion), 'event-id': e.eventId },
+      };
       m.partition = partitionOf({ topic, partitionMetadata: meta, message: m });
       batches[m.partition].push(m);
       if (batches[m.partition].length >= 800) await flush(m.partition); // ≈ 0.5 MB: under the broker's 1 MB batch limit
@@ -741,7 +832,10 @@ async function kafkaRun(brokers: string[], pool: Map<string, SealedSecret[]>, pg
     log(`kafka: replay fold ${fmtRate(fold)}`);
     return { topic, produceSeconds, noop, fold, sameHashesAsPostgres: digestOfHashes(rebuilt) === pgDigest };
   } finally {
-    if (!envFlag('BENCH_KEEP_TOPIC', false)) await admin.deleteTopics({ topics: [topic] }).catch((e: Error) => log(`kafka: could not delete ${topic}: ${e.message}`));
+    if (!envFlag('BENCH_KEEP_TOPIC', false))
+      await admin
+        .deleteTopics({ topics: [topic] })
+        .catch((e: Error) => log(`kafka: could not delete ${topic}: ${e.message}`));
     await admin.disconnect();
   }
 }
@@ -750,18 +844,32 @@ async function kafkaRun(brokers: string[], pool: Map<string, SealedSecret[]>, pg
 // Report
 
 const f = (n: number | undefined, d = 1) => (n !== undefined && Number.isFinite(n) ? n.toFixed(d) : '—');
-const fi = (n: number | undefined) => (n !== undefined && Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
+const fi = (n: number | undefined) =>
+  n !== undefined && Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—';
 const fmtRate = (p: Phase) => `${fi(p.eventsPerSec)} events/s (${f(p.seconds, 2)} s)`;
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
 
 function table(rows: string[][]): string {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r, ri) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ') + (ri === 0 ? `\n${w.map((n) => '-'.repeat(n)).join('  ')}` : '')).join('\n');
+  return rows
+    .map(
+      (r, ri) =>
+        r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ') +
+        (ri === 0 ? `\n${w.map((n) => '-'.repeat(n)).join('  ')}` : ''),
+    )
+    .join('\n');
 }
 
 interface Result {
   readonly setup: Record<string, number | string>;
-  readonly reps: { rep: number; order: string; noop: Phase; replay: Omit<ReplayRun, 'rebuilt'>; copy: Phase & { rows: number }; raw: Phase }[];
+  readonly reps: {
+    rep: number;
+    order: string;
+    noop: Phase;
+    replay: Omit<ReplayRun, 'rebuilt'>;
+    copy: Phase & { rows: number };
+    raw: Phase;
+  }[];
   readonly summary: {
     readonly foldEventsPerSec: number;
     readonly endToEndEventsPerSec: number;
@@ -798,44 +906,112 @@ const median = (xs: number[]) => {
 function checks(r: Result) {
   const s = r.summary;
   return [
-    { what: 'replay end to end, events/s (median of reps)', value: s.endToEndEventsPerSec, target: `≥ ${fi(TARGETS.eventsPerSec)}`, ok: s.endToEndEventsPerSec >= TARGETS.eventsPerSec },
-    { what: 'replay end to end / plain pg read of the same rows', value: s.ratioEndToEnd, target: `≥ ${TARGETS.ratioToPlainRead}`, ok: s.ratioEndToEnd >= TARGETS.ratioToPlainRead },
+    {
+      what: 'replay end to end, events/s (median of reps)',
+      value: s.endToEndEventsPerSec,
+      target: `≥ ${fi(TARGETS.eventsPerSec)}`,
+      ok: s.endToEndEventsPerSec >= TARGETS.eventsPerSec,
+    },
+    {
+      what: 'replay end to end / plain pg read of the same rows',
+      value: s.ratioEndToEnd,
+      target: `≥ ${TARGETS.ratioToPlainRead}`,
+      ok: s.ratioEndToEnd >= TARGETS.ratioToPlainRead,
+    },
   ];
 }
 
 function report(r: Result): string {
   const out: string[] = [];
-  const memCols = (p: Phase) => [f(p.mem?.cpuSeconds, 2), f(p.mem?.load1, 2), f(p.mem?.peakRssMB, 0), f(p.mem?.peakHeapUsedMB, 0)];
-  const row = (p: Phase) => [p.name + (p.rep ? ` [rep ${p.rep}]` : ''), fi(p.events), f(p.seconds, 2), fi(p.eventsPerSec), ...memCols(p)];
-  out.push(`\n== keystream replay: ${fi(CFG.events)} events across ${fi(CFG.orgs)} orgs (${fi(Number(r.setup.finalCredentials))} credentials at the end); node ${process.version}, ${os.cpus().length} CPUs`);
+  const memCols = (p: Phase) => [
+    f(p.mem?.cpuSeconds, 2),
+    f(p.mem?.load1, 2),
+    f(p.mem?.peakRssMB, 0),
+    f(p.mem?.peakHeapUsedMB, 0),
+  ];
+  const row = (p: Phase) => [
+    p.name + (p.rep ? ` [rep ${p.rep}]` : ''),
+    fi(p.events),
+    f(p.seconds, 2),
+    fi(p.eventsPerSec),
+    ...memCols(p),
+  ];
+  out.push(
+    `\n== keystream replay: ${fi(CFG.events)} events across ${fi(CFG.orgs)} orgs (${fi(Number(r.setup.finalCredentials))} credentials at the end); node ${process.version}, ${os.cpus().length} CPUs`,
+  );
   const rows: string[][] = [['phase', 'events', 's', 'events/s', 'cpu s', 'load1', 'peak RSS MB', 'peak heap MB']];
   for (const rep of r.reps) {
     rows.push([`-- rep ${rep.rep} (order: ${rep.order})`, '', '', '', '', '', '', '']);
-    rows.push(row(rep.raw), row(rep.noop), row(rep.replay.fold), row(rep.replay.hashes), row(rep.replay.writeShadow), row(rep.replay.endToEnd), [`${rep.copy.name} [rep ${rep.rep}] (rows, not events)`, fi(rep.copy.rows), f(rep.copy.seconds, 2), `${fi(rep.copy.rows / rep.copy.seconds)} rows/s`, ...memCols(rep.copy)]);
+    rows.push(
+      row(rep.raw),
+      row(rep.noop),
+      row(rep.replay.fold),
+      row(rep.replay.hashes),
+      row(rep.replay.writeShadow),
+      row(rep.replay.endToEnd),
+      [
+        `${rep.copy.name} [rep ${rep.rep}] (rows, not events)`,
+        fi(rep.copy.rows),
+        f(rep.copy.seconds, 2),
+        `${fi(rep.copy.rows / rep.copy.seconds)} rows/s`,
+        ...memCols(rep.copy),
+      ],
+    );
   }
-  if (r.kafka && 'noop' in r.kafka) rows.push(['-- kafka source', '', '', '', '', '', '', ''], row(r.kafka.noop), row(r.kafka.fold));
+  if (r.kafka && 'noop' in r.kafka)
+    rows.push(['-- kafka source', '', '', '', '', '', '', ''], row(r.kafka.noop), row(r.kafka.fold));
   out.push(table(rows));
-  out.push('(events/s of a step = events / that step\'s seconds; cpu s = this process\'s user + system CPU in the phase; load1 = 1-min load average at its end, on a shared machine)');
+  out.push(
+    "(events/s of a step = events / that step's seconds; cpu s = this process's user + system CPU in the phase; load1 = 1-min load average at its end, on a shared machine)",
+  );
   const s = r.summary;
   out.push(`\n== Summary (median over ${r.reps.length} rep(s))`);
   out.push(
     table([
       ['', 'events/s', 'target', ''],
       ['ceiling: plain pg read of the same rows (events/s)', fi(s.plainReadEventsPerSec), '', 'ceiling'],
-      ['project reader, no-op consume (postgresSource; events/s)', fi(s.noopConsumeEventsPerSec), '', `${f(s.ratioNoopToPlainRead, 2)} of the plain read`],
+      [
+        'project reader, no-op consume (postgresSource; events/s)',
+        fi(s.noopConsumeEventsPerSec),
+        '',
+        `${f(s.ratioNoopToPlainRead, 2)} of the plain read`,
+      ],
       ['COPY of the final rows (rows/s, not events)', fi(s.copyRowsPerSec), '', 'write rate'],
       ['replay: read + fold', fi(s.foldEventsPerSec), '', ''],
-      ['replay: end to end incl. hashes + writeShadow', fi(s.endToEndEventsPerSec), `≥ ${fi(TARGETS.eventsPerSec)}`, verdict(s.endToEndEventsPerSec >= TARGETS.eventsPerSec)],
-      ['ratio end to end / plain pg read', f(s.ratioEndToEnd, 2), `≥ ${TARGETS.ratioToPlainRead}`, verdict(s.ratioEndToEnd >= TARGETS.ratioToPlainRead)],
-      ['  per rep (end to end / plain read of the same rep)', s.ratioEndToEndPerRep.map((x) => f(x, 2)).join(' '), '', 'info'],
-      ['  per rep, CPU: plain read cpu s / replay end to end cpu s', s.cpuRatioPerRep.map((x) => f(x, 2)).join(' '), '', 'info'],
+      [
+        'replay: end to end incl. hashes + writeShadow',
+        fi(s.endToEndEventsPerSec),
+        `≥ ${fi(TARGETS.eventsPerSec)}`,
+        verdict(s.endToEndEventsPerSec >= TARGETS.eventsPerSec),
+      ],
+      [
+        'ratio end to end / plain pg read',
+        f(s.ratioEndToEnd, 2),
+        `≥ ${TARGETS.ratioToPlainRead}`,
+        verdict(s.ratioEndToEnd >= TARGETS.ratioToPlainRead),
+      ],
+      [
+        '  per rep (end to end / plain read of the same rep)',
+        s.ratioEndToEndPerRep.map((x) => f(x, 2)).join(' '),
+        '',
+        'info',
+      ],
+      [
+        '  per rep, CPU: plain read cpu s / replay end to end cpu s',
+        s.cpuRatioPerRep.map((x) => f(x, 2)).join(' '),
+        '',
+        'info',
+      ],
       ['ratio read + fold / plain pg read', f(s.ratioFold, 2), '', 'info'],
       ['fold cost over the no-op read (µs per event, median)', f(s.foldCostMicros, 2), '', 'info'],
       ['peak RSS / heap used during replay (MB)', `${f(s.peakRssMB, 0)} / ${f(s.peakHeapUsedMB, 0)}`, '', ''],
       ['process max RSS (MB, whole run incl. load)', f(s.processMaxRssMB, 0), '', ''],
     ]),
   );
-  if (r.compareWithLive) out.push(`\ncompareWithLive (live projection = the rebuild): ${f(r.compareWithLive.seconds, 2)} s, ${r.compareWithLive.diffs} diff(s)`);
+  if (r.compareWithLive)
+    out.push(
+      `\ncompareWithLive (live projection = the rebuild): ${f(r.compareWithLive.seconds, 2)} s, ${r.compareWithLive.diffs} diff(s)`,
+    );
   if (r.cli) {
     const c = r.cli;
     out.push(
@@ -898,13 +1074,16 @@ async function body(run: BenchRun): Promise<void> {
   const dropDb = () => adminQuery(maintenanceUrl, `DROP DATABASE IF EXISTS ${quoteIdent(CFG.dbName)} WITH (FORCE)`);
   await dropDb();
   await adminQuery(maintenanceUrl, `CREATE DATABASE ${quoteIdent(CFG.dbName)}`);
-  log(`Postgres from ${server.source}; fresh database ${CFG.dbName}; node ${process.version}, ${os.cpus().length} CPUs, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `Postgres from ${server.source}; fresh database ${CFG.dbName}; node ${process.version}, ${os.cpus().length} CPUs, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
+  );
 
   let ds: DataSource | undefined;
   cleanup = async () => {
     await ds?.destroy().catch(() => undefined);
     ds = undefined;
-    if (!envFlag('BENCH_KEEP_DB', false)) await dropDb().catch((e: Error) => log(`could not drop ${CFG.dbName}: ${e.message}`));
+    if (!envFlag('BENCH_KEEP_DB', false))
+      await dropDb().catch((e: Error) => log(`could not drop ${CFG.dbName}: ${e.message}`));
   };
 
   ds = await openDatabase({ url: dbUrl, poolSize: 4, applicationName: 'keystream-replay-bench' });
@@ -914,7 +1093,10 @@ async function body(run: BenchRun): Promise<void> {
   const pool = sealPool();
   const finalLive = new Map<string, number>();
   const orgIds = Array.from({ length: CFG.orgs }, (_, i) => orgIdOf(i));
-  await ds.query(`INSERT INTO organizations (id, name) SELECT id, 'Replay bench ' || id FROM unnest($1::text[]) AS t(id)`, [orgIds]);
+  await ds.query(
+    `INSERT INTO organizations (id, name) SELECT id, 'Replay bench ' || id FROM unnest($1::text[]) AS t(id)`,
+    [orgIds],
+  );
   const load = new Client({ connectionString: dbUrl, application_name: 'keystream-replay-bench' });
   await load.connect();
   let t = performance.now();
@@ -937,13 +1119,17 @@ async function body(run: BenchRun): Promise<void> {
   t = performance.now();
   await ds.query('VACUUM (ANALYZE) events');
   setup.vacuumSeconds = (performance.now() - t) / 1000;
-  const [{ n, size }] = await ds.query(`SELECT count(*)::int AS n, pg_size_pretty(pg_total_relation_size('events')) AS size FROM events`);
+  const [{ n, size }] = await ds.query(
+    `SELECT count(*)::int AS n, pg_size_pretty(pg_total_relation_size('events')) AS size FROM events`,
+  );
   if (n !== CFG.events) throw new Error(`loaded ${n} events, expected ${CFG.events}`);
   setup.eventsTableSize = size;
   setup.finalCredentials = [...finalLive.values()].reduce((a, b) => a + b, 0);
   await ds.query(`CREATE TABLE bench_copy_credentials (LIKE key_set_credentials_shadow INCLUDING ALL)`);
   await ds.query(`CREATE TABLE bench_copy_key_sets (LIKE key_sets_shadow INCLUDING ALL)`);
-  log(`loaded ${fi(n)} events (${size}) in ${f(setup.loadSeconds, 1)} s; ${fi(setup.finalCredentials)} credentials live at the end; VACUUM ANALYZE ${f(setup.vacuumSeconds, 1)} s`);
+  log(
+    `loaded ${fi(n)} events (${size}) in ${f(setup.loadSeconds, 1)} s; ${fi(setup.finalCredentials)} credentials live at the end; VACUUM ANALYZE ${f(setup.vacuumSeconds, 1)} s`,
+  );
 
   // Measured reps: alternate the order so warm-up and drift hit both sides alike. The rebuilt key sets are checked,
   // COPYed and released right after the replay, so no phase carries another phase's heap.
@@ -962,23 +1148,30 @@ async function body(run: BenchRun): Promise<void> {
     };
     const doReplay = async () => {
       const run = await replayOnce(ds!, source, rep);
-      log(`rep ${rep}: replay fold ${fmtRate(run.fold)}, hashes ${f(run.hashes.seconds, 2)} s, writeShadow ${f(run.writeShadow.seconds, 2)} s → end to end ${fmtRate(run.endToEnd)}`);
+      log(
+        `rep ${rep}: replay fold ${fmtRate(run.fold)}, hashes ${f(run.hashes.seconds, 2)} s, writeShadow ${f(run.writeShadow.seconds, 2)} s → end to end ${fmtRate(run.endToEnd)}`,
+      );
       checkRebuild(run, finalLive, `rep ${rep}`);
       const digest = digestOfHashes(run.rebuilt);
       if (pgDigest && digest !== pgDigest) throw new Error(`rep ${rep}: the rebuild differs from rep 1's`);
       pgDigest = digest;
       const [{ shadow }] = await ds!.query(`SELECT count(*)::int AS shadow FROM key_set_credentials_shadow`);
-      if (shadow !== setup.finalCredentials) throw new Error(`writeShadow left ${shadow} rows, expected ${setup.finalCredentials}`);
+      if (shadow !== setup.finalCredentials)
+        throw new Error(`writeShadow left ${shadow} rows, expected ${setup.finalCredentials}`);
       const c = await copyCeiling(dbUrl, run.rebuilt, run.events, rep);
       copy = { ...c.phase, rows: c.rows };
       setup.copyBytes = c.bytes;
       setup.copySerializeSeconds = c.serializeSeconds;
-      log(`rep ${rep}: COPY of ${fi(c.rows)} final rows ${f(c.phase.seconds, 2)} s → ${fi(c.rows / c.phase.seconds)} rows/s`);
+      log(
+        `rep ${rep}: COPY of ${fi(c.rows)} final rows ${f(c.phase.seconds, 2)} s → ${fi(c.rows / c.phase.seconds)} rows/s`,
+      );
       if (rep === CFG.reps) {
         // The live projection = the rebuild (as a healthy projector leaves it), for compareWithLive and the CLI.
         await ds!.query(`TRUNCATE key_set_credentials, key_sets`);
         await ds!.query(`INSERT INTO key_set_credentials SELECT * FROM bench_copy_credentials`);
-        await ds!.query(`INSERT INTO key_sets (org_id, epoch, version, hash) SELECT org_id, epoch, version, hash FROM bench_copy_key_sets`);
+        await ds!.query(
+          `INSERT INTO key_sets (org_id, epoch, version, hash) SELECT org_id, epoch, version, hash FROM bench_copy_key_sets`,
+        );
         await ds!.query('VACUUM (ANALYZE) key_set_credentials, key_sets');
         const m = await measured(() => compareWithLive(ds!, run.rebuilt));
         cmp = { seconds: m.seconds, diffs: m.value.length };
@@ -996,7 +1189,14 @@ async function body(run: BenchRun): Promise<void> {
     }
     const raw = await rawPgRead(dbUrl, rep);
     log(`rep ${rep}: plain pg read ${fmtRate(raw)}`);
-    reps.push({ rep, order: noopFirst ? 'no-op, replay' : 'replay, no-op', noop: noop!, replay: replay!, copy: copy!, raw });
+    reps.push({
+      rep,
+      order: noopFirst ? 'no-op, replay' : 'replay, no-op',
+      noop: noop!,
+      replay: replay!,
+      copy: copy!,
+      raw,
+    });
   }
 
   let cli: CliRun | undefined;
@@ -1060,7 +1260,14 @@ async function body(run: BenchRun): Promise<void> {
   };
   run.report(`${durabilityHeader(durability)}\n${report(result)}`, {
     at: new Date().toISOString(),
-    machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemMB: Math.round(os.totalmem() / 2 ** 20), loadBefore, loadAfter: os.loadavg() },
+    machine: {
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      totalMemMB: Math.round(os.totalmem() / 2 ** 20),
+      loadBefore,
+      loadAfter: os.loadavg(),
+    },
     durability,
     services: { postgres: server.source, database: CFG.dbName, kafka: kafkaProvided?.source },
     config: { ...CFG, fast: FAST },

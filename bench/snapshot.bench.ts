@@ -31,12 +31,25 @@ const PER_SECTION = 50;
 const pct = (xs: number[], p: number) => quantile(xs, p / 100);
 const d = (i: number) => String(i).padStart(6, '0');
 const ADD: Record<string, (i: number) => object> = {
-  openai: (i) => ({ apiKey: `sk-proj-FAKEFAKEFAKEFAKEFAKE${d(i)}`, organization: 'org-FAKE000000', baseUrl: 'https://api.openai.com/v1' }),
+  openai: (i) => ({
+    apiKey: `sk-proj-FAKEFAKEFAKEFAKEFAKE${d(i)}`,
+    organization: 'org-FAKE000000',
+    baseUrl: 'https://api.openai.com/v1',
+  }),
   gemini: (i) => ({ apiKey: `AIzaFAKEFAKEFAKEFAKEFAKEFAKEFAK${d(i)}FA` }),
   anthropic: (i) => ({ apiKey: `sk-ant-api03-FAKEFAKEFAKEFAKEFAKE${d(i)}` }),
-  'bedrock-access': (i) => ({ accessKeyId: `AKIAFAKEFAKEFA${d(i)}`, secretAccessKey: `FAKEfakeFAKEfakeFAKEfakeFAKEfakeFA${d(i)}`, region: 'us-east-1' }),
+  'bedrock-access': (i) => ({
+    accessKeyId: `AKIAFAKEFAKEFA${d(i)}`,
+    secretAccessKey: `FAKEfakeFAKEfakeFAKEfakeFAKEfakeFA${d(i)}`,
+    region: 'us-east-1',
+  }),
   'bedrock-api-key': (i) => ({ apiKey: `ABSKFAKEFAKEFAKEFAKEFAKEFA${d(i)}`, region: 'us-west-2' }),
-  'azure-openai': (i) => ({ apiKey: `00000000000000000000000000${d(i)}`, endpoint: 'https://fake-resource.openai.azure.com', deployment: 'gpt-4o', apiVersion: '2024-10-21' }),
+  'azure-openai': (i) => ({
+    apiKey: `00000000000000000000000000${d(i)}`,
+    endpoint: 'https://fake-resource.openai.azure.com',
+    deployment: 'gpt-4o',
+    apiVersion: '2024-10-21',
+  }),
 };
 
 type Receiver = (onPayload: (bytes: number) => void) => { close(): void };
@@ -55,7 +68,9 @@ async function once(connect: Receiver): Promise<{ ms: number; bytes: number }> {
 async function burst(connect: Receiver, n: number): Promise<number> {
   const t0 = performance.now();
   const clients: { close(): void }[] = [];
-  await Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve) => clients.push(connect(() => resolve())))));
+  await Promise.all(
+    Array.from({ length: n }, () => new Promise<void>((resolve) => clients.push(connect(() => resolve())))),
+  );
   const all = performance.now() - t0;
   await new Promise((r) => setImmediate(r));
   clients.forEach((c) => c.close());
@@ -71,12 +86,31 @@ async function main(run: BenchRun) {
   const admin = await issueDevToken(Buffer.from(jwt), { userId: 'admin', orgId, role: 'admin', ttlSeconds: 3600 });
   let version = 0;
   for (const [provider, fields] of Object.entries(ADD)) {
-    const changes = Array.from({ length: PER_SECTION }, (_, i) => ({ op: 'add', provider, label: `${provider} ${i} Zürich 東京`, ...fields(i) }));
-    const r = await fetch(`${api.url}/v1/orgs/${orgId}/credentials:batch`, { method: 'POST', headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ changes }) });
+    const changes = Array.from({ length: PER_SECTION }, (_, i) => ({
+      op: 'add',
+      provider,
+      label: `${provider} ${i} Zürich 東京`,
+      ...fields(i),
+    }));
+    const r = await fetch(`${api.url}/v1/orgs/${orgId}/credentials:batch`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ changes }),
+    });
     if (r.status !== 200) throw new Error(`batch ${provider} → ${r.status} ${await r.text()}`);
     version = ((await r.json()) as { version: number }).version;
   }
-  const tokens = await Promise.all(Array.from({ length: Math.max(SEQUENTIAL, BURST) }, (_, i) => issueDevToken(Buffer.from(jwt), { userId: `m${i}`, orgId, role: 'member', deviceId: `snap-${i}`, ttlSeconds: 3600 })));
+  const tokens = await Promise.all(
+    Array.from({ length: Math.max(SEQUENTIAL, BURST) }, (_, i) =>
+      issueDevToken(Buffer.from(jwt), {
+        userId: `m${i}`,
+        orgId,
+        role: 'member',
+        deviceId: `snap-${i}`,
+        ttlSeconds: 3600,
+      }),
+    ),
+  );
   const violations: string[] = [];
   let next = 0;
   const keystream: Receiver = (onPayload) => {
@@ -87,7 +121,8 @@ async function main(run: BenchRun) {
       token,
       pickUrl: () => gateway.url,
       observe: (event, m) => {
-        if (event === 'keys.snapshot' && (m as { version: number }).version === version) onPayload(Buffer.byteLength(JSON.stringify(m)));
+        if (event === 'keys.snapshot' && (m as { version: number }).version === version)
+          onPayload(Buffer.byteLength(JSON.stringify(m)));
       },
     });
     a.connect(false);
@@ -100,7 +135,12 @@ async function main(run: BenchRun) {
   const bytes = ks[0].bytes;
   await Promise.all([api, projector, gateway].map((p) => p.stop()));
 
-  const raw = new AppProcess(run, { ...process.env, RAW_PAYLOAD_BYTES: String(bytes) }, 'raw socket.io', join(DIST, 'bench', 'raw-socketio-server.js'));
+  const raw = new AppProcess(
+    run,
+    { ...process.env, RAW_PAYLOAD_BYTES: String(bytes) },
+    'raw socket.io',
+    join(DIST, 'bench', 'raw-socketio-server.js'),
+  );
   await raw.start();
   const plain: Receiver = (onPayload) => {
     const s = io(`${raw.url}/agents`, { transports: ['websocket'], reconnection: false, forceNew: true });
@@ -115,13 +155,78 @@ async function main(run: BenchRun) {
 
   const ms = (x: number) => `${x.toFixed(1)} ms`;
   const row = (name: string, xs: { ms: number; bytes: number }[], all: number) =>
-    `${name.padEnd(20)} ${xs[0].bytes} bytes   connect → payload p50 ${ms(pct(xs.map((x) => x.ms), 50))}  p99 ${ms(pct(xs.map((x) => x.ms), 99))}   burst of ${BURST}: all in ${ms(all)}`;
-  const lines = [durabilityHeader(durability), sources, `settings: ${JSON.stringify(settings)}`, row('Keystream snapshot', ks, ksBurst), row('plain socket.io emit', rw, rawBurst)];
-  const p = (xs: { ms: number }[], q: number) => pct(xs.map((x) => x.ms), q);
-  const out = { settings, bytes, keystream: { p50Ms: p(ks, 50), p99Ms: p(ks, 99), burstMs: ksBurst }, raw: { p50Ms: p(rw, 50), p99Ms: p(rw, 99), burstMs: rawBurst } };
-  lines.push(`ratios: p50 ${(pct(ks.map((x) => x.ms), 50) / pct(rw.map((x) => x.ms), 50)).toFixed(2)}×  p99 ${(pct(ks.map((x) => x.ms), 99) / pct(rw.map((x) => x.ms), 99)).toFixed(2)}×  burst ${(ksBurst / rawBurst).toFixed(2)}×   protocol violations: ${violations.length}`);
-  run.report(lines.join('\n'), { ...out, durability, services: sources, machine: { node: process.version, cpus: os.cpus().length, totalMemMB: Math.round(os.totalmem() / 2 ** 20), loadAfter: os.loadavg() }, at: new Date().toISOString(), violations: violations.length });
-  if (violations.length) throw new Error(`${violations.length} protocol violation(s):\n${violations.slice(0, 20).join('\n')}`);
+    `${name.padEnd(20)} ${xs[0].bytes} bytes   connect → payload p50 ${ms(
+      pct(
+        xs.map((x) => x.ms),
+        50,
+      ),
+    )}  p99 ${ms(
+      pct(
+        xs.map((x) => x.ms),
+        99,
+      ),
+    )}   burst of ${BURST}: all in ${ms(all)}`;
+  const lines = [
+    durabilityHeader(durability),
+    sources,
+    `settings: ${JSON.stringify(settings)}`,
+    row('Keystream snapshot', ks, ksBurst),
+    row('plain socket.io emit', rw, rawBurst),
+  ];
+  const p = (xs: { ms: number }[], q: number) =>
+    pct(
+      xs.map((x) => x.ms),
+      q,
+    );
+  const out = {
+    settings,
+    bytes,
+    keystream: { p50Ms: p(ks, 50), p99Ms: p(ks, 99), burstMs: ksBurst },
+    raw: { p50Ms: p(rw, 50), p99Ms: p(rw, 99), burstMs: rawBurst },
+  };
+  lines.push(
+    `ratios: p50 ${(
+      pct(
+        ks.map((x) => x.ms),
+        50,
+      ) /
+      pct(
+        rw.map((x) => x.ms),
+        50,
+      )
+    ).toFixed(2)}×  p99 ${(
+      pct(
+        ks.map((x) => x.ms),
+        99,
+      ) /
+      pct(
+        rw.map((x) => x.ms),
+        99,
+      )
+    ).toFixed(2)}×  burst ${(ksBurst / rawBurst).toFixed(2)}×   protocol violations: ${violations.length}`,
+  );
+  run.report(lines.join('\n'), {
+    ...out,
+    durability,
+    services: sources,
+    machine: {
+      node: process.version,
+      cpus: os.cpus().length,
+      totalMemMB: Math.round(os.totalmem() / 2 ** 20),
+      loadAfter: os.loadavg(),
+    },
+    at: new Date().toISOString(),
+    violations: violations.length,
+  });
+  if (violations.length)
+    throw new Error(`${violations.length} protocol violation(s):\n${violations.slice(0, 20).join('\n')}`);
 }
 
-runBench('snapshot', { outPath: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(ROOT, 'bench', 'results', 'snapshot.json'), watchdogMs: 20 * 60_000 }, main);
+runBench(
+  'snapshot',
+  {
+    outPath: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(ROOT, 'bench', 'results', 'snapshot.json'),
+    watchdogMs: 20 * 60_000,
+  },
+  main,
+);

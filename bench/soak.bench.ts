@@ -33,7 +33,14 @@ const WINDOW_S = Math.min(60, Math.floor((SECONDS - WARMUP_S) / 5));
 const TARGETS = { rssGrowth: 0.1, p999Ratio: 2 } as const;
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '—');
 
-interface Cmd { at: number; org: string; version?: number; t201?: number; httpMs: number; ok: boolean }
+interface Cmd {
+  at: number;
+  org: string;
+  version?: number;
+  t201?: number;
+  httpMs: number;
+  ok: boolean;
+}
 
 async function main(run: BenchRun): Promise<void> {
   if (AGENTS % ORGS !== 0) throw new Error('BENCH_SOAK_AGENTS must be a multiple of BENCH_SOAK_ORGS');
@@ -45,7 +52,14 @@ async function main(run: BenchRun): Promise<void> {
   const { env, secret } = await prepare(db.url, orgIds);
   const app = new AppProcess(run, env);
   await app.start();
-  const orgs = await Promise.all(orgIds.map(async (id) => ({ id, admin: await token(secret, id, 'admin', 'bench-admin'), member: await token(secret, id, 'member', 'bench-member'), pending: undefined as string | undefined })));
+  const orgs = await Promise.all(
+    orgIds.map(async (id) => ({
+      id,
+      admin: await token(secret, id, 'admin', 'bench-admin'),
+      member: await token(secret, id, 'member', 'bench-member'),
+      pending: undefined as string | undefined,
+    })),
+  );
 
   const receipts = new Map<string, number[]>();
   const sockets: Socket[] = [];
@@ -65,7 +79,9 @@ async function main(run: BenchRun): Promise<void> {
     );
     sockets.push(...batch.map((b) => b.socket));
   }
-  process.stderr.write(`[soak] ${AGENTS} agents connected in ${f((now() - c0) / 1000)} s; ${RATE} commands/s for ${SECONDS} s (warm-up ${WARMUP_S} s, windows ${WINDOW_S} s)\n`);
+  process.stderr.write(
+    `[soak] ${AGENTS} agents connected in ${f((now() - c0) / 1000)} s; ${RATE} commands/s for ${SECONDS} s (warm-up ${WARMUP_S} s, windows ${WINDOW_S} s)\n`,
+  );
 
   const cmds: Cmd[] = [];
   const rss: { at: number; mb: number }[] = [];
@@ -102,7 +118,8 @@ async function main(run: BenchRun): Promise<void> {
       c.t201 = now();
     })().finally(() => inFlight.delete(p));
     inFlight.add(p);
-    if (inFlight.size > RATE * 10) throw new Error(`more than ${RATE * 10} commands in flight: the app does not keep up with ${RATE}/s`);
+    if (inFlight.size > RATE * 10)
+      throw new Error(`more than ${RATE * 10} commands in flight: the app does not keep up with ${RATE}/s`);
   }
   await Promise.all(inFlight);
   await sampler;
@@ -127,7 +144,15 @@ async function main(run: BenchRun): Promise<void> {
     const d = deliveries.filter((x) => inW(w, x.at)).map((x) => x.ms);
     const h = cmds.filter((x) => inW(w, x.at)).map((x) => x.httpMs);
     const r = rss.filter((x) => inW(w, x.at)).map((x) => x.mb);
-    return { deliveries: d.length, p50: pct(d, 0.5), p99: pct(d, 0.99), p999: pct(d, 0.999), httpP99: pct(h, 0.99), httpP999: pct(h, 0.999), rssMB: r.reduce((a, b) => a + b, 0) / Math.max(1, r.length) };
+    return {
+      deliveries: d.length,
+      p50: pct(d, 0.5),
+      p99: pct(d, 0.99),
+      p999: pct(d, 0.999),
+      httpP99: pct(h, 0.99),
+      httpP999: pct(h, 0.999),
+      rssMB: r.reduce((a, b) => a + b, 0) / Math.max(1, r.length),
+    };
   };
   const S = stats(first);
   const E = stats(last);
@@ -146,10 +171,22 @@ async function main(run: BenchRun): Promise<void> {
   ];
   run.report(out.join('\n'), {
     at: new Date().toISOString(),
-    machine: { node: process.version, cpus: os.cpus().length, totalMemMB: Math.round(os.totalmem() / 2 ** 20), loadAfter: os.loadavg() },
+    machine: {
+      node: process.version,
+      cpus: os.cpus().length,
+      totalMemMB: Math.round(os.totalmem() / 2 ** 20),
+      loadAfter: os.loadavg(),
+    },
     durability,
     services: { postgres: db.source },
-    config: { seconds: SECONDS, agents: AGENTS, orgs: ORGS, rate: RATE, warmupSeconds: WARMUP_S, windowSeconds: WINDOW_S },
+    config: {
+      seconds: SECONDS,
+      agents: AGENTS,
+      orgs: ORGS,
+      rate: RATE,
+      warmupSeconds: WARMUP_S,
+      windowSeconds: WINDOW_S,
+    },
     targets: TARGETS,
     start: S,
     end: E,
@@ -162,4 +199,11 @@ async function main(run: BenchRun): Promise<void> {
   });
 }
 
-runBench('soak', { outPath: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(ROOT, 'bench', 'results', 'soak.json'), watchdogMs: (SECONDS + 300) * 1000 }, main);
+runBench(
+  'soak',
+  {
+    outPath: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(ROOT, 'bench', 'results', 'soak.json'),
+    watchdogMs: (SECONDS + 300) * 1000,
+  },
+  main,
+);

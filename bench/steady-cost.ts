@@ -47,7 +47,12 @@ export interface SteadyCost {
   /** Sums over COST_PROCESSES (the load generator excluded). */
   readonly total: CostSplit;
   /** Machine-wide busy cores in each window, and the part no listed process used (other jobs on a shared box). */
-  readonly machine: { readonly idleCores: number; readonly loadCores: number; readonly otherIdleCores: number; readonly otherLoadCores: number };
+  readonly machine: {
+    readonly idleCores: number;
+    readonly loadCores: number;
+    readonly otherIdleCores: number;
+    readonly otherLoadCores: number;
+  };
 }
 
 export function splitCost(
@@ -63,14 +68,30 @@ export function splitCost(
     const idleShare = (idle[p] * loadWindowMs) / commands;
     return { total, idle: idleShare, load: total - idleShare, idleCores: idle[p] };
   };
-  const perProcess = Object.fromEntries([...COST_PROCESSES, 'loadGenerator'].map((p) => [p, split(p as CostProcess)])) as Record<CostProcess, CostSplit>;
+  const perProcess = Object.fromEntries(
+    [...COST_PROCESSES, 'loadGenerator'].map((p) => [p, split(p as CostProcess)]),
+  ) as Record<CostProcess, CostSplit>;
   const sum = (k: keyof CostSplit) => COST_PROCESSES.reduce((a, p) => a + perProcess[p][k], 0);
-  return { ...extra, commands, idleWindowMs, loadWindowMs, perProcess, total: { total: sum('total'), idle: sum('idle'), load: sum('load'), idleCores: sum('idleCores') } };
+  return {
+    ...extra,
+    commands,
+    idleWindowMs,
+    loadWindowMs,
+    perProcess,
+    total: { total: sum('total'), idle: sum('idle'), load: sum('load'), idleCores: sum('idleCores') },
+  };
 }
 
 /** The report section: one row per process, the judged figure named plainly. */
 export function steadyCostRows(s: SteadyCost, target: number, f: (n: number, d?: number) => string): string[][] {
-  const row = (label: string, c: CostSplit, note = '') => [label, f(c.total, 3), f(c.idle, 3), f(c.load, 3), f(c.idleCores, 3), note];
+  const row = (label: string, c: CostSplit, note = '') => [
+    label,
+    f(c.total, 3),
+    f(c.idle, 3),
+    f(c.load, 3),
+    f(c.idleCores, 3),
+    note,
+  ];
   const ok = s.total.total <= target && s.agentsCaughtUp && s.errors === 0;
   return [
     ['process', 'total ms/cmd', 'idle ms/cmd', 'load ms/cmd', 'idle cores', ''],

@@ -12,7 +12,11 @@ const { join } = require('node:path');
 const root = join(__dirname, '..');
 
 function npmAudit() {
-  const r = spawnSync('npm', ['audit', '--omit=dev', '--audit-level=high', '--json'], { cwd: root, encoding: 'utf8', timeout: 180_000 });
+  const r = spawnSync('npm', ['audit', '--omit=dev', '--audit-level=high', '--json'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
   try {
     return JSON.parse(r.stdout);
   } catch {
@@ -45,7 +49,8 @@ function offlineFloors() {
       const major = meta.version.split('.')[0];
       if (f.major !== undefined && String(f.major) !== major) continue;
       checked += 1;
-      if (compare(meta.version, f.fixed) < 0) findings.push(`${name}@${meta.version} (${path}) < ${f.fixed}: ${f.advisory}`);
+      if (compare(meta.version, f.fixed) < 0)
+        findings.push(`${name}@${meta.version} (${path}) < ${f.fixed}: ${f.advisory}`);
     }
   }
   return { findings, checked };
@@ -54,15 +59,25 @@ function offlineFloors() {
 const report = npmAudit();
 if (report.metadata?.vulnerabilities) {
   const v = report.metadata.vulnerabilities;
-  const bad = Object.values(report.vulnerabilities ?? {}).filter((x) => x.severity === 'high' || x.severity === 'critical');
-  console.log(`npm audit (production dependencies): ${v.critical} critical, ${v.high} high, ${v.moderate} moderate, ${v.low} low`);
+  const bad = Object.values(report.vulnerabilities ?? {}).filter(
+    (x) => x.severity === 'high' || x.severity === 'critical',
+  );
+  console.log(
+    `npm audit (production dependencies): ${v.critical} critical, ${v.high} high, ${v.moderate} moderate, ${v.low} low`,
+  );
   for (const x of bad) console.log(`  ${x.severity}: ${x.name} ${x.range} ${x.fixAvailable ? '(fix available)' : ''}`);
   process.exit(bad.length > 0 ? 1 : 0);
 }
-const why = report.statusCode ? `HTTP ${report.statusCode}` : report.error?.summary || report.message || 'unknown error';
+const why = report.statusCode
+  ? `HTTP ${report.statusCode}`
+  : report.error?.summary || report.message || 'unknown error';
 console.log(`WARNING: npm audit could not reach an advisory service through this registry (${why}).`);
-console.log('Checking the production tree against scripts/advisory-floors.json instead (known high/critical advisories only).');
+console.log(
+  'Checking the production tree against scripts/advisory-floors.json instead (known high/critical advisories only).',
+);
 const { findings, checked } = offlineFloors();
 for (const f of findings) console.log(`  below a fixed version: ${f}`);
-console.log(`advisory floors: ${checked} installed production packages checked, ${findings.length} below their fixed version`);
+console.log(
+  `advisory floors: ${checked} installed production packages checked, ${findings.length} below their fixed version`,
+);
 process.exit(findings.length > 0 ? 1 : 0);

@@ -33,11 +33,14 @@ function deps() {
 function build() {
   deps();
   const built = mtime(join(root, 'dist', '.built'));
-  const sources = Math.max(...['apps', 'libs', 'bench'].map((d) => newest(join(root, d))), mtime(join(root, 'tsconfig.json')));
+  const sources = Math.max(
+    ...['apps', 'libs', 'bench'].map((d) => newest(join(root, d))),
+    mtime(join(root, 'tsconfig.json')),
+  );
   if (built >= sources) return;
   process.stderr.write('keystream: building…\n');
   run('npm run -s build');
-  run('node -e "require(\'fs\').writeFileSync(\'dist/.built\', \'\')"');
+  run("node -e \"require('fs').writeFileSync('dist/.built', '')\"");
 }
 
 /** The lowest Node major the project runs and is tested on (CI: 24 and 26). */
@@ -45,9 +48,15 @@ const SUPPORTED_MAJOR = 24;
 
 function supportedNode() {
   if (Number(process.versions.node.split('.')[0]) >= SUPPORTED_MAJOR) return process.execPath;
-  process.stderr.write(`keystream: Node ${process.version} is not supported (end of life); using Node ${SUPPORTED_MAJOR} from the npm registry (npx node@${SUPPORTED_MAJOR}, cached after the first run)…\n`);
+  process.stderr.write(
+    `keystream: Node ${process.version} is not supported (end of life); using Node ${SUPPORTED_MAJOR} from the npm registry (npx node@${SUPPORTED_MAJOR}, cached after the first run)…\n`,
+  );
   // From a temporary directory: npx must not resolve "node" against this repository's package.json.
-  const out = execFileSync('npx', ['-y', `node@${SUPPORTED_MAJOR}`, '-p', 'process.execPath'], { cwd: tmpdir(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('npx', ['-y', `node@${SUPPORTED_MAJOR}`, '-p', 'process.execPath'], {
+    cwd: tmpdir(),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return out.trim().split('\n').pop();
 }
 
@@ -55,7 +64,9 @@ function supportedNode() {
 function exec(file, args) {
   const child = spawn(supportedNode(), [file, ...args], { cwd: root, stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
-  child.on('exit', (code, signal) => process.exit(code ?? 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15)));
+  child.on('exit', (code, signal) =>
+    process.exit(code ?? 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15)),
+  );
 }
 
 const step = process.argv[2];

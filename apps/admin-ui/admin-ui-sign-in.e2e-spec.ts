@@ -4,11 +4,21 @@ import { join } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
 import { DataSource } from 'typeorm';
 import { openDatabase, orgStreams } from '@keystream/persistence';
-import { AppProcess, CHROMIUM, CHROMIUM_ARGS, ENTRY, ensureAdminUiBuilt, newOrgId, OidcTestProvider, TEST_MASTER_KEY_BASE64 } from '@keystream/testing';
+import {
+  AppProcess,
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  ENTRY,
+  ensureAdminUiBuilt,
+  newOrgId,
+  OidcTestProvider,
+  TEST_MASTER_KEY_BASE64,
+} from '@keystream/testing';
 
 const ARTIFACTS = join(__dirname, '..', '..', 'artifacts', 'admin-ui');
 const header = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url').toString()) as { kid: string };
-const payload = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as { jti: string; sub: string };
+const payload = (jwt: string) =>
+  JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as { jti: string; sub: string };
 
 /**
  * The admin UI signing in through a real OpenID provider (oidc-provider; authorization code + PKCE by
@@ -28,14 +38,19 @@ describe('admin UI sign-in in a real browser', () => {
     return d;
   };
   const baseEnv = (): NodeJS.ProcessEnv => {
-    const env: NodeJS.ProcessEnv = { ...process.env, KEYSTREAM_MASTER_KEY: TEST_MASTER_KEY_BASE64, KEYSTREAM_DATA_DIR: dataDir() };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      KEYSTREAM_MASTER_KEY: TEST_MASTER_KEY_BASE64,
+      KEYSTREAM_DATA_DIR: dataDir(),
+    };
     delete env.KAFKA_BROKERS; // embedded mode on the test Postgres
     delete env.AUTH_JWT_SECRET;
     return env;
   };
 
   beforeAll(async () => {
-    if (!existsSync(ENTRY.commandApi)) throw new Error('the server is not built: run `npm run build` (npm test does it in pretest)');
+    if (!existsSync(ENTRY.commandApi))
+      throw new Error('the server is not built: run `npm run build` (npm test does it in pretest)');
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
     ensureAdminUiBuilt();
     const url = process.env.DATABASE_URL;
@@ -43,7 +58,10 @@ describe('admin UI sign-in in a real browser', () => {
     // 65 s tokens: the page renews them 60 s before expiry, so a renewal happens within the test.
     idp = await OidcTestProvider.start({
       accessTokenTtlSeconds: 65,
-      users: { ada: { claims: { org_id: orgId, groups: ['ks-admins'] } }, bob: { claims: { org_id: orgId, groups: ['ks-users'] } } },
+      users: {
+        ada: { claims: { org_id: orgId, groups: ['ks-admins'] } },
+        bob: { claims: { org_id: orgId, groups: ['ks-users'] } },
+      },
     });
     server = await AppProcess.start('command-api', ENTRY.commandApi, {
       ...baseEnv(),
@@ -100,7 +118,9 @@ describe('admin UI sign-in in a real browser', () => {
     const first = bearers.at(-1)!;
     expect(header(first).kid).toBe(idp.signingKid);
     expect(payload(first).sub).toBe('ada');
-    const stored = await p.evaluate<string>('JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage), document.cookie])');
+    const stored = await p.evaluate<string>(
+      'JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage), document.cookie])',
+    );
     expect(stored).not.toContain(first);
     expect(stored).toBe('[[],[],""]');
 
@@ -115,15 +135,27 @@ describe('admin UI sign-in in a real browser', () => {
   it('serves a CSP that allows the issuer and nothing else, and no development sign-in beside a provider', async () => {
     const res = await fetch(`${server.url}/admin/`);
     expect(res.headers.get('content-security-policy')).toContain(`connect-src 'self' ${idp.issuer}`);
-    expect(await (await fetch(`${server.url}/ui/config`)).json()).toEqual({ signIn: 'oidc', issuer: idp.issuer, clientId: 'keystream-admin-ui', scopes: 'openid profile' });
-    const dev = await fetch(`${server.url}/ui/dev-sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ orgId }) });
+    expect(await (await fetch(`${server.url}/ui/config`)).json()).toEqual({
+      signIn: 'oidc',
+      issuer: idp.issuer,
+      clientId: 'keystream-admin-ui',
+      scopes: 'openid profile',
+    });
+    const dev = await fetch(`${server.url}/ui/dev-sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ orgId }),
+    });
     expect(dev.status).toBe(404);
   });
 
   it('tells a member signed in at the provider that the settings need an admin, and lets another account sign in', async () => {
     const { page: p } = await page();
     await signInAtProvider(p, 'bob');
-    await p.getByRole('alert').filter({ hasText: 'You are signed in as bob, a member: the API Keys settings need an organization admin.' }).waitFor({ timeout: 20_000 });
+    await p
+      .getByRole('alert')
+      .filter({ hasText: 'You are signed in as bob, a member: the API Keys settings need an organization admin.' })
+      .waitFor({ timeout: 20_000 });
     // The provider still has bob's session: the page asks it to prompt for the account again (prompt=login).
     await p.getByRole('button', { name: 'Sign in with your identity provider' }).click();
     await p.waitForURL((u) => u.href.startsWith(idp.issuer));
@@ -137,10 +169,21 @@ describe('admin UI sign-in in a real browser', () => {
     const dev = await AppProcess.start('command-api-dev', ENTRY.commandApi, baseEnv());
     try {
       expect(await (await fetch(`${dev.url}/ui/config`)).json()).toEqual({ signIn: 'development' });
-      const bad = await fetch(`${dev.url}/ui/dev-sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ orgId: 'Not An Org' }) });
+      const bad = await fetch(`${dev.url}/ui/dev-sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ orgId: 'Not An Org' }),
+      });
       expect(bad.status).toBe(400);
-      expect(await bad.json()).toMatchObject({ code: 'validation_failed', errors: [{ field: 'orgId', code: 'invalid_format' }] });
-      const proxied = await fetch(`${dev.url}/ui/dev-sign-in`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.9' }, body: JSON.stringify({ orgId: 'acme' }) });
+      expect(await bad.json()).toMatchObject({
+        code: 'validation_failed',
+        errors: [{ field: 'orgId', code: 'invalid_format' }],
+      });
+      const proxied = await fetch(`${dev.url}/ui/dev-sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.9' },
+        body: JSON.stringify({ orgId: 'acme' }),
+      });
       expect(proxied.status).toBe(403);
       expect(await proxied.json()).toMatchObject({ code: 'forbidden' });
       const devOrg = newOrgId('dev-ui');

@@ -13,7 +13,16 @@ const ROOT = join(__dirname, '..', '..');
 const UI_DIST = join(ROOT, 'dist', 'admin-ui');
 const ARTIFACTS = join(ROOT, 'artifacts', 'admin-ui');
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless=new',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 // ≥ 32 bytes as UTF-8, the way the server reads AUTH_JWT_SECRET
 const JWT_SECRET = randomBytes(32).toString('base64');
@@ -26,20 +35,38 @@ const AZURE_KEY = 'feedfacefeedfacefeedfacefeedface';
 /** Newest modification time of the files under `dir` (recursively). */
 function newest(dir: string): number {
   if (!existsSync(dir)) return 0;
-  return readdirSync(dir, { withFileTypes: true }).reduce((t, e) => Math.max(t, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
+  return readdirSync(dir, { withFileTypes: true }).reduce(
+    (t, e) => Math.max(t, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs),
+    0,
+  );
 }
 
 /** Builds the UI bundle when it is missing or older than its sources (`npm test` builds everything in pretest). */
 function ensureUiBuilt(): void {
   const built = existsSync(join(UI_DIST, 'index.html')) ? statSync(join(UI_DIST, 'index.html')).mtimeMs : 0;
-  const sources = Math.max(newest(join(ROOT, 'apps', 'admin-ui', 'web')), newest(join(ROOT, 'libs', 'credentials', 'src', 'providers')), statSync(join(ROOT, 'apps', 'admin-ui', 'vite.config.ts')).mtimeMs);
+  const sources = Math.max(
+    newest(join(ROOT, 'apps', 'admin-ui', 'web')),
+    newest(join(ROOT, 'libs', 'credentials', 'src', 'providers')),
+    statSync(join(ROOT, 'apps', 'admin-ui', 'vite.config.ts')).mtimeMs,
+  );
   if (built >= sources) return;
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join(ROOT, 'apps', 'admin-ui', 'vite.config.ts')], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'),
+      'build',
+      '--config',
+      join(ROOT, 'apps', 'admin-ui', 'vite.config.ts'),
+    ],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
 }
 
 /** Every file of a directory tree, for looking for secrets a browser might have kept. */
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : [],
+  );
 }
 
 interface Seen {
@@ -69,11 +96,21 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
   async function newOrg(): Promise<{ orgId: string; admin: string; other: string }> {
     const orgId = newOrgId('ui');
     await ds.transaction((m) => orgStreams.ensureOrg(m, orgId));
-    return { orgId, admin: await token(orgId, 'admin', 'alice-admin'), other: await token(orgId, 'admin', 'bob-admin') };
+    return {
+      orgId,
+      admin: await token(orgId, 'admin', 'alice-admin'),
+      other: await token(orgId, 'admin', 'bob-admin'),
+    };
   }
 
   /** The other admin, straight through the REST API. */
-  async function api(tokenValue: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  async function api(
+    tokenValue: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) {
     const res = await fetch(`${server.url}${path}`, {
       method,
       headers: { Authorization: `Bearer ${tokenValue}`, 'Content-Type': 'application/json', ...headers },
@@ -114,7 +151,8 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
   }
 
   /** A form field by its label; optional fields are labelled "Name (optional)". */
-  const field = (scope: Locator, label: string): Locator => scope.getByLabel(new RegExp(`^${label}( \\(optional\\))?$`));
+  const field = (scope: Locator, label: string): Locator =>
+    scope.getByLabel(new RegExp(`^${label}( \\(optional\\))?$`));
 
   /** Opens a section's add form, fills it by field label and stages it with the form's Add button. */
   async function addVia(title: string, button: string, values: Record<string, string>): Promise<void> {
@@ -129,17 +167,29 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync(ENTRY.commandApi)) throw new Error('the server is not built: run `npm run build` (npm test does it in pretest)');
+    if (!existsSync(ENTRY.commandApi))
+      throw new Error('the server is not built: run `npm run build` (npm test does it in pretest)');
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
     ensureUiBuilt();
     const url = process.env.DATABASE_URL;
     if (!url) throw new Error('DATABASE_URL is not set: the integration global setup provides it');
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: url, AUTH_JWT_SECRET: JWT_SECRET, KEYSTREAM_MASTER_KEY: MASTER_KEY, KEYSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'ks-ui-data-')) };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: url,
+      AUTH_JWT_SECRET: JWT_SECRET,
+      KEYSTREAM_MASTER_KEY: MASTER_KEY,
+      KEYSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'ks-ui-data-')),
+    };
     delete env.KAFKA_BROKERS; // embedded mode: the agent gateway runs in the server process
     server = await AppProcess.start('command-api', ENTRY.commandApi, env);
     ds = await openDatabase({ url, poolSize: 2, applicationName: 'keystream-admin-ui-e2e' });
     profileDir = mkdtempSync(join(tmpdir(), 'ks-ui-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport: { width: 1100, height: 900 } });
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      headless: true,
+      viewport: { width: 1100, height: 900 },
+    });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => process.stderr.write(`[browser] ${e.message}\n`));
     page.on('request', (r: Request) => {
@@ -168,12 +218,25 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
 
   it('adds one credential of each provider, edits one, removes one, saves them as one batch, and shows the result after a reload', async () => {
     const { orgId, admin, other } = await newOrg();
-    const prod = await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, { provider: 'openai', label: 'Prod', apiKey: FAKE.openai2, organization: 'org-FAKE000000' });
-    await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, { provider: 'anthropic', label: 'Old Claude', apiKey: FAKE.anthropic });
+    const prod = await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, {
+      provider: 'openai',
+      label: 'Prod',
+      apiKey: FAKE.openai2,
+      organization: 'org-FAKE000000',
+    });
+    await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, {
+      provider: 'anthropic',
+      label: 'Old Claude',
+      apiKey: FAKE.anthropic,
+    });
     // Two member devices: one applies and acknowledges what it receives, one never acknowledges.
     const devices = [
       await AgentProbe.connect(server.url, { token: await token(orgId, 'member', 'carol', 'carol-laptop') }),
-      await AgentProbe.connect(server.url, { token: await token(orgId, 'member', 'dave', 'dave-laptop') }, { ack: false }),
+      await AgentProbe.connect(
+        server.url,
+        { token: await token(orgId, 'member', 'dave', 'dave-laptop') },
+        { ack: false },
+      ),
     ];
 
     await signIn(orgId, admin);
@@ -198,7 +261,11 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     await page.keyboard.press('Enter');
     await expectFocus(/^f-new-\d+-label$/);
     const geminiForm = section('Gemini Configuration').getByRole('form');
-    expect(await geminiForm.evaluate((f) => [...f.querySelectorAll('input')].every((i) => i.labels !== null && i.labels.length > 0))).toBe(true);
+    expect(
+      await geminiForm.evaluate((f) =>
+        [...f.querySelectorAll('input')].every((i) => i.labels !== null && i.labels.length > 0),
+      ),
+    ).toBe(true);
     await page.keyboard.type('Gemini team');
     await page.keyboard.press('Tab');
     await expectFocus(/-apiKey$/);
@@ -213,11 +280,32 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     await page.keyboard.press('Escape');
     await expectFocus('add-gemini');
 
-    await addVia('OpenAI Configuration', '+ Add Credential', { Label: 'Staging', 'API key': FAKE.openai, 'Organization ID': 'org-FAKE000001', 'Base URL': 'https://api.openai.com/v1' });
+    await addVia('OpenAI Configuration', '+ Add Credential', {
+      Label: 'Staging',
+      'API key': FAKE.openai,
+      'Organization ID': 'org-FAKE000001',
+      'Base URL': 'https://api.openai.com/v1',
+    });
     await addVia('Claude Configuration', '+ Add Credential', { Label: 'Claude', 'API key': FAKE.anthropic });
-    await addVia('Bedrock Access Credentials', '+ Add Credentials', { Label: 'AWS temporary', 'Access key ID': FAKE.awsTemporaryKeyId, 'Secret access key': FAKE.awsSecret, 'Session token': FAKE.awsSessionToken, Region: 'us-east-1' });
-    await addVia('Bedrock API Keys', '+ Add API Key', { Label: 'Bedrock key', 'API key': FAKE.bedrockApiKey, Region: 'us-west-2' });
-    await addVia('Azure OpenAI', '+ Add Configuration', { Label: 'Azure', Endpoint: 'https://fake-resource.openai.azure.com', 'API key': AZURE_KEY, Deployment: 'gpt-4o', 'API version': '2024-10-21' });
+    await addVia('Bedrock Access Credentials', '+ Add Credentials', {
+      Label: 'AWS temporary',
+      'Access key ID': FAKE.awsTemporaryKeyId,
+      'Secret access key': FAKE.awsSecret,
+      'Session token': FAKE.awsSessionToken,
+      Region: 'us-east-1',
+    });
+    await addVia('Bedrock API Keys', '+ Add API Key', {
+      Label: 'Bedrock key',
+      'API key': FAKE.bedrockApiKey,
+      Region: 'us-west-2',
+    });
+    await addVia('Azure OpenAI', '+ Add Configuration', {
+      Label: 'Azure',
+      Endpoint: 'https://fake-resource.openai.azure.com',
+      'API key': AZURE_KEY,
+      Deployment: 'gpt-4o',
+      'API version': '2024-10-21',
+    });
 
     // Edit: rename and change the organization; the API key is left blank, so it stays as it is.
     const openai = section('OpenAI Configuration');
@@ -246,12 +334,26 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     expect(batch[0].headers['idempotency-key']).toMatch(/^[0-9a-f-]{36}$/);
     const changes = (batch[0].body as { changes: Record<string, unknown>[] }).changes;
     expect(changes.map((c) => c.op)).toEqual(['add', 'add', 'add', 'add', 'add', 'add', 'edit', 'remove']);
-    expect(changes[6]).toEqual({ op: 'edit', id: prod.body.credential.id, label: 'Production', organization: 'org-FAKE000002' });
+    expect(changes[6]).toEqual({
+      op: 'edit',
+      id: prod.body.credential.id,
+      label: 'Production',
+      organization: 'org-FAKE000002',
+    });
 
     const saved = await api(admin, 'GET', `/v1/orgs/${orgId}/credentials`);
     expect(saved.body.version).toBe(10);
-    const labels = saved.body.sections.map((s: { credentials: { label: string }[] }) => s.credentials.map((c) => c.label));
-    expect(labels).toEqual([['Production', 'Staging'], ['Gemini team'], ['Claude'], ['AWS temporary'], ['Bedrock key'], ['Azure']]);
+    const labels = saved.body.sections.map((s: { credentials: { label: string }[] }) =>
+      s.credentials.map((c) => c.label),
+    );
+    expect(labels).toEqual([
+      ['Production', 'Staging'],
+      ['Gemini team'],
+      ['Claude'],
+      ['AWS temporary'],
+      ['Bedrock key'],
+      ['Azure'],
+    ]);
     const production = saved.body.sections[0].credentials[0];
     // the blank secret stayed unchanged
     expect(production.secrets.apiKey.fingerprint).toBe(prod.body.credential.secrets.apiKey.fingerprint);
@@ -323,22 +425,39 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     await expectText(aws, 'Session token is required with a temporary (ASIA…) access key');
 
     expect(writes()).toEqual([]); // no request carried any of it
-    expect(sent.every((r) => r.method === 'GET' && /\/(credentials|devices)$/.test(new URL(r.url).pathname))).toBe(true);
+    expect(sent.every((r) => r.method === 'GET' && /\/(credentials|devices)$/.test(new URL(r.url).pathname))).toBe(
+      true,
+    );
 
     // The very same messages the API gives for the same input.
-    const server422 = await api(admin, 'POST', `/v1/orgs/${orgId}/credentials`, { provider: 'openai', label: 'Wrong section', apiKey: FAKE.anthropic });
+    const server422 = await api(admin, 'POST', `/v1/orgs/${orgId}/credentials`, {
+      provider: 'openai',
+      label: 'Wrong section',
+      apiKey: FAKE.anthropic,
+    });
     expect(server422.status).toBe(422);
-    expect(server422.body.errors[0]).toMatchObject({ field: 'apiKey', message: 'looks like an Anthropic API key (Claude Configuration), not OpenAI API key' });
+    expect(server422.body.errors[0]).toMatchObject({
+      field: 'apiKey',
+      message: 'looks like an Anthropic API key (Claude Configuration), not OpenAI API key',
+    });
     await aws.getByRole('button', { name: 'Cancel' }).click();
   }, 120_000);
 
   it('changes saved by another admin appear live while nothing is pending (polling with If-None-Match, mostly 304s)', async () => {
     const { orgId, admin, other } = await newOrg();
-    await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, { provider: 'openai', label: 'First', apiKey: FAKE.openai });
+    await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, {
+      provider: 'openai',
+      label: 'First',
+      apiKey: FAKE.openai,
+    });
     await signIn(orgId, admin);
     await page.waitForResponse((r) => r.url().endsWith('/credentials') && r.status() === 304, { timeout: 10_000 });
     expect(sent.some((r) => r.url.endsWith('/credentials') && r.headers['if-none-match'] === '"1"')).toBe(true);
-    await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, { provider: 'anthropic', label: 'Live one', apiKey: FAKE.anthropic });
+    await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, {
+      provider: 'anthropic',
+      label: 'Live one',
+      apiKey: FAKE.anthropic,
+    });
     await expectText(section('Claude Configuration'), 'Live one', 10_000);
     await expectText(page.getByRole('status'), 'Updated live to version 2: Added "Live one" to Claude Configuration');
     expect(writes()).toEqual([]);
@@ -346,8 +465,20 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
 
   it('a concurrent save by another admin: 412 shows what changed on the server, Reload re-bases what the admin typed', async () => {
     const { orgId, admin, other } = await newOrg();
-    const shared = (await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, { provider: 'openai', label: 'Shared', apiKey: FAKE.openai })).body.credential;
-    const gone = (await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, { provider: 'gemini', label: 'Gone', apiKey: FAKE.gemini })).body.credential;
+    const shared = (
+      await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, {
+        provider: 'openai',
+        label: 'Shared',
+        apiKey: FAKE.openai,
+      })
+    ).body.credential;
+    const gone = (
+      await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, {
+        provider: 'gemini',
+        label: 'Gone',
+        apiKey: FAKE.gemini,
+      })
+    ).body.credential;
     await signIn(orgId, admin);
 
     // This admin's pending work: a new Claude key, a new organization for Shared, the removal of Gone.
@@ -360,7 +491,15 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     // Meanwhile the other admin saves: adds Azure, removes Gone, renames Shared (versions 3-5).
     const theirs = await api(other, 'POST', `/v1/orgs/${orgId}/credentials:batch`, {
       changes: [
-        { op: 'add', provider: 'azure-openai', label: 'Theirs', endpoint: 'https://fake-resource.openai.azure.com', apiKey: FAKE.azure, deployment: 'gpt-4o', apiVersion: '2024-10-21' },
+        {
+          op: 'add',
+          provider: 'azure-openai',
+          label: 'Theirs',
+          endpoint: 'https://fake-resource.openai.azure.com',
+          apiKey: FAKE.azure,
+          deployment: 'gpt-4o',
+          apiVersion: '2024-10-21',
+        },
         { op: 'remove', id: gone.id },
         { op: 'edit', id: shared.id, label: 'Shared by them' },
       ],
@@ -383,7 +522,10 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'api-keys-412-conflict.png'), fullPage: true });
 
     await panel.getByRole('button', { name: 'Reload' }).click();
-    await expectText(page.getByRole('region', { name: 'After reloading' }), '"Gone" (Gemini Configuration) was already removed by another admin.');
+    await expectText(
+      page.getByRole('region', { name: 'After reloading' }),
+      '"Gone" (Gemini Configuration) was already removed by another admin.',
+    );
     const mine = section('Claude Configuration').getByRole('listitem').filter({ hasText: 'Mine' });
     await expectText(mine, 'New · not saved');
     await expectText(mine, '••••0001');
@@ -397,7 +539,9 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     await expectText(page.getByRole('status'), /Saved 2 changes/);
     expect(writes().map((w) => w.headers['if-match'])).toEqual(['"2"', '"5"']);
     const after = await api(admin, 'GET', `/v1/orgs/${orgId}/credentials`);
-    expect(after.body.sections[0].credentials).toEqual([expect.objectContaining({ label: 'Shared by them', fields: { organization: 'org-FAKE000009' } })]);
+    expect(after.body.sections[0].credentials).toEqual([
+      expect.objectContaining({ label: 'Shared by them', fields: { organization: 'org-FAKE000009' } }),
+    ]);
     expect(after.body.sections[1].credentials).toEqual([]);
     expect(after.body.sections[2].credentials.map((c: { label: string }) => c.label)).toEqual(['Mine']);
     expect(after.body.sections[5].credentials.map((c: { label: string }) => c.label)).toEqual(['Theirs']);
@@ -405,12 +549,22 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
 
   it('a pending edit of a credential another admin removed is flagged after Reload and blocks Save until discarded', async () => {
     const { orgId, admin, other } = await newOrg();
-    const doomed = (await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, { provider: 'gemini', label: 'Doomed', apiKey: FAKE.gemini })).body.credential;
+    const doomed = (
+      await api(other, 'POST', `/v1/orgs/${orgId}/credentials`, {
+        provider: 'gemini',
+        label: 'Doomed',
+        apiKey: FAKE.gemini,
+      })
+    ).body.credential;
     await signIn(orgId, admin);
     await section('Gemini Configuration').getByRole('button', { name: 'Edit Doomed' }).click();
     await field(section('Gemini Configuration'), 'Label').fill('Doomed renamed');
     await section('Gemini Configuration').getByRole('button', { name: 'Apply' }).click();
-    await addVia('Bedrock API Keys', '+ Add API Key', { Label: 'Kept', 'API key': FAKE.bedrockApiKey, Region: 'us-west-2' });
+    await addVia('Bedrock API Keys', '+ Add API Key', {
+      Label: 'Kept',
+      'API key': FAKE.bedrockApiKey,
+      Region: 'us-west-2',
+    });
     await api(other, 'DELETE', `/v1/orgs/${orgId}/credentials/${doomed.id}`);
 
     // Whether the poll noticed first or the save is refused (the server answers an edit of a vanished id
@@ -420,7 +574,10 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     const panel = page.getByRole('region', { name: 'Not saved: another admin saved first' });
     await expectText(panel, 'Removed "Doomed" from Gemini Configuration');
     await panel.getByRole('button', { name: 'Reload' }).click();
-    await expectText(page.getByRole('region', { name: 'After reloading' }), '"Doomed renamed" (Gemini Configuration) was removed by another admin: your edit of it cannot be saved.');
+    await expectText(
+      page.getByRole('region', { name: 'After reloading' }),
+      '"Doomed renamed" (Gemini Configuration) was removed by another admin: your edit of it cannot be saved.',
+    );
     await expectText(section('Gemini Configuration'), 'Removed by another admin');
     // what was typed is still here
     await expectText(section('Bedrock API Keys').getByRole('listitem'), 'New · not saved');
@@ -443,7 +600,11 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     const { orgId, admin } = await newOrg();
     await signIn(orgId, admin);
     await addVia('Gemini Configuration', '+ Add Credential', { Label: 'Fine', 'API key': FAKE.gemini });
-    await addVia('Bedrock API Keys', '+ Add API Key', { Label: 'Key', 'API key': FAKE.bedrockApiKey, Region: 'eu-west-1' });
+    await addVia('Bedrock API Keys', '+ Add API Key', {
+      Label: 'Key',
+      'API key': FAKE.bedrockApiKey,
+      Region: 'eu-west-1',
+    });
     // A proxy in the way garbles the second change's region: the real server refuses it with changes[1].region.
     await page.route('**/credentials:batch', async (route) => {
       const body = route.request().postDataJSON() as { changes: Record<string, unknown>[] };
@@ -454,7 +615,9 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     const res = await refused;
     expect(res.status()).toBe(422);
-    expect((await res.json()).errors).toEqual([expect.objectContaining({ field: 'changes[1].region', code: 'invalid_region' })]);
+    expect((await res.json()).errors).toEqual([
+      expect.objectContaining({ field: 'changes[1].region', code: 'invalid_region' }),
+    ]);
     await page.unroute('**/credentials:batch');
 
     const form = section('Bedrock API Keys').getByRole('form');
@@ -468,12 +631,19 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await expectText(page.getByRole('status'), /Saved 2 changes/);
     const after = await api(admin, 'GET', `/v1/orgs/${orgId}/credentials`);
-    expect(after.body.sections[4].credentials).toEqual([expect.objectContaining({ label: 'Key', fields: { region: 'eu-west-1' } })]);
+    expect(after.body.sections[4].credentials).toEqual([
+      expect.objectContaining({ label: 'Key', fields: { region: 'eu-west-1' } }),
+    ]);
   }, 120_000);
 
   it('an expired token asks for a new one and keeps the unsaved changes', async () => {
     const { orgId, admin } = await newOrg();
-    const short = await issueDevToken(Buffer.from(JWT_SECRET, 'utf8'), { userId: 'alice-admin', orgId, role: 'admin', ttlSeconds: 4 });
+    const short = await issueDevToken(Buffer.from(JWT_SECRET, 'utf8'), {
+      userId: 'alice-admin',
+      orgId,
+      role: 'admin',
+      ttlSeconds: 4,
+    });
     await signIn(orgId, short);
     await addVia('Gemini Configuration', '+ Add Credential', { Label: 'Survivor', 'API key': FAKE.gemini });
     await page.getByRole('heading', { name: `Sign in again to ${orgId}` }).waitFor({ timeout: 15_000 });
@@ -489,7 +659,10 @@ describe('admin UI: the API Keys settings tab in a real browser', () => {
   it('keeps no secret and no token in browser storage, cookies, or anywhere in the browser profile', async () => {
     const { orgId, admin } = await newOrg();
     await signIn(orgId, admin);
-    await addVia('Gemini Configuration', '+ Add Credential', { Label: 'Last', 'API key': 'AIzaFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAK9999' });
+    await addVia('Gemini Configuration', '+ Add Credential', {
+      Label: 'Last',
+      'API key': 'AIzaFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAK9999',
+    });
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await expectText(page.getByRole('status'), /Saved 1 change/);
     const storage = await page.evaluate(`(async () => ({

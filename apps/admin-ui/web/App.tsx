@@ -23,7 +23,10 @@ export function App() {
   const [config, setConfig] = useState<SignInConfig | null>(null);
   const [session, setSession] = useState<Session | null>(null);
   const [authProblem, setAuthProblem] = useState<string | null>(null);
-  const manager = useMemo<UserManager | undefined>(() => (config?.signIn === 'oidc' ? createUserManager(config.issuer, config.clientId, config.scopes) : undefined), [config]);
+  const manager = useMemo<UserManager | undefined>(
+    () => (config?.signIn === 'oidc' ? createUserManager(config.issuer, config.clientId, config.scopes) : undefined),
+    [config],
+  );
 
   useEffect(() => {
     document.title = session ? `API Keys · ${session.orgId} · Keystream` : 'Sign in · Keystream admin';
@@ -102,11 +105,25 @@ export function App() {
   return (
     <>
       {(!session || authProblem) && (
-        <SignIn config={config} problem={authProblem} orgId={session?.orgId} onToken={onToken} onDevelopment={onDevelopment} onProvider={onProvider} onSignOut={session ? signOut : undefined} />
+        <SignIn
+          config={config}
+          problem={authProblem}
+          orgId={session?.orgId}
+          onToken={onToken}
+          onDevelopment={onDevelopment}
+          onProvider={onProvider}
+          onSignOut={session ? signOut : undefined}
+        />
       )}
       {session && (
         <div hidden={authProblem !== null}>
-          <SettingsPage orgId={session.orgId} api={session.api} onAuthProblem={onAuthProblem} onSignOut={signOut} active={authProblem === null} />
+          <SettingsPage
+            orgId={session.orgId}
+            api={session.api}
+            onAuthProblem={onAuthProblem}
+            onSignOut={signOut}
+            active={authProblem === null}
+          />
         </div>
       )}
     </>
@@ -116,7 +133,12 @@ export function App() {
 /**
  * Finishes the provider's redirect back, and follows renewals: each renewed access token replaces the one in memory.
  */
-function useOidc(manager: UserManager | undefined, signInWith: (t: string) => Promise<string | null>, onAuthProblem: (m: string) => void, token: { current?: string }) {
+function useOidc(
+  manager: UserManager | undefined,
+  signInWith: (t: string) => Promise<string | null>,
+  onAuthProblem: (m: string) => void,
+  token: { current?: string },
+) {
   const started = useRef(false);
   useEffect(() => {
     if (!manager) return;

@@ -22,7 +22,16 @@ interface Props {
  * One provider's form, generated from its field table (names, secrecy, required, descriptions, examples).
  * Nothing is sent from here: Add/Apply stage the change on the page, Save (top right) sends them all.
  */
-export function CredentialForm({ draft, credential, note, onValue, onClearSecret, onLeave, onSubmit, onCancel }: Props) {
+export function CredentialForm({
+  draft,
+  credential,
+  note,
+  onValue,
+  onClearSecret,
+  onLeave,
+  onSubmit,
+  onCancel,
+}: Props) {
   const spec = PROVIDERS[draft.provider];
   const headingId = `form-title-${draft.key}`;
   const formError = draft.errors._form;
@@ -36,9 +45,17 @@ export function CredentialForm({ draft, credential, note, onValue, onClearSecret
       onCancel();
     }
   };
-  const title = draft.mode === 'add' ? `New ${SECTION_UI[draft.provider].noun}` : `Edit "${credential?.label ?? draft.label}"`;
+  const title =
+    draft.mode === 'add' ? `New ${SECTION_UI[draft.provider].noun}` : `Edit "${credential?.label ?? draft.label}"`;
   return (
-    <form className="cred-form" aria-labelledby={headingId} onSubmit={submit} onKeyDown={escape} noValidate autoComplete="off">
+    <form
+      className="cred-form"
+      aria-labelledby={headingId}
+      onSubmit={submit}
+      onKeyDown={escape}
+      noValidate
+      autoComplete="off"
+    >
       <h3 id={headingId} className="form-title">
         {title}
       </h3>
@@ -61,7 +78,10 @@ export function CredentialForm({ draft, credential, note, onValue, onClearSecret
       />
       {spec.fields.map((f) => {
         const stored = credential?.secrets[f.name];
-        const keepHint = draft.mode === 'edit' && f.secret && stored ? ` Leave blank to keep the stored value (${masked(stored.last4)}).` : '';
+        const keepHint =
+          draft.mode === 'edit' && f.secret && stored
+            ? ` Leave blank to keep the stored value (${masked(stored.last4)}).`
+            : '';
         return (
           <Field
             key={f.name}
@@ -71,7 +91,9 @@ export function CredentialForm({ draft, credential, note, onValue, onClearSecret
             required={f.required}
             secret={f.secret}
             hint={`${f.description}.${keepHint}`}
-            placeholder={f.secret ? (stored && draft.mode === 'edit' ? `Unchanged (${masked(stored.last4)})` : '') : f.example}
+            placeholder={
+              f.secret ? (stored && draft.mode === 'edit' ? `Unchanged (${masked(stored.last4)})` : '') : f.example
+            }
             value={draft.values[f.name] ?? ''}
             error={draft.errors[f.name]}
             onValue={onValue}
@@ -112,7 +134,20 @@ interface FieldProps {
   readonly clear?: { checked: boolean; onChange: (clear: boolean) => void };
 }
 
-function Field({ id, name, label, required, secret, hint, placeholder, value, error, onValue, onLeave, clear }: FieldProps) {
+function Field({
+  id,
+  name,
+  label,
+  required,
+  secret,
+  hint,
+  placeholder,
+  value,
+  error,
+  onValue,
+  onLeave,
+  clear,
+}: FieldProps) {
   const [shown, setShown] = useState(false);
   const hintId = `${id}-hint`;
   const errorId = `${id}-error`;
@@ -140,7 +175,13 @@ function Field({ id, name, label, required, secret, hint, placeholder, value, er
           disabled={clear?.checked}
         />
         {secret && (
-          <button type="button" className="ghost small" aria-pressed={shown} aria-controls={id} onClick={() => setShown(!shown)}>
+          <button
+            type="button"
+            className="ghost small"
+            aria-pressed={shown}
+            aria-controls={id}
+            onClick={() => setShown(!shown)}
+          >
             {shown ? 'Hide' : 'Show'}
             <span className="visually-hidden"> {label}</span>
           </button>
@@ -156,7 +197,8 @@ function Field({ id, name, label, required, secret, hint, placeholder, value, er
       </p>
       {clear && (
         <label className="check">
-          <input type="checkbox" checked={clear.checked} onChange={(e) => clear.onChange(e.target.checked)} /> Remove the stored {label.toLowerCase()}
+          <input type="checkbox" checked={clear.checked} onChange={(e) => clear.onChange(e.target.checked)} /> Remove
+          the stored {label.toLowerCase()}
         </label>
       )}
     </div>

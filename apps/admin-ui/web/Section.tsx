@@ -40,7 +40,14 @@ export function Section({ provider, rows, devices, form, onAdd, onEdit, onRemove
                 {form.node}
               </li>
             ) : (
-              <CredentialRow key={row.key} row={row} devices={devices} onEdit={onEdit} onRemove={onRemove} onUndo={onUndo} />
+              <CredentialRow
+                key={row.key}
+                row={row}
+                devices={devices}
+                onEdit={onEdit}
+                onRemove={onRemove}
+                onUndo={onUndo}
+              />
             ),
           )}
         </ul>
@@ -57,7 +64,13 @@ const BADGE: Record<Row['status'], string | undefined> = {
   orphaned: 'Removed by another admin',
 };
 
-function CredentialRow({ row, devices, onEdit, onRemove, onUndo }: { row: Row; devices: DevicesResponse | null } & Pick<SectionProps, 'onEdit' | 'onRemove' | 'onUndo'>) {
+function CredentialRow({
+  row,
+  devices,
+  onEdit,
+  onRemove,
+  onUndo,
+}: { row: Row; devices: DevicesResponse | null } & Pick<SectionProps, 'onEdit' | 'onRemove' | 'onUndo'>) {
   const spec = PROVIDERS[row.provider];
   const labelId = `label-${row.key}`;
   const badge = BADGE[row.status];
@@ -104,10 +117,16 @@ function CredentialRow({ row, devices, onEdit, onRemove, onUndo }: { row: Row; d
         )}
         {flag?.kind === 'edited-remotely' && row.status !== 'orphaned' && (
           <p className="flag info">
-            Another admin also changed this credential{flag.fields.length > 0 ? ` (${flag.fields.map(fieldLabel).join(', ')})` : ''}; your changes are applied on top.
+            Another admin also changed this credential
+            {flag.fields.length > 0 ? ` (${flag.fields.map(fieldLabel).join(', ')})` : ''}; your changes are applied on
+            top.
           </p>
         )}
-        {row.status === 'orphaned' && <p className="flag warn">Your edit cannot be saved: another admin removed this credential. Discard it to save the rest.</p>}
+        {row.status === 'orphaned' && (
+          <p className="flag warn">
+            Your edit cannot be saved: another admin removed this credential. Discard it to save the rest.
+          </p>
+        )}
         {errors.length > 0 && row.status !== 'orphaned' && (
           <ul className="row-errors">
             {errors.map(([field, message]) => (
@@ -118,11 +137,21 @@ function CredentialRow({ row, devices, onEdit, onRemove, onUndo }: { row: Row; d
       </div>
       <div className="cred-actions">
         {row.status === 'removed' ? (
-          <button type="button" id={`undo-${row.key}`} onClick={() => onUndo(row)} aria-label={`Undo remove ${row.label}`}>
+          <button
+            type="button"
+            id={`undo-${row.key}`}
+            onClick={() => onUndo(row)}
+            aria-label={`Undo remove ${row.label}`}
+          >
             Undo remove
           </button>
         ) : row.status === 'orphaned' ? (
-          <button type="button" id={`remove-${row.key}`} onClick={() => onRemove(row)} aria-label={`Discard edit of ${row.label}`}>
+          <button
+            type="button"
+            id={`remove-${row.key}`}
+            onClick={() => onRemove(row)}
+            aria-label={`Discard edit of ${row.label}`}
+          >
             Discard
           </button>
         ) : (
@@ -131,11 +160,22 @@ function CredentialRow({ row, devices, onEdit, onRemove, onUndo }: { row: Row; d
               Edit
             </button>
             {row.status === 'edited' && (
-              <button type="button" id={`undo-${row.key}`} onClick={() => onUndo(row)} aria-label={`Undo changes to ${row.label}`}>
+              <button
+                type="button"
+                id={`undo-${row.key}`}
+                onClick={() => onUndo(row)}
+                aria-label={`Undo changes to ${row.label}`}
+              >
                 Undo
               </button>
             )}
-            <button type="button" id={`remove-${row.key}`} className="danger" onClick={() => onRemove(row)} aria-label={`Remove ${row.label}`}>
+            <button
+              type="button"
+              id={`remove-${row.key}`}
+              className="danger"
+              onClick={() => onRemove(row)}
+              aria-label={`Remove ${row.label}`}
+            >
               Remove
             </button>
           </>

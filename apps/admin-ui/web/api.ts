@@ -1,7 +1,10 @@
 import { BatchRequest, DevicesResponse, KeySet, keySetOf, ListResponse, Problem } from './model';
 
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly problem: Problem) {
+  constructor(
+    readonly status: number,
+    readonly problem: Problem,
+  ) {
     super(problem.detail ?? problem.title ?? `HTTP ${status}`);
   }
 }
@@ -10,13 +13,18 @@ export class HttpError extends Error {
 export class Api {
   private readonly base: string;
 
-  constructor(orgId: string, private readonly token: () => string | undefined) {
+  constructor(
+    orgId: string,
+    private readonly token: () => string | undefined,
+  ) {
     this.base = `/v1/orgs/${encodeURIComponent(orgId)}`;
   }
 
   /** The key set; with `known`, `not-modified` while the server is still at that version (If-None-Match → 304). */
   async list(known?: number): Promise<KeySet | 'not-modified'> {
-    const res = await this.request('/credentials', { headers: known === undefined ? {} : { 'If-None-Match': `"${known}"` } });
+    const res = await this.request('/credentials', {
+      headers: known === undefined ? {} : { 'If-None-Match': `"${known}"` },
+    });
     if (res.status === 304) return 'not-modified';
     if (!res.ok) return fail(res);
     return keySetOf((await res.json()) as ListResponse);
@@ -39,7 +47,10 @@ export class Api {
     return (await res.json()) as { version: number };
   }
 
-  private request(path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
+  private request(
+    path: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  ): Promise<Response> {
     const token = this.token();
     if (!token) return Promise.reject(new HttpError(401, { status: 401, code: 'unauthorized', detail: 'Signed out' }));
     return fetch(this.base + path, {
@@ -48,7 +59,11 @@ export class Api {
       cache: 'no-store',
       credentials: 'omit',
       referrerPolicy: 'no-referrer',
-      headers: { Accept: 'application/json, application/problem+json', Authorization: `Bearer ${token}`, ...init.headers },
+      headers: {
+        Accept: 'application/json, application/problem+json',
+        Authorization: `Bearer ${token}`,
+        ...init.headers,
+      },
     });
   }
 }

@@ -18,13 +18,15 @@ export function readToken(raw: string, now = Date.now()): { token: string; claim
   const token = raw.trim().replace(/^Bearer\s+/i, '');
   if (token === '') return { error: 'Paste an admin token.' };
   const parts = token.split('.');
-  if (parts.length !== 3 || !parts.every((p) => /^[A-Za-z0-9_-]*$/.test(p))) return { error: 'This is not a token (expected a JWT: three dot-separated parts).' };
+  if (parts.length !== 3 || !parts.every((p) => /^[A-Za-z0-9_-]*$/.test(p)))
+    return { error: 'This is not a token (expected a JWT: three dot-separated parts).' };
   let claims: Partial<Claims>;
   try {
     claims = JSON.parse(base64UrlDecode(parts[1])) as Partial<Claims>;
   } catch {
     return { error: 'This token cannot be read.' };
   }
-  if (typeof claims.exp === 'number' && claims.exp * 1000 <= now) return { error: 'This token has expired: issue a new one.' };
+  if (typeof claims.exp === 'number' && claims.exp * 1000 <= now)
+    return { error: 'This token has expired: issue a new one.' };
   return { token, claims: { sub: String(claims.sub ?? ''), exp: claims.exp } };
 }

@@ -21,44 +21,89 @@ function must<T>(r: { data?: T; error?: unknown; response: Response }, step: str
 async function main(): Promise<void> {
   const addKey = `cycle-${orgId}`;
   const addBody = { provider: 'openai' as const, label: 'Cycle OpenAI', apiKey: FAKE_OPENAI };
-  const added = await client.POST('/v1/orgs/{orgId}/credentials', { params: { path: org, header: { 'Idempotency-Key': addKey } }, body: addBody });
+  const added = await client.POST('/v1/orgs/{orgId}/credentials', {
+    params: { path: org, header: { 'Idempotency-Key': addKey } },
+    body: addBody,
+  });
   const first = must(added, 'add');
-  const retried = must(await client.POST('/v1/orgs/{orgId}/credentials', { params: { path: org, header: { 'Idempotency-Key': addKey } }, body: addBody }), 'add retry');
+  const retried = must(
+    await client.POST('/v1/orgs/{orgId}/credentials', {
+      params: { path: org, header: { 'Idempotency-Key': addKey } },
+      body: addBody,
+    }),
+    'add retry',
+  );
   const id: string = first.credential.id;
   const etag = added.response.headers.get('ETag') ?? '';
 
   const listed = await client.GET('/v1/orgs/{orgId}/credentials', { params: { path: org } });
   const keySet = must(listed, 'list');
-  const polled = await client.GET('/v1/orgs/{orgId}/credentials', { params: { path: org, header: { 'If-None-Match': etag } } });
+  const polled = await client.GET('/v1/orgs/{orgId}/credentials', {
+    params: { path: org, header: { 'If-None-Match': etag } },
+  });
 
-  const edited = must(await client.PATCH('/v1/orgs/{orgId}/credentials/{id}', { params: { path: { orgId, id }, header: { 'If-Match': etag } }, body: { label: 'Cycle OpenAI (edited)', baseUrl: 'https://api.openai.com/v1' } }), 'edit');
-  const stale = await client.PATCH('/v1/orgs/{orgId}/credentials/{id}', { params: { path: { orgId, id }, header: { 'If-Match': etag } }, body: { label: 'too late' } });
-  const invalid = await client.POST('/v1/orgs/{orgId}/credentials', { params: { path: org }, body: { provider: 'gemini', label: 'Bad', apiKey: FAKE_OPENAI } });
+  const edited = must(
+    await client.PATCH('/v1/orgs/{orgId}/credentials/{id}', {
+      params: { path: { orgId, id }, header: { 'If-Match': etag } },
+      body: { label: 'Cycle OpenAI (edited)', baseUrl: 'https://api.openai.com/v1' },
+    }),
+    'edit',
+  );
+  const stale = await client.PATCH('/v1/orgs/{orgId}/credentials/{id}', {
+    params: { path: { orgId, id }, header: { 'If-Match': etag } },
+    body: { label: 'too late' },
+  });
+  const invalid = await client.POST('/v1/orgs/{orgId}/credentials', {
+    params: { path: org },
+    body: { provider: 'gemini', label: 'Bad', apiKey: FAKE_OPENAI },
+  });
 
   const batch = must(
     await client.POST('/v1/orgs/{orgId}/credentials:batch', {
       params: { path: org, header: { 'If-Match': `"${edited.version}"` } },
-      body: { changes: [{ op: 'add', provider: 'gemini', label: 'Cycle Gemini', apiKey: FAKE_GEMINI }, { op: 'edit', id, label: 'Cycle OpenAI v3', baseUrl: null }] },
+      body: {
+        changes: [
+          { op: 'add', provider: 'gemini', label: 'Cycle Gemini', apiKey: FAKE_GEMINI },
+          { op: 'edit', id, label: 'Cycle OpenAI v3', baseUrl: null },
+        ],
+      },
     }),
     'batch',
   );
   const geminiId = (batch.credentials[0] as Credential).id;
-  const removed = must(await client.DELETE('/v1/orgs/{orgId}/credentials/{id}', { params: { path: { orgId, id } } }), 'remove');
-  const history = must(await client.GET('/v1/orgs/{orgId}/credentials/{id}/history', { params: { path: { orgId, id } } }), 'history');
+  const removed = must(
+    await client.DELETE('/v1/orgs/{orgId}/credentials/{id}', { params: { path: { orgId, id } } }),
+    'remove',
+  );
+  const history = must(
+    await client.GET('/v1/orgs/{orgId}/credentials/{id}/history', { params: { path: { orgId, id } } }),
+    'history',
+  );
   const final = must(await client.GET('/v1/orgs/{orgId}/credentials', { params: { path: org } }), 'final list');
 
-  const problem = (e: Problem | undefined) => e && { status: e.status, code: e.code, fields: e.errors.map((f) => `${f.field}:${f.code}`) };
+  const problem = (e: Problem | undefined) =>
+    e && { status: e.status, code: e.code, fields: e.errors.map((f) => `${f.field}:${f.code}`) };
   const labels = (ks: typeof final) => ks.sections.flatMap((s) => s.credentials.map((c) => `${s.provider}/${c.label}`));
   process.stdout.write(
     JSON.stringify({
-      add: { status: added.response.status, etag, id, last4: first.credential.secrets.apiKey?.last4, version: first.version },
+      add: {
+        status: added.response.status,
+        etag,
+        id,
+        last4: first.credential.secrets.apiKey?.last4,
+        version: first.version,
+      },
       retry: { sameId: retried.credential.id === id },
       list: { status: listed.response.status, labels: labels(keySet), version: keySet.version },
       poll: { status: polled.response.status },
       edit: { label: edited.credential.label, fields: edited.credential.fields, version: edited.version },
       stale: { status: stale.response.status, problem: problem(stale.error as Problem | undefined) },
       invalid: { status: invalid.response.status, problem: problem(invalid.error as Problem | undefined) },
-      batch: { version: batch.version, labels: batch.credentials.map((c) => ('label' in c ? c.label : 'removed')), geminiId },
+      batch: {
+        version: batch.version,
+        labels: batch.credentials.map((c) => ('label' in c ? c.label : 'removed')),
+        geminiId,
+      },
       remove: { version: removed.version },
       history: { types: history.entries.map((e) => e.type) },
       final: { labels: labels(final), version: final.version },

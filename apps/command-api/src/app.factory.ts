@@ -11,8 +11,15 @@ import { setupOpenApi } from './openapi';
 import { registerScrapeGauges } from './scrape-gauges';
 
 /** Builds the HTTP app around ready dependencies; used by main and by the e2e specs alike. */
-export async function createApp(deps: AppDependencies, logger: LogLevel[] = ['error', 'warn', 'log']): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(deps), { bodyParser: false, logger, bufferLogs: !!deps.structuredLogs });
+export async function createApp(
+  deps: AppDependencies,
+  logger: LogLevel[] = ['error', 'warn', 'log'],
+): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(deps), {
+    bodyParser: false,
+    logger,
+    bufferLogs: !!deps.structuredLogs,
+  });
   if (deps.structuredLogs) app.useLogger(app.get(PinoLogger));
   app.disable('x-powered-by');
   app.set('etag', false);

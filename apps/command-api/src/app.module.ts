@@ -19,7 +19,17 @@ import { AuthGuard } from './http/auth.guard';
 import { WriteRateGuard } from './http/write-rate.guard';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { SafeBodyInterceptor } from './http/safe-body.interceptor';
-import { CHANGE_FEED, CLOCK, CONFIG, DATA_SOURCE, INPUT_POLICY, READINESS_CHECKS, ReadinessChecks, SECRET_VAULT, TOKEN_VERIFIER } from './tokens';
+import {
+  CHANGE_FEED,
+  CLOCK,
+  CONFIG,
+  DATA_SOURCE,
+  INPUT_POLICY,
+  READINESS_CHECKS,
+  ReadinessChecks,
+  SECRET_VAULT,
+  TOKEN_VERIFIER,
+} from './tokens';
 
 export interface AppDependencies {
   readonly config: KeystreamConfig;
@@ -54,14 +64,43 @@ export class AppModule {
         // Embedded mode projects the key set in the command's own transaction; distributed mode writes the outbox.
         { provide: COMMIT_TARGET, useValue: embedded ? 'projection' : 'outbox' },
       ],
-      exports: [CONFIG, INPUT_POLICY, DATA_SOURCE, TOKEN_VERIFIER, SECRET_VAULT, CHANGE_FEED, CLOCK, COMMIT_TARGET, READINESS_CHECKS],
+      exports: [
+        CONFIG,
+        INPUT_POLICY,
+        DATA_SOURCE,
+        TOKEN_VERIFIER,
+        SECRET_VAULT,
+        CHANGE_FEED,
+        CLOCK,
+        COMMIT_TARGET,
+        READINESS_CHECKS,
+      ],
     };
     // Embedded mode: the agent gateway runs in this process and learns of commits in-process.
     // Distributed mode: gateways are their own processes, fed by Kafka.
-    const gateway = embedded ? [AgentGatewayModule.register({ dataSource: deps.dataSource, vault, verifier, feed: deps.changeFeed, rateLimits: deps.config.rateLimits })] : [];
+    const gateway = embedded
+      ? [
+          AgentGatewayModule.register({
+            dataSource: deps.dataSource,
+            vault,
+            verifier,
+            feed: deps.changeFeed,
+            rateLimits: deps.config.rateLimits,
+          }),
+        ]
+      : [];
     return {
       module: AppModule,
-      imports: [...(deps.structuredLogs ? [structuredLogging(embedded ? 'keystream' : 'keystream-command-api')] : []), core, CredentialsModule, DevicesModule, MembersModule, OrgsModule, AdminUiModule.register(deps.config), ...gateway],
+      imports: [
+        ...(deps.structuredLogs ? [structuredLogging(embedded ? 'keystream' : 'keystream-command-api')] : []),
+        core,
+        CredentialsModule,
+        DevicesModule,
+        MembersModule,
+        OrgsModule,
+        AdminUiModule.register(deps.config),
+        ...gateway,
+      ],
       controllers: [HealthController, MetricsController],
       providers: [
         OrgProvisioner,

@@ -42,7 +42,10 @@ describe('embedded mode (built server process, embedded Postgres)', () => {
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
       if (server.exitCode !== null) throw new Error(`server exited ${server.exitCode}: ${stderr}`);
-      const ok = await fetch(url('/health/ready')).then((r) => r.ok, () => false);
+      const ok = await fetch(url('/health/ready')).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return;
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -58,10 +61,15 @@ describe('embedded mode (built server process, embedded Postgres)', () => {
 
   it('starts with no configuration, keeps generated keys private, and keeps data across a restart', async () => {
     await start();
-    const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'token', '--org', 'embedded-acme', '--role', 'admin'], { env: env() });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [CLI, 'token', '--org', 'embedded-acme', '--role', 'admin'],
+      { env: env() },
+    );
     const token = stdout.trim();
     expect(token.split('.')).toHaveLength(3);
-    for (const f of ['master.key', 'jwt.secret', 'postgres.password']) expect(statSync(join(dataDir, f)).mode & 0o777).toBe(0o600);
+    for (const f of ['master.key', 'jwt.secret', 'postgres.password'])
+      expect(statSync(join(dataDir, f)).mode & 0o777).toBe(0o600);
 
     const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
     const add = await fetch(url('/v1/orgs/embedded-acme/credentials'), {
@@ -72,8 +80,13 @@ describe('embedded mode (built server process, embedded Postgres)', () => {
     expect(add.status).toBe(201);
     expect(add.headers.get('x-request-id')).toBe('req-embedded-0001');
     await new Promise((r) => setTimeout(r, 200));
-    const committed = logs.split('\n').filter((l) => l.includes('"committed"')).map((l) => JSON.parse(l));
-    expect(committed).toEqual([expect.objectContaining({ commandId: 'req-embedded-0001', orgId: 'embedded-acme', toVersion: 1 })]);
+    const committed = logs
+      .split('\n')
+      .filter((l) => l.includes('"committed"'))
+      .map((l) => JSON.parse(l));
+    expect(committed).toEqual([
+      expect.objectContaining({ commandId: 'req-embedded-0001', orgId: 'embedded-acme', toVersion: 1 }),
+    ]);
     expect(logs).not.toContain(FAKE.gemini);
     expect(logs).not.toContain(token);
 

@@ -23,20 +23,46 @@ describe('key hierarchy: per-credential data keys and crypto-shredding (real Pos
   const canary = () => `sk-proj-FAKECANARY${randomUUID().replace(/-/g, '').toUpperCase()}`;
   const auth = (admin: string) => ({ Authorization: `Bearer ${admin}` });
   const addedEvent = async (orgId: string, credentialId: string): Promise<EventEnvelope> =>
-    (await eventRows.readOrg(t.ds.manager, orgId, 0, 1000)).find((e) => e.type === 'CredentialAdded' && e.data.credentialId === credentialId)!;
+    (await eventRows.readOrg(t.ds.manager, orgId, 0, 1000)).find(
+      (e) => e.type === 'CredentialAdded' && e.data.credentialId === credentialId,
+    )!;
   const dekRows = async (orgId: string, credentialId: string): Promise<number> =>
-    (await t.ds.query('SELECT count(*)::int AS n FROM data_keys WHERE org_id = $1 AND credential_id = $2', [orgId, credentialId]))[0].n;
-  const serverHash = async (orgId: string): Promise<string> => (await t.ds.query('SELECT hash FROM key_sets WHERE org_id = $1', [orgId]))[0].hash;
+    (
+      await t.ds.query('SELECT count(*)::int AS n FROM data_keys WHERE org_id = $1 AND credential_id = $2', [
+        orgId,
+        credentialId,
+      ])
+    )[0].n;
+  const serverHash = async (orgId: string): Promise<string> =>
+    (await t.ds.query('SELECT hash FROM key_sets WHERE org_id = $1', [orgId]))[0].hash;
 
   it('removing a credential deletes its data key: its sealed secret in the events table can no longer be opened, and a replay projects it as removed', async () => {
     const { orgId, admin } = await t.org();
     const secret = canary();
-    const added = await t.http().post(`/v1/orgs/${orgId}/credentials`).set(auth(admin)).send({ provider: 'openai', label: 'shred me', apiKey: secret }).expect(201);
+    const added = await t
+      .http()
+      .post(`/v1/orgs/${orgId}/credentials`)
+      .set(auth(admin))
+      .send({ provider: 'openai', label: 'shred me', apiKey: secret })
+      .expect(201);
     const id: string = added.body.credential.id;
-    const keep = await t.http().post(`/v1/orgs/${orgId}/credentials`).set(auth(admin)).send({ provider: 'gemini', label: 'keep', apiKey: FAKE.gemini }).expect(201);
+    const keep = await t
+      .http()
+      .post(`/v1/orgs/${orgId}/credentials`)
+      .set(auth(admin))
+      .send({ provider: 'gemini', label: 'keep', apiKey: FAKE.gemini })
+      .expect(201);
     const sealed = (await addedEvent(orgId, id)).data as { secrets: Record<string, SealedSecret> };
     expect(sealed.secrets.apiKey).toMatchObject({ alg: 'A256GCM', keyId: 'dek:v1' });
-    expect(Object.keys(sealed.secrets.apiKey).sort()).toEqual(['alg', 'ciphertext', 'fingerprint', 'iv', 'keyId', 'last4', 'tag']);
+    expect(Object.keys(sealed.secrets.apiKey).sort()).toEqual([
+      'alg',
+      'ciphertext',
+      'fingerprint',
+      'iv',
+      'keyId',
+      'last4',
+      'tag',
+    ]);
     const ctx = { orgId, credentialId: id, field: 'apiKey' };
     expect(await localSecretVault(t.ds, t.config.masterKey).openSecret(sealed.secrets.apiKey, ctx)).toBe(secret);
     expect(await dekRows(orgId, id)).toBe(1);
@@ -46,7 +72,10 @@ describe('key hierarchy: per-credential data keys and crypto-shredding (real Pos
     expect(await dekRows(orgId, keep.body.credential.id)).toBe(1);
     const err = await localSecretVault(t.ds, t.config.masterKey)
       .openSecret(sealed.secrets.apiKey, ctx)
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(SecretShreddedError);
     expect(err).toMatchObject({ code: 'secret_shredded' });
     expect(String((err as Error).message)).not.toContain(secret);
@@ -70,10 +99,25 @@ describe('key hierarchy: per-credential data keys and crypto-shredding (real Pos
     const { epoch, version } = first.keySet!;
     first.close();
 
-    const a = await t.http().post(`/v1/orgs/${orgId}/credentials`).set(auth(admin)).send({ provider: 'openai', label: 'gone', apiKey: canary() }).expect(201);
+    const a = await t
+      .http()
+      .post(`/v1/orgs/${orgId}/credentials`)
+      .set(auth(admin))
+      .send({ provider: 'openai', label: 'gone', apiKey: canary() })
+      .expect(201);
     const goneId: string = a.body.credential.id;
-    await t.http().patch(`/v1/orgs/${orgId}/credentials/${goneId}`).set(auth(admin)).send({ apiKey: canary() }).expect(200);
-    const b = await t.http().post(`/v1/orgs/${orgId}/credentials`).set(auth(admin)).send({ provider: 'gemini', label: 'stays', apiKey: FAKE.gemini }).expect(201);
+    await t
+      .http()
+      .patch(`/v1/orgs/${orgId}/credentials/${goneId}`)
+      .set(auth(admin))
+      .send({ apiKey: canary() })
+      .expect(200);
+    const b = await t
+      .http()
+      .post(`/v1/orgs/${orgId}/credentials`)
+      .set(auth(admin))
+      .send({ provider: 'gemini', label: 'stays', apiKey: FAKE.gemini })
+      .expect(201);
     await t.http().delete(`/v1/orgs/${orgId}/credentials/${goneId}`).set(auth(admin)).expect(200);
 
     const back = await AgentProbe.connect(t.baseUrl, { token, resume: { epoch, version } }, { keySet: first.keySet });
@@ -89,7 +133,12 @@ describe('key hierarchy: per-credential data keys and crypto-shredding (real Pos
 
   it('the live fan-out of a save whose credential was shredded meanwhile (add and remove in one delivery) does not fail', async () => {
     const { orgId, admin } = await t.org();
-    const a = await t.http().post(`/v1/orgs/${orgId}/credentials`).set(auth(admin)).send({ provider: 'openai', label: 'flash', apiKey: canary() }).expect(201);
+    const a = await t
+      .http()
+      .post(`/v1/orgs/${orgId}/credentials`)
+      .set(auth(admin))
+      .send({ provider: 'openai', label: 'flash', apiKey: canary() })
+      .expect(201);
     await t.http().delete(`/v1/orgs/${orgId}/credentials/${a.body.credential.id}`).set(auth(admin)).expect(200);
     const events = await eventRows.readOrg(t.ds.manager, orgId, 0, 1000);
     expect(events.map((e) => e.type)).toEqual(['CredentialAdded', 'CredentialRemoved']);
@@ -97,7 +146,11 @@ describe('key hierarchy: per-credential data keys and crypto-shredding (real Pos
     const reader = new AgentKeySetReader(t.ds, localSecretVault(t.ds, t.config.masterKey));
     const emitted: ChangesMessage[] = [];
     const errors: unknown[] = [];
-    const fanOut = new OrgFanOut(reader, (_org, msg) => emitted.push(msg), (e) => errors.push(e));
+    const fanOut = new OrgFanOut(
+      reader,
+      (_org, msg) => emitted.push(msg),
+      (e) => errors.push(e),
+    );
     await fanOut.onSave({ orgId, fromVersion: 1, toVersion: 2, events, hash: await serverHash(orgId) });
     expect(errors).toEqual([]);
     expect(emitted).toHaveLength(1);
@@ -112,7 +165,12 @@ describe('key hierarchy: per-credential data keys and crypto-shredding (real Pos
     await live.until(() => live.keySet !== undefined);
     await Promise.all(
       Array.from({ length: 5 }, async (_, i) => {
-        const r = await t.http().post(`/v1/orgs/${orgId}/credentials`).set(auth(admin)).send({ provider: 'gemini', label: `burst ${i}`, apiKey: FAKE.gemini }).expect(201);
+        const r = await t
+          .http()
+          .post(`/v1/orgs/${orgId}/credentials`)
+          .set(auth(admin))
+          .send({ provider: 'gemini', label: `burst ${i}`, apiKey: FAKE.gemini })
+          .expect(201);
         await t.http().delete(`/v1/orgs/${orgId}/credentials/${r.body.credential.id}`).set(auth(admin)).expect(200);
       }),
     );
@@ -124,27 +182,59 @@ describe('key hierarchy: per-credential data keys and crypto-shredding (real Pos
   it('a canary secret sent through the API is found in no Kafka log segment (its events produced by the KafkaEventLogAdapter the outbox relay uses)', async () => {
     const dataDir = join(__dirname, '..', '..', '..', '.local', 'kafka', 'data');
     if (!existsSync(dataDir)) {
-      if (process.env.CI === 'true') throw new Error(`Kafka log segments not found at ${dataDir}: the canary check needs the broker of deploy/local/kafka.sh (KAFKA_BROKERS points elsewhere)`);
-      process.stderr.write(`[key-hierarchy] skipped the Kafka segment check: no broker data dir at ${dataDir} (external KAFKA_BROKERS)\n`);
+      if (process.env.CI === 'true')
+        throw new Error(
+          `Kafka log segments not found at ${dataDir}: the canary check needs the broker of deploy/local/kafka.sh (KAFKA_BROKERS points elsewhere)`,
+        );
+      process.stderr.write(
+        `[key-hierarchy] skipped the Kafka segment check: no broker data dir at ${dataDir} (external KAFKA_BROKERS)\n`,
+      );
       return;
     }
     const { orgId, admin } = await t.org();
     const secret = canary();
     const aws = `FAKEcanaryAWS${randomUUID().replace(/-/g, '')}`.slice(0, 40);
-    const r = await t.http().post(`/v1/orgs/${orgId}/credentials`).set(auth(admin)).send({ provider: 'openai', label: 'canary', apiKey: secret }).expect(201);
-    await t.http().patch(`/v1/orgs/${orgId}/credentials/${r.body.credential.id}`).set(auth(admin)).send({ apiKey: `${secret}Z` }).expect(200);
+    const r = await t
+      .http()
+      .post(`/v1/orgs/${orgId}/credentials`)
+      .set(auth(admin))
+      .send({ provider: 'openai', label: 'canary', apiKey: secret })
+      .expect(201);
+    await t
+      .http()
+      .patch(`/v1/orgs/${orgId}/credentials/${r.body.credential.id}`)
+      .set(auth(admin))
+      .send({ apiKey: `${secret}Z` })
+      .expect(200);
     await t
       .http()
       .post(`/v1/orgs/${orgId}/credentials:batch`)
       .set(auth(admin))
-      .send({ changes: [{ op: 'add', provider: 'bedrock-access', label: 'aws', accessKeyId: FAKE.awsAccessKeyId, secretAccessKey: aws, region: 'eu-west-1' }] })
+      .send({
+        changes: [
+          {
+            op: 'add',
+            provider: 'bedrock-access',
+            label: 'aws',
+            accessKeyId: FAKE.awsAccessKeyId,
+            secretAccessKey: aws,
+            region: 'eu-west-1',
+          },
+        ],
+      })
       .expect(200);
     // The envelopes exactly as committed (the outbox holds the same ones), on a topic of this test's own:
     // another suite's relay can never take them elsewhere.
     const events = await eventRows.readOrg(t.ds.manager, orgId, 0, 1000);
     expect(events).toHaveLength(3);
     const topic = `keystream.canary.${randomUUID()}`;
-    const log = new KafkaEventLogAdapter({ brokers: process.env.KAFKA_BROKERS!.split(','), clientId: 'canary-producer', topic, partitions: 1, replicationFactor: 1 });
+    const log = new KafkaEventLogAdapter({
+      brokers: process.env.KAFKA_BROKERS!.split(','),
+      clientId: 'canary-producer',
+      topic,
+      partitions: 1,
+      replicationFactor: 1,
+    });
     try {
       await log.init();
       await log.append(events);
@@ -153,7 +243,11 @@ describe('key hierarchy: per-credential data keys and crypto-shredding (real Pos
     }
     const dirs = readdirSync(dataDir).filter((n) => n.startsWith(`${topic}-`));
     expect(dirs.length).toBeGreaterThan(0);
-    const segments = dirs.flatMap((dir) => readdirSync(join(dataDir, dir)).filter((f) => f.endsWith('.log')).map((f) => join(dataDir, dir, f)));
+    const segments = dirs.flatMap((dir) =>
+      readdirSync(join(dataDir, dir))
+        .filter((f) => f.endsWith('.log'))
+        .map((f) => join(dataDir, dir, f)),
+    );
     const bytes = Buffer.concat(segments.map((f) => readFileSync(f)));
     expect(bytes.includes(orgId)).toBe(true); // the right segments: the events are there
     expect(bytes.includes('dek:v1')).toBe(true);
@@ -163,11 +257,24 @@ describe('key hierarchy: per-credential data keys and crypto-shredding (real Pos
   it('a process started with another master key stops at start (exit 78, naming KEYSTREAM_MASTER_KEY) and leaves the keyring as it was', async () => {
     const { orgId, admin } = await t.org();
     // The test app's vault makes (or finds) the deployment's fingerprint key.
-    await t.http().post(`/v1/orgs/${orgId}/credentials`).set(auth(admin)).send({ provider: 'gemini', label: 'k', apiKey: FAKE.gemini }).expect(201);
-    const ring = async () => await t.ds.query<{ kek_id: string }[]>(`SELECT name, kek_id FROM keyring WHERE name = 'fingerprint' ORDER BY kek_id`);
+    await t
+      .http()
+      .post(`/v1/orgs/${orgId}/credentials`)
+      .set(auth(admin))
+      .send({ provider: 'gemini', label: 'k', apiKey: FAKE.gemini })
+      .expect(201);
+    const ring = async () =>
+      await t.ds.query<{ kek_id: string }[]>(
+        `SELECT name, kek_id FROM keyring WHERE name = 'fingerprint' ORDER BY kek_id`,
+      );
     const before = await ring();
     const wrong = randomBytes(32).toString('base64'); // fake
-    const env: NodeJS.ProcessEnv = { ...process.env, KEYSTREAM_MASTER_KEY: wrong, AUTH_JWT_SECRET: randomBytes(32).toString('hex'), KEYSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'ks-wrong-key-')) };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      KEYSTREAM_MASTER_KEY: wrong,
+      AUTH_JWT_SECRET: randomBytes(32).toString('hex'),
+      KEYSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'ks-wrong-key-')),
+    };
     delete env.KAFKA_BROKERS;
     const err = (await AppProcess.start('command-api', ENTRY.commandApi, env).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(Error);
@@ -177,4 +284,3 @@ describe('key hierarchy: per-credential data keys and crypto-shredding (real Pos
     expect(await ring()).toEqual(before);
   }, 60_000);
 });
-

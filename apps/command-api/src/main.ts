@@ -24,7 +24,9 @@ async function main(): Promise<void> {
     onConnectionError: (e) => log.warn(`postgres connection lost: ${e.message}`),
   });
   // Distributed mode: this process also relays its outbox to Kafka (one relay leads, the others stand by).
-  const kafka = config.kafkaBrokers ? new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-command-api', ...config.kafka }) : undefined;
+  const kafka = config.kafkaBrokers
+    ? new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-command-api', ...config.kafka })
+    : undefined;
   const app = await createApp({
     config,
     dataSource,

@@ -13,7 +13,9 @@ describe('no plaintext secret at rest (real Postgres)', () => {
 
   function pgDump(url: string): string | undefined {
     const bin = ['/usr/lib/postgresql/15/bin/pg_dump', ...candidates()].find((p) => existsSync(p));
-    return bin ? execFileSync(bin, ['--data-only', '--no-owner', url], { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 }) : undefined;
+    return bin
+      ? execFileSync(bin, ['--data-only', '--no-owner', url], { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 })
+      : undefined;
   }
 
   function candidates(): string[] {
@@ -25,15 +27,36 @@ describe('no plaintext secret at rest (real Postgres)', () => {
     const { orgId, admin } = await t.org();
     const auth = { Authorization: `Bearer ${admin}` };
     const responses: string[] = [];
-    const added = await t.http().post(`/v1/orgs/${orgId}/credentials`).set(auth).send({ provider: 'openai', label: 'canary', apiKey: canary }).expect(201);
+    const added = await t
+      .http()
+      .post(`/v1/orgs/${orgId}/credentials`)
+      .set(auth)
+      .send({ provider: 'openai', label: 'canary', apiKey: canary })
+      .expect(201);
     responses.push(added.text);
-    const edited = await t.http().patch(`/v1/orgs/${orgId}/credentials/${added.body.credential.id}`).set(auth).send({ apiKey: `${canary}2` }).expect(200);
+    const edited = await t
+      .http()
+      .patch(`/v1/orgs/${orgId}/credentials/${added.body.credential.id}`)
+      .set(auth)
+      .send({ apiKey: `${canary}2` })
+      .expect(200);
     responses.push(edited.text);
     const batch = await t
       .http()
       .post(`/v1/orgs/${orgId}/credentials:batch`)
       .set(auth)
-      .send({ changes: [{ op: 'add', provider: 'bedrock-access', label: 'aws', accessKeyId: 'AKIAFAKEFAKEFAKE0009', secretAccessKey: canaryAws, region: 'eu-west-1' }] })
+      .send({
+        changes: [
+          {
+            op: 'add',
+            provider: 'bedrock-access',
+            label: 'aws',
+            accessKeyId: 'AKIAFAKEFAKEFAKE0009',
+            secretAccessKey: canaryAws,
+            region: 'eu-west-1',
+          },
+        ],
+      })
       .expect(200);
     responses.push(batch.text);
     responses.push((await t.http().get(`/v1/orgs/${orgId}/credentials`).set(auth).expect(200)).text);
@@ -42,14 +65,23 @@ describe('no plaintext secret at rest (real Postgres)', () => {
       expect(text).not.toContain(canary);
       expect(text).not.toContain(canaryAws);
     }
-    const tables: { table_name: string }[] = await t.ds.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`);
-    expect(tables.map((r) => r.table_name)).toEqual(expect.arrayContaining(['events', 'credential_state', 'key_set_credentials']));
+    const tables: { table_name: string }[] = await t.ds.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
+    );
+    expect(tables.map((r) => r.table_name)).toEqual(
+      expect.arrayContaining(['events', 'credential_state', 'key_set_credentials']),
+    );
     for (const { table_name } of tables) {
-      const [{ dump }] = await t.ds.query(`SELECT coalesce(string_agg(t::text, E'\\n'), '') AS dump FROM "${table_name}" t`);
+      const [{ dump }] = await t.ds.query(
+        `SELECT coalesce(string_agg(t::text, E'\\n'), '') AS dump FROM "${table_name}" t`,
+      );
       expect(dump).not.toContain(canary);
       expect(dump).not.toContain(canaryAws);
     }
-    const [{ n }] = await t.ds.query(`SELECT count(*)::int AS n FROM events WHERE org_id = $1 AND data::text LIKE '%ciphertext%'`, [orgId]);
+    const [{ n }] = await t.ds.query(
+      `SELECT count(*)::int AS n FROM events WHERE org_id = $1 AND data::text LIKE '%ciphertext%'`,
+      [orgId],
+    );
     expect(n).toBe(3);
     const dump = pgDump(process.env.DATABASE_URL!);
     if (process.env.CI === 'true') expect(dump).toBeDefined();

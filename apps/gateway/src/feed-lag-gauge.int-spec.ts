@@ -4,18 +4,17 @@ import { createKafka, KafkaEventLogAdapter, LogChangeFeedAdapter } from '@keystr
 import { registry } from '@keystream/observability';
 import { registerFeedLagGauge } from './feed-lag-gauge';
 
-const envelope = (orgId: string, version: number): EventEnvelope =>
-  ({
-    eventId: randomUUID(),
-    type: 'CredentialRemoved',
-    schemaVersion: 1,
-    orgId,
-    version,
-    occurredAt: new Date().toISOString(),
-    actor: { userId: 'feed-lag-test' },
-    commandId: randomUUID(),
-    data: { credentialId: randomUUID(), provider: 'gemini', label: `v${version}` },
-  });
+const envelope = (orgId: string, version: number): EventEnvelope => ({
+  eventId: randomUUID(),
+  type: 'CredentialRemoved',
+  schemaVersion: 1,
+  orgId,
+  version,
+  occurredAt: new Date().toISOString(),
+  actor: { userId: 'feed-lag-test' },
+  commandId: randomUUID(),
+  data: { credentialId: randomUUID(), provider: 'gemini', label: `v${version}` },
+});
 
 /** keystream_gateway_feed_lag against a real broker: records appended and not handled count; handled ones do not. */
 describe('gateway feed lag gauge (real Kafka)', () => {
@@ -38,7 +37,12 @@ describe('gateway feed lag gauge (real Kafka)', () => {
     await log.append([envelope('org-before', 1)]); // before the feed started: never lag
     const positions = new Map<number, bigint>();
     stops.push(await registerFeedLagGauge(positions, brokers, topic));
-    expect(await lag()).toEqual(new Map([['0', 0], ['1', 0]]));
+    expect(await lag()).toEqual(
+      new Map([
+        ['0', 0],
+        ['1', 0],
+      ]),
+    );
 
     const orgId = `org-${randomUUID()}`;
     await log.append([1, 2, 3, 4, 5].map((v) => envelope(orgId, v)));

@@ -37,7 +37,11 @@ describe('gateway: orgs without an agent here cost nothing', () => {
 
   beforeAll(async () => {
     ds = await openDatabase({ url: process.env.DATABASE_URL!, poolSize: 4 });
-    gatewayDs = await openDatabase({ url: process.env.DATABASE_URL!, poolSize: 4, applicationName: 'keystream-gateway-e2e' });
+    gatewayDs = await openDatabase({
+      url: process.env.DATABASE_URL!,
+      poolSize: 4,
+      applicationName: 'keystream-gateway-e2e',
+    });
     const logger = gatewayDs.logger as { logQuery: (q: string, p?: unknown[], ...rest: unknown[]) => unknown };
     const logQuery = logger.logQuery.bind(logger);
     logger.logQuery = (q, p, ...rest) => {
@@ -49,7 +53,15 @@ describe('gateway: orgs without an agent here cost nothing', () => {
     gatewayLog = new KafkaEventLogAdapter({ ...settings, clientId: 'gateway-e2e' });
     feed = new LogChangeFeedAdapter(gatewayLog, `gateway-e2e-${randomUUID()}`);
     app = await NestFactory.create(
-      GatewayAppModule.register({ dataSource: gatewayDs, vault: localSecretVault(gatewayDs, TEST_MASTER_KEY), verifier: new TokenVerifier({ jwtSecret }), feed }, async () => undefined),
+      GatewayAppModule.register(
+        {
+          dataSource: gatewayDs,
+          vault: localSecretVault(gatewayDs, TEST_MASTER_KEY),
+          verifier: new TokenVerifier({ jwtSecret }),
+          feed,
+        },
+        async () => undefined,
+      ),
       { logger: ['error', 'warn'] },
     );
     await producer.init();
@@ -81,7 +93,10 @@ describe('gateway: orgs without an agent here cost nothing', () => {
   }
 
   /** One save: the next version of the org (an add, then label edits of that credential); `held` keeps it off the topic. */
-  async function save(o: { orgId: string; versions: number; credentialId: string }, held?: EventEnvelope[]): Promise<number> {
+  async function save(
+    o: { orgId: string; versions: number; credentialId: string },
+    held?: EventEnvelope[],
+  ): Promise<number> {
     const version = ++o.versions;
     const data =
       version === 1
@@ -109,16 +124,24 @@ describe('gateway: orgs without an agent here cost nothing', () => {
   }
 
   async function agent(orgId: string): Promise<AgentProbe> {
-    const token = await issueDevToken(jwtSecret, { userId: `u-${randomUUID()}`, orgId, role: 'member', ttlSeconds: 600 });
+    const token = await issueDevToken(jwtSecret, {
+      userId: `u-${randomUUID()}`,
+      orgId,
+      role: 'member',
+      ttlSeconds: 600,
+    });
     const p = await AgentProbe.connect(url, { token });
     probes.push(p);
     return p;
   }
 
   const heardOf = (orgId: string, version: number) => heard.some((s) => s.orgId === orgId && s.toVersion === version);
-  const statementsFor = (orgId: string) => statements.filter((s) => s.params.some((p) => p === orgId || (Array.isArray(p) && p.includes(orgId))));
-  const readerCallsFor = (orgId: string) => reader.flatMap((spy, i) => spy.mock.calls.filter((args) => args[0] === orgId).map(() => names[i]));
-  const serverHash = async (orgId: string) => (await ds.query('SELECT hash FROM key_sets WHERE org_id = $1', [orgId]))[0].hash as string;
+  const statementsFor = (orgId: string) =>
+    statements.filter((s) => s.params.some((p) => p === orgId || (Array.isArray(p) && p.includes(orgId))));
+  const readerCallsFor = (orgId: string) =>
+    reader.flatMap((spy, i) => spy.mock.calls.filter((args) => args[0] === orgId).map(() => names[i]));
+  const serverHash = async (orgId: string) =>
+    (await ds.query('SELECT hash FROM key_sets WHERE org_id = $1', [orgId]))[0].hash as string;
 
   it('a save of an org with no agent here: no Postgres statement, no reader call; an agent joining later gets it from its sync, the next save as changes', async () => {
     const quiet = await org();

@@ -8,7 +8,10 @@ const KAFKA_CHECK = Symbol('KAFKA_CHECK');
 
 @Controller('health')
 class GatewayHealthController {
-  constructor(@Inject(DS) private readonly ds: DataSource, @Inject(KAFKA_CHECK) private readonly kafka: () => Promise<void>) {
+  constructor(
+    @Inject(DS) private readonly ds: DataSource,
+    @Inject(KAFKA_CHECK) private readonly kafka: () => Promise<void>,
+  ) {
     readinessGauge(() => this.ready());
   }
 
@@ -20,10 +23,17 @@ class GatewayHealthController {
   @Get('ready')
   async ready() {
     const checks = {
-      postgres: await readModel.ping(this.ds).then(() => 'ok', () => 'down'),
-      kafka: await this.kafka().then(() => 'ok', () => 'down'),
+      postgres: await readModel.ping(this.ds).then(
+        () => 'ok',
+        () => 'down',
+      ),
+      kafka: await this.kafka().then(
+        () => 'ok',
+        () => 'down',
+      ),
     };
-    if (checks.postgres !== 'ok' || checks.kafka !== 'ok') throw new ServiceUnavailableException({ status: 'not ready', checks });
+    if (checks.postgres !== 'ok' || checks.kafka !== 'ok')
+      throw new ServiceUnavailableException({ status: 'not ready', checks });
     return { status: 'ok', checks };
   }
 }

@@ -14,7 +14,8 @@ import { GatewayAppModule } from './gateway.module';
 /** Distributed mode only: serves agents on /agents. Scale out freely: every instance reads every change. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  if (!config.kafkaBrokers || !config.databaseUrl) throw new ConfigError('KAFKA_BROKERS', 'and DATABASE_URL are required for the gateway');
+  if (!config.kafkaBrokers || !config.databaseUrl)
+    throw new ConfigError('KAFKA_BROKERS', 'and DATABASE_URL are required for the gateway');
   const ds = await openDatabase({
     url: config.databaseUrl,
     poolSize: 10,
@@ -23,7 +24,11 @@ async function main(): Promise<void> {
     // A lost connection is dropped from the pool and replaced on demand: said, never fatal.
     onConnectionError: (e) => new Logger('postgres').warn(`connection lost: ${e.message}`),
   });
-  const eventLog = new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-gateway', ...config.kafka });
+  const eventLog = new KafkaEventLogAdapter({
+    brokers: config.kafkaBrokers,
+    clientId: 'keystream-gateway',
+    ...config.kafka,
+  });
   const feed = new LogChangeFeedAdapter(eventLog, undefined, feedErrorReporter());
   const vault = localSecretVault(ds, config.masterKey, config.previousMasterKeys);
   await keyringReady(vault);
@@ -35,7 +40,16 @@ async function main(): Promise<void> {
   feedReady.catch(() => undefined); // main() fails on it below
   const kafkaCheck = () => (started ? eventLog.ping() : Promise.reject(new Error('the change feed is still starting')));
   const app = await NestFactory.create(
-    GatewayAppModule.register({ dataSource: ds, vault, verifier: new TokenVerifier(config.auth, keyFetchWarning()), feed, feedStarted: feedReady }, kafkaCheck),
+    GatewayAppModule.register(
+      {
+        dataSource: ds,
+        vault,
+        verifier: new TokenVerifier(config.auth, keyFetchWarning()),
+        feed,
+        feedStarted: feedReady,
+      },
+      kafkaCheck,
+    ),
     { bufferLogs: true },
   );
   app.useLogger(app.get(PinoLogger));
@@ -49,11 +63,24 @@ async function main(): Promise<void> {
     feedStarted.reject(e);
     throw e;
   }
-  const stopLagGauge = await registerFeedLagGauge(feed.positions, config.kafkaBrokers, config.kafka.topic, config.kafka);
+  const stopLagGauge = await registerFeedLagGauge(
+    feed.positions,
+    config.kafkaBrokers,
+    config.kafka.topic,
+    config.kafka,
+  );
   started = true;
   feedStarted.resolve();
   new Logger('gateway').log(`agents on ws://${config.host}:${config.port}/agents`);
-  (app.getHttpServer() as Server).on('close', () => void feed.stop().then(stopLagGauge).then(() => eventLog.close()).then(() => ds.destroy()));
+  (app.getHttpServer() as Server).on(
+    'close',
+    () =>
+      void feed
+        .stop()
+        .then(stopLagGauge)
+        .then(() => eventLog.close())
+        .then(() => ds.destroy()),
+  );
 }
 
 /**
@@ -70,11 +97,15 @@ function feedErrorReporter(): (e: unknown) => void {
     if (said.has(kind)) return;
     said.add(kind);
     const cause = (err as { cause?: unknown }).cause;
-    logger.warn(`change feed error (restarting the consumer): ${kind}${cause instanceof Error ? ` (cause: ${cause.name}: ${cause.message})` : ''}`);
+    logger.warn(
+      `change feed error (restarting the consumer): ${kind}${cause instanceof Error ? ` (cause: ${cause.name}: ${cause.message})` : ''}`,
+    );
   };
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof ConfigError ? e.message : `keystream gateway failed: ${(e as Error).message}`}\n`);
+  process.stderr.write(
+    `${e instanceof ConfigError ? e.message : `keystream gateway failed: ${(e as Error).message}`}\n`,
+  );
   process.exit(e instanceof ConfigError ? 78 : e instanceof DependencyUnavailableError ? 69 : 1);
 });

@@ -30,16 +30,34 @@ describe('keys.resync when the database cannot answer (real Postgres, real socke
   const takePool = async () => {
     for (;;) {
       const q = ds.createQueryRunner();
-      if (!(await q.connect().then(() => true, () => false))) break;
+      if (
+        !(await q.connect().then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
       held.push(q);
     }
   };
 
   beforeAll(async () => {
     setup = await openDatabase({ url: process.env.DATABASE_URL!, poolSize: 2 });
-    ds = await openDatabase({ url: process.env.DATABASE_URL!, poolSize: 3, timeouts: { ...DEFAULT_TIMEOUTS, databaseConnectMs: 300 } });
-    const deps = { dataSource: ds, vault: localSecretVault(ds, TEST_MASTER_KEY), verifier: new TokenVerifier({ jwtSecret }), feed: new InProcessChangeFeedAdapter() };
-    app = await NestFactory.create(GatewayAppModule.register(deps, async () => undefined), { logger: false });
+    ds = await openDatabase({
+      url: process.env.DATABASE_URL!,
+      poolSize: 3,
+      timeouts: { ...DEFAULT_TIMEOUTS, databaseConnectMs: 300 },
+    });
+    const deps = {
+      dataSource: ds,
+      vault: localSecretVault(ds, TEST_MASTER_KEY),
+      verifier: new TokenVerifier({ jwtSecret }),
+      feed: new InProcessChangeFeedAdapter(),
+    };
+    app = await NestFactory.create(
+      GatewayAppModule.register(deps, async () => undefined),
+      { logger: false },
+    );
     await app.listen(0, '127.0.0.1');
     url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   }, 60_000);
@@ -54,8 +72,19 @@ describe('keys.resync when the database cannot answer (real Postgres, real socke
   it('answers unavailable + retryAfterMs in [1000, 2000) while no connection is free, and the retried resync succeeds', async () => {
     const orgId = newOrgId('resync');
     await setup.transaction((m) => orgStreams.ensureOrg(m, orgId));
-    const token = await issueDevToken(jwtSecret, { userId: 'm-1', orgId, role: 'member', deviceId: 'd-1', ttlSeconds: 600 });
-    const s = io(`${url}/agents`, { auth: { token, protocol: 2 }, transports: ['websocket'], reconnection: false, forceNew: true });
+    const token = await issueDevToken(jwtSecret, {
+      userId: 'm-1',
+      orgId,
+      role: 'member',
+      deviceId: 'd-1',
+      ttlSeconds: 600,
+    });
+    const s = io(`${url}/agents`, {
+      auth: { token, protocol: 2 },
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+    });
     sockets.push(s);
     const snapshot = await new Promise<{ epoch: number; version: number; hash: string }>((resolve, reject) => {
       s.once('keys.snapshot', resolve);
@@ -67,7 +96,10 @@ describe('keys.resync when the database cannot answer (real Postgres, real socke
     // A position other than the socket's own (version 5 of an org at 0): the server must read the log.
     const resync = () => s.timeout(10_000).emitWithAck('keys.resync', { epoch: snapshot.epoch, version: 5 });
     const refused = await resync();
-    expect(refused).toMatchObject({ ok: false, error: { code: 'unavailable', message: expect.any(String), retryAfterMs: expect.any(Number) } });
+    expect(refused).toMatchObject({
+      ok: false,
+      error: { code: 'unavailable', message: expect.any(String), retryAfterMs: expect.any(Number) },
+    });
     const ms = refused.error.retryAfterMs as number;
     expect(Number.isInteger(ms) && ms >= 1000 && ms < 2000).toBe(true);
     expect(s.connected).toBe(true); // a failed resync does not end the session
@@ -80,9 +112,21 @@ describe('keys.resync when the database cannot answer (real Postgres, real socke
   it('the SDK reports an unavailable handshake as `unavailable` (not connect_failed), waits retryAfterMs, and gets in after', async () => {
     const orgId = newOrgId('sdk');
     await setup.transaction((m) => orgStreams.ensureOrg(m, orgId));
-    const token = await issueDevToken(jwtSecret, { userId: 'm-2', orgId, role: 'member', deviceId: 'd-2', ttlSeconds: 600 });
+    const token = await issueDevToken(jwtSecret, {
+      userId: 'm-2',
+      orgId,
+      role: 'member',
+      deviceId: 'd-2',
+      ttlSeconds: 600,
+    });
     await takePool();
-    const agent = new KeystreamAgent({ url, token, orgId, reconnect: { minDelayMs: 50, maxDelayMs: 200 }, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    const agent = new KeystreamAgent({
+      url,
+      token,
+      orgId,
+      reconnect: { minDelayMs: 50, maxDelayMs: 200 },
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+    });
     agents.push(agent);
     const errors: { at: number; e: AgentError }[] = [];
     agent.on('error', (e) => errors.push({ at: Date.now(), e }));

@@ -44,11 +44,16 @@ describe('distributed mode (Kafka + Postgres, separate processes)', () => {
   async function org() {
     const orgId = newOrgId('dist');
     await ds.transaction((m) => orgStreams.ensureOrg(m, orgId));
-    const token = (role: 'admin' | 'member', userId = role) => issueDevToken(jwtSecret, { userId, orgId, role, ttlSeconds: 900 });
+    const token = (role: 'admin' | 'member', userId = role) =>
+      issueDevToken(jwtSecret, { userId, orgId, role, ttlSeconds: 900 });
     return { orgId, admin: await token('admin'), member: await token('member') };
   }
   const post = (orgId: string, admin: string, path: string, body: unknown, base = api.url) =>
-    fetch(`${base}/v1/orgs/${orgId}/credentials${path}`, { method: 'POST', headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${base}/v1/orgs/${orgId}/credentials${path}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   const gemini = (label: string) => ({ provider: 'gemini', label, apiKey: FAKE.gemini });
   async function projected(orgId: string): Promise<{ version: number; hash: string } | undefined> {
     return (await ds.query('SELECT version, hash FROM key_sets WHERE org_id = $1', [orgId]))[0];
@@ -95,7 +100,16 @@ describe('distributed mode (Kafka + Postgres, separate processes)', () => {
     probes.push(...agents);
     await Promise.all(agents.map((p) => p.until(() => p.keySet !== undefined, 10_000)));
     for (let i = 0; i < 5; i++) expect((await post(a.orgId, a.admin, '', gemini(`g${i}`))).status).toBe(201);
-    expect((await post(a.orgId, a.admin, ':batch', { changes: [{ op: 'add', ...gemini('b1') }, { op: 'add', ...gemini('b2') }] })).status).toBe(200);
+    expect(
+      (
+        await post(a.orgId, a.admin, ':batch', {
+          changes: [
+            { op: 'add', ...gemini('b1') },
+            { op: 'add', ...gemini('b2') },
+          ],
+        })
+      ).status,
+    ).toBe(200);
     await Promise.all(agents.map((p) => p.until(() => p.keySet?.version === 7, 20_000)));
     await untilProjected(a.orgId, 7);
     const truth = await rebuiltHash(a.orgId);
@@ -103,7 +117,9 @@ describe('distributed mode (Kafka + Postgres, separate processes)', () => {
     expect(agents.map((p) => p.hash)).toEqual([truth, truth, truth, truth]);
     const ready = (await (await fetch(`${api.url}/health/ready`)).json()) as { checks: Record<string, string> };
     expect(ready.checks).toEqual({ postgres: 'ok' }); // writes go to the outbox: Kafka's health is the relay's metric, not the API's readiness
-    expect(((await (await fetch(`${g1.url}/health/ready`)).json()) as { checks: Record<string, string> }).checks).toEqual({ postgres: 'ok', kafka: 'ok' });
+    expect(
+      ((await (await fetch(`${g1.url}/health/ready`)).json()) as { checks: Record<string, string> }).checks,
+    ).toEqual({ postgres: 'ok', kafka: 'ok' });
     await projector.kill('SIGTERM');
   }, 120_000);
 
@@ -113,7 +129,10 @@ describe('distributed mode (Kafka + Postgres, separate processes)', () => {
     // Small fetches: many small projector transactions, so the kill lands between two of them.
     const projector = await start('projector', ENTRY.projector, { KAFKA_MAX_BYTES_PER_PARTITION: '8192' });
     const ids = orgs.map((o) => o.orgId);
-    const total = async (): Promise<number> => Number((await ds.query('SELECT coalesce(sum(version), 0) AS n FROM key_sets WHERE org_id = ANY($1)', [ids]))[0].n);
+    const total = async (): Promise<number> =>
+      Number(
+        (await ds.query('SELECT coalesce(sum(version), 0) AS n FROM key_sets WHERE org_id = ANY($1)', [ids]))[0].n,
+      );
     const end = Date.now() + 60_000;
     while ((await total()) === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 1));
     await projector.kill('SIGKILL');
@@ -168,9 +187,13 @@ describe('distributed mode (Kafka + Postgres, separate processes)', () => {
     const projector = await start('projector', ENTRY.projector);
     const [g1, g2] = await Promise.all([start('gateway-1', ENTRY.gateway), start('gateway-2', ENTRY.gateway)]);
     const a = await org();
-    const agents = [g1, g2].map((g) => new KeystreamAgent({ url: g.url, token: a.member, reconnect: { minDelayMs: 100, maxDelayMs: 500 } }));
+    const agents = [g1, g2].map(
+      (g) => new KeystreamAgent({ url: g.url, token: a.member, reconnect: { minDelayMs: 100, maxDelayMs: 500 } }),
+    );
     await Promise.all(agents.map((x) => x.start()));
-    const first = (await (await post(a.orgId, a.admin, '', gemini('rolling'))).json()) as { credential: { id: string } };
+    const first = (await (await post(a.orgId, a.admin, '', gemini('rolling'))).json()) as {
+      credential: { id: string };
+    };
     let stop = false;
     let accepted = 1;
     // A client behind a load balancer: a request that finds its instance restarting is retried on the
@@ -209,7 +232,8 @@ describe('distributed mode (Kafka + Postgres, separate processes)', () => {
     const truth = await rebuiltHash(a.orgId);
     expect((await projected(a.orgId))!.hash).toBe(truth);
     const end = Date.now() + 30_000;
-    while (agents.some((x) => x.keySet?.version !== accepted) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    while (agents.some((x) => x.keySet?.version !== accepted) && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 50));
     expect(agents.map((x) => [x.keySet?.version, x.hash])).toEqual([
       [accepted, truth],
       [accepted, truth],
@@ -222,14 +246,20 @@ describe('distributed mode (Kafka + Postgres, separate processes)', () => {
     const projector = await start('projector', ENTRY.projector);
     const a = await org();
     expect((await post(a.orgId, a.admin, '', gemini('before'))).status).toBe(201);
-    const kafka = new Kafka({ clientId: 'poisoner', brokers: process.env.KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: 'poisoner',
+      brokers: process.env.KAFKA_BROKERS!.split(','),
+      logLevel: logLevel.NOTHING,
+    });
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     await producer.send({ topic: env.KAFKA_TOPIC!, messages: [{ key: a.orgId, value: '{"not": "an event"' }] });
     await producer.disconnect();
     expect((await post(a.orgId, a.admin, '', gemini('after'))).status).toBe(201);
     await untilProjected(a.orgId, 2);
-    const poison = await ds.query('SELECT reason, value_bytes FROM poison_messages WHERE topic = $1', [env.KAFKA_TOPIC]);
+    const poison = await ds.query('SELECT reason, value_bytes FROM poison_messages WHERE topic = $1', [
+      env.KAFKA_TOPIC,
+    ]);
     expect(poison).toEqual([{ reason: 'value is not JSON', value_bytes: 18 }]);
     expect(projector.stderr).toContain('"alert":"poison_message"');
     expect((await fetch(`${projector.url}/health/ready`)).status).toBe(200);

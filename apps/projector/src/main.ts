@@ -14,7 +14,8 @@ import { registerLagGauge } from './lag-gauge';
 /** Distributed mode only: consumes keystream.credentials.v1 into the key-set projection. Scale out: one group. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  if (!config.kafkaBrokers || !config.databaseUrl) throw new ConfigError('KAFKA_BROKERS', 'and DATABASE_URL are required for the projector');
+  if (!config.kafkaBrokers || !config.databaseUrl)
+    throw new ConfigError('KAFKA_BROKERS', 'and DATABASE_URL are required for the projector');
   const ds = await openDatabase({
     url: config.databaseUrl,
     poolSize: 5,
@@ -23,7 +24,11 @@ async function main(): Promise<void> {
     // A lost connection is dropped from the pool and replaced on demand: said, never fatal.
     onConnectionError: (e) => new Logger('postgres').warn(`connection lost: ${e.message}`),
   });
-  const eventLog = new KafkaEventLogAdapter({ brokers: config.kafkaBrokers, clientId: 'keystream-projector', ...config.kafka });
+  const eventLog = new KafkaEventLogAdapter({
+    brokers: config.kafkaBrokers,
+    clientId: 'keystream-projector',
+    ...config.kafka,
+  });
   const runner = new ProjectorRunner(ds, eventLog, config.kafka.topic, { cacheOrgs: config.projectorCacheOrgs });
   const app = await NestFactory.create(ProjectorModule.register(runner, ds), { bufferLogs: true });
   app.useLogger(app.get(PinoLogger));
@@ -37,6 +42,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof ConfigError ? e.message : `keystream projector failed: ${(e as Error).message}`}\n`);
+  process.stderr.write(
+    `${e instanceof ConfigError ? e.message : `keystream projector failed: ${(e as Error).message}`}\n`,
+  );
   process.exit(e instanceof ConfigError ? 78 : e instanceof DependencyUnavailableError ? 69 : 1);
 });

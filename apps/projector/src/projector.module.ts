@@ -8,7 +8,10 @@ export const DS = Symbol('DS');
 
 @Controller('health')
 class ProjectorHealthController {
-  constructor(@Inject(RUNNER) private readonly runner: ProjectorRunner, @Inject(DS) private readonly ds: DataSource) {
+  constructor(
+    @Inject(RUNNER) private readonly runner: ProjectorRunner,
+    @Inject(DS) private readonly ds: DataSource,
+  ) {
     readinessGauge(() => this.ready());
   }
 
@@ -20,9 +23,13 @@ class ProjectorHealthController {
   /** Not ready while a gap blocks the projection or Postgres does not answer. */
   @Get('ready')
   async ready() {
-    const postgres = await readModel.ping(this.ds).then(() => 'ok', () => 'down');
+    const postgres = await readModel.ping(this.ds).then(
+      () => 'ok',
+      () => 'down',
+    );
     const consumer = this.runner.running ? 'ok' : this.runner.gap ? `stopped: ${this.runner.gap.message}` : 'starting';
-    if (postgres !== 'ok' || consumer !== 'ok') throw new ServiceUnavailableException({ status: 'not ready', checks: { postgres, consumer } });
+    if (postgres !== 'ok' || consumer !== 'ok')
+      throw new ServiceUnavailableException({ status: 'not ready', checks: { postgres, consumer } });
     return { status: 'ok', checks: { postgres, consumer }, applied: this.runner.applied };
   }
 }

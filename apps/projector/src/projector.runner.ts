@@ -22,28 +22,48 @@ export class ProjectorRunner {
   gap?: ProjectionGapError;
   applied = 0;
 
-  constructor(private readonly ds: DataSource, private readonly eventLog: EventLogPort, topic: string, opts: KeySetProjectorOptions = {}) {
-    this.projector = new KeySetProjector(ds, PROJECTOR_GROUP, topic, {
-      poison: (r) => {
-        metrics.poison.inc();
-        this.alert('poison_message', { partition: r.partition, offset: r.offset, reason: r.error, bytes: r.valueBytes });
+  constructor(
+    private readonly ds: DataSource,
+    private readonly eventLog: EventLogPort,
+    topic: string,
+    opts: KeySetProjectorOptions = {},
+  ) {
+    this.projector = new KeySetProjector(
+      ds,
+      PROJECTOR_GROUP,
+      topic,
+      {
+        poison: (r) => {
+          metrics.poison.inc();
+          this.alert('poison_message', {
+            partition: r.partition,
+            offset: r.offset,
+            reason: r.error,
+            bytes: r.valueBytes,
+          });
+        },
+        gap: (e) => {
+          if (this.gap?.message !== e.message)
+            this.alert('projection_gap', { orgId: e.orgId, applied: e.applied, received: e.received });
+          this.gap = e;
+          metrics.gap.set(1);
+        },
       },
-      gap: (e) => {
-        if (this.gap?.message !== e.message) this.alert('projection_gap', { orgId: e.orgId, applied: e.applied, received: e.received });
-        this.gap = e;
-        metrics.gap.set(1);
-      },
-    }, opts);
+      opts,
+    );
   }
 
   async start(): Promise<void> {
-    this.consumer = await this.eventLog.consume({ groupId: PROJECTOR_GROUP, fromBeginning: true, fetch: PROJECTOR_FETCH }, async (records) => {
-      const r = await this.projector.apply(records);
-      this.applied += r.applied;
-      metrics.projected.inc(r.applied);
-      this.gap = undefined;
-      metrics.gap.set(0);
-    });
+    this.consumer = await this.eventLog.consume(
+      { groupId: PROJECTOR_GROUP, fromBeginning: true, fetch: PROJECTOR_FETCH },
+      async (records) => {
+        const r = await this.projector.apply(records);
+        this.applied += r.applied;
+        metrics.projected.inc(r.applied);
+        this.gap = undefined;
+        metrics.gap.set(0);
+      },
+    );
     this.log.log('consuming');
   }
 
@@ -57,6 +77,8 @@ export class ProjectorRunner {
 
   /** One JSON line an alerting pipeline can match on (`"alert":"…"`). Never contains a message value. */
   private alert(kind: string, detail: Record<string, unknown>): void {
-    process.stderr.write(`${JSON.stringify({ level: 'error', alert: kind, component: 'projector', ...detail, at: new Date().toISOString() })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ level: 'error', alert: kind, component: 'projector', ...detail, at: new Date().toISOString() })}\n`,
+    );
   }
 }

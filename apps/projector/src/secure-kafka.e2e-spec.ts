@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { issueDevToken } from '@keystream/auth';
 import { openDatabase, orgStreams } from '@keystream/persistence';
-import { AppProcess, ENTRY, FAKE, newOrgId, provideSecureKafka, SecureKafka, TEST_MASTER_KEY_BASE64 } from '@keystream/testing';
+import {
+  AppProcess,
+  ENTRY,
+  FAKE,
+  newOrgId,
+  provideSecureKafka,
+  SecureKafka,
+  TEST_MASTER_KEY_BASE64,
+} from '@keystream/testing';
 
 /**
  * The three built processes configured for a managed cluster — TLS verified against a CA file, SASL SCRAM-SHA-512 —
@@ -50,7 +58,12 @@ describe('distributed mode over Kafka TLS + SASL (separate processes)', () => {
 
     const orgId = newOrgId('sec');
     await ds.transaction((m) => orgStreams.ensureOrg(m, orgId));
-    const admin = await issueDevToken(Buffer.from(jwtSecretText, 'utf8'), { userId: 'admin', orgId, role: 'admin', ttlSeconds: 600 });
+    const admin = await issueDevToken(Buffer.from(jwtSecretText, 'utf8'), {
+      userId: 'admin',
+      orgId,
+      role: 'admin',
+      ttlSeconds: 600,
+    });
     const res = await fetch(`${api.url}/v1/orgs/${orgId}/credentials`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },

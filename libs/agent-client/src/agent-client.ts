@@ -3,7 +3,17 @@ import { AgentCredential, AgentKeySet, InSyncMessage, ResyncResult } from '@keys
 import { AgentConnection } from './agent-connection';
 import { AgentError, AgentErrorCode, AgentEvents, AgentLogger, defaultLogger, KeySetSource } from './agent-events';
 import { KeySetCache, KeySetCacheOptions } from './key-set-cache';
-import { Applied, ApplierState, gapTimedOut, hasGap, initialState, receiveChanges, receiveSnapshot, resyncRequest, Step } from './ordered-applier';
+import {
+  Applied,
+  ApplierState,
+  gapTimedOut,
+  hasGap,
+  initialState,
+  receiveChanges,
+  receiveSnapshot,
+  resyncRequest,
+  Step,
+} from './ordered-applier';
 import { ResyncScheduler } from './resync-scheduler';
 
 export interface KeystreamAgentOptions {
@@ -44,24 +54,32 @@ export class KeystreamAgent extends EventEmitter<AgentEvents> {
     this.cache = options.cache && new KeySetCache(options.cache, this.logger);
     this.resyncs = new ResyncScheduler(() => this.resync().then(() => undefined), this.gapTimeoutMs, maxDelayMs);
     const { url, token, orgId } = options;
-    this.connection = new AgentConnection({ url, token, orgId, minDelayMs, maxDelayMs, resyncTimeoutMs: options.resyncTimeoutMs ?? 10_000 }, {
-      resume: () => (this.state.keySet ? { resume: { epoch: this.state.keySet.epoch, version: this.state.keySet.version }, hash: this.state.hash } : {}),
-      snapshot: (msg) => {
-        this.org = msg.orgId;
-        this.handle(receiveSnapshot(this.state, msg));
+    this.connection = new AgentConnection(
+      { url, token, orgId, minDelayMs, maxDelayMs, resyncTimeoutMs: options.resyncTimeoutMs ?? 10_000 },
+      {
+        resume: () =>
+          this.state.keySet
+            ? { resume: { epoch: this.state.keySet.epoch, version: this.state.keySet.version }, hash: this.state.hash }
+            : {},
+        snapshot: (msg) => {
+          this.org = msg.orgId;
+          this.handle(receiveSnapshot(this.state, msg));
+        },
+        changes: (msg) => this.handle(receiveChanges(this.state, msg)),
+        inSync: (msg) => this.onInSync(msg),
+        malformed: (event) => this.requestResync(`malformed ${event} ignored`),
+        connected: () => this.onConnected(),
+        disconnected: (reason) => this.onDisconnected(reason),
+        revoked: (event) => {
+          this.logger.info(
+            `session revoked (${event.reason})${event.willReconnect ? '; reconnecting with a fresh token' : ''}`,
+          );
+          this.emit('revoked', event);
+        },
+        fail: (code, message, retrying) => this.fail(code, message, retrying),
+        halted: () => void this.stop(),
       },
-      changes: (msg) => this.handle(receiveChanges(this.state, msg)),
-      inSync: (msg) => this.onInSync(msg),
-      malformed: (event) => this.requestResync(`malformed ${event} ignored`),
-      connected: () => this.onConnected(),
-      disconnected: (reason) => this.onDisconnected(reason),
-      revoked: (event) => {
-        this.logger.info(`session revoked (${event.reason})${event.willReconnect ? '; reconnecting with a fresh token' : ''}`);
-        this.emit('revoked', event);
-      },
-      fail: (code, message, retrying) => this.fail(code, message, retrying),
-      halted: () => void this.stop(),
-    });
+    );
   }
 
   get keySet(): AgentKeySet | undefined {
@@ -121,7 +139,11 @@ export class KeystreamAgent extends EventEmitter<AgentEvents> {
     if (step.awaitingGap) this.armGapTimer();
     else if (!hasGap(this.state)) this.clearGapTimer();
     if (step.resync === 'hash_mismatch' || step.resync === 'snapshot_hash_mismatch') {
-      this.fail('hash_mismatch', `key set at v${this.state.keySet?.version ?? 0} does not match the server's hash; resyncing`, true);
+      this.fail(
+        'hash_mismatch',
+        `key set at v${this.state.keySet?.version ?? 0} does not match the server's hash; resyncing`,
+        true,
+      );
     }
     if (step.resync) this.requestResync(step.resync);
   }
@@ -136,11 +158,18 @@ export class KeystreamAgent extends EventEmitter<AgentEvents> {
     }
     if (applied.kind === 'snapshot') return this.announce(keySet, 'server');
     this.logger.debug(`applied v${applied.fromVersion}..v${applied.toVersion} (${applied.changes.length} changes)`);
-    this.emit('changed', { fromVersion: applied.fromVersion, toVersion: applied.toVersion, changes: applied.changes, keySet });
+    this.emit('changed', {
+      fromVersion: applied.fromVersion,
+      toVersion: applied.toVersion,
+      changes: applied.changes,
+      keySet,
+    });
   }
 
   private announce(keySet: AgentKeySet, source: KeySetSource): void {
-    this.logger.info(`key set from ${source}: epoch ${keySet.epoch} v${keySet.version}, ${keySet.credentials.size} credentials`);
+    this.logger.info(
+      `key set from ${source}: epoch ${keySet.epoch} v${keySet.version}, ${keySet.credentials.size} credentials`,
+    );
     this.emit('snapshot', { keySet, source });
     if (!this.isReady) {
       this.isReady = true;

@@ -40,7 +40,15 @@ export interface ConnectionHooks {
   halted(): void;
 }
 
-const REFUSAL_CODES: readonly string[] = ['unauthorized', 'forbidden', 'token_expired', 'invalid_payload', 'rate_limited', 'unavailable', 'internal_error'];
+const REFUSAL_CODES: readonly string[] = [
+  'unauthorized',
+  'forbidden',
+  'token_expired',
+  'invalid_payload',
+  'rate_limited',
+  'unavailable',
+  'internal_error',
+];
 
 /**
  * The socket and its retry policy. Transport failures are retried by socket.io's manager (jittered backoff);
@@ -82,9 +90,15 @@ export class AgentConnection {
       if (reason === 'io server disconnect') this.retryLater(); // e.g. a gateway draining for a deploy
     });
     socket.on('connect_error', (err: Error & { data?: { code?: string } }) => this.onConnectError(socket, err));
-    socket.on(EVENTS.snapshot, (msg: unknown) => (isSnapshotMessage(msg) ? this.hooks.snapshot(msg) : this.hooks.malformed(EVENTS.snapshot)));
-    socket.on(EVENTS.changes, (msg: unknown) => (isChangesMessage(msg) ? this.hooks.changes(msg) : this.hooks.malformed(EVENTS.changes)));
-    socket.on(EVENTS.insync, (msg: unknown) => (isInSyncMessage(msg) ? this.hooks.inSync(msg) : this.hooks.malformed(EVENTS.insync)));
+    socket.on(EVENTS.snapshot, (msg: unknown) =>
+      isSnapshotMessage(msg) ? this.hooks.snapshot(msg) : this.hooks.malformed(EVENTS.snapshot),
+    );
+    socket.on(EVENTS.changes, (msg: unknown) =>
+      isChangesMessage(msg) ? this.hooks.changes(msg) : this.hooks.malformed(EVENTS.changes),
+    );
+    socket.on(EVENTS.insync, (msg: unknown) =>
+      isInSyncMessage(msg) ? this.hooks.inSync(msg) : this.hooks.malformed(EVENTS.insync),
+    );
     socket.on(EVENTS.revoked, (msg: unknown) => this.onRevoked(socket, revokedReason(msg)));
   }
 
@@ -104,12 +118,18 @@ export class AgentConnection {
     const socket = this.socket;
     if (!socket?.connected) return Promise.resolve(undefined);
     return new Promise((resolve) => {
-      socket.timeout(this.options.resyncTimeoutMs).emit(EVENTS.resync, request, (err: Error | null, reply?: AckReply<ResyncResult>) => {
-        if (!err && reply?.ok) return resolve(reply.result);
-        const why = err ? err.message : reply && !reply.ok ? `${reply.error.code}: ${reply.error.message}` : 'malformed reply';
-        this.hooks.fail('resync_failed', `resync failed: ${why}`, true);
-        resolve(undefined);
-      });
+      socket
+        .timeout(this.options.resyncTimeoutMs)
+        .emit(EVENTS.resync, request, (err: Error | null, reply?: AckReply<ResyncResult>) => {
+          if (!err && reply?.ok) return resolve(reply.result);
+          const why = err
+            ? err.message
+            : reply && !reply.ok
+              ? `${reply.error.code}: ${reply.error.message}`
+              : 'malformed reply';
+          this.hooks.fail('resync_failed', `resync failed: ${why}`, true);
+          resolve(undefined);
+        });
     });
   }
 
@@ -127,7 +147,8 @@ export class AgentConnection {
   }
 
   private onConnectError(socket: Socket, err: Error & { data?: { code?: string; retryAfterMs?: unknown } }): void {
-    if (socket.active) return this.hooks.fail('connect_failed', `cannot reach ${this.options.url}: ${err.message}`, true);
+    if (socket.active)
+      return this.hooks.fail('connect_failed', `cannot reach ${this.options.url}: ${err.message}`, true);
     const code = err.data?.code;
     const refreshable = typeof this.options.token === 'function';
     if (code === 'unauthorized' || code === 'forbidden' || (code === 'token_expired' && !refreshable)) {
@@ -138,7 +159,11 @@ export class AgentConnection {
     this.hooks.fail(known ? (code as AgentErrorCode) : 'connect_failed', `handshake refused: ${err.message}`, true);
     // §1: rate_limited and unavailable say how long to wait; waiting less only brings the retry back into the storm.
     const after = err.data?.retryAfterMs;
-    this.retryLater(typeof after === 'number' && Number.isFinite(after) && after > 0 ? Math.min(after, this.options.maxDelayMs * 4) : undefined);
+    this.retryLater(
+      typeof after === 'number' && Number.isFinite(after) && after > 0
+        ? Math.min(after, this.options.maxDelayMs * 4)
+        : undefined,
+    );
   }
 
   /** An expired token on a live socket is renewable when the token is a function; a revocation is final. */
@@ -153,7 +178,8 @@ export class AgentConnection {
   private retryLater(atLeastMs?: number): void {
     if (this.closed || this.retryTimer) return;
     const base = Math.min(this.options.maxDelayMs, this.options.minDelayMs * 2 ** this.retries++);
-    const wait = atLeastMs === undefined ? base * (0.5 + Math.random()) : atLeastMs + Math.random() * Math.min(atLeastMs, base);
+    const wait =
+      atLeastMs === undefined ? base * (0.5 + Math.random()) : atLeastMs + Math.random() * Math.min(atLeastMs, base);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (!this.closed) this.socket?.connect();

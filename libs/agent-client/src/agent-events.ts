@@ -27,7 +27,12 @@ export interface RevokedEvent {
  * `resync_failed`: a resync request failed or timed out (retried on the next gap or reconnect).
  * `token_unavailable`: the token function threw.
  */
-export type AgentErrorCode = SocketErrorCode | 'hash_mismatch' | 'connect_failed' | 'resync_failed' | 'token_unavailable';
+export type AgentErrorCode =
+  | SocketErrorCode
+  | 'hash_mismatch'
+  | 'connect_failed'
+  | 'resync_failed'
+  | 'token_unavailable';
 
 export class AgentError extends Error {
   constructor(

@@ -17,7 +17,10 @@ const credential = (id: string, value: string): AgentCredential => ({
   secrets: { apiKey: { value, fingerprint: `fp-${id}` } },
 });
 
-const entry = (version: number, creds: AgentCredential[] = [credential('a', FAKE_KEY), credential('b', FAKE_AWS_SECRET)]): CachedKeySet => ({
+const entry = (
+  version: number,
+  creds: AgentCredential[] = [credential('a', FAKE_KEY), credential('b', FAKE_AWS_SECRET)],
+): CachedKeySet => ({
   orgId: ORG,
   keySet: { epoch: 3, version, credentials: new Map(creds.map((c) => [c.id, c])) } satisfies AgentKeySet,
 });
@@ -26,7 +29,8 @@ describe('KeySetCache', () => {
   let dir: string;
   let warnings: string[];
   const logger = { warn: (m: string) => warnings.push(m) };
-  const cacheAt = (name: string, encryptionKey?: Buffer) => new KeySetCache({ path: join(dir, name), encryptionKey }, logger);
+  const cacheAt = (name: string, encryptionKey?: Buffer) =>
+    new KeySetCache({ path: join(dir, name), encryptionKey }, logger);
   const mode = (name: string) => statSync(join(dir, name)).mode & 0o777;
 
   beforeEach(() => {
@@ -47,7 +51,8 @@ describe('KeySetCache', () => {
     const key = randomBytes(32);
     await cacheAt('sealed.json', key).save(entry(9));
     const raw = readFileSync(join(dir, 'sealed.json'), 'utf8');
-    for (const plaintext of [FAKE_KEY, FAKE_AWS_SECRET, 'sk-proj-FAKE', 'Cache spec', ORG]) expect(raw).not.toContain(plaintext);
+    for (const plaintext of [FAKE_KEY, FAKE_AWS_SECRET, 'sk-proj-FAKE', 'Cache spec', ORG])
+      expect(raw).not.toContain(plaintext);
     expect(mode('sealed.json')).toBe(0o600);
     expect(await cacheAt('sealed.json', key).load()).toEqual(entry(9));
   });

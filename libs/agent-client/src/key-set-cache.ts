@@ -31,7 +31,8 @@ export class KeySetCache {
     private readonly options: KeySetCacheOptions,
     private readonly logger: { warn(message: string): void },
   ) {
-    if (options.encryptionKey && options.encryptionKey.length !== 32) throw new Error('cache.encryptionKey must be 32 bytes (AES-256-GCM)');
+    if (options.encryptionKey && options.encryptionKey.length !== 32)
+      throw new Error('cache.encryptionKey must be 32 bytes (AES-256-GCM)');
   }
 
   async load(): Promise<CachedKeySet | undefined> {
@@ -39,7 +40,8 @@ export class KeySetCache {
     try {
       raw = await fs.readFile(this.options.path, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn(`cache ${this.options.path} unreadable (${(e as NodeJS.ErrnoException).code}); ignored`);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.logger.warn(`cache ${this.options.path} unreadable (${(e as NodeJS.ErrnoException).code}); ignored`);
       return undefined;
     }
     try {
@@ -80,14 +82,27 @@ export class KeySetCache {
 
   private encode({ orgId, keySet }: CachedKeySet): string {
     const credentials = [...keySet.credentials.values()];
-    const snapshot: SnapshotMessage = { orgId, epoch: keySet.epoch, version: keySet.version, hash: agentKeySetHash(credentials), credentials };
+    const snapshot: SnapshotMessage = {
+      orgId,
+      epoch: keySet.epoch,
+      version: keySet.version,
+      hash: agentKeySetHash(credentials),
+      credentials,
+    };
     const key = this.options.encryptionKey;
     if (!key) return JSON.stringify({ format: FORMAT, v: 1, snapshot });
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(AAD);
     const ciphertext = Buffer.concat([cipher.update(JSON.stringify(snapshot), 'utf8'), cipher.final()]);
     const b64 = (b: Buffer) => b.toString('base64');
-    return JSON.stringify({ format: FORMAT, v: 1, alg: 'aes-256-gcm', iv: b64(iv), tag: b64(cipher.getAuthTag()), ciphertext: b64(ciphertext) });
+    return JSON.stringify({
+      format: FORMAT,
+      v: 1,
+      alg: 'aes-256-gcm',
+      iv: b64(iv),
+      tag: b64(cipher.getAuthTag()),
+      ciphertext: b64(ciphertext),
+    });
   }
 
   private decode(raw: string): unknown {
@@ -99,7 +114,12 @@ export class KeySetCache {
       if (doc.alg !== undefined) throw new Error('file is encrypted and no encryptionKey was given');
       return doc.snapshot;
     }
-    if (doc.alg !== 'aes-256-gcm' || typeof doc.iv !== 'string' || typeof doc.tag !== 'string' || typeof doc.ciphertext !== 'string') {
+    if (
+      doc.alg !== 'aes-256-gcm' ||
+      typeof doc.iv !== 'string' ||
+      typeof doc.tag !== 'string' ||
+      typeof doc.ciphertext !== 'string'
+    ) {
       throw new Error('file is not encrypted but an encryptionKey was given');
     }
     const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(doc.iv, 'base64')).setAAD(AAD);

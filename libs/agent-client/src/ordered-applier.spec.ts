@@ -1,5 +1,20 @@
-import { AgentChange, AgentCredential, agentKeySetHash, ChangesMessage, SnapshotMessage } from '@keystream/agent-protocol';
-import { ApplierState, gapTimedOut, initialState, MAX_PENDING, receiveChanges, receiveSnapshot, resyncRequest, Step } from './ordered-applier';
+import {
+  AgentChange,
+  AgentCredential,
+  agentKeySetHash,
+  ChangesMessage,
+  SnapshotMessage,
+} from '@keystream/agent-protocol';
+import {
+  ApplierState,
+  gapTimedOut,
+  initialState,
+  MAX_PENDING,
+  receiveChanges,
+  receiveSnapshot,
+  resyncRequest,
+  Step,
+} from './ordered-applier';
 
 const ORG = 'org-ordered-applier-spec';
 const secret = (value: string) => ({ value, fingerprint: `fp-${value.slice(-8)}` });
@@ -13,8 +28,19 @@ const added = (version: number, id: string, key = `sk-proj-FAKE${id}000000000000
   fields: { organization: 'org-FAKE' },
   secrets: { apiKey: secret(key) },
 });
-const edited = (version: number, id: string, key: string): AgentChange => ({ version, type: 'CredentialEdited', credentialId: id, provider: 'openai', secrets: { apiKey: secret(key) } });
-const removed = (version: number, id: string): AgentChange => ({ version, type: 'CredentialRemoved', credentialId: id, provider: 'openai' });
+const edited = (version: number, id: string, key: string): AgentChange => ({
+  version,
+  type: 'CredentialEdited',
+  credentialId: id,
+  provider: 'openai',
+  secrets: { apiKey: secret(key) },
+});
+const removed = (version: number, id: string): AgentChange => ({
+  version,
+  type: 'CredentialRemoved',
+  credentialId: id,
+  provider: 'openai',
+});
 
 const changes = (list: AgentChange[], extra: Partial<ChangesMessage> = {}): ChangesMessage => ({
   orgId: ORG,
@@ -30,7 +56,10 @@ function snapshot(version: number, credentials: AgentCredential[], epoch = 1): S
 }
 
 /** Feeds messages in arrival order, collecting every step. */
-function feed(state: ApplierState, ...messages: (ChangesMessage | SnapshotMessage)[]): { state: ApplierState; steps: Step[] } {
+function feed(
+  state: ApplierState,
+  ...messages: (ChangesMessage | SnapshotMessage)[]
+): { state: ApplierState; steps: Step[] } {
   const steps: Step[] = [];
   for (const m of messages) {
     const step = 'credentials' in m ? receiveSnapshot(state, m) : receiveChanges(state, m);
@@ -46,7 +75,12 @@ const atVersion0 = () => feed(initialState(), snapshot(0, [])).state;
 
 describe('ordered applier', () => {
   it('applies contiguous messages in order and ends at the last toVersion', () => {
-    const { state, steps } = feed(atVersion0(), changes([added(1, 'a')]), changes([added(2, 'b'), edited(3, 'a', 'sk-proj-FAKEaaaaROTATED1')]), changes([removed(4, 'b')]));
+    const { state, steps } = feed(
+      atVersion0(),
+      changes([added(1, 'a')]),
+      changes([added(2, 'b'), edited(3, 'a', 'sk-proj-FAKEaaaaROTATED1')]),
+      changes([removed(4, 'b')]),
+    );
     expect(versions(steps)).toEqual([1, 3, 4]);
     expect(state.keySet?.version).toBe(4);
     expect(ids(state)).toEqual(['a']);
@@ -60,7 +94,9 @@ describe('ordered applier', () => {
     const { state, steps } = feed(first, changes([added(1, 'a')]), changes([added(1, 'a'), added(2, 'b')]));
     expect(steps[0].applied).toEqual([]);
     expect(steps[0].state).toBe(first);
-    expect(steps[1].applied).toMatchObject([{ kind: 'changes', fromVersion: 2, toVersion: 2, changes: [{ version: 2 }] }]);
+    expect(steps[1].applied).toMatchObject([
+      { kind: 'changes', fromVersion: 2, toVersion: 2, changes: [{ version: 2 }] },
+    ]);
     expect(state.keySet?.version).toBe(2);
   });
 
@@ -75,13 +111,22 @@ describe('ordered applier', () => {
   });
 
   it('never applies past a persistent gap and asks for a resync from the last contiguous version', () => {
-    const { state, steps } = feed(atVersion0(), changes([added(1, 'a')]), changes([added(3, 'c')]), changes([added(4, 'd')]));
+    const { state, steps } = feed(
+      atVersion0(),
+      changes([added(1, 'a')]),
+      changes([added(3, 'c')]),
+      changes([added(4, 'd')]),
+    );
     expect(versions(steps)).toEqual([1]);
     expect(steps[2].awaitingGap).toBe(true);
     const timedOut = gapTimedOut(state);
     expect(timedOut.resync).toBe('gap');
     expect(timedOut.applied).toEqual([]);
-    expect(resyncRequest(timedOut.state)).toEqual({ epoch: 1, version: 1, hash: agentKeySetHash(timedOut.state.keySet!.credentials.values()) });
+    expect(resyncRequest(timedOut.state)).toEqual({
+      epoch: 1,
+      version: 1,
+      hash: agentKeySetHash(timedOut.state.keySet!.credentials.values()),
+    });
     // The server's catch-up fills the gap; the buffered messages then apply behind it.
     const healed = feed(timedOut.state, changes([added(2, 'b')]));
     expect(versions(healed.steps)).toEqual([2, 3, 4]);
@@ -95,7 +140,12 @@ describe('ordered applier', () => {
   });
 
   it('buffers changes that arrive before any snapshot and applies those above it after it', () => {
-    const { state, steps } = feed(initialState(), changes([added(2, 'b')]), changes([added(3, 'c')]), snapshot(1, [added1AsCredential()]));
+    const { state, steps } = feed(
+      initialState(),
+      changes([added(2, 'b')]),
+      changes([added(3, 'c')]),
+      snapshot(1, [added1AsCredential()]),
+    );
     expect(steps[0]).toMatchObject({ applied: [], awaitingGap: false });
     expect(steps[0].resync).toBeUndefined();
     expect(steps[2].applied.map((a) => a.kind)).toEqual(['snapshot', 'changes', 'changes']);
@@ -111,7 +161,12 @@ describe('ordered applier', () => {
 
   it('flags a message whose hash differs from the computed one and stops applying behind it', () => {
     const wrong = 'f'.repeat(64);
-    const { state, steps } = feed(atVersion0(), changes([added(3, 'c')]), changes([added(2, 'b')]), changes([added(1, 'a')], { hash: wrong }));
+    const { state, steps } = feed(
+      atVersion0(),
+      changes([added(3, 'c')]),
+      changes([added(2, 'b')]),
+      changes([added(1, 'a')], { hash: wrong }),
+    );
     expect(steps[2].resync).toBe('hash_mismatch');
     expect(steps[2].applied).toMatchObject([{ kind: 'changes', toVersion: 1, verified: false }]);
     expect(state.keySet?.version).toBe(1);
@@ -119,10 +174,27 @@ describe('ordered applier', () => {
   });
 
   it('does not resync for hashes that cannot match while a credential whose secrets were withheld is held, and verifies again after its removal (§2)', () => {
-    const withheld: AgentChange = { version: 2, type: 'CredentialEdited', credentialId: 'a', provider: 'openai', label: 'renamed', secretsWithheld: true };
+    const withheld: AgentChange = {
+      version: 2,
+      type: 'CredentialEdited',
+      credentialId: 'a',
+      provider: 'openai',
+      label: 'renamed',
+      secretsWithheld: true,
+    };
     // The server's key set has the edit's new secret, which the agent never got.
-    const server = feed(atVersion0(), changes([added(1, 'a')]), changes([{ ...edited(2, 'a', 'sk-proj-FAKEnewFAKE12345678'), label: 'renamed' }]), changes([added(3, 'b')])).state;
-    const { state, steps } = feed(atVersion0(), changes([added(1, 'a')]), changes([withheld]), changes([added(3, 'b')], { hash: server.hash }));
+    const server = feed(
+      atVersion0(),
+      changes([added(1, 'a')]),
+      changes([{ ...edited(2, 'a', 'sk-proj-FAKEnewFAKE12345678'), label: 'renamed' }]),
+      changes([added(3, 'b')]),
+    ).state;
+    const { state, steps } = feed(
+      atVersion0(),
+      changes([added(1, 'a')]),
+      changes([withheld]),
+      changes([added(3, 'b')], { hash: server.hash }),
+    );
     expect(steps.map((s) => s.resync)).toEqual([undefined, undefined, undefined]);
     expect(state.keySet?.credentials.get('a')?.label).toBe('renamed');
     const afterRemoval = feed(server, changes([removed(4, 'a')])).state;
@@ -130,7 +202,12 @@ describe('ordered applier', () => {
     expect(last.applied).toMatchObject([{ verified: true }]);
     expect(last.state.withheld?.size).toBe(0);
     // The same edit without the marker looks like a label-only edit: the next hash is a real mismatch.
-    const unmarked = feed(atVersion0(), changes([added(1, 'a')]), changes([{ ...withheld, secretsWithheld: undefined }]), changes([added(3, 'b')], { hash: server.hash }));
+    const unmarked = feed(
+      atVersion0(),
+      changes([added(1, 'a')]),
+      changes([{ ...withheld, secretsWithheld: undefined }]),
+      changes([added(3, 'b')], { hash: server.hash }),
+    );
     expect(unmarked.steps[2].resync).toBe('hash_mismatch');
   });
 
@@ -149,7 +226,11 @@ describe('ordered applier', () => {
   });
 
   it('resyncs on a message whose changes are not ordered within its range', () => {
-    const step = receiveChanges(atVersion0(), { ...changes([added(2, 'b'), added(1, 'a')]), fromVersion: 1, toVersion: 2 });
+    const step = receiveChanges(atVersion0(), {
+      ...changes([added(2, 'b'), added(1, 'a')]),
+      fromVersion: 1,
+      toVersion: 2,
+    });
     expect(step).toMatchObject({ applied: [], resync: 'invalid_message' });
     expect(step.state.keySet?.version).toBe(0);
   });

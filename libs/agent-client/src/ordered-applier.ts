@@ -1,4 +1,12 @@
-import { AgentChange, AgentKeySet, agentKeySetHash, ChangesMessage, ResyncRequest, SnapshotMessage, applyAgentChange } from '@keystream/agent-protocol';
+import {
+  AgentChange,
+  AgentKeySet,
+  agentKeySetHash,
+  ChangesMessage,
+  ResyncRequest,
+  SnapshotMessage,
+  applyAgentChange,
+} from '@keystream/agent-protocol';
 
 /**
  * Pure ordering logic of the agent: which messages apply, which wait for a missing version, and when
@@ -27,7 +35,13 @@ export type Applied =
       readonly verified: boolean;
     };
 
-export type ResyncReason = 'gap' | 'epoch' | 'hash_mismatch' | 'snapshot_hash_mismatch' | 'invalid_message' | 'buffer_full';
+export type ResyncReason =
+  | 'gap'
+  | 'epoch'
+  | 'hash_mismatch'
+  | 'snapshot_hash_mismatch'
+  | 'invalid_message'
+  | 'buffer_full';
 
 export interface Step {
   readonly state: ApplierState;
@@ -50,7 +64,11 @@ export function initialState(keySet?: AgentKeySet): ApplierState {
 /** What the agent tells the server it holds; epoch 0 / version 0 when it holds nothing yet. */
 export function resyncRequest(state: ApplierState): ResyncRequest {
   return state.keySet
-    ? { epoch: state.keySet.epoch, version: state.keySet.version, hash: state.hash ?? agentKeySetHash(state.keySet.credentials.values()) }
+    ? {
+        epoch: state.keySet.epoch,
+        version: state.keySet.version,
+        hash: state.hash ?? agentKeySetHash(state.keySet.credentials.values()),
+      }
     : { epoch: 0, version: 0, hash: EMPTY_HASH };
 }
 
@@ -58,7 +76,11 @@ export function resyncRequest(state: ApplierState): ResyncRequest {
 export function receiveSnapshot(state: ApplierState, msg: SnapshotMessage): Step {
   const hash = agentKeySetHash(msg.credentials);
   if (hash !== msg.hash) return { state, applied: [], resync: 'snapshot_hash_mismatch', awaitingGap: hasGap(state) };
-  const keySet: AgentKeySet = { epoch: msg.epoch, version: msg.version, credentials: new Map(msg.credentials.map((c) => [c.id, c])) };
+  const keySet: AgentKeySet = {
+    epoch: msg.epoch,
+    version: msg.version,
+    credentials: new Map(msg.credentials.map((c) => [c.id, c])),
+  };
   const applied: Applied = { kind: 'snapshot', keySet, hash };
   const drained = drain({ keySet, hash, pending: state.pending });
   return { ...drained, applied: [applied, ...drained.applied] };
@@ -76,7 +98,9 @@ export function receiveChanges(state: ApplierState, msg: ChangesMessage): Step {
 
 /** The wait is over: if the buffer is still not contiguous with the key set, only the server can fill it. */
 export function gapTimedOut(state: ApplierState): Step {
-  return hasGap(state) ? { state, applied: [], resync: 'gap', awaitingGap: false } : { state, applied: [], awaitingGap: false };
+  return hasGap(state)
+    ? { state, applied: [], resync: 'gap', awaitingGap: false }
+    : { state, applied: [], awaitingGap: false };
 }
 
 export function hasGap(state: ApplierState): boolean {
@@ -104,7 +128,9 @@ function drain(start: ApplierState & { keySet: AgentKeySet }): Step {
   const applied: Applied[] = [];
   for (;;) {
     const pending = pruned(state.pending, state.keySet);
-    const next = [...pending.values()].filter((m) => m.fromVersion <= state.keySet.version + 1).sort((a, b) => b.toVersion - a.toVersion)[0];
+    const next = [...pending.values()]
+      .filter((m) => m.fromVersion <= state.keySet.version + 1)
+      .sort((a, b) => b.toVersion - a.toVersion)[0];
     if (!next) return { state: { ...state, pending }, applied, awaitingGap: pending.size > 0 };
     pending.delete(next.fromVersion);
     const result = applyMessage(state.keySet, next, state.withheld);
@@ -122,7 +148,11 @@ function pruned(pending: ReadonlyMap<number, ChangesMessage>, keySet: AgentKeySe
 }
 
 /** Applies the part of `msg` above the current version; undefined when its changes are not ordered within its range. */
-function applyMessage(keySet: AgentKeySet, msg: ChangesMessage, before: ReadonlySet<string> = new Set()): (Extract<Applied, { kind: 'changes' }> & { withheld: ReadonlySet<string> }) | undefined {
+function applyMessage(
+  keySet: AgentKeySet,
+  msg: ChangesMessage,
+  before: ReadonlySet<string> = new Set(),
+): (Extract<Applied, { kind: 'changes' }> & { withheld: ReadonlySet<string> }) | undefined {
   const fresh = msg.changes.filter((c) => c.version > keySet.version);
   const ordered = fresh.every((c, i) => c.version <= msg.toVersion && (i === 0 || c.version > fresh[i - 1].version));
   if (!ordered) return undefined;

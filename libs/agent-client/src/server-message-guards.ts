@@ -1,4 +1,11 @@
-import { AgentChange, AgentCredential, ChangesMessage, InSyncMessage, RevokedMessage, SnapshotMessage } from '@keystream/agent-protocol';
+import {
+  AgentChange,
+  AgentCredential,
+  ChangesMessage,
+  InSyncMessage,
+  RevokedMessage,
+  SnapshotMessage,
+} from '@keystream/agent-protocol';
 
 /**
  * The agent's edge: what the server sent is checked for shape before the applier trusts it. Shape only:
@@ -16,7 +23,14 @@ const isRecordOf = (v: unknown, ok: (x: unknown) => boolean, nullable: boolean):
   isObj(v) && Object.values(v).every((x) => (nullable && x === null) || ok(x));
 
 function isCredential(v: unknown): v is AgentCredential {
-  return isObj(v) && isStr(v.id) && isName(v.provider) && isStr(v.label) && isRecordOf(v.fields, isStr, false) && isRecordOf(v.secrets, isSecret, false);
+  return (
+    isObj(v) &&
+    isStr(v.id) &&
+    isName(v.provider) &&
+    isStr(v.label) &&
+    isRecordOf(v.fields, isStr, false) &&
+    isRecordOf(v.secrets, isSecret, false)
+  );
 }
 
 function isChange(v: unknown): v is AgentChange {
@@ -30,15 +44,27 @@ function isChange(v: unknown): v is AgentChange {
 
 export function isSnapshotMessage(v: unknown): v is SnapshotMessage {
   return (
-    isObj(v) && isStr(v.orgId) && isInt(v.epoch) && isInt(v.version) && isStr(v.hash) && HASH.test(v.hash) &&
-    Array.isArray(v.credentials) && v.credentials.every(isCredential)
+    isObj(v) &&
+    isStr(v.orgId) &&
+    isInt(v.epoch) &&
+    isInt(v.version) &&
+    isStr(v.hash) &&
+    HASH.test(v.hash) &&
+    Array.isArray(v.credentials) &&
+    v.credentials.every(isCredential)
   );
 }
 
 export function isChangesMessage(v: unknown): v is ChangesMessage {
   return (
-    isObj(v) && isStr(v.orgId) && isInt(v.epoch) && isInt(v.fromVersion, 1) && isInt(v.toVersion, 1) &&
-    v.fromVersion <= v.toVersion && Array.isArray(v.changes) && v.changes.every(isChange) &&
+    isObj(v) &&
+    isStr(v.orgId) &&
+    isInt(v.epoch) &&
+    isInt(v.fromVersion, 1) &&
+    isInt(v.toVersion, 1) &&
+    v.fromVersion <= v.toVersion &&
+    Array.isArray(v.changes) &&
+    v.changes.every(isChange) &&
     (v.hash === undefined || (isStr(v.hash) && HASH.test(v.hash)))
   );
 }

@@ -14,7 +14,12 @@ export interface AdmissionLimits {
 
 // A queued handshake costs a pending promise, a refused one a whole new transport handshake when it retries: queue
 // generously, and keep retry waits short (a long backlog estimate left agents idle while the gateway had drained).
-export const DEFAULT_ADMISSION: AdmissionLimits = { concurrency: 200, queue: 10_000, maxWaitMs: 15_000, maxHoldMs: 20_000 };
+export const DEFAULT_ADMISSION: AdmissionLimits = {
+  concurrency: 200,
+  queue: 10_000,
+  maxWaitMs: 15_000,
+  maxHoldMs: 20_000,
+};
 const MAX_RETRY_BASE_MS = 5000;
 
 /**
@@ -61,7 +66,10 @@ export class Admission {
   /** In [base, 2·base), base at least 1 s and at most 5 s: the time the current backlog takes to drain. */
   retryAfterMs(): number {
     const backlog = this.active + this.waiting.length;
-    const base = Math.min(MAX_RETRY_BASE_MS, Math.max(1000, Math.round((backlog * this.serviceMs) / this.limits.concurrency)));
+    const base = Math.min(
+      MAX_RETRY_BASE_MS,
+      Math.max(1000, Math.round((backlog * this.serviceMs) / this.limits.concurrency)),
+    );
     return base + Math.floor(this.random() * base);
   }
 

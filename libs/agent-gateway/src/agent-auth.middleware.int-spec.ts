@@ -26,10 +26,18 @@ describe('agent handshake when the database pool is exhausted (real Postgres, re
   const admission = new Admission({ concurrency: 1, queue: 0, maxWaitMs: 1000, maxHoldMs: 1000 });
   const held: QueryRunner[] = [];
   beforeAll(async () => {
-    ds = await openDatabase({ url: process.env.DATABASE_URL!, poolSize: 2, timeouts: { ...DEFAULT_TIMEOUTS, databaseConnectMs: 300 } });
+    ds = await openDatabase({
+      url: process.env.DATABASE_URL!,
+      poolSize: 2,
+      timeouts: { ...DEFAULT_TIMEOUTS, databaseConnectMs: 300 },
+    });
     http = createServer();
     const ns = new Server(http, { transports: ['websocket'] }).of('/agents');
-    const deps = { verifier: new TokenVerifier({ jwtSecret: secret }), revocations: new RevocationWatcher(ds), admission };
+    const deps = {
+      verifier: new TokenVerifier({ jwtSecret: secret }),
+      revocations: new RevocationWatcher(ds),
+      admission,
+    };
     ns.use(agentAuthMiddleware(deps));
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/agents`;
@@ -42,15 +50,29 @@ describe('agent handshake when the database pool is exhausted (real Postgres, re
 
   const handshake = (token: string) =>
     new Promise<{ ok: true } | { ok: false; data: Record<string, unknown> }>((resolve) => {
-      const s = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token, protocol: 2 } });
+      const s = io(url, {
+        transports: ['websocket'],
+        reconnection: false,
+        forceNew: true,
+        auth: { token, protocol: 2 },
+      });
       s.on('connect', () => (s.close(), resolve({ ok: true })));
-      s.on('connect_error', (e: Error & { data?: Record<string, unknown> }) => (s.close(), resolve({ ok: false, data: e.data ?? {} })));
+      s.on(
+        'connect_error',
+        (e: Error & { data?: Record<string, unknown> }) => (s.close(), resolve({ ok: false, data: e.data ?? {} })),
+      );
     });
 
   it('answers unavailable with retryAfterMs in [1000, 2000) while no connection is free, and lets the agent in after', async () => {
     const orgId = newOrgId();
     await ds.transaction((m) => orgStreams.ensureOrg(m, orgId));
-    const token = await issueDevToken(secret, { userId: 'm-1', orgId, role: 'member', deviceId: 'd-1', ttlSeconds: 600 });
+    const token = await issueDevToken(secret, {
+      userId: 'm-1',
+      orgId,
+      role: 'member',
+      deviceId: 'd-1',
+      ttlSeconds: 600,
+    });
     for (let i = 0; i < 2; i++) {
       const q = ds.createQueryRunner();
       await q.connect();
@@ -67,7 +89,13 @@ describe('agent handshake when the database pool is exhausted (real Postgres, re
   it('past the admission bound answers unavailable + retryAfterMs at once, without touching the database; the next handshake after a release gets in', async () => {
     const orgId = newOrgId();
     await ds.transaction((m) => orgStreams.ensureOrg(m, orgId));
-    const token = await issueDevToken(secret, { userId: 'm-2', orgId, role: 'member', deviceId: 'd-2', ttlSeconds: 600 });
+    const token = await issueDevToken(secret, {
+      userId: 'm-2',
+      orgId,
+      role: 'member',
+      deviceId: 'd-2',
+      ttlSeconds: 600,
+    });
     while (admission.inFlight > 0) await new Promise((r) => setTimeout(r, 50)); // the previous test's last handshake (maxHoldMs)
     const busy = await admission.admit(); // another handshake in progress
     if (!('release' in busy)) throw new Error('the first slot was refused');
@@ -97,7 +125,13 @@ describe('agent handshake before the change feed has started (real Postgres, rea
     http = createServer();
     const ns = new Server(http, { transports: ['websocket'] }).of('/agents');
     const started = new Promise<void>((r) => (feedStarted = r));
-    ns.use(agentAuthMiddleware({ verifier: new TokenVerifier({ jwtSecret: secret }), revocations: new RevocationWatcher(ds), feedStarted: started }));
+    ns.use(
+      agentAuthMiddleware({
+        verifier: new TokenVerifier({ jwtSecret: secret }),
+        revocations: new RevocationWatcher(ds),
+        feedStarted: started,
+      }),
+    );
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/agents`;
   });
@@ -109,7 +143,13 @@ describe('agent handshake before the change feed has started (real Postgres, rea
   it('completes the transport handshake at once and the agent handshake only once the feed has started', async () => {
     const orgId = newOrgId();
     await ds.transaction((m) => orgStreams.ensureOrg(m, orgId));
-    const token = await issueDevToken(secret, { userId: 'm-3', orgId, role: 'member', deviceId: 'd-3', ttlSeconds: 600 });
+    const token = await issueDevToken(secret, {
+      userId: 'm-3',
+      orgId,
+      role: 'member',
+      deviceId: 'd-3',
+      ttlSeconds: 600,
+    });
     const s = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token, protocol: 2 } });
     try {
       const connected = new Promise<number>((resolve, reject) => {

@@ -61,14 +61,24 @@ export class AgentGatewayModule {
       feed: opts.feed,
       positions: new DevicePositionsRecorder(opts.dataSource, 250, (e, rows) => {
         metrics.devicePositionFailures.inc(rows);
-        new Logger('agents').error(`device positions: ${rows} row(s) not recorded: ${(e as Error)?.message ?? 'error'} ${(e as { code?: string })?.code ?? ''}`.trim());
+        new Logger('agents').error(
+          `device positions: ${rows} row(s) not recorded: ${(e as Error)?.message ?? 'error'} ${(e as { code?: string })?.code ?? ''}`.trim(),
+        );
       }),
       epochs: epochWatcher(opts.dataSource),
       admission: new Admission(),
       feedStarted: opts.feedStarted,
       connectLimiter: new TokenRateLimiter((opts.rateLimits ?? envRateLimits()).connectsPerMinute),
-      revocations: new RevocationWatcher(opts.dataSource, (e) => new Logger('agents').error(`revocation watcher: ${(e as Error)?.name ?? 'error'} ${(e as { code?: string })?.code ?? ''}`.trim())),
+      revocations: new RevocationWatcher(opts.dataSource, (e) =>
+        new Logger('agents').error(
+          `revocation watcher: ${(e as Error)?.name ?? 'error'} ${(e as { code?: string })?.code ?? ''}`.trim(),
+        ),
+      ),
     };
-    return { module: AgentGatewayModule, providers: [{ provide: GATEWAY_DEPS, useValue: deps }, AgentsGateway], exports: [AgentsGateway] };
+    return {
+      module: AgentGatewayModule,
+      providers: [{ provide: GATEWAY_DEPS, useValue: deps }, AgentsGateway],
+      exports: [AgentsGateway],
+    };
   }
 }

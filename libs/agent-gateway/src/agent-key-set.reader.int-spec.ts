@@ -20,25 +20,55 @@ describe('AgentKeySetReader.snapshot (real Postgres, projection behind the log)'
   let projected = 0;
   /** The real projector, as the projector app runs it (a consumer group of its own here). */
   const project = (events: EventEnvelope[]) =>
-    new KeySetProjector(ds, `reader-spec-${randomUUID()}`, 'spec-topic', { poison: () => undefined, gap: () => undefined }).apply(
-      events.map((e) => ({ partition: 0, offset: String(++projected), key: e.orgId, envelope: e, valueSha256: '-', valueBytes: 0 })),
+    new KeySetProjector(ds, `reader-spec-${randomUUID()}`, 'spec-topic', {
+      poison: () => undefined,
+      gap: () => undefined,
+    }).apply(
+      events.map((e) => ({
+        partition: 0,
+        offset: String(++projected),
+        key: e.orgId,
+        envelope: e,
+        valueSha256: '-',
+        valueBytes: 0,
+      })),
     );
   /** Commits events to the log and moves the org's head, as a save does. */
   const commit = (orgId: string, events: EventEnvelope[]) =>
     ds.transaction(async (m) => {
       await eventRows.append(m, events);
-      await m.query('UPDATE org_streams SET version = $2 WHERE org_id = $1', [orgId, events[events.length - 1].version]);
+      await m.query('UPDATE org_streams SET version = $2 WHERE org_id = $1', [
+        orgId,
+        events[events.length - 1].version,
+      ]);
     });
 
-  const meta = (orgId: string, version: number) => ({ eventId: randomUUID(), schemaVersion: 1, orgId, version, occurredAt: new Date().toISOString(), actor: { userId: 'admin' }, commandId: randomUUID() });
+  const meta = (orgId: string, version: number) => ({
+    eventId: randomUUID(),
+    schemaVersion: 1,
+    orgId,
+    version,
+    occurredAt: new Date().toISOString(),
+    actor: { userId: 'admin' },
+    commandId: randomUUID(),
+  });
 
   async function added(orgId: string, version: number, credentialId: string): Promise<EventEnvelope> {
     const vault = localSecretVault(ds, TEST_MASTER_KEY);
     await vault.ready();
     const { dek, wrapped } = await vault.newDataKey(orgId, credentialId);
-    await ds.query(`INSERT INTO data_keys (org_id, credential_id, kek_id, wrapped) VALUES ($1, $2, $3, $4)`, [orgId, credentialId, wrapped.kekId, JSON.stringify(wrapped)]);
+    await ds.query(`INSERT INTO data_keys (org_id, credential_id, kek_id, wrapped) VALUES ($1, $2, $3, $4)`, [
+      orgId,
+      credentialId,
+      wrapped.kekId,
+      JSON.stringify(wrapped),
+    ]);
     const apiKey = await vault.seal(FAKE.gemini, { orgId, credentialId, field: 'apiKey' }, dek);
-    return { ...meta(orgId, version), type: 'CredentialAdded', data: { credentialId, provider: 'gemini', label: `Zürich ${version}`, fields: {}, secrets: { apiKey } } };
+    return {
+      ...meta(orgId, version),
+      type: 'CredentialAdded',
+      data: { credentialId, provider: 'gemini', label: `Zürich ${version}`, fields: {}, secrets: { apiKey } },
+    };
   }
 
   it('folds the log past the projection: the removed credential is gone and the version is the log head', async () => {
@@ -47,7 +77,11 @@ describe('AgentKeySetReader.snapshot (real Postgres, projection behind the log)'
     const [a, b] = [randomUUID(), randomUUID()];
     const e1 = await added(orgId, 1, a);
     const e2 = await added(orgId, 2, b);
-    const e3: EventEnvelope = { ...meta(orgId, 3), type: 'CredentialRemoved', data: { credentialId: a, provider: 'gemini', label: 'Zürich 1' } };
+    const e3: EventEnvelope = {
+      ...meta(orgId, 3),
+      type: 'CredentialRemoved',
+      data: { credentialId: a, provider: 'gemini', label: 'Zürich 1' },
+    };
     await commit(orgId, [e1, e2]);
     await project([e1, e2]);
     // The removal commits to the log and shreds its key; the projector has not applied it yet.
@@ -65,7 +99,11 @@ describe('AgentKeySetReader.snapshot (real Postgres, projection behind the log)'
     expect(row).toEqual({ version: 3, hash: snap.hash });
     // The log read from 0 carries the add of the shredded credential without secrets and without a hash, then its removal.
     const msgs = await reader.changesAfter(orgId, snap.epoch, 0, 1000);
-    expect(msgs.map((m) => [m.fromVersion, m.toVersion, m.hash === undefined])).toEqual([[1, 1, true], [2, 2, true], [3, 3, true]]);
+    expect(msgs.map((m) => [m.fromVersion, m.toVersion, m.hash === undefined])).toEqual([
+      [1, 1, true],
+      [2, 2, true],
+      [3, 3, true],
+    ]);
     expect(msgs[0].changes[0]).not.toHaveProperty('secrets');
     expect(msgs[1].changes[0].secrets?.apiKey?.value).toBe(FAKE.gemini);
   });

@@ -20,7 +20,10 @@ export interface Head {
  * removal follows it in the same log, so the agent converges to the same key set (and hash).
  */
 export class AgentKeySetReader {
-  constructor(private readonly ds: DataSource, private readonly vault: SecretVault) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly vault: SecretVault,
+  ) {}
 
   /** The org was deleted: drop every key of it this process holds. */
   forgetOrg(orgId: string): void {
@@ -53,14 +56,27 @@ export class AgentKeySetReader {
         let state = await keySetRows.load(m, orgId, head.version);
         const tail = await eventRows.readOrg(m, orgId, head.version, SNAPSHOT_TAIL);
         for (const e of tail) state = evolve(state, e, e.version);
-        return { epoch: head.epoch, state, hash: tail.length === 0 ? head.hash : keySetHash(state.credentials.values()) };
+        return {
+          epoch: head.epoch,
+          state,
+          hash: tail.length === 0 ? head.hash : keySetHash(state.credentials.values()),
+        };
       });
       const creds = [...state.credentials.values()];
       // Data keys are read after the transaction has given its connection back: a read that needed a second
       // pooled connection while holding one would deadlock the pool once as many snapshots as connections run.
-      const deks = await this.vault.dataKeys(orgId, creds.filter(usesDek).map((c) => c.id));
+      const deks = await this.vault.dataKeys(
+        orgId,
+        creds.filter(usesDek).map((c) => c.id),
+      );
       if (creds.some((c) => usesDek(c) && !deks.has(c.id))) continue;
-      return { orgId, epoch, version: state.version, hash, credentials: creds.map((c) => this.open(orgId, c, deks.get(c.id))) };
+      return {
+        orgId,
+        epoch,
+        version: state.version,
+        hash,
+        credentials: creds.map((c) => this.open(orgId, c, deks.get(c.id))),
+      };
     }
     throw new Error(`snapshot of ${orgId}: a data key kept disappearing under ${SNAPSHOT_ATTEMPTS} reads`);
   }
@@ -83,11 +99,22 @@ export class AgentKeySetReader {
     return saves.map((s) => this.build(orgId, epoch, s, deks));
   }
 
-  async changesMessage(orgId: string, epoch: number, events: readonly EventEnvelope[], hash?: string): Promise<ChangesMessage> {
+  async changesMessage(
+    orgId: string,
+    epoch: number,
+    events: readonly EventEnvelope[],
+    hash?: string,
+  ): Promise<ChangesMessage> {
     return this.build(orgId, epoch, events, await this.deks(orgId, events), hash);
   }
 
-  private build(orgId: string, epoch: number, events: readonly EventEnvelope[], deks: Map<string, Buffer>, hash?: string): ChangesMessage {
+  private build(
+    orgId: string,
+    epoch: number,
+    events: readonly EventEnvelope[],
+    deks: Map<string, Buffer>,
+    hash?: string,
+  ): ChangesMessage {
     let shredded = false;
     const changes = events.map((e) => {
       const c = this.change(orgId, e, deks);
@@ -95,7 +122,10 @@ export class AgentKeySetReader {
       return c.change;
     });
     // Delivering a removal: this process forgets the key too (the command side already deleted it).
-    this.vault.forget(orgId, events.filter((e) => e.type === 'CredentialRemoved').map((e) => e.data.credentialId));
+    this.vault.forget(
+      orgId,
+      events.filter((e) => e.type === 'CredentialRemoved').map((e) => e.data.credentialId),
+    );
     return {
       orgId,
       epoch,
@@ -117,25 +147,49 @@ export class AgentKeySetReader {
     return ids.size > 0 ? this.vault.dataKeys(orgId, ids) : new Map();
   }
 
-  private change(orgId: string, e: EventEnvelope, deks: Map<string, Buffer>): { change: AgentChange; shredded: boolean } {
+  private change(
+    orgId: string,
+    e: EventEnvelope,
+    deks: Map<string, Buffer>,
+  ): { change: AgentChange; shredded: boolean } {
     const base = { version: e.version, type: e.type, credentialId: e.data.credentialId, provider: e.data.provider };
     if (e.type === 'CredentialRemoved') return { change: base, shredded: false };
     const d = e.data;
     const dek = deks.get(d.credentialId);
     const shredded = !!d.secrets && Object.values(d.secrets).some((s) => s?.keyId === DEK_KEY_ID) && !dek;
     const secrets =
-      d.secrets && !shredded ? Object.fromEntries(Object.entries(d.secrets).map(([k, s]) => [k, s === null ? null : this.secret(orgId, d.credentialId, k, s, dek)])) : undefined;
+      d.secrets && !shredded
+        ? Object.fromEntries(
+            Object.entries(d.secrets).map(([k, s]) => [
+              k,
+              s === null ? null : this.secret(orgId, d.credentialId, k, s, dek),
+            ]),
+          )
+        : undefined;
     // `secretsWithheld` tells an agent this change is not the label-only edit it would look like (§2).
-    const body = { ...base, ...(d.label !== undefined ? { label: d.label } : {}), ...(d.fields ? { fields: d.fields } : {}), ...(secrets ? { secrets } : {}) };
+    const body = {
+      ...base,
+      ...(d.label !== undefined ? { label: d.label } : {}),
+      ...(d.fields ? { fields: d.fields } : {}),
+      ...(secrets ? { secrets } : {}),
+    };
     return { change: shredded ? { ...body, secretsWithheld: true } : body, shredded };
   }
 
   private open(orgId: string, c: StoredCredential, dek: Buffer | undefined): AgentCredential {
-    const secrets = Object.fromEntries(Object.entries(c.secrets).map(([k, s]) => [k, this.secret(orgId, c.id, k, s, dek)]));
+    const secrets = Object.fromEntries(
+      Object.entries(c.secrets).map(([k, s]) => [k, this.secret(orgId, c.id, k, s, dek)]),
+    );
     return { id: c.id, provider: c.provider, label: c.label, fields: c.fields, secrets };
   }
 
-  private secret(orgId: string, credentialId: string, field: string, s: SealedSecret, dek: Buffer | undefined): AgentSecret {
+  private secret(
+    orgId: string,
+    credentialId: string,
+    field: string,
+    s: SealedSecret,
+    dek: Buffer | undefined,
+  ): AgentSecret {
     return { value: this.vault.open(s, { orgId, credentialId, field }, dek), fingerprint: s.fingerprint };
   }
 }

@@ -30,7 +30,11 @@ export type AgentSocket = Socket<DefaultEventsMap, DefaultEventsMap, DefaultEven
 export const orgRoom = (orgId: string) => `org:${orgId}`;
 
 /** A connect_error whose `data.code` clients switch on. */
-export function socketError(code: SocketErrorCode, message: string, extra: Record<string, unknown> = {}): Error & { data: { code: SocketErrorCode; message: string } } {
+export function socketError(
+  code: SocketErrorCode,
+  message: string,
+  extra: Record<string, unknown> = {},
+): Error & { data: { code: SocketErrorCode; message: string } } {
   return Object.assign(new Error(code), { data: { code, message, ...extra } });
 }
 

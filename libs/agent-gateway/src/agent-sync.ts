@@ -21,7 +21,14 @@ export interface SyncIo {
  * can resume, else a snapshot exactly at its version and the changes after it. Never a silent gap: an
  * unknown epoch, a version outside the log window or a hash that differs gets a snapshot.
  */
-export async function syncAgent(io: SyncIo, seq: SocketSequencer, orgId: string, from: Position | undefined, hash: string | undefined, resync = false): Promise<ResyncResult> {
+export async function syncAgent(
+  io: SyncIo,
+  seq: SocketSequencer,
+  orgId: string,
+  from: Position | undefined,
+  hash: string | undefined,
+  resync = false,
+): Promise<ResyncResult> {
   // One read of both: head and log head in one statement (one snapshot), batched across the sockets syncing now.
   const pos = from ? await io.reads.position(orgId) : undefined;
   if (pos && from && from.epoch === pos.head.epoch) {
@@ -57,4 +64,3 @@ async function topUp(reader: SyncReads, seq: SocketSequencer, orgId: string): Pr
     if (msgs.length === 0 || seq.position!.version === pos.version) return;
   }
 }
-

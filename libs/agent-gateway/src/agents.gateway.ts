@@ -1,7 +1,16 @@
 import { Inject, Logger, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { Namespace } from 'socket.io';
-import { AckReply, AGENTS_NAMESPACE, checkAck, checkResync, ClosedMessage, EVENTS, ResyncResult, RevokedMessage } from '@keystream/agent-protocol';
+import {
+  AckReply,
+  AGENTS_NAMESPACE,
+  checkAck,
+  checkResync,
+  ClosedMessage,
+  EVENTS,
+  ResyncResult,
+  RevokedMessage,
+} from '@keystream/agent-protocol';
 import { metrics, secondsSince } from '@keystream/observability';
 import { agentAuthMiddleware, retryAfterMs } from './agent-auth.middleware';
 import { AgentSocket, session } from './agent-socket';
@@ -13,7 +22,10 @@ import { SocketSequencer } from './socket-sequencer';
 import { SyncQueue } from './sync-queue';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const RATE_LIMITED = { ok: false, error: { code: 'rate_limited', message: 'over this socket\'s budget for client events; slow down' } } as const;
+const RATE_LIMITED = {
+  ok: false,
+  error: { code: 'rate_limited', message: "over this socket's budget for client events; slow down" },
+} as const;
 
 /** Answers through the client's ack callback when it gave one. */
 function respond(reply: unknown, value: AckReply<unknown>): void {
@@ -30,7 +42,14 @@ function respond(reply: unknown, value: AckReply<unknown>): void {
   pingTimeout: 20_000,
   cors: { origin: false },
 })
-export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnection<AgentSocket>, OnGatewayDisconnect<AgentSocket>, OnModuleDestroy, OnApplicationShutdown {
+export class AgentsGateway
+  implements
+    OnGatewayInit<Namespace>,
+    OnGatewayConnection<AgentSocket>,
+    OnGatewayDisconnect<AgentSocket>,
+    OnModuleDestroy,
+    OnApplicationShutdown
+{
   private readonly log = new Logger('agents');
   private ns!: Namespace;
   private fanOut!: OrgFanOut;
@@ -49,7 +68,14 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
         const sockets = this.rooms.deliver(orgId, msg);
         if (occurredAt) metrics.deliverySeconds.observe(secondsSince(occurredAt));
         metrics.deliveries.inc(sockets);
-        this.log.debug?.({ msg: 'delivered', commandId, orgId, fromVersion: msg.fromVersion, toVersion: msg.toVersion, sockets });
+        this.log.debug?.({
+          msg: 'delivered',
+          commandId,
+          orgId,
+          fromVersion: msg.fromVersion,
+          toVersion: msg.toVersion,
+          sockets,
+        });
       },
       (e) => this.fail('fan-out', e),
       (orgId) => this.rooms.hasAgents(orgId),
@@ -61,7 +87,9 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
       deletions?.();
     };
     this.deps.epochs?.start((orgId) => this.newEpoch(orgId)).catch((e) => this.fail('epoch watcher', e));
-    this.deps.revocations?.start((orgId, userId) => (userId === undefined ? this.endOrg(orgId) : this.revokeUser(orgId, userId))).catch((e) => this.fail('revocation watcher', e));
+    this.deps.revocations
+      ?.start((orgId, userId) => (userId === undefined ? this.endOrg(orgId) : this.revokeUser(orgId, userId)))
+      .catch((e) => this.fail('revocation watcher', e));
   }
 
   /** A rebuild was cut over: every agent of the org here gets the new epoch's snapshot, in its own sequence. */
@@ -82,11 +110,21 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     this.rooms.add(socket);
     // Plain listeners, not @SubscribeMessage: Nest's per-socket rxjs pipeline costs ~13 KB per idle agent.
     socket.on(EVENTS.ack, (body: unknown, reply?: unknown) => respond(reply, this.onAck(socket, body)));
-    socket.on(EVENTS.resync, (body: unknown, reply?: unknown) => void this.onResync(socket, body).then((r) => respond(reply, r)));
+    socket.on(
+      EVENTS.resync,
+      (body: unknown, reply?: unknown) => void this.onResync(socket, body).then((r) => respond(reply, r)),
+    );
     socket.onAny((event: string, ...args: unknown[]) => {
-      if (event !== EVENTS.ack && event !== EVENTS.resync && this.spend(socket, 'ack', event) !== 'ok') respond(args[args.length - 1], RATE_LIMITED);
+      if (event !== EVENTS.ack && event !== EVENTS.resync && this.spend(socket, 'ack', event) !== 'ok')
+        respond(args[args.length - 1], RATE_LIMITED);
     });
-    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, connected: true, at: Date.now() });
+    this.deps.positions.record({
+      orgId: s.orgId,
+      deviceId: s.deviceId,
+      userId: s.principal.userId,
+      connected: true,
+      at: Date.now(),
+    });
     void this.sync(socket, { from: s.handshake.resume, hash: s.handshake.hash }).then((r) => {
       s.admitted?.(); // the handshake's work is done: the next one may start
       if (r instanceof Error && !(r instanceof SocketGone)) socket.disconnect(true);
@@ -101,7 +139,13 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     if (s.expiry) clearTimeout(s.expiry);
     if (s.seq) this.rooms.remove(socket);
     // The device keeps the position it acked: offline but current is not behind.
-    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, connected: false, at: Date.now() });
+    this.deps.positions.record({
+      orgId: s.orgId,
+      deviceId: s.deviceId,
+      userId: s.principal.userId,
+      connected: false,
+      at: Date.now(),
+    });
   }
 
   /** docs/agent-protocol.md §2 keys.ack: recorded only when it names what this socket was sent. */
@@ -114,10 +158,33 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     // the sequence while the agent acks what it already applied.
     const sent = this.rooms.sent(socket);
     if (!sent) return { ok: false, error: { code: 'invalid_payload', message: 'nothing was sent on this socket yet' } };
-    if (ack.value.epoch !== sent.epoch) return { ok: false, error: { code: 'invalid_payload', message: `epoch ${ack.value.epoch} is not this socket's epoch (${sent.epoch})` } };
-    if (ack.value.version > sent.version) return { ok: false, error: { code: 'invalid_payload', message: `version ${ack.value.version} is ahead of what this socket was sent (${sent.version})` } };
-    if (!s.acked || ack.value.epoch !== s.acked.epoch || ack.value.version > s.acked.version) s.acked = { epoch: ack.value.epoch, version: ack.value.version };
-    this.deps.positions.record({ orgId: s.orgId, deviceId: s.deviceId, userId: s.principal.userId, epoch: ack.value.epoch, appliedVersion: ack.value.version, connected: true, at: Date.now() });
+    if (ack.value.epoch !== sent.epoch)
+      return {
+        ok: false,
+        error: {
+          code: 'invalid_payload',
+          message: `epoch ${ack.value.epoch} is not this socket's epoch (${sent.epoch})`,
+        },
+      };
+    if (ack.value.version > sent.version)
+      return {
+        ok: false,
+        error: {
+          code: 'invalid_payload',
+          message: `version ${ack.value.version} is ahead of what this socket was sent (${sent.version})`,
+        },
+      };
+    if (!s.acked || ack.value.epoch !== s.acked.epoch || ack.value.version > s.acked.version)
+      s.acked = { epoch: ack.value.epoch, version: ack.value.version };
+    this.deps.positions.record({
+      orgId: s.orgId,
+      deviceId: s.deviceId,
+      userId: s.principal.userId,
+      epoch: ack.value.epoch,
+      appliedVersion: ack.value.version,
+      connected: true,
+      at: Date.now(),
+    });
     return { ok: true };
   }
 
@@ -125,9 +192,21 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     if (this.spend(socket, 'resync', EVENTS.resync) !== 'ok') return RATE_LIMITED;
     const req = checkResync(body);
     if (!req.value) return { ok: false, error: { code: 'invalid_payload', message: req.error! } };
-    const result = await this.sync(socket, { from: { epoch: req.value.epoch, version: req.value.version }, hash: req.value.hash, resync: true });
+    const result = await this.sync(socket, {
+      from: { epoch: req.value.epoch, version: req.value.version },
+      hash: req.value.hash,
+      resync: true,
+    });
     // The database failed or was too busy: not the agent's fault, retryable after a spread-out wait (§2 keys.resync).
-    if (result instanceof Error) return { ok: false, error: { code: 'unavailable', message: 'the server cannot read the key set right now; retry', retryAfterMs: retryAfterMs() } };
+    if (result instanceof Error)
+      return {
+        ok: false,
+        error: {
+          code: 'unavailable',
+          message: 'the server cannot read the key set right now; retry',
+          retryAfterMs: retryAfterMs(),
+        },
+      };
     return { ok: true, result };
   }
 
@@ -171,10 +250,12 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
   }
 
   private sync(socket: AgentSocket, req: Parameters<SyncQueue['request']>[0]): Promise<ResyncResult | Error> {
-    return session(socket).syncs!.request(req).then((r) => {
-      if (r instanceof Error && !(r instanceof SocketGone)) this.fail('sync', r);
-      return r;
-    });
+    return session(socket)
+      .syncs!.request(req)
+      .then((r) => {
+        if (r instanceof Error && !(r instanceof SocketGone)) this.fail('sync', r);
+        return r;
+      });
   }
 
   /**
@@ -195,7 +276,11 @@ export class AgentsGateway implements OnGatewayInit<Namespace>, OnGatewayConnect
     const r = s.budget!.spend(kind, earned);
     if (r === 'ok') return r;
     metrics.agentEventsRefused.inc({ event: event === EVENTS.ack || event === EVENTS.resync ? event : 'other' });
-    if (r === 'close') this.close(socket, { reason: 'rate_limited', message: 'too many client events over budget; reconnect after 5 s' });
+    if (r === 'close')
+      this.close(socket, {
+        reason: 'rate_limited',
+        message: 'too many client events over budget; reconnect after 5 s',
+      });
     return 'refused';
   }
 

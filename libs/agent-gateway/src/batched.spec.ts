@@ -18,7 +18,10 @@ describe('batched', () => {
     ends[0]();
     expect(await Promise.all(first)).toEqual(['A', 'B', 'A']);
     await new Promise((r) => setTimeout(r, 20));
-    expect(calls).toEqual([['a', 'b', 'a'], ['c', 'd']]);
+    expect(calls).toEqual([
+      ['a', 'b', 'a'],
+      ['c', 'd'],
+    ]);
     ends[1]();
     expect(await Promise.all(later)).toEqual(['C', 'D']);
   });

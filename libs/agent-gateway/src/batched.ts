@@ -6,7 +6,10 @@ import DataLoader from 'dataloader';
  * one read per socket queueing on a 10-connection pool. No cache: every batch starts after every request it
  * answers, so it sees everything committed before the request (a sync relies on that, see OrgRooms).
  */
-export function batched<K, V>(load: (keys: readonly K[]) => Promise<readonly (V | Error)[]>, maxBatchSize = 1000): DataLoader<K, V> {
+export function batched<K, V>(
+  load: (keys: readonly K[]) => Promise<readonly (V | Error)[]>,
+  maxBatchSize = 1000,
+): DataLoader<K, V> {
   let inflight: Promise<unknown> = Promise.resolve();
   return new DataLoader<K, V>(
     (keys) => {

@@ -4,7 +4,10 @@ import { ClientBudget, DEFAULT_BUDGET } from './client-budget';
 describe('ClientBudget', () => {
   it('allows the burst, refuses past it, refills at the rate, and closes after maxStrikes refusals in the window', () => {
     let now = 0;
-    const b = new ClientBudget({ ...DEFAULT_BUDGET, resyncPerSecond: 1, resyncBurst: 2, maxStrikes: 3, strikeWindowMs: 10_000 }, () => now);
+    const b = new ClientBudget(
+      { ...DEFAULT_BUDGET, resyncPerSecond: 1, resyncBurst: 2, maxStrikes: 3, strikeWindowMs: 10_000 },
+      () => now,
+    );
     expect([b.spend('resync'), b.spend('resync'), b.spend('resync')]).toEqual(['ok', 'ok', 'refused']);
     now += 1000;
     expect(b.spend('resync')).toBe('ok');
@@ -13,7 +16,10 @@ describe('ClientBudget', () => {
 
   it('forgets strikes after the window, and keeps acks and resyncs in separate buckets', () => {
     let now = 0;
-    const b = new ClientBudget({ ...DEFAULT_BUDGET, resyncPerSecond: 0.001, resyncBurst: 1, maxStrikes: 2, strikeWindowMs: 1000 }, () => now);
+    const b = new ClientBudget(
+      { ...DEFAULT_BUDGET, resyncPerSecond: 0.001, resyncBurst: 1, maxStrikes: 2, strikeWindowMs: 1000 },
+      () => now,
+    );
     expect([b.spend('resync'), b.spend('resync')]).toEqual(['ok', 'refused']);
     now += 1500;
     expect(b.spend('resync')).toBe('refused'); // a new window: one strike, not two

@@ -3,7 +3,11 @@ class Bucket {
   private tokens: number;
   private at: number;
 
-  constructor(private readonly rate: number, private readonly burst: number, now: number) {
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    now: number,
+  ) {
     this.tokens = burst;
     this.at = now;
   }
@@ -28,7 +32,14 @@ export interface BudgetLimits {
 }
 
 /** docs/agent-protocol.md §6. */
-export const DEFAULT_BUDGET: BudgetLimits = { ackPerSecond: 50, ackBurst: 100, resyncPerSecond: 0.5, resyncBurst: 5, maxStrikes: 50, strikeWindowMs: 10_000 };
+export const DEFAULT_BUDGET: BudgetLimits = {
+  ackPerSecond: 50,
+  ackBurst: 100,
+  resyncPerSecond: 0.5,
+  resyncBurst: 5,
+  maxStrikes: 50,
+  strikeWindowMs: 10_000,
+};
 
 export type Spend = 'ok' | 'refused' | 'close';
 
@@ -43,7 +54,10 @@ export class ClientBudget {
   private strikes = 0;
   private windowStart: number;
 
-  constructor(private readonly limits: BudgetLimits = DEFAULT_BUDGET, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly limits: BudgetLimits = DEFAULT_BUDGET,
+    private readonly now: () => number = Date.now,
+  ) {
     const t = now();
     this.ack = new Bucket(limits.ackPerSecond, limits.ackBurst, t);
     this.resync = new Bucket(limits.resyncPerSecond, limits.resyncBurst, t);

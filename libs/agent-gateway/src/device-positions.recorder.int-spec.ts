@@ -35,7 +35,12 @@ describe('DevicePositionsRecorder (real Postgres)', () => {
     const a = newOrgId('dev');
     await ds.transaction((m) => orgStreams.ensureOrg(m, a));
     const rec = new DevicePositionsRecorder(ds, 10_000);
-    const row = async () => (await devices.list(ds, a)).map(({ epoch, appliedVersion, connected }) => ({ epoch, appliedVersion, connected }))[0];
+    const row = async () =>
+      (await devices.list(ds, a)).map(({ epoch, appliedVersion, connected }) => ({
+        epoch,
+        appliedVersion,
+        connected,
+      }))[0];
     rec.record({ orgId: a, deviceId: 'd', userId: 'u', connected: true });
     await rec.flush();
     expect(await row()).toEqual({ epoch: 0, appliedVersion: 0, connected: true });
@@ -57,23 +62,39 @@ describe('DevicePositionsRecorder (real Postgres)', () => {
     await ds.transaction((m) => orgStreams.ensureOrg(m, org));
     const [oldGateway, newGateway] = [new DevicePositionsRecorder(ds, 10_000), new DevicePositionsRecorder(ds, 10_000)];
     const t = Date.now();
-    oldGateway.record({ orgId: org, deviceId: 'lid', userId: 'u', epoch: 1, appliedVersion: 4, connected: true, at: t - 2000 });
+    oldGateway.record({
+      orgId: org,
+      deviceId: 'lid',
+      userId: 'u',
+      epoch: 1,
+      appliedVersion: 4,
+      connected: true,
+      at: t - 2000,
+    });
     await oldGateway.flush();
     oldGateway.record({ orgId: org, deviceId: 'lid', userId: 'u', connected: false, at: t - 1000 }); // the socket dropped…
     newGateway.record({ orgId: org, deviceId: 'lid', userId: 'u', connected: true, at: t - 500 }); // …it reconnected through the other gateway
     await newGateway.close();
     await oldGateway.close(); // the old gateway's shutdown flush comes last
-    expect((await devices.list(ds, org)).map(({ appliedVersion, connected }) => ({ appliedVersion, connected }))).toEqual([{ appliedVersion: 4, connected: true }]);
+    expect(
+      (await devices.list(ds, org)).map(({ appliedVersion, connected }) => ({ appliedVersion, connected })),
+    ).toEqual([{ appliedVersion: 4, connected: true }]);
     const later = new DevicePositionsRecorder(ds, 10_000);
     later.record({ orgId: org, deviceId: 'lid', userId: 'u', connected: false, at: t });
     await later.close();
-    expect((await devices.list(ds, org)).map(({ appliedVersion, connected }) => ({ appliedVersion, connected }))).toEqual([{ appliedVersion: 4, connected: false }]);
+    expect(
+      (await devices.list(ds, org)).map(({ appliedVersion, connected }) => ({ appliedVersion, connected })),
+    ).toEqual([{ appliedVersion: 4, connected: false }]);
   });
 
   it('a flush that finds the pool exhausted keeps its rows for the next flush (merged under newer ones), not one commit per row', async () => {
     const org = newOrgId('dev');
     await ds.transaction((m) => orgStreams.ensureOrg(m, org));
-    const small = await openDatabase({ url: process.env.DATABASE_URL!, poolSize: 2, timeouts: { ...DEFAULT_TIMEOUTS, databaseConnectMs: 300 } });
+    const small = await openDatabase({
+      url: process.env.DATABASE_URL!,
+      poolSize: 2,
+      timeouts: { ...DEFAULT_TIMEOUTS, databaseConnectMs: 300 },
+    });
     const held: QueryRunner[] = [];
     try {
       for (let i = 0; i < 2; i++) {
@@ -89,7 +110,10 @@ describe('DevicePositionsRecorder (real Postgres)', () => {
       rec.record({ orgId: org, deviceId: 'a', userId: 'u', epoch: 1, appliedVersion: 3, connected: true }); // newer, same device
       rec.record({ orgId: org, deviceId: 'b', userId: 'u', connected: false }); // presence only: keeps b's position
       await Promise.all(held.splice(0).map((q) => q.release()));
-      const rows = async () => (await devices.list(ds, org)).map(({ deviceId, appliedVersion, connected }) => ({ deviceId, appliedVersion, connected })).sort((x, y) => x.deviceId.localeCompare(y.deviceId));
+      const rows = async () =>
+        (await devices.list(ds, org))
+          .map(({ deviceId, appliedVersion, connected }) => ({ deviceId, appliedVersion, connected }))
+          .sort((x, y) => x.deviceId.localeCompare(y.deviceId));
       for (let i = 0; i < 50 && (await rows()).length < 2; i++) await new Promise((r) => setTimeout(r, 100)); // the retry flush
       expect(await rows()).toEqual([
         { deviceId: 'a', appliedVersion: 3, connected: true },

@@ -13,7 +13,11 @@ export class EpochWatcher {
   private stopped = false;
   private retry?: NodeJS.Timeout;
 
-  constructor(private readonly ds: DataSource, private readonly onEpochChange: (orgId: string) => void, private readonly onError: (e: unknown) => void = () => undefined) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly onEpochChange: (orgId: string) => void,
+    private readonly onError: (e: unknown) => void = () => undefined,
+  ) {}
 
   async start(): Promise<void> {
     await this.listen().catch((e) => this.lost(undefined, e));
@@ -30,7 +34,10 @@ export class EpochWatcher {
   private async listen(): Promise<void> {
     // A loss before the LISTEN is up is reported; the attempt fails (listen() rejects) and start/retry try again.
     let l: Listener | undefined = undefined;
-    l = await listen(this.ds, EPOCH_CHANNEL, { notify: (payload) => payload && this.onEpochChange(payload), lost: (e) => (l ? this.lost(l, e) : e && this.onError(e)) });
+    l = await listen(this.ds, EPOCH_CHANNEL, {
+      notify: (payload) => payload && this.onEpochChange(payload),
+      lost: (e) => (l ? this.lost(l, e) : e && this.onError(e)),
+    });
     if (this.stopped) return l.close();
     this.listener = l;
   }

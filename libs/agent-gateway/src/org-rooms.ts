@@ -8,7 +8,8 @@ import { Position } from './socket-sequencer';
 import { SyncRequest } from './sync-queue';
 import { SyncReads } from './sync-reads';
 
-const samePosition = (a: Position | undefined, b: Position | undefined) => !!a && !!b && a.epoch === b.epoch && a.version === b.version;
+const samePosition = (a: Position | undefined, b: Position | undefined) =>
+  !!a && !!b && a.epoch === b.epoch && a.version === b.version;
 
 /**
  * Who gets the org fan-out's broadcasts, and how a socket gets in (docs/agent-protocol.md §4).
@@ -48,7 +49,8 @@ export class OrgRooms {
     const s = session(socket);
     const sent = s.seq!.sent;
     const room = s.inRoom ? this.fanOut().position(s.orgId) : undefined;
-    if (!room || (sent && (sent.epoch > room.epoch || (sent.epoch === room.epoch && sent.version >= room.version)))) return sent;
+    if (!room || (sent && (sent.epoch > room.epoch || (sent.epoch === room.epoch && sent.version >= room.version))))
+      return sent;
     return room;
   }
 

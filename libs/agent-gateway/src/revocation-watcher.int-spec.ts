@@ -26,19 +26,32 @@ describe('RevocationWatcher (real Postgres)', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
   };
-  const principal = (orgId: string, userId: string, issuedAt: number) => ({ orgId, userId, role: 'member' as const, expiresAt: issuedAt + 600, issuedAt });
+  const principal = (orgId: string, userId: string, issuedAt: number) => ({
+    orgId,
+    userId,
+    role: 'member' as const,
+    expiresAt: issuedAt + 600,
+    issuedAt,
+  });
 
   it('hears a committed revocation, remembers it for handshakes, and never one that rolled back', async () => {
     const orgId = newOrgId('rw');
     await ds.transaction((m) => orgStreams.ensureOrg(m, orgId));
-    await ds.transaction((m) => revocations.revoke(m, orgId, 'ghost', 'admin').then(() => Promise.reject(new Error('rollback')))).catch(() => undefined);
+    await ds
+      .transaction((m) =>
+        revocations.revoke(m, orgId, 'ghost', 'admin').then(() => Promise.reject(new Error('rollback'))),
+      )
+      .catch(() => undefined);
     const issuedAt = Math.floor(Date.now() / 1000);
     await ds.transaction((m) => revocations.revoke(m, orgId, 'alice', 'admin'));
     await until(() => heard.includes(`${orgId}/alice`));
     expect(heard).not.toContain(`${orgId}/ghost`);
     expect(watcher.recentlyRevoked(principal(orgId, 'alice', issuedAt))).toBe(true);
     expect(watcher.recentlyRevoked(principal(orgId, 'bob', issuedAt))).toBe(false);
-    await expect(watcher.check(principal(orgId, 'alice', issuedAt))).rejects.toMatchObject({ code: 'unauthorized', message: 'access revoked' });
+    await expect(watcher.check(principal(orgId, 'alice', issuedAt))).rejects.toMatchObject({
+      code: 'unauthorized',
+      message: 'access revoked',
+    });
     await expect(watcher.check(principal(orgId, 'alice', issuedAt + 3600))).resolves.toBeUndefined();
   });
 
@@ -69,11 +82,17 @@ describe('RevocationWatcher (real Postgres)', () => {
     await until(() => !watcher.recentlyRevoked(principal(orgId, 'erin', issuedAt)));
     await expect(watcher.check(principal(orgId, 'erin', issuedAt))).resolves.toBeUndefined();
 
-    await ds.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN keystream_revocations%'`, [appName]);
+    await ds.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN keystream_revocations%'`,
+      [appName],
+    );
     await new Promise((r) => setTimeout(r, 150));
     await ds.transaction((m) => organizations.delete(m, gone, 'ops')); // no one listens right now
     await until(() => heard.includes(`${gone}/undefined`));
     expect(watcher.recentlyRevoked(principal(gone, 'anyone', issuedAt + 3600))).toBe(true);
-    await expect(watcher.check(principal(gone, 'anyone', issuedAt + 3600))).rejects.toMatchObject({ code: 'forbidden', message: 'organization deleted' });
+    await expect(watcher.check(principal(gone, 'anyone', issuedAt + 3600))).rejects.toMatchObject({
+      code: 'forbidden',
+      message: 'organization deleted',
+    });
   });
 });

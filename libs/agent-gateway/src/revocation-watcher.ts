@@ -1,5 +1,14 @@
 import { AuthError, isRevoked, Principal, REVOCATION_CLOCK_SKEW_SECONDS } from '@keystream/auth';
-import { AccessState, DataSource, listen, Listener, organizations, REVOCATION_CHANNEL, RevocationNotice, revocations } from '@keystream/persistence';
+import {
+  AccessState,
+  DataSource,
+  listen,
+  Listener,
+  organizations,
+  REVOCATION_CHANNEL,
+  RevocationNotice,
+  revocations,
+} from '@keystream/persistence';
 import { batched } from './batched';
 
 /** How long a heard revocation is remembered in memory: far longer than any handshake takes. */
@@ -29,7 +38,10 @@ export class RevocationWatcher {
     return revocations.accessMany(this.ds, ps);
   });
 
-  constructor(private readonly ds: DataSource, private readonly onError: (e: unknown) => void = () => undefined) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly onError: (e: unknown) => void = () => undefined,
+  ) {}
 
   /**
    * Throws AuthError: `unauthorized` 'access revoked' (tokens revoked), `forbidden` 'organization deleted' or
@@ -44,7 +56,10 @@ export class RevocationWatcher {
 
   /** Synchronous: a revocation (or the org's deletion) this process heard of applies to the principal. */
   recentlyRevoked(principal: Principal): boolean {
-    return this.deletedOrgs.has(principal.orgId) || isRevoked(principal, this.recent.get(key(principal.orgId, principal.userId))?.at);
+    return (
+      this.deletedOrgs.has(principal.orgId) ||
+      isRevoked(principal, this.recent.get(key(principal.orgId, principal.userId))?.at)
+    );
   }
 
   /** `onRevoked(orgId, userId)` for a member's revocation, `onRevoked(orgId, undefined)` when the whole org was deleted. */
@@ -70,7 +85,10 @@ export class RevocationWatcher {
   private async listen(): Promise<void> {
     // A loss before the LISTEN is up fails this attempt instead (listen() rejects; the caller retries).
     let l: Listener | undefined = undefined;
-    l = await listen(this.ds, REVOCATION_CHANNEL, { notify: (payload) => this.heard(payload), lost: (e) => l && this.lost(l, e) });
+    l = await listen(this.ds, REVOCATION_CHANNEL, {
+      notify: (payload) => this.heard(payload),
+      lost: (e) => l && this.lost(l, e),
+    });
     if (this.stopped) return l.close();
     this.listener = l;
     await this.catchUp();
@@ -82,7 +100,10 @@ export class RevocationWatcher {
     // The table's clock may run ahead of ours: read back a skew allowance's worth before the loss.
     const since = new Date(this.lostAt.getTime() - REVOCATION_CLOCK_SKEW_SECONDS * 1000);
     try {
-      const missed = [...(await revocations.since(this.ds, since)), ...(await organizations.deletedSince(this.ds, since))];
+      const missed = [
+        ...(await revocations.since(this.ds, since)),
+        ...(await organizations.deletedSince(this.ds, since)),
+      ];
       this.lostAt = undefined;
       for (const n of missed) this.apply(n);
     } catch (e) {
@@ -147,7 +168,8 @@ function parseNotice(payload: string | undefined): RevocationNotice | undefined 
     const v = JSON.parse(payload ?? '') as Partial<RevocationNotice>;
     const kind = v.kind ?? 'revoked';
     if (kind !== 'revoked' && kind !== 'restored' && kind !== 'org_deleted') return undefined;
-    if (typeof v.orgId !== 'string' || typeof v.revokedAt !== 'string' || Number.isNaN(Date.parse(v.revokedAt))) return undefined;
+    if (typeof v.orgId !== 'string' || typeof v.revokedAt !== 'string' || Number.isNaN(Date.parse(v.revokedAt)))
+      return undefined;
     if (kind === 'org_deleted') return { kind, orgId: v.orgId, revokedAt: v.revokedAt };
     if (typeof v.userId !== 'string') return undefined;
     return { kind, orgId: v.orgId, userId: v.userId, revokedAt: v.revokedAt };

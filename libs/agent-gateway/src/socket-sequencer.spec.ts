@@ -3,7 +3,12 @@ import { MAX_HELD, SocketSequencer } from './socket-sequencer';
 
 /** The per-socket order: held while a sync reads, drained past what it sent, never a gap or a repeat. */
 describe('SocketSequencer', () => {
-  const change = (version: number): AgentChange => ({ version, type: 'CredentialRemoved', credentialId: `c${version}`, provider: 'gemini' });
+  const change = (version: number): AgentChange => ({
+    version,
+    type: 'CredentialRemoved',
+    credentialId: `c${version}`,
+    provider: 'gemini',
+  });
   const msg = (from: number, to: number, epoch = 1): ChangesMessage => ({
     orgId: 'o',
     epoch,
@@ -11,13 +16,24 @@ describe('SocketSequencer', () => {
     toVersion: to,
     changes: Array.from({ length: to - from + 1 }, (_, i) => change(from + i)),
   });
-  const snap = (version: number, epoch = 1): SnapshotMessage => ({ orgId: 'o', epoch, version, hash: '0'.repeat(64), credentials: [] });
+  const snap = (version: number, epoch = 1): SnapshotMessage => ({
+    orgId: 'o',
+    epoch,
+    version,
+    hash: '0'.repeat(64),
+    credentials: [],
+  });
 
   function setup() {
     const sent: string[] = [];
     let gaps = 0;
     const seq = new SocketSequencer(
-      (event, body) => sent.push(event === 'keys.snapshot' ? `S${(body as SnapshotMessage).version}` : `${(body as ChangesMessage).fromVersion}-${(body as ChangesMessage).toVersion}`),
+      (event, body) =>
+        sent.push(
+          event === 'keys.snapshot'
+            ? `S${(body as SnapshotMessage).version}`
+            : `${(body as ChangesMessage).fromVersion}-${(body as ChangesMessage).toVersion}`,
+        ),
       () => gaps++,
     );
     return { seq, sent, gaps: () => gaps };
@@ -51,7 +67,7 @@ describe('SocketSequencer', () => {
     expect(seq.sent).toEqual({ epoch: 2, version: 2 });
   });
 
-  it('resumes with the sync\'s changes, then drops live repeats', () => {
+  it("resumes with the sync's changes, then drops live repeats", () => {
     const { seq, sent } = setup();
     seq.begin({ epoch: 1, version: 3 });
     seq.live(msg(5, 5));
@@ -77,7 +93,7 @@ describe('SocketSequencer', () => {
     expect(seq.idle).toBe(true);
   });
 
-  it('drops messages of an older epoch and holds a newer epoch\'s until its snapshot', () => {
+  it("drops messages of an older epoch and holds a newer epoch's until its snapshot", () => {
     const { seq, sent } = setup();
     seq.begin(undefined);
     seq.snapshot(snap(4, 1));

@@ -119,7 +119,8 @@ export class SocketSequencer {
 
 /** The part of `msg` that follows `pos` directly, or undefined (stale, another epoch, or past a gap). */
 export function follow(pos: Position | undefined, msg: ChangesMessage): ChangesMessage | undefined {
-  if (!pos || msg.epoch !== pos.epoch || msg.toVersion <= pos.version || msg.fromVersion > pos.version + 1) return undefined;
+  if (!pos || msg.epoch !== pos.epoch || msg.toVersion <= pos.version || msg.fromVersion > pos.version + 1)
+    return undefined;
   if (msg.fromVersion === pos.version + 1) return msg;
   const changes = msg.changes.filter((c) => c.version > pos.version);
   return { ...msg, fromVersion: changes[0].version, changes };

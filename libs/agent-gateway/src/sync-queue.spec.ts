@@ -13,7 +13,11 @@ describe('SyncQueue', () => {
     });
     const first = q.request({ from: undefined });
     await Promise.resolve();
-    const later = [q.request({ from: { epoch: 1, version: 1 } }), q.request({ from: { epoch: 1, version: 2 } }), q.request({ from: 'current', catchUp: true })];
+    const later = [
+      q.request({ from: { epoch: 1, version: 1 } }),
+      q.request({ from: { epoch: 1, version: 2 } }),
+      q.request({ from: 'current', catchUp: true }),
+    ];
     expect(q.queued).toBe(true);
     release();
     expect(await first).toBe('r1');
@@ -21,7 +25,7 @@ describe('SyncQueue', () => {
     expect(runs.map((r) => r.from)).toEqual([undefined, { epoch: 1, version: 2 }]); // the catch-up did not replace the claim
   });
 
-  it('hands a failed run\'s error to its callers and keeps serving', async () => {
+  it("hands a failed run's error to its callers and keeps serving", async () => {
     let n = 0;
     const at: number[] = [];
     const q = new SyncQueue(async () => {

@@ -23,8 +23,15 @@ describe('SyncReads (real Postgres)', () => {
   afterAll(() => ds.destroy());
 
   const removed = (orgId: string, version: number): EventEnvelope => ({
-    eventId: randomUUID(), schemaVersion: 1, orgId, version, occurredAt: new Date().toISOString(), actor: { userId: 'admin' }, commandId: randomUUID(),
-    type: 'CredentialRemoved', data: { credentialId: randomUUID(), provider: 'gemini', label: `gone ${version}` },
+    eventId: randomUUID(),
+    schemaVersion: 1,
+    orgId,
+    version,
+    occurredAt: new Date().toISOString(),
+    actor: { userId: 'admin' },
+    commandId: randomUUID(),
+    type: 'CredentialRemoved',
+    data: { credentialId: randomUUID(), provider: 'gemini', label: `gone ${version}` },
   });
 
   it('reads the positions of every org asked in one turn with one statement, projection lag included', async () => {
@@ -37,8 +44,20 @@ describe('SyncReads (real Postgres)', () => {
       await m.query('UPDATE org_streams SET version = $2 WHERE org_id = $1', [b, 1]);
     });
     // The real projector (a consumer group of its own here); the projection trails a's log by one save.
-    const projector = new KeySetProjector(ds, `sync-reads-spec-${randomUUID()}`, 'spec-topic', { poison: () => undefined, gap: () => undefined });
-    await projector.apply([a1, b1].map((e, i) => ({ partition: 0, offset: String(i), key: e.orgId, envelope: e, valueSha256: '-', valueBytes: 0 })));
+    const projector = new KeySetProjector(ds, `sync-reads-spec-${randomUUID()}`, 'spec-topic', {
+      poison: () => undefined,
+      gap: () => undefined,
+    });
+    await projector.apply(
+      [a1, b1].map((e, i) => ({
+        partition: 0,
+        offset: String(i),
+        key: e.orgId,
+        envelope: e,
+        valueSha256: '-',
+        valueBytes: 0,
+      })),
+    );
     const reads = new SyncReads(ds, new AgentKeySetReader(ds, localSecretVault(ds, TEST_MASTER_KEY)));
     queries = 0;
     const [pa, pb, pe, unknown] = await Promise.all([a, b, empty, newOrgId('nope')].map((o) => reads.position(o)));
@@ -48,7 +67,11 @@ describe('SyncReads (real Postgres)', () => {
     expect(pe).toEqual({ head: { epoch: 1, version: 0, hash: keySetHash([]) }, logHead: 0 });
     expect(unknown).toBeUndefined();
     // Sockets resuming from the same version share one log read; another version is its own.
-    const [x, y, z] = await Promise.all([reads.changesAfter(a, 1, 0, 1000), reads.changesAfter(a, 1, 0, 1000), reads.changesAfter(a, 1, 1, 1000)]);
+    const [x, y, z] = await Promise.all([
+      reads.changesAfter(a, 1, 0, 1000),
+      reads.changesAfter(a, 1, 0, 1000),
+      reads.changesAfter(a, 1, 1, 1000),
+    ]);
     expect(x).toBe(y);
     expect(x.map((m) => m.toVersion)).toEqual([1, 2]);
     expect(z.map((m) => m.fromVersion)).toEqual([2]);

@@ -28,12 +28,20 @@ export class SyncReads {
   private readonly positions: DataLoader<string, OrgPosition | undefined>;
   private readonly changes: DataLoader<ChangesKey, ChangesMessage[]>;
 
-  constructor(ds: DataSource, readonly reader: AgentKeySetReader) {
+  constructor(
+    ds: DataSource,
+    readonly reader: AgentKeySetReader,
+  ) {
     this.positions = batched(async (orgIds) => {
       const rows = await readModel.orgPositions(ds, orgIds);
       return orgIds.map((id) => {
         const r = rows.get(id);
-        return r && { head: { epoch: r.epoch ?? 1, version: r.version ?? 0, hash: r.hash ?? keySetHash([]) }, logHead: r.logHead };
+        return (
+          r && {
+            head: { epoch: r.epoch ?? 1, version: r.version ?? 0, hash: r.hash ?? keySetHash([]) },
+            logHead: r.logHead,
+          }
+        );
       });
     });
     this.changes = batched(async (keys) => {
@@ -44,7 +52,9 @@ export class SyncReads {
         if (!p) reads.set(id, (p = reader.changesAfter(k.orgId, k.epoch, k.after, k.limit)));
         return p;
       };
-      return Promise.all(keys.map((k) => read(k).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
+      return Promise.all(
+        keys.map((k) => read(k).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))),
+      );
     });
   }
 

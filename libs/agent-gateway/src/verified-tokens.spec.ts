@@ -8,7 +8,8 @@ describe('VerifiedTokens', () => {
   const real = new TokenVerifier({ jwtSecret: secret, clockToleranceSeconds: 30 });
   let checks = 0;
   const counted = { verify: (t: string | undefined) => (checks++, real.verify(t)) };
-  const token = (userId: string, ttlSeconds = 3600) => issueDevToken(secret, { userId, orgId: 'acme', role: 'member', ttlSeconds });
+  const token = (userId: string, ttlSeconds = 3600) =>
+    issueDevToken(secret, { userId, orgId: 'acme', role: 'member', ttlSeconds });
   beforeEach(() => (checks = 0));
 
   it('verifies a token once for its lifetime and answers the same principal after', async () => {

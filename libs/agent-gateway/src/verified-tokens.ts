@@ -13,7 +13,10 @@ export const MAX_VERIFIED_TOKENS = 50_000;
 export class VerifiedTokens {
   private readonly principals = new Map<string, Principal>();
 
-  constructor(private readonly verifier: Pick<TokenVerifier, 'verify'>, private readonly max = MAX_VERIFIED_TOKENS) {}
+  constructor(
+    private readonly verifier: Pick<TokenVerifier, 'verify'>,
+    private readonly max = MAX_VERIFIED_TOKENS,
+  ) {}
 
   async verify(token: string): Promise<Principal> {
     const known = this.principals.get(token);

@@ -110,7 +110,12 @@ export interface ResyncRequest {
 
 export type ResyncResult = 'in-sync' | 'changes' | 'snapshot';
 
-export type AckReply<T = unknown> = { readonly ok: true; readonly result?: T } | { readonly ok: false; readonly error: { readonly code: SocketErrorCode; readonly message: string; readonly retryAfterMs?: number } };
+export type AckReply<T = unknown> =
+  | { readonly ok: true; readonly result?: T }
+  | {
+      readonly ok: false;
+      readonly error: { readonly code: SocketErrorCode; readonly message: string; readonly retryAfterMs?: number };
+    };
 
 export interface RevokedMessage {
   /** `org_deleted`: the organization was deleted (offboarded); reconnecting is refused for good. */
@@ -118,4 +123,12 @@ export interface RevokedMessage {
 }
 
 /** connect_error `data.code` values, and the error codes of acks. */
-export type SocketErrorCode = 'unauthorized' | 'forbidden' | 'token_expired' | 'invalid_payload' | 'rate_limited' | 'unsupported_protocol' | 'unavailable' | 'internal_error';
+export type SocketErrorCode =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'token_expired'
+  | 'invalid_payload'
+  | 'rate_limited'
+  | 'unsupported_protocol'
+  | 'unavailable'
+  | 'internal_error';

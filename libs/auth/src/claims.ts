@@ -28,8 +28,10 @@ export function toPrincipal(p: JWTPayload, config: Pick<AuthConfig, 'claims' | '
   const role = mapRole(p[names.role], config.roleMap ?? IDENTITY);
   if (!role) throw new AuthError('unauthorized', `the token has no valid ${names.role} claim`);
   const orgOptional = role === 'operator' && org === undefined;
-  if (!orgOptional && (typeof org !== 'string' || !ORG_ID.test(org))) throw new AuthError('unauthorized', `the token has no valid ${names.org} claim`);
-  if (device !== undefined && (typeof device !== 'string' || device.length > 128)) throw new AuthError('unauthorized', `the ${names.device} claim is invalid`);
+  if (!orgOptional && (typeof org !== 'string' || !ORG_ID.test(org)))
+    throw new AuthError('unauthorized', `the token has no valid ${names.org} claim`);
+  if (device !== undefined && (typeof device !== 'string' || device.length > 128))
+    throw new AuthError('unauthorized', `the ${names.device} claim is invalid`);
   const issuedAt = typeof iat === 'number' && Number.isFinite(iat) ? iat : undefined;
   return {
     userId: sub,
@@ -42,6 +44,10 @@ export function toPrincipal(p: JWTPayload, config: Pick<AuthConfig, 'claims' | '
 }
 
 function mapRole(claim: unknown, map: readonly RoleMapping[]): Role | undefined {
-  const values = Array.isArray(claim) ? claim.filter((v): v is string => typeof v === 'string') : typeof claim === 'string' ? [claim] : [];
+  const values = Array.isArray(claim)
+    ? claim.filter((v): v is string => typeof v === 'string')
+    : typeof claim === 'string'
+      ? [claim]
+      : [];
   return map.find((m) => values.includes(m.value))?.role;
 }

@@ -20,7 +20,10 @@ export async function issueDevToken(secret: Buffer, req: DevTokenRequest): Promi
   // Under a role map the role claim carries the provider's value for the role (its first mapping), as a list.
   const mapped = req.rules?.roleMap?.find((m) => m.role === req.role)?.value;
   // An operator belongs to no org: its token carries no org claim.
-  const claims: Record<string, unknown> = { ...(req.role === 'operator' ? {} : { [names.org]: req.orgId }), [names.role]: req.rules?.roleMap ? [mapped ?? req.role] : req.role };
+  const claims: Record<string, unknown> = {
+    ...(req.role === 'operator' ? {} : { [names.org]: req.orgId }),
+    [names.role]: req.rules?.roleMap ? [mapped ?? req.role] : req.role,
+  };
   if (req.deviceId) claims[names.device] = req.deviceId;
   let jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })

@@ -4,7 +4,18 @@ import { metrics } from '@keystream/observability';
 import { AuthError } from './principal';
 
 /** Asymmetric algorithms an identity provider may sign with; HS* and `none` are never taken from a JWKS. */
-export const PROVIDER_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+export const PROVIDER_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 
 export type KeyFetchSource = 'discovery' | 'jwks';
 
@@ -26,7 +37,10 @@ export class ProviderKeys {
   private discovery?: Promise<URL>;
   private lastDiscoveryFailure = 0;
 
-  constructor(private readonly config: AuthConfig, private readonly observe: KeyFetchObserver) {}
+  constructor(
+    private readonly config: AuthConfig,
+    private readonly observe: KeyFetchObserver,
+  ) {}
 
   /** The getter jose's jwtVerify calls with the token's protected header. */
   readonly getKey: JWTVerifyGetKey = async (header, token) => {
@@ -34,9 +48,17 @@ export class ProviderKeys {
     try {
       return await remote(header, token);
     } catch (e) {
-      if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys || e instanceof errors.JOSENotSupported) throw e;
+      if (
+        e instanceof errors.JWKSNoMatchingKey ||
+        e instanceof errors.JWKSMultipleMatchingKeys ||
+        e instanceof errors.JOSENotSupported
+      )
+        throw e;
       this.failed('jwks', String(this.jwksUrl ?? this.config.jwksUrl), e);
-      throw new AuthError('unauthorized', 'the token cannot be verified now: the identity provider\'s keys are unavailable');
+      throw new AuthError(
+        'unauthorized',
+        "the token cannot be verified now: the identity provider's keys are unavailable",
+      );
     }
   };
 
@@ -54,7 +76,9 @@ export class ProviderKeys {
   private discover(): Promise<URL> {
     const cooldownMs = (this.config.jwksCooldownSeconds ?? 5) * 1000;
     if (!this.discovery && Date.now() - this.lastDiscoveryFailure < cooldownMs) {
-      return Promise.reject(new AuthError('unauthorized', 'the token cannot be verified now: the identity provider cannot be reached'));
+      return Promise.reject(
+        new AuthError('unauthorized', 'the token cannot be verified now: the identity provider cannot be reached'),
+      );
     }
     this.discovery ??= fetchJwksUri(this.config.issuer!).catch((e: unknown) => {
       this.discovery = undefined;
@@ -77,12 +101,19 @@ function discoveryUrl(issuer: string): string {
 
 /** OpenID Connect Discovery 1.0 §4: the document's `issuer` must be exactly the configured one. */
 async function fetchJwksUri(issuer: string): Promise<URL> {
-  const res = await fetch(discoveryUrl(issuer), { signal: AbortSignal.timeout(TIMEOUT_MS), headers: { accept: 'application/json' } });
+  const res = await fetch(discoveryUrl(issuer), {
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+    headers: { accept: 'application/json' },
+  });
   if (!res.ok) throw new Error(`discovery answered ${res.status}`);
   const doc = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
-  if (doc.issuer !== issuer) throw new Error(`discovery names issuer ${JSON.stringify(doc.issuer)}, not ${JSON.stringify(issuer)} (AUTH_ISSUER must match it exactly)`);
+  if (doc.issuer !== issuer)
+    throw new Error(
+      `discovery names issuer ${JSON.stringify(doc.issuer)}, not ${JSON.stringify(issuer)} (AUTH_ISSUER must match it exactly)`,
+    );
   if (typeof doc.jwks_uri !== 'string') throw new Error('discovery has no jwks_uri');
   const jwks = new URL(doc.jwks_uri);
-  if (jwks.protocol !== 'https:' && !(jwks.protocol === 'http:' && new URL(issuer).protocol === 'http:')) throw new Error('jwks_uri must be https');
+  if (jwks.protocol !== 'https:' && !(jwks.protocol === 'http:' && new URL(issuer).protocol === 'http:'))
+    throw new Error('jwks_uri must be https');
   return jwks;
 }

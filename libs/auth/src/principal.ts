@@ -18,7 +18,10 @@ export type AuthErrorCode = 'unauthorized' | 'forbidden' | 'token_expired';
 
 /** Mapped at each edge: 401/403 over HTTP, connect_error codes on sockets, exit codes in the CLI. */
 export class AuthError extends Error {
-  constructor(readonly code: AuthErrorCode, message: string) {
+  constructor(
+    readonly code: AuthErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }

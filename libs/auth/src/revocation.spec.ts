@@ -2,7 +2,13 @@ import { assertNotRevoked, isRevoked, REVOCATION_CLOCK_SKEW_SECONDS, RevocationL
 import { AuthError, Principal } from './principal';
 
 const at = (iso: string) => new Date(iso);
-const principal = (issuedAt?: number): Principal => ({ userId: 'u', orgId: 'acme', role: 'member', expiresAt: 2e9, issuedAt });
+const principal = (issuedAt?: number): Principal => ({
+  userId: 'u',
+  orgId: 'acme',
+  role: 'member',
+  expiresAt: 2e9,
+  issuedAt,
+});
 
 describe('revocation', () => {
   const revokedAt = at('2026-01-01T00:00:10.500Z');

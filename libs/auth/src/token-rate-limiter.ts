@@ -31,7 +31,8 @@ export class TokenRateLimiter {
       await this.limiter.consume(createHash('sha256').update(token).digest('base64url'));
       return { ok: true };
     } catch (e) {
-      if (e instanceof RateLimiterRes) return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(e.msBeforeNext / 1000)) };
+      if (e instanceof RateLimiterRes)
+        return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(e.msBeforeNext / 1000)) };
       throw e;
     }
   }

@@ -8,7 +8,9 @@ import { AuthError, Principal } from './principal';
 export { isValidOrgId } from './claims';
 
 const stderrObserver: KeyFetchObserver = (source, url, error) =>
-  process.stderr.write(`${JSON.stringify({ level: 'warn', msg: `identity provider ${source} fetch failed`, url, error: error.message })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ level: 'warn', msg: `identity provider ${source} fetch failed`, url, error: error.message })}\n`,
+  );
 
 /**
  * The one verifier of bearer JWTs, used by REST and by the agent socket: HS256 with the shared secret, or
@@ -21,7 +23,10 @@ export class TokenVerifier {
   private readonly algorithms: string[];
   private readonly tolerance: number;
 
-  constructor(private readonly config: AuthConfig, observe: KeyFetchObserver = stderrObserver) {
+  constructor(
+    private readonly config: AuthConfig,
+    observe: KeyFetchObserver = stderrObserver,
+  ) {
     this.tolerance = config.clockToleranceSeconds ?? 30;
     if (config.jwtSecret) {
       // A KeyObject once: given bytes, jose builds one per verification (a profile of the command API showed it).
@@ -37,18 +42,26 @@ export class TokenVerifier {
     if (!token) throw new AuthError('unauthorized', 'a bearer token is required');
     let payload: JWTPayload;
     try {
-      const options = { issuer: this.config.issuer, audience: this.config.audience, algorithms: this.algorithms, clockTolerance: this.tolerance };
+      const options = {
+        issuer: this.config.issuer,
+        audience: this.config.audience,
+        algorithms: this.algorithms,
+        clockTolerance: this.tolerance,
+      };
       ({ payload } = await jwtVerify(token, this.key as KeyObject, options));
     } catch (e) {
       if (e instanceof AuthError) throw e;
       if (e instanceof errors.JWTExpired) throw new AuthError('token_expired', 'the token has expired');
-      if (e instanceof errors.JWTClaimValidationFailed && e.claim === 'nbf') throw new AuthError('unauthorized', 'the token is not valid yet (nbf is in the future)');
+      if (e instanceof errors.JWTClaimValidationFailed && e.claim === 'nbf')
+        throw new AuthError('unauthorized', 'the token is not valid yet (nbf is in the future)');
       throw new AuthError('unauthorized', 'the token is not valid');
     }
     const now = Date.now() / 1000;
     // The tolerance is for a provider clock running ahead (nbf, iat); expiry is exact, as a revocation's end is.
-    if (typeof payload.exp === 'number' && payload.exp <= now) throw new AuthError('token_expired', 'the token has expired');
-    if (typeof payload.iat === 'number' && payload.iat > now + this.tolerance) throw new AuthError('unauthorized', 'the token is issued in the future (iat)');
+    if (typeof payload.exp === 'number' && payload.exp <= now)
+      throw new AuthError('token_expired', 'the token has expired');
+    if (typeof payload.iat === 'number' && payload.iat > now + this.tolerance)
+      throw new AuthError('unauthorized', 'the token is issued in the future (iat)');
     return toPrincipal(payload, this.config);
   }
 }

@@ -40,11 +40,21 @@ type Warn = (message: string) => void;
 const CLAIM_NAME = /^[A-Za-z0-9_:./#-]{1,128}$/;
 
 /** AUTH_* variables. `mode` decides whether a missing verification source may fall back to the data dir's development secret. */
-export function readAuthConfig(env: Env, mode: 'embedded' | 'distributed', dataDir: string, fail: Fail, warn: Warn): AuthConfig {
+export function readAuthConfig(
+  env: Env,
+  mode: 'embedded' | 'distributed',
+  dataDir: string,
+  fail: Fail,
+  warn: Warn,
+): AuthConfig {
   const jwksUrl = url(env, 'AUTH_JWKS_URL', fail);
   const issuer = env.AUTH_ISSUER || undefined;
   if (issuer && !jwksUrl && !env.AUTH_JWT_SECRET) url(env, 'AUTH_ISSUER', fail);
-  if (env.AUTH_JWT_SECRET && jwksUrl) throw fail('AUTH_JWT_SECRET', 'and AUTH_JWKS_URL are both set: set one (a shared HS256 secret, or the provider\'s keys)');
+  if (env.AUTH_JWT_SECRET && jwksUrl)
+    throw fail(
+      'AUTH_JWT_SECRET',
+      "and AUTH_JWKS_URL are both set: set one (a shared HS256 secret, or the provider's keys)",
+    );
   const common = {
     issuer,
     audience: env.AUTH_AUDIENCE || undefined,
@@ -65,7 +75,8 @@ export function readAuthConfig(env: Env, mode: 'embedded' | 'distributed', dataD
     return { jwtSecret, ...common };
   }
   if (jwksUrl || issuer) return { jwksUrl, ...common };
-  if (mode === 'distributed') throw fail('AUTH_ISSUER', '(an OpenID issuer), AUTH_JWKS_URL or AUTH_JWT_SECRET is required in distributed mode');
+  if (mode === 'distributed')
+    throw fail('AUTH_ISSUER', '(an OpenID issuer), AUTH_JWKS_URL or AUTH_JWT_SECRET is required in distributed mode');
   return { jwtSecret: developmentSecret(join(dataDir, 'jwt.secret'), fail, warn), ...common };
 }
 
@@ -86,7 +97,10 @@ function roleMap(env: Env, fail: Fail): RoleMapping[] | undefined {
     const value = entry.slice(0, i).trim();
     const role = entry.slice(i + 1).trim() as KeystreamRole;
     if (i <= 0 || !value || !KEYSTREAM_ROLES.includes(role)) {
-      throw fail('AUTH_ROLE_MAP', `entry "${entry.trim()}" must be <claim value>=${KEYSTREAM_ROLES.join('|')} (e.g. keystream-admins=admin,keystream-users=member)`);
+      throw fail(
+        'AUTH_ROLE_MAP',
+        `entry "${entry.trim()}" must be <claim value>=${KEYSTREAM_ROLES.join('|')} (e.g. keystream-admins=admin,keystream-users=member)`,
+      );
     }
     return { value, role };
   });
@@ -96,7 +110,8 @@ function claimName(env: Env, name: string, dflt: string, fail: Fail): string {
   const raw = env[name];
   if (raw === undefined || raw === '') return dflt;
   if (!CLAIM_NAME.test(raw)) throw fail(name, `must be a claim name (letters, digits, _:./#-), got "${raw}"`);
-  if (['sub', 'iss', 'aud', 'exp', 'nbf', 'iat', 'jti'].includes(raw)) throw fail(name, `cannot be the registered claim "${raw}"`);
+  if (['sub', 'iss', 'aud', 'exp', 'nbf', 'iat', 'jti'].includes(raw))
+    throw fail(name, `cannot be the registered claim "${raw}"`);
   return raw;
 }
 
@@ -109,7 +124,8 @@ function url(env: Env, name: string, fail: Fail): string | undefined {
   } catch {
     throw fail(name, 'is not a valid URL');
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw fail(name, 'must use https: (or http: for a local provider)');
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw fail(name, 'must use https: (or http: for a local provider)');
   return raw;
 }
 
@@ -132,7 +148,8 @@ const LEGACY_SECRET = /^(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})$/;
 function developmentSecret(file: string, fail: Fail, warn: Warn): Buffer {
   if (existsSync(file)) {
     const text = readFileSync(file, 'utf8').trim();
-    if (LEGACY_SECRET.test(text)) return /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+    if (LEGACY_SECRET.test(text))
+      return /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
     if (Buffer.byteLength(text, 'utf8') < 32) throw fail(file, 'must hold at least 32 bytes');
     return Buffer.from(text, 'utf8');
   }
@@ -142,6 +159,8 @@ function developmentSecret(file: string, fail: Fail, warn: Warn): Buffer {
   while (LEGACY_SECRET.test(text));
   writeFileSync(file, text + '\n', { mode: 0o600, flag: 'wx' });
   chmodSync(file, 0o600);
-  warn(`AUTH_JWT_SECRET is not set: using a generated development signing secret in ${file} (mode 0600). Set it explicitly for anything but local use.`);
+  warn(
+    `AUTH_JWT_SECRET is not set: using a generated development signing secret in ${file} (mode 0600). Set it explicitly for anything but local use.`,
+  );
   return Buffer.from(text, 'utf8');
 }

@@ -9,7 +9,12 @@ describe('input settings', () => {
   });
 
   it('reads comma-separated hosts and regions, lower-cased', () => {
-    expect(read({ KEYSTREAM_AZURE_ENDPOINT_HOSTS: 'privatelink.openai.azure.com, AOAI.corp.example', KEYSTREAM_BEDROCK_REGIONS: 'ap-southeast-9' })).toEqual({
+    expect(
+      read({
+        KEYSTREAM_AZURE_ENDPOINT_HOSTS: 'privatelink.openai.azure.com, AOAI.corp.example',
+        KEYSTREAM_BEDROCK_REGIONS: 'ap-southeast-9',
+      }),
+    ).toEqual({
       azureEndpointHosts: ['privatelink.openai.azure.com', 'aoai.corp.example'],
       bedrockRegions: ['ap-southeast-9'],
     });

@@ -13,7 +13,10 @@ describe('KEYSTREAM_PREVIOUS_MASTER_KEYS', () => {
 
   it('takes a comma-separated list of base64 or hex 32-byte keys', () => {
     const b64 = Buffer.alloc(32, 7).toString('base64');
-    const keys = loadConfig({ ...base, KEYSTREAM_PREVIOUS_MASTER_KEYS: ` ${'b'.repeat(64)}, ${b64} ` }).previousMasterKeys!;
+    const keys = loadConfig({
+      ...base,
+      KEYSTREAM_PREVIOUS_MASTER_KEYS: ` ${'b'.repeat(64)}, ${b64} `,
+    }).previousMasterKeys!;
     expect(keys.map((k) => k.toString('hex'))).toEqual(['b'.repeat(64), '07'.repeat(32)]);
   });
 
@@ -44,7 +47,13 @@ describe('Kafka TLS and SASL (KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_*)', () =
   });
 
   it.each(['scram-sha-256', 'SCRAM-SHA-512'])('takes SASL %s with a username and password', (m) => {
-    const k = loadConfig({ ...dist, KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: m, KAFKA_SASL_USERNAME: 'svc', KAFKA_SASL_PASSWORD: 'fake-password' }).kafka;
+    const k = loadConfig({
+      ...dist,
+      KAFKA_SSL: 'true',
+      KAFKA_SASL_MECHANISM: m,
+      KAFKA_SASL_USERNAME: 'svc',
+      KAFKA_SASL_PASSWORD: 'fake-password',
+    }).kafka;
     expect(k.sasl).toEqual({ mechanism: m.toLowerCase(), username: 'svc', password: 'fake-password' });
   });
 
@@ -53,11 +62,19 @@ describe('Kafka TLS and SASL (KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_*)', () =
     [{ KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' }, 'KAFKA_SSL_CA_FILE', 'cannot be read: ENOENT'],
     [{ KAFKA_SSL_CA_FILE: join(dir, 'not-a-cert.pem') }, 'KAFKA_SSL_CA_FILE', 'holds no PEM certificate'],
     [{ KAFKA_SSL: 'maybe' }, 'KAFKA_SSL', 'must be on or off'],
-    [{ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }, 'KAFKA_SASL_MECHANISM', 'must be one of plain, scram-sha-256, scram-sha-512'],
+    [
+      { KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' },
+      'KAFKA_SASL_MECHANISM',
+      'must be one of plain, scram-sha-256, scram-sha-512',
+    ],
     [{ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_PASSWORD: 'p' }, 'KAFKA_SASL_USERNAME', 'is required'],
     [{ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u' }, 'KAFKA_SASL_PASSWORD', 'is required'],
     [{ KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }, 'KAFKA_SASL_MECHANISM', 'is required with'],
-    [{ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }, 'KAFKA_SASL_MECHANISM', 'plain sends the password in clear'],
+    [
+      { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' },
+      'KAFKA_SASL_MECHANISM',
+      'plain sends the password in clear',
+    ],
   ])('refuses %p naming %s', (env, variable, reason) => {
     const f = () => loadConfig({ ...dist, ...env });
     expect(f).toThrow(ConfigError);
@@ -65,7 +82,13 @@ describe('Kafka TLS and SASL (KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_*)', () =
   });
 
   it('never puts the SASL password in an error message', () => {
-    const f = () => loadConfig({ ...dist, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'fake-secret-pw' });
+    const f = () =>
+      loadConfig({
+        ...dist,
+        KAFKA_SASL_MECHANISM: 'plain',
+        KAFKA_SASL_USERNAME: 'u',
+        KAFKA_SASL_PASSWORD: 'fake-secret-pw',
+      });
     expect(f).toThrow(ConfigError);
     expect(() => f()).not.toThrow(/fake-secret-pw/);
   });

@@ -31,7 +31,11 @@ export interface KeystreamConfig {
     /** KAFKA_SSL / KAFKA_SSL_CA_FILE: TLS to the brokers, certificates always verified. */
     readonly ssl?: { readonly ca?: string };
     /** KAFKA_SASL_MECHANISM / _USERNAME / _PASSWORD. The password is never logged. */
-    readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string };
+    readonly sasl?: {
+      readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+      readonly username: string;
+      readonly password: string;
+    };
     /** KAFKA_CONNECT_TIMEOUT_MS / KAFKA_REQUEST_TIMEOUT_MS (copied from `timeouts`, so every `...config.kafka` has them). */
     readonly connectTimeoutMs?: number;
     readonly requestTimeoutMs?: number;
@@ -51,7 +55,10 @@ export interface KeystreamConfig {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, reason: string) {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
     super(`Invalid configuration: ${variable} ${reason}`);
   }
 }
@@ -60,7 +67,10 @@ type Env = Readonly<Record<string, string | undefined>>;
 type Warn = (message: string) => void;
 
 /** Reads and checks the whole configuration at start; any problem names its variable and stops the process. */
-export function loadConfig(env: Env = process.env, warn: Warn = (m) => process.stderr.write(`WARN ${m}\n`)): KeystreamConfig {
+export function loadConfig(
+  env: Env = process.env,
+  warn: Warn = (m) => process.stderr.write(`WARN ${m}\n`),
+): KeystreamConfig {
   const databaseUrl = optionalUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
   const kafkaBrokers = brokers(env);
   if (kafkaBrokers && !databaseUrl) throw new ConfigError('DATABASE_URL', 'is required when KAFKA_BROKERS is set');
@@ -100,7 +110,8 @@ export function loadConfig(env: Env = process.env, warn: Warn = (m) => process.s
 function port(env: Env): number {
   const raw = env.PORT ?? '8080';
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 0 || n > 65535) throw new ConfigError('PORT', `must be a port number 0-65535, got "${raw}"`);
+  if (!/^\d+$/.test(raw) || n < 0 || n > 65535)
+    throw new ConfigError('PORT', `must be a port number 0-65535, got "${raw}"`);
   return n;
 }
 
@@ -116,7 +127,8 @@ function intVar(env: Env, name: string, dflt: number, min: number, max: number):
   const raw = env[name];
   if (raw === undefined || raw === '') return dflt;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < min || n > max) throw new ConfigError(name, `must be an integer ${min}-${max}, got "${raw}"`);
+  if (!/^\d+$/.test(raw) || n < min || n > max)
+    throw new ConfigError(name, `must be an integer ${min}-${max}, got "${raw}"`);
   return n;
 }
 
@@ -138,7 +150,8 @@ function brokers(env: Env): string[] | undefined {
   if (raw === undefined || raw === '') return undefined;
   const list = raw.split(',').map((b) => b.trim());
   for (const b of list) {
-    if (!/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/.test(b)) throw new ConfigError('KAFKA_BROKERS', `entry "${b}" is not host:port`);
+    if (!/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/.test(b))
+      throw new ConfigError('KAFKA_BROKERS', `entry "${b}" is not host:port`);
   }
   return list;
 }
@@ -157,27 +170,41 @@ function kafkaSecurity(env: Env): Pick<KeystreamConfig['kafka'], 'ssl' | 'sasl'>
     } catch (e) {
       throw new ConfigError('KAFKA_SSL_CA_FILE', `cannot be read: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
-    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('KAFKA_SSL_CA_FILE', 'holds no PEM certificate');
+    if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+      throw new ConfigError('KAFKA_SSL_CA_FILE', 'holds no PEM certificate');
   }
   const raw = env.KAFKA_SASL_MECHANISM?.toLowerCase() || undefined;
   const username = env.KAFKA_SASL_USERNAME || undefined;
   const password = env.KAFKA_SASL_PASSWORD || undefined;
   if (raw === undefined) {
-    if (username || password) throw new ConfigError('KAFKA_SASL_MECHANISM', `is required with KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD (one of ${SASL_MECHANISMS.join(', ')})`);
+    if (username || password)
+      throw new ConfigError(
+        'KAFKA_SASL_MECHANISM',
+        `is required with KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD (one of ${SASL_MECHANISMS.join(', ')})`,
+      );
     return tls ? { ssl: { ca } } : {};
   }
   const mechanism = SASL_MECHANISMS.find((m) => m === raw);
-  if (!mechanism) throw new ConfigError('KAFKA_SASL_MECHANISM', `must be one of ${SASL_MECHANISMS.join(', ')}, got "${env.KAFKA_SASL_MECHANISM}"`);
+  if (!mechanism)
+    throw new ConfigError(
+      'KAFKA_SASL_MECHANISM',
+      `must be one of ${SASL_MECHANISMS.join(', ')}, got "${env.KAFKA_SASL_MECHANISM}"`,
+    );
   if (!username) throw new ConfigError('KAFKA_SASL_USERNAME', `is required with KAFKA_SASL_MECHANISM=${mechanism}`);
   if (!password) throw new ConfigError('KAFKA_SASL_PASSWORD', `is required with KAFKA_SASL_MECHANISM=${mechanism}`);
-  if (mechanism === 'plain' && !tls) throw new ConfigError('KAFKA_SASL_MECHANISM', 'plain sends the password in clear: set KAFKA_SSL=true, or use scram-sha-256/512');
+  if (mechanism === 'plain' && !tls)
+    throw new ConfigError(
+      'KAFKA_SASL_MECHANISM',
+      'plain sends the password in clear: set KAFKA_SSL=true, or use scram-sha-256/512',
+    );
   return { ...(tls ? { ssl: { ca } } : {}), sasl: { mechanism, username, password } };
 }
 
 function masterKey(env: Env, mode: Mode, dataDir: string, warn: Warn): Buffer {
   const raw = env.KEYSTREAM_MASTER_KEY;
   if (raw) return decodeKey(raw, 'KEYSTREAM_MASTER_KEY');
-  if (mode === 'distributed') throw new ConfigError('KEYSTREAM_MASTER_KEY', 'is required in distributed mode (32 bytes, base64 or hex)');
+  if (mode === 'distributed')
+    throw new ConfigError('KEYSTREAM_MASTER_KEY', 'is required in distributed mode (32 bytes, base64 or hex)');
   const file = join(dataDir, 'master.key');
   return fileSecret(file, warn, 'KEYSTREAM_MASTER_KEY is not set: using a generated master key in');
 }

@@ -1,6 +1,10 @@
 import { ConfigError, loadConfig } from './keystream.config';
 
-const base = { KEYSTREAM_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), AUTH_JWKS_URL: 'https://idp.example.test/jwks', KEYSTREAM_DATA_DIR: '/nonexistent' };
+const base = {
+  KEYSTREAM_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+  AUTH_JWKS_URL: 'https://idp.example.test/jwks',
+  KEYSTREAM_DATA_DIR: '/nonexistent',
+};
 
 describe('KEYSTREAM_ORG_PROVISIONING', () => {
   it('is manual by default, also with AUTH_JWKS_URL alone', () => {

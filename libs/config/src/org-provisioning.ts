@@ -9,7 +9,10 @@ export type OrgProvisioning = 'manual' | 'on-first-admin';
 export const ORG_PROVISIONING_MODES: readonly OrgProvisioning[] = ['manual', 'on-first-admin'];
 
 /** Reads the mode; a bad value names its variable (the caller turns it into a ConfigError). */
-export function readOrgProvisioning(env: Readonly<Record<string, string | undefined>>, fail: (name: string, reason: string) => Error): OrgProvisioning {
+export function readOrgProvisioning(
+  env: Readonly<Record<string, string | undefined>>,
+  fail: (name: string, reason: string) => Error,
+): OrgProvisioning {
   const raw = env.KEYSTREAM_ORG_PROVISIONING;
   if (raw === undefined || raw === '') return 'manual';
   if ((ORG_PROVISIONING_MODES as readonly string[]).includes(raw)) return raw as OrgProvisioning;

@@ -10,11 +10,15 @@ describe('rate limit configuration', () => {
   });
 
   it('reads KEYSTREAM_WRITE_RATE_PER_MIN and KEYSTREAM_CONNECT_RATE_PER_MIN', () => {
-    expect(loadConfig({ ...base, KEYSTREAM_WRITE_RATE_PER_MIN: '600', KEYSTREAM_CONNECT_RATE_PER_MIN: '5' }).rateLimits).toEqual({ writesPerMinute: 600, connectsPerMinute: 5 });
+    expect(
+      loadConfig({ ...base, KEYSTREAM_WRITE_RATE_PER_MIN: '600', KEYSTREAM_CONNECT_RATE_PER_MIN: '5' }).rateLimits,
+    ).toEqual({ writesPerMinute: 600, connectsPerMinute: 5 });
   });
 
   it.each(['0', '-1', '1.5', 'lots', '2000000'])('fails fast naming the variable for %p', (raw) => {
     expect(() => loadConfig({ ...base, KEYSTREAM_WRITE_RATE_PER_MIN: raw })).toThrow(ConfigError);
-    expect(() => loadConfig({ ...base, KEYSTREAM_CONNECT_RATE_PER_MIN: raw })).toThrow(/KEYSTREAM_CONNECT_RATE_PER_MIN/);
+    expect(() => loadConfig({ ...base, KEYSTREAM_CONNECT_RATE_PER_MIN: raw })).toThrow(
+      /KEYSTREAM_CONNECT_RATE_PER_MIN/,
+    );
   });
 });

@@ -9,7 +9,10 @@ export interface RateLimits {
 export const DEFAULT_RATE_LIMITS: RateLimits = { writesPerMinute: 120, connectsPerMinute: 30 };
 
 /** Reads the limits; a bad value names its variable (the caller turns it into a ConfigError). */
-export function readRateLimits(env: Readonly<Record<string, string | undefined>>, fail: (name: string, reason: string) => Error): RateLimits {
+export function readRateLimits(
+  env: Readonly<Record<string, string | undefined>>,
+  fail: (name: string, reason: string) => Error,
+): RateLimits {
   const read = (name: string, dflt: number): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return dflt;

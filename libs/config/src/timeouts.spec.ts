@@ -2,7 +2,12 @@ import { ConfigError, loadConfig } from './keystream.config';
 import { databaseWhere, DEFAULT_TIMEOUTS, DependencyUnavailableError } from './timeouts';
 
 // Fake keys only.
-const base = { KEYSTREAM_MASTER_KEY: 'a'.repeat(64), AUTH_JWT_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://u:p@db:5432/k', KAFKA_BROKERS: 'k1:9092' };
+const base = {
+  KEYSTREAM_MASTER_KEY: 'a'.repeat(64),
+  AUTH_JWT_SECRET: 'x'.repeat(32),
+  DATABASE_URL: 'postgres://u:p@db:5432/k',
+  KAFKA_BROKERS: 'k1:9092',
+};
 
 describe('dependency timeouts', () => {
   it('default to bounds that fail a silent dependency within seconds, and reach the Kafka settings', () => {
@@ -10,11 +15,19 @@ describe('dependency timeouts', () => {
     expect(c.timeouts).toEqual(DEFAULT_TIMEOUTS);
     expect(DEFAULT_TIMEOUTS.databaseConnectMs).toBeLessThanOrEqual(5_000);
     expect(DEFAULT_TIMEOUTS.kafkaRequestMs).toBeLessThanOrEqual(5_000);
-    expect(c.kafka).toMatchObject({ connectTimeoutMs: DEFAULT_TIMEOUTS.kafkaConnectMs, requestTimeoutMs: DEFAULT_TIMEOUTS.kafkaRequestMs });
+    expect(c.kafka).toMatchObject({
+      connectTimeoutMs: DEFAULT_TIMEOUTS.kafkaConnectMs,
+      requestTimeoutMs: DEFAULT_TIMEOUTS.kafkaRequestMs,
+    });
   });
 
   it('take each variable in milliseconds', () => {
-    const c = loadConfig({ ...base, DATABASE_CONNECT_TIMEOUT_MS: '1500', DATABASE_STATEMENT_TIMEOUT_MS: '20000', KAFKA_REQUEST_TIMEOUT_MS: '7000' });
+    const c = loadConfig({
+      ...base,
+      DATABASE_CONNECT_TIMEOUT_MS: '1500',
+      DATABASE_STATEMENT_TIMEOUT_MS: '20000',
+      KAFKA_REQUEST_TIMEOUT_MS: '7000',
+    });
     expect(c.timeouts).toMatchObject({ databaseConnectMs: 1500, databaseStatementMs: 20_000, kafkaRequestMs: 7000 });
     expect(c.kafka.requestTimeoutMs).toBe(7000);
   });
@@ -33,8 +46,14 @@ describe('dependency timeouts', () => {
 
 describe('DependencyUnavailableError', () => {
   it('names the setting and where it pointed, never the password', () => {
-    const e = new DependencyUnavailableError('DATABASE_URL', databaseWhere('postgres://keystream:hunter2-fake@db.internal:6432/k'), 'connection refused');
+    const e = new DependencyUnavailableError(
+      'DATABASE_URL',
+      databaseWhere('postgres://keystream:hunter2-fake@db.internal:6432/k'),
+      'connection refused',
+    );
     expect(e.message).toBe('Postgres at db.internal:6432 (DATABASE_URL) is unavailable: connection refused');
-    expect(new DependencyUnavailableError('KAFKA_BROKERS', 'k1:9092,k2:9092', 'no answer').message).toBe('Kafka at k1:9092,k2:9092 (KAFKA_BROKERS) is unavailable: no answer');
+    expect(new DependencyUnavailableError('KAFKA_BROKERS', 'k1:9092,k2:9092', 'no answer').message).toBe(
+      'Kafka at k1:9092,k2:9092 (KAFKA_BROKERS) is unavailable: no answer',
+    );
   });
 });

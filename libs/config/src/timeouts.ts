@@ -45,13 +45,20 @@ const VARS: Record<keyof DependencyTimeouts, [string, number, number]> = {
 };
 
 /** Reads the timeouts; a bad value names its variable (the caller turns it into a ConfigError). */
-export function readTimeouts(env: Readonly<Record<string, string | undefined>>, fail: (name: string, reason: string) => Error): DependencyTimeouts {
+export function readTimeouts(
+  env: Readonly<Record<string, string | undefined>>,
+  fail: (name: string, reason: string) => Error,
+): DependencyTimeouts {
   const out = { ...DEFAULT_TIMEOUTS };
-  for (const [key, [name, min, max]] of Object.entries(VARS) as [keyof DependencyTimeouts, [string, number, number]][]) {
+  for (const [key, [name, min, max]] of Object.entries(VARS) as [
+    keyof DependencyTimeouts,
+    [string, number, number],
+  ][]) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     const n = Number(raw);
-    if (!/^\d+$/.test(raw) || n < min || n > max) throw fail(name, `must be an integer ${min}-${max} (milliseconds), got "${raw}"`);
+    if (!/^\d+$/.test(raw) || n < min || n > max)
+      throw fail(name, `must be an integer ${min}-${max} (milliseconds), got "${raw}"`);
     out[key] = n;
   }
   return out;
@@ -62,7 +69,11 @@ export function readTimeouts(env: Readonly<Record<string, string | undefined>>, 
  * (DATABASE_URL, KAFKA_BROKERS) and where it pointed — never its credentials.
  */
 export class DependencyUnavailableError extends Error {
-  constructor(readonly variable: 'DATABASE_URL' | 'KAFKA_BROKERS', where: string, reason: string) {
+  constructor(
+    readonly variable: 'DATABASE_URL' | 'KAFKA_BROKERS',
+    where: string,
+    reason: string,
+  ) {
     super(`${variable === 'DATABASE_URL' ? 'Postgres' : 'Kafka'} at ${where} (${variable}) is unavailable: ${reason}`);
   }
 }

@@ -34,7 +34,12 @@ const VALID: Record<ProviderId, Record<string, string>> = {
   anthropic: { apiKey: KEYS.anthropic },
   'bedrock-access': { accessKeyId: KEYS.awsAccess, secretAccessKey: KEYS.awsSecret, region: 'us-east-1' },
   'bedrock-api-key': { apiKey: KEYS.bedrockLongTerm, region: 'us-west-2' },
-  'azure-openai': { endpoint: 'https://x.openai.azure.com', apiKey: KEYS.azureHex, deployment: 'gpt-4o-prod', apiVersion: '2024-10-21' },
+  'azure-openai': {
+    endpoint: 'https://x.openai.azure.com',
+    apiKey: KEYS.azureHex,
+    deployment: 'gpt-4o-prod',
+    apiVersion: '2024-10-21',
+  },
 };
 
 const validate = (provider: ProviderId, label: unknown, values: RawValues, mode: 'add' | 'edit' = 'add') =>
@@ -95,7 +100,13 @@ describe('validateCredentialInput: accepted values', () => {
   });
 
   it('prefixes field paths for a change inside a batch', () => {
-    const errors = validateCredentialInput(PROVIDERS.gemini, 'Prod', { apiKey: KEYS.openaiProject }, 'add', 'changes[2].');
+    const errors = validateCredentialInput(
+      PROVIDERS.gemini,
+      'Prod',
+      { apiKey: KEYS.openaiProject },
+      'add',
+      'changes[2].',
+    );
     expect(errors).toEqual([{ field: 'changes[2].apiKey', code: 'wrong_provider', message: expect.any(String) }]);
   });
 });
@@ -110,9 +121,22 @@ interface Rejection {
 }
 
 const LABEL = Symbol('default label');
-const row = (provider: ProviderId, values: RawValues, field: string, code: string, extra: { mode?: 'add' | 'edit'; label?: unknown } = {}): [string, Rejection] => [
+const row = (
+  provider: ProviderId,
+  values: RawValues,
+  field: string,
+  code: string,
+  extra: { mode?: 'add' | 'edit'; label?: unknown } = {},
+): [string, Rejection] => [
   `${extra.mode ?? 'add'} ${provider}: ${field} → ${code} (${JSON.stringify('label' in extra ? { label: extra.label } : values).slice(0, 60)})`,
-  { provider, values, field, code, label: 'label' in extra ? extra.label : LABEL, ...('mode' in extra ? { mode: extra.mode } : {}) },
+  {
+    provider,
+    values,
+    field,
+    code,
+    label: 'label' in extra ? extra.label : LABEL,
+    ...('mode' in extra ? { mode: extra.mode } : {}),
+  },
 ];
 
 const REJECTIONS: [string, Rejection][] = [
@@ -142,7 +166,12 @@ const REJECTIONS: [string, Rejection][] = [
   row('anthropic', { apiKey: `${KEYS.anthropic}\t` }, 'apiKey', 'whitespace'),
   row('gemini', { apiKey: `${KEYS.gemini}\u00a0` }, 'apiKey', 'whitespace'),
   row('openai', { apiKey: KEYS.openaiProject.replace('FAKE_', 'FAKE ') }, 'apiKey', 'whitespace'),
-  row('bedrock-access', { secretAccessKey: `${KEYS.awsSecret.slice(0, 20)} ${KEYS.awsSecret.slice(21)}` }, 'secretAccessKey', 'whitespace'),
+  row(
+    'bedrock-access',
+    { secretAccessKey: `${KEYS.awsSecret.slice(0, 20)} ${KEYS.awsSecret.slice(21)}` },
+    'secretAccessKey',
+    'whitespace',
+  ),
   row('bedrock-access', { region: 'us-east-1 ' }, 'region', 'whitespace'),
   row('azure-openai', { endpoint: ' https://x.openai.azure.com' }, 'endpoint', 'whitespace'),
   row('azure-openai', { deployment: 'gpt-4o-prod\n' }, 'deployment', 'whitespace'),

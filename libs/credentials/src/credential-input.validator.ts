@@ -37,7 +37,12 @@ export function validateCredentialInput(
   return errors;
 }
 
-function checkValue(f: FieldSpec, value: unknown, mode: 'add' | 'edit', policy: InputPolicy): { code: string; message: string } | undefined {
+function checkValue(
+  f: FieldSpec,
+  value: unknown,
+  mode: 'add' | 'edit',
+  policy: InputPolicy,
+): { code: string; message: string } | undefined {
   if (value === undefined || value === null) {
     if (mode === 'add' && f.required) return { code: 'required', message: 'is required' };
     if (value === null && f.required) return { code: 'required', message: 'is required and cannot be cleared' };
@@ -46,10 +51,12 @@ function checkValue(f: FieldSpec, value: unknown, mode: 'add' | 'edit', policy: 
   if (typeof value !== 'string') return { code: 'invalid_type', message: 'must be a string' };
   if (value.length === 0) return { code: 'empty', message: 'must not be empty (omit it or send null to clear it)' };
   if (value.length > f.maxLength) return { code: 'too_long', message: `must be at most ${f.maxLength} characters` };
-  if (value.trim() !== value) return { code: 'whitespace', message: 'must not start or end with whitespace (check the paste)' };
+  if (value.trim() !== value)
+    return { code: 'whitespace', message: 'must not start or end with whitespace (check the paste)' };
   if (f.secret && ANY_SPACE.test(value)) return { code: 'whitespace', message: 'must not contain whitespace' };
   if (CONTROL.test(value)) return { code: 'invalid_characters', message: 'must not contain control characters' };
-  if (LONE_SURROGATE.test(value)) return { code: 'invalid_characters', message: 'must not contain unpaired surrogates (not valid Unicode text)' };
+  if (LONE_SURROGATE.test(value))
+    return { code: 'invalid_characters', message: 'must not contain unpaired surrogates (not valid Unicode text)' };
   for (const rule of f.rules) {
     const problem = rule(value, policy);
     if (problem) return problem;

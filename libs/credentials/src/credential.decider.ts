@@ -36,7 +36,8 @@ export function decide(command: SaveCredentials, state: KeySet): CredentialEvent
     if (event) {
       events.push(event);
       working = evolve(working, event, working.version + 1);
-      if (event.type !== 'CredentialRemoved' && event.data.label !== undefined) labelSetBy.set(event.data.credentialId, `${prefix}label`);
+      if (event.type !== 'CredentialRemoved' && event.data.label !== undefined)
+        labelSetBy.set(event.data.credentialId, `${prefix}label`);
     }
   });
   assertLabelsUnique(working, labelSetBy);
@@ -98,13 +99,22 @@ function decideEdit(edit: EditCredential, state: KeySet, prefix: string): Creden
   );
   if (label === undefined && !fields && !secrets) return undefined;
   checkCrossFields(current.provider, applyPatch(current.fields, fields), applyPatch(current.secrets, secrets), prefix);
-  const data: CredentialEdited['data'] = { credentialId: current.id, provider: current.provider, label, fields, secrets };
+  const data: CredentialEdited['data'] = {
+    credentialId: current.id,
+    provider: current.provider,
+    label,
+    fields,
+    secrets,
+  };
   return { type: 'CredentialEdited', data: dropUndefined(data) };
 }
 
 function decideRemove(remove: RemoveCredential, state: KeySet, prefix: string): CredentialEvent {
   const current = find(state, remove.credentialId, prefix);
-  return { type: 'CredentialRemoved', data: { credentialId: current.id, provider: current.provider, label: current.label } };
+  return {
+    type: 'CredentialRemoved',
+    data: { credentialId: current.id, provider: current.provider, label: current.label },
+  };
 }
 
 function find(state: KeySet, id: string, prefix: string): StoredCredential {
@@ -113,7 +123,12 @@ function find(state: KeySet, id: string, prefix: string): StoredCredential {
   return found;
 }
 
-function checkCrossFields(provider: ProviderId, fields: Readonly<Record<string, string>>, secrets: Readonly<Record<string, SealedSecret>>, prefix: string): void {
+function checkCrossFields(
+  provider: ProviderId,
+  fields: Readonly<Record<string, string>>,
+  secrets: Readonly<Record<string, SealedSecret>>,
+  prefix: string,
+): void {
   const view = { fields, secretsPresent: new Set(Object.keys(secrets)) };
   const errors = PROVIDERS[provider].crossFieldRules.flatMap((rule) => {
     const e = rule(view);
@@ -122,7 +137,10 @@ function checkCrossFields(provider: ProviderId, fields: Readonly<Record<string, 
   if (errors.length > 0) throw new ValidationFailedError(errors);
 }
 
-function changedEntries<T>(patch: Readonly<Record<string, T | null>>, changed: (k: string, v: T | null) => boolean): Record<string, T | null> | undefined {
+function changedEntries<T>(
+  patch: Readonly<Record<string, T | null>>,
+  changed: (k: string, v: T | null) => boolean,
+): Record<string, T | null> | undefined {
   const out = Object.fromEntries(Object.entries(patch).filter(([k, v]) => changed(k, v)));
   return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -13,7 +13,10 @@ export interface FieldError {
 
 export abstract class DomainError extends Error {
   abstract readonly code: string;
-  constructor(message: string, readonly errors: FieldError[] = []) {
+  constructor(
+    message: string,
+    readonly errors: FieldError[] = [],
+  ) {
     super(message);
     this.name = new.target.name;
   }
@@ -22,7 +25,10 @@ export abstract class DomainError extends Error {
 export class ValidationFailedError extends DomainError {
   readonly code = 'validation_failed';
   constructor(errors: FieldError[]) {
-    super(`${errors.length} field(s) failed validation: ${errors.map((e) => `${e.field} (${e.code})`).join(', ')}`, errors);
+    super(
+      `${errors.length} field(s) failed validation: ${errors.map((e) => `${e.field} (${e.code})`).join(', ')}`,
+      errors,
+    );
   }
 }
 
@@ -37,7 +43,10 @@ export class LabelTakenError extends DomainError {
 
 export class CredentialNotFoundError extends DomainError {
   readonly code = 'credential_not_found';
-  constructor(readonly credentialId: string, field = 'id') {
+  constructor(
+    readonly credentialId: string,
+    field = 'id',
+  ) {
     super(`No credential with id ${credentialId} in this organization`, [
       { field, code: 'credential_not_found', message: `no credential with id ${credentialId}` },
     ]);
@@ -48,7 +57,11 @@ export class ProviderMismatchError extends DomainError {
   readonly code = 'provider_mismatch';
   constructor(field: string, expected: string, given: string) {
     super(`The credential belongs to provider ${expected}, not ${given}`, [
-      { field, code: 'provider_mismatch', message: `credential is a ${expected} credential; provider cannot change (got ${given})` },
+      {
+        field,
+        code: 'provider_mismatch',
+        message: `credential is a ${expected} credential; provider cannot change (got ${given})`,
+      },
     ]);
   }
 }
@@ -64,9 +77,16 @@ export class TooManyCredentialsError extends DomainError {
 
 export class VersionConflictError extends DomainError {
   readonly code = 'version_conflict';
-  constructor(readonly expected: number, readonly actual: number) {
+  constructor(
+    readonly expected: number,
+    readonly actual: number,
+  ) {
     super(`Expected version ${expected} but the key set is at version ${actual}`, [
-      { field: 'If-Match', code: 'stale_version', message: `expected version ${expected}, current version is ${actual}` },
+      {
+        field: 'If-Match',
+        code: 'stale_version',
+        message: `expected version ${expected}, current version is ${actual}`,
+      },
     ]);
   }
 }
@@ -74,23 +94,35 @@ export class VersionConflictError extends DomainError {
 export class OrgNotFoundError extends DomainError {
   readonly code = 'org_not_found';
   constructor(readonly orgId: string) {
-    super(`Organization ${orgId} does not exist`, [{ field: 'orgId', code: 'org_not_found', message: `no organization ${orgId}` }]);
+    super(`Organization ${orgId} does not exist`, [
+      { field: 'orgId', code: 'org_not_found', message: `no organization ${orgId}` },
+    ]);
   }
 }
 
 /** Credential ids are made by the server; an add reusing one is a programming error surfaced as a conflict. */
 export class CredentialExistsError extends DomainError {
   readonly code = 'credential_exists';
-  constructor(readonly credentialId: string, field = 'id') {
-    super(`A credential with id ${credentialId} already exists`, [{ field, code: 'credential_exists', message: `id ${credentialId} is already used` }]);
+  constructor(
+    readonly credentialId: string,
+    field = 'id',
+  ) {
+    super(`A credential with id ${credentialId} already exists`, [
+      { field, code: 'credential_exists', message: `id ${credentialId} is already used` },
+    ]);
   }
 }
 
 /** The organization existed and was deleted (offboarded): its id is a tombstone, never reused. */
 export class OrgDeletedError extends DomainError {
   readonly code = 'org_deleted';
-  constructor(readonly orgId: string, readonly deletedAt?: string) {
-    super(`Organization ${orgId} was deleted${deletedAt ? ` at ${deletedAt}` : ''}`, [{ field: 'orgId', code: 'org_deleted', message: `organization ${orgId} was deleted` }]);
+  constructor(
+    readonly orgId: string,
+    readonly deletedAt?: string,
+  ) {
+    super(`Organization ${orgId} was deleted${deletedAt ? ` at ${deletedAt}` : ''}`, [
+      { field: 'orgId', code: 'org_deleted', message: `organization ${orgId} was deleted` },
+    ]);
   }
 }
 
@@ -98,6 +130,8 @@ export class OrgDeletedError extends DomainError {
 export class RevocationNotFoundError extends DomainError {
   readonly code = 'revocation_not_found';
   constructor(readonly userId: string) {
-    super(`Member ${userId} is not revoked in this organization`, [{ field: 'userId', code: 'revocation_not_found', message: `${userId} has no revocation to lift` }]);
+    super(`Member ${userId} is not revoked in this organization`, [
+      { field: 'userId', code: 'revocation_not_found', message: `${userId} has no revocation to lift` },
+    ]);
   }
 }

@@ -10,7 +10,12 @@ import { SealedSecret } from './sealed-secret';
 /** Labels from a small pool that differ only in case, so label collisions are common. */
 const LABELS = ['Prod', 'prod', 'PROD', 'Dev', 'Staging'] as const;
 const MAIN_SECRET: Record<ProviderId, string> = {
-  openai: 'apiKey', gemini: 'apiKey', anthropic: 'apiKey', 'bedrock-access': 'secretAccessKey', 'bedrock-api-key': 'apiKey', 'azure-openai': 'apiKey',
+  openai: 'apiKey',
+  gemini: 'apiKey',
+  anthropic: 'apiKey',
+  'bedrock-access': 'secretAccessKey',
+  'bedrock-api-key': 'apiKey',
+  'azure-openai': 'apiKey',
 };
 
 type Intent =
@@ -24,27 +29,53 @@ interface Step {
 }
 
 const addArb = fc.record({
-  kind: fc.constant('add' as const), provider: fc.constantFrom(...PROVIDER_IDS), label: fc.constantFrom(...LABELS),
-  key: fc.nat({ max: 3 }), temporary: fc.boolean(), withToken: fc.boolean(),
+  kind: fc.constant('add' as const),
+  provider: fc.constantFrom(...PROVIDER_IDS),
+  label: fc.constantFrom(...LABELS),
+  key: fc.nat({ max: 3 }),
+  temporary: fc.boolean(),
+  withToken: fc.boolean(),
 });
 /** `target` indexes the credentials present when the step starts; past the end it names an unknown id. */
 const editArb = fc.record(
   {
-    kind: fc.constant('edit' as const), target: fc.nat({ max: 6 }), label: fc.constantFrom(...LABELS), key: fc.nat({ max: 3 }),
-    clearToken: fc.boolean(), claim: fc.constantFrom(...PROVIDER_IDS),
+    kind: fc.constant('edit' as const),
+    target: fc.nat({ max: 6 }),
+    label: fc.constantFrom(...LABELS),
+    key: fc.nat({ max: 3 }),
+    clearToken: fc.boolean(),
+    claim: fc.constantFrom(...PROVIDER_IDS),
   },
   { requiredKeys: ['kind', 'target', 'clearToken'] },
 );
 const removeArb = fc.record({ kind: fc.constant('remove' as const), target: fc.nat({ max: 6 }) });
-const intentArb: fc.Arbitrary<Intent> = fc.oneof({ arbitrary: addArb, weight: 3 }, { arbitrary: editArb, weight: 2 }, { arbitrary: removeArb, weight: 1 });
+const intentArb: fc.Arbitrary<Intent> = fc.oneof(
+  { arbitrary: addArb, weight: 3 },
+  { arbitrary: editArb, weight: 2 },
+  { arbitrary: removeArb, weight: 1 },
+);
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  fc.record({ intents: fc.tuple(intentArb).map((t) => [...t]), batch: fc.constant(false), expected: fc.constantFrom('none' as const, 'current' as const, 'stale' as const) }),
-  fc.record({ intents: fc.array(intentArb, { minLength: 1, maxLength: 4 }), batch: fc.constant(true), expected: fc.constant('none' as const) }),
+  fc.record({
+    intents: fc.tuple(intentArb).map((t) => [...t]),
+    batch: fc.constant(false),
+    expected: fc.constantFrom('none' as const, 'current' as const, 'stale' as const),
+  }),
+  fc.record({
+    intents: fc.array(intentArb, { minLength: 1, maxLength: 4 }),
+    batch: fc.constant(true),
+    expected: fc.constant('none' as const),
+  }),
 );
 const stepsArb = fc.array(stepArb, { maxLength: 30 });
 
 const fakeSeal = (plaintext: string): SealedSecret => ({
-  alg: 'A256GCM', keyId: 'fake-kek', iv: `fake-iv-${plaintext}`, ciphertext: `fake-ct-${plaintext}`, tag: 'fake-tag', fingerprint: `fp(${plaintext})`, last4: plaintext.slice(-4),
+  alg: 'A256GCM',
+  keyId: 'fake-kek',
+  iv: `fake-iv-${plaintext}`,
+  ciphertext: `fake-ct-${plaintext}`,
+  tag: 'fake-tag',
+  fingerprint: `fp(${plaintext})`,
+  last4: plaintext.slice(-4),
 });
 
 function toAdd(intent: Extract<Intent, { kind: 'add' }>, credentialId: string): AddCredential {
@@ -57,7 +88,12 @@ function toAdd(intent: Extract<Intent, { kind: 'add' }>, credentialId: string): 
     if (intent.withToken) secrets.sessionToken = fakeSeal(`FAKE-session-${key}`);
   }
   if (provider === 'bedrock-access' || provider === 'bedrock-api-key') fields.region = 'us-east-1';
-  if (provider === 'azure-openai') Object.assign(fields, { endpoint: 'https://fake.openai.azure.com', deployment: 'gpt-4o', apiVersion: '2024-10-21' });
+  if (provider === 'azure-openai')
+    Object.assign(fields, {
+      endpoint: 'https://fake.openai.azure.com',
+      deployment: 'gpt-4o',
+      apiVersion: '2024-10-21',
+    });
   return { op: 'add', credentialId, provider, label, fields, secrets };
 }
 
@@ -90,9 +126,18 @@ function run(steps: readonly Step[]): Run {
       if (intent.kind === 'edit') return toEdit(intent, state, idAt(intent.target));
       return { op: 'remove', credentialId: idAt(intent.target) };
     });
-    const expectedVersion = step.expected === 'none' ? undefined : step.expected === 'current' ? state.version : state.version + 1;
+    const expectedVersion =
+      step.expected === 'none' ? undefined : step.expected === 'current' ? state.version : state.version + 1;
     const command: SaveCredentials = {
-      changes, batch: step.batch, metadata: { orgId: 'org-property', actor: { userId: 'user-admin' }, commandId: `cmd-${log.length}`, occurredAt: '2025-01-01T00:00:00.000Z', expectedVersion },
+      changes,
+      batch: step.batch,
+      metadata: {
+        orgId: 'org-property',
+        actor: { userId: 'user-admin' },
+        commandId: `cmd-${log.length}`,
+        occurredAt: '2025-01-01T00:00:00.000Z',
+        expectedVersion,
+      },
     };
     const hashBefore = keySetHash(state.credentials.values());
     try {
@@ -113,7 +158,8 @@ function run(steps: readonly Step[]): Run {
 const replay = (log: Run['log']) => log.reduce((s, { version, event }) => evolve(s, event, version), emptyKeySet());
 
 /** What a projector does with an at-least-once stream: skip anything at or below the version it holds. */
-const applyIdempotently = (s: KeySet, { version, event }: Run['log'][number]) => (version <= s.version ? s : evolve(s, event, version));
+const applyIdempotently = (s: KeySet, { version, event }: Run['log'][number]) =>
+  version <= s.version ? s : evolve(s, event, version);
 
 const PARAMS = { numRuns: 200 };
 
@@ -171,7 +217,13 @@ describe('key set under random command sequences', () => {
   it('generates sequences that exercise every kind of event and rejection', () => {
     const outcomes = fc.sample(stepsArb, { numRuns: 200, seed: 42 }).map((steps) => run(steps));
     const codes = new Set(outcomes.flatMap((o) => o.rejections));
-    expect([...codes].sort()).toEqual(['credential_not_found', 'label_taken', 'provider_mismatch', 'validation_failed', 'version_conflict']);
+    expect([...codes].sort()).toEqual([
+      'credential_not_found',
+      'label_taken',
+      'provider_mismatch',
+      'validation_failed',
+      'version_conflict',
+    ]);
     expect(outcomes.some((o) => o.log.length > 0)).toBe(true);
     expect(outcomes.some((o) => o.state.credentials.size > 1)).toBe(true);
     expect(outcomes.some((o) => o.log.some((e) => e.event.type === 'CredentialEdited'))).toBe(true);

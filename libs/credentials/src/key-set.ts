@@ -32,7 +32,11 @@ export function evolve(state: KeySet, event: CredentialEvent, version: number): 
  * The same step applied in place, for a fold that owns its state (a rebuild over millions of events):
  * no copy of the org's map per event. Credential objects are replaced, never mutated.
  */
-export function evolveInPlace(state: { version: number; readonly credentials: Map<string, StoredCredential> }, event: CredentialEvent, version: number): void {
+export function evolveInPlace(
+  state: { version: number; readonly credentials: Map<string, StoredCredential> },
+  event: CredentialEvent,
+  version: number,
+): void {
   applyToMap(state.credentials, event, version);
   state.version = version;
 }
@@ -70,7 +74,10 @@ function applyEdit(current: StoredCredential, edit: CredentialEdited['data'], ve
 }
 
 /** `null` in a patch deletes the key; any other value replaces it. */
-export function applyPatch<T>(base: Readonly<Record<string, T>>, patch: Readonly<Record<string, T | null>> | undefined): Record<string, T> {
+export function applyPatch<T>(
+  base: Readonly<Record<string, T>>,
+  patch: Readonly<Record<string, T | null>> | undefined,
+): Record<string, T> {
   const out: Record<string, T> = { ...base };
   for (const [k, v] of Object.entries(patch ?? {})) {
     if (v === null) delete out[k];
@@ -80,7 +87,10 @@ export function applyPatch<T>(base: Readonly<Record<string, T>>, patch: Readonly
 }
 
 /** What the hash reads; the provider is any string, so an agent hashes providers it does not know too. */
-export type HashableCredential = Pick<StoredCredential, 'id' | 'label' | 'fields'> & { readonly provider: string; readonly secrets: Readonly<Record<string, { fingerprint: string }>> };
+export type HashableCredential = Pick<StoredCredential, 'id' | 'label' | 'fields'> & {
+  readonly provider: string;
+  readonly secrets: Readonly<Record<string, { fingerprint: string }>>;
+};
 
 /**
  * SHA-256 over the canonical key set (byte-level definition: docs/agent-protocol.md §5): credentials by id, keys sorted, secrets by fingerprint.
@@ -89,7 +99,13 @@ export type HashableCredential = Pick<StoredCredential, 'id' | 'label' | 'fields
 export function keySetHash(credentials: Iterable<HashableCredential>): string {
   const rows = [...credentials]
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .map((c) => [c.id, c.provider, c.label, sortedEntries(c.fields), sortedEntries(mapValues(c.secrets, (s) => s.fingerprint))]);
+    .map((c) => [
+      c.id,
+      c.provider,
+      c.label,
+      sortedEntries(c.fields),
+      sortedEntries(mapValues(c.secrets, (s) => s.fingerprint)),
+    ]);
   return createHash('sha256').update(JSON.stringify(rows)).digest('hex');
 }
 

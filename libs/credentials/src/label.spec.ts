@@ -20,9 +20,12 @@ describe('label rules', () => {
     expect(checkLabel(label)?.code).toBe(code);
   });
 
-  it.each(['Prod – EU (team α)', 'Équipe données', 'İstanbul', '東京 本番', 'prod 🔑', 'ʻokina'])('accepts %s', (label) => {
-    expect(checkLabel(label)).toBeUndefined();
-  });
+  it.each(['Prod – EU (team α)', 'Équipe données', 'İstanbul', '東京 本番', 'prod 🔑', 'ʻokina'])(
+    'accepts %s',
+    (label) => {
+      expect(checkLabel(label)).toBeUndefined();
+    },
+  );
 
   it('folds case with one locale-independent rule', () => {
     expect(labelKey('PROD')).toBe(labelKey('prod'));

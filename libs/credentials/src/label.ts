@@ -35,8 +35,10 @@ export function checkLabel(label: unknown): Problem | undefined {
   if (label.trim() !== label) return { code: 'whitespace', message: 'must not start or end with whitespace' };
   if (label.length > LABEL_MAX) return { code: 'too_long', message: `must be at most ${LABEL_MAX} characters` };
   if (CONTROL.test(label)) return { code: 'invalid_characters', message: 'must not contain control characters' };
-  if (LONE_SURROGATE.test(label)) return { code: 'invalid_characters', message: 'must not contain unpaired surrogates (not valid Unicode text)' };
+  if (LONE_SURROGATE.test(label))
+    return { code: 'invalid_characters', message: 'must not contain unpaired surrogates (not valid Unicode text)' };
   if (BIDI.test(label)) return { code: 'bidi_control', message: 'must not contain bidirectional control characters' };
-  if (INVISIBLE.test(label)) return { code: 'invisible_characters', message: 'must not contain invisible or zero-width characters' };
+  if (INVISIBLE.test(label))
+    return { code: 'invisible_characters', message: 'must not contain invisible or zero-width characters' };
   return undefined;
 }

@@ -24,7 +24,11 @@ describe('upcast', () => {
   it('lifts an older shape step by step to the current version', () => {
     const { envelope, error } = upcast(v1Added, chain);
     expect(error).toBeUndefined();
-    expect(envelope).toEqual({ ...v1Added, schemaVersion: 3, data: { credentialId: 'c1', provider: 'gemini', label: 'Old label field', fields: {}, secrets: {}, tags: [] } });
+    expect(envelope).toEqual({
+      ...v1Added,
+      schemaVersion: 3,
+      data: { credentialId: 'c1', provider: 'gemini', label: 'Old label field', fields: {}, secrets: {}, tags: [] },
+    });
     expect(v1Added.data.name).toBe('Old label field'); // pure: the input is untouched
   });
 
@@ -34,7 +38,9 @@ describe('upcast', () => {
   });
 
   it('names the missing step instead of guessing', () => {
-    expect(upcast({ ...v1Added, schemaVersion: 1 }, { current: 3, steps: { 2: (e) => e } }).error).toBe('no upcaster from schemaVersion 1 of CredentialAdded');
+    expect(upcast({ ...v1Added, schemaVersion: 1 }, { current: 3, steps: { 2: (e) => e } }).error).toBe(
+      'no upcaster from schemaVersion 1 of CredentialAdded',
+    );
   });
 
   it('is the identity for this build (version 1 is current)', () => {

@@ -1,7 +1,11 @@
 import { EVENT_SCHEMA_VERSION } from './events';
 
 /** An envelope as read from the log, before its shape is trusted. */
-export type RawEnvelope = Record<string, unknown> & { schemaVersion: number; type: string; data: Record<string, unknown> };
+export type RawEnvelope = Record<string, unknown> & {
+  schemaVersion: number;
+  type: string;
+  data: Record<string, unknown>;
+};
 
 /** Lifts an envelope of schemaVersion n to n + 1 (a pure function of the envelope, keyed by n). */
 export type Upcaster = (e: RawEnvelope) => RawEnvelope;

@@ -6,7 +6,11 @@
 export class DataKeyCache {
   private readonly entries = new Map<string, { key: Buffer; until: number }>();
 
-  constructor(private readonly max = 10_000, private readonly ttlMs = 15 * 60_000, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly max = 10_000,
+    private readonly ttlMs = 15 * 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get size(): number {
     return this.entries.size;

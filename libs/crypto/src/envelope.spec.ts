@@ -34,7 +34,9 @@ class MemoryStore implements DataKeyStore {
   loads = 0;
   async load(orgId: string, ids: readonly string[]) {
     this.loads++;
-    return new Map(ids.flatMap((id) => (this.keys.has(`${orgId}/${id}`) ? [[id, this.keys.get(`${orgId}/${id}`)!] as const] : [])));
+    return new Map(
+      ids.flatMap((id) => (this.keys.has(`${orgId}/${id}`) ? [[id, this.keys.get(`${orgId}/${id}`)!] as const] : [])),
+    );
   }
   async keyring() {
     return [...this.ring].map(([name, wrapped]) => ({ name, wrapped }));
@@ -108,11 +110,16 @@ describe('envelope sealing', () => {
 
   it('another DEK, a truncated tag or a flipped bit fail', () => {
     expect(thrown(() => openWithDek(randomBytes(32), sealed, CTX))).toBeInstanceOf(SecretDecryptError);
-    const shortTag: SealedSecret = { ...sealed, tag: Buffer.from(sealed.tag, 'base64url').subarray(0, 12).toString('base64url') };
+    const shortTag: SealedSecret = {
+      ...sealed,
+      tag: Buffer.from(sealed.tag, 'base64url').subarray(0, 12).toString('base64url'),
+    };
     expect(thrown(() => openWithDek(dek, shortTag, CTX))).toBeInstanceOf(SecretDecryptError);
     const ct = Buffer.from(sealed.ciphertext, 'base64url');
     ct[0] ^= 1;
-    expect(thrown(() => openWithDek(dek, { ...sealed, ciphertext: ct.toString('base64url') }, CTX))).toBeInstanceOf(SecretDecryptError);
+    expect(thrown(() => openWithDek(dek, { ...sealed, ciphertext: ct.toString('base64url') }, CTX))).toBeInstanceOf(
+      SecretDecryptError,
+    );
   });
 });
 
@@ -147,7 +154,9 @@ describe('SecretVault', () => {
     const sealed = await vault.seal(PLAINTEXT, { orgId: 'o', credentialId: 'c', field: 'apiKey' }, dek);
     await vault.ready();
     unwrap.mockClear();
-    await Promise.all(Array.from({ length: 50 }, () => vault.openSecret(sealed, { orgId: 'o', credentialId: 'c', field: 'apiKey' })));
+    await Promise.all(
+      Array.from({ length: 50 }, () => vault.openSecret(sealed, { orgId: 'o', credentialId: 'c', field: 'apiKey' })),
+    );
     expect(unwrap).toHaveBeenCalledTimes(1);
   });
 
@@ -160,7 +169,11 @@ describe('SecretVault', () => {
     // After rotation the keyring is rewrapped under the new KEK (simulated here); the old master key is gone.
     const oldKms = new LocalKmsAdapter(OLD_MASTER);
     const newKms = new LocalKmsAdapter(NEW_MASTER);
-    for (const [name, w] of store.ring) store.ring.set(name, await newKms.wrap(await oldKms.unwrap(w, { purpose: 'keyring', name }), { purpose: 'keyring', name }));
+    for (const [name, w] of store.ring)
+      store.ring.set(
+        name,
+        await newKms.wrap(await oldKms.unwrap(w, { purpose: 'keyring', name }), { purpose: 'keyring', name }),
+      );
     const after = new SecretVault(newKms, store, { legacyMasterKeys: [NEW_MASTER] });
     expect(await after.openSecret(legacy, CTX)).toBe(PLAINTEXT);
   });
@@ -177,7 +190,9 @@ describe('SecretVault', () => {
     expect((err as Error).message).toContain('KEYSTREAM_PREVIOUS_MASTER_KEYS');
     expect([...store.ring.keys()]).toEqual(before);
     // With the old key as a previous key the same process starts (a rotation in progress).
-    await expect(new SecretVault(new LocalKmsAdapter(NEW_MASTER, [OLD_MASTER]), store).ready()).resolves.toBeUndefined();
+    await expect(
+      new SecretVault(new LocalKmsAdapter(NEW_MASTER, [OLD_MASTER]), store).ready(),
+    ).resolves.toBeUndefined();
   });
 });
 
@@ -197,7 +212,8 @@ describe('per-org fingerprint key', () => {
     a.forgetOrg('org-a');
     b.forgetOrg('org-a');
     const fresh = new SecretVault(new LocalKmsAdapter(OLD_MASTER), store);
-    for (const v of [a, b, fresh]) expect(await rejected(v.fingerprint('org-a', PLAINTEXT))).toBeInstanceOf(OrgNotFoundError);
+    for (const v of [a, b, fresh])
+      expect(await rejected(v.fingerprint('org-a', PLAINTEXT))).toBeInstanceOf(OrgNotFoundError);
   });
 });
 

@@ -32,7 +32,12 @@ export function openWithDek(dek: Buffer, sealed: SealedSecret, ctx: SecretContex
 
 /** Opens the pre-envelope format (a key derived straight from a master key); `encKey` is that derived key. */
 export function openLegacy(encKey: Buffer, sealed: SealedSecret, ctx: SecretContext): string {
-  return gcmOpen(encKey, Buffer.from(JSON.stringify(['keystream/v1', ctx.orgId, ctx.credentialId, ctx.field])), sealed, ctx);
+  return gcmOpen(
+    encKey,
+    Buffer.from(JSON.stringify(['keystream/v1', ctx.orgId, ctx.credentialId, ctx.field])),
+    sealed,
+    ctx,
+  );
 }
 
 /** The legacy format's encryption key and keyId for a master key (what SecretCipher derives). */

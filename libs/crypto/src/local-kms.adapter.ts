@@ -32,12 +32,19 @@ export class LocalKmsAdapter implements KmsPort {
     const c = createCipheriv('aes-256-gcm', this.current.key, iv);
     c.setAAD(contextAad(this.current.id, ctx));
     const ciphertext = Buffer.concat([c.update(dek), c.final()]);
-    return { kekId: this.current.id, alg: 'A256GCM', iv: iv.toString('base64url'), ciphertext: ciphertext.toString('base64url'), tag: c.getAuthTag().toString('base64url') };
+    return {
+      kekId: this.current.id,
+      alg: 'A256GCM',
+      iv: iv.toString('base64url'),
+      ciphertext: ciphertext.toString('base64url'),
+      tag: c.getAuthTag().toString('base64url'),
+    };
   }
 
   async unwrap(wrapped: WrappedKey, ctx: KmsContext): Promise<Buffer> {
     const k = this.byId.get(wrapped.kekId);
-    if (!k || wrapped.alg !== 'A256GCM') throw new KeyUnwrapError(`data key wrapped under unknown key-encryption key ${wrapped.kekId}`);
+    if (!k || wrapped.alg !== 'A256GCM')
+      throw new KeyUnwrapError(`data key wrapped under unknown key-encryption key ${wrapped.kekId}`);
     try {
       const iv = Buffer.from(wrapped.iv, 'base64url');
       const tag = Buffer.from(wrapped.tag, 'base64url');
@@ -56,7 +63,10 @@ function kek(master: Buffer): Kek {
   if (master.length !== 32) throw new Error('master key must be 32 bytes');
   const key = Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'keystream/key-encryption-key/v1', 32));
   // The id is derived separately, so publishing it says nothing about the key.
-  const id = `local:${createHash('sha256').update(Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'keystream/key-encryption-key-id/v1', 32))).digest('hex').slice(0, 16)}`;
+  const id = `local:${createHash('sha256')
+    .update(Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'keystream/key-encryption-key-id/v1', 32)))
+    .digest('hex')
+    .slice(0, 16)}`;
   return { id, key };
 }
 

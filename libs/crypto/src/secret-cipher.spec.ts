@@ -78,7 +78,10 @@ describe('SecretCipher', () => {
 
   it('never puts the plaintext or the context values in a decrypt error', () => {
     const sealed = cipher.seal(PLAINTEXT, CTX);
-    const error = openError({ ...sealed, tag: flipBit(sealed.tag) }, { ...CTX, orgId: 'org-cipher-spec-other' }) as Error;
+    const error = openError(
+      { ...sealed, tag: flipBit(sealed.tag) },
+      { ...CTX, orgId: 'org-cipher-spec-other' },
+    ) as Error;
     expect(error.message).not.toContain(PLAINTEXT);
     expect(error.message).not.toContain(sealed.ciphertext);
     expect(error.message).not.toContain('org-cipher-spec-other');

@@ -1,4 +1,12 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import type { SealedSecret } from '@keystream/credentials';
 
 /** Where a secret belongs. Bound into the ciphertext as AAD, so a ciphertext moved elsewhere fails to open. */
@@ -56,7 +64,9 @@ export class SecretCipher {
       const decipher = createDecipheriv('aes-256-gcm', this.encKey, iv, { authTagLength: 16 });
       decipher.setAAD(aad(ctx));
       decipher.setAuthTag(tag);
-      return Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+      return Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, 'base64url')), decipher.final()]).toString(
+        'utf8',
+      );
     } catch {
       // Never include the ciphertext or context values that could help an attacker.
       throw new SecretDecryptError(`secret for field ${ctx.field} failed authentication`);
@@ -65,7 +75,12 @@ export class SecretCipher {
 
   /** Keyed per org, so equal keys in two orgs cannot be correlated from fingerprints. */
   fingerprint(orgId: string, plaintext: string): string {
-    return createHmac('sha256', this.fpKey).update(orgId).update('\0').update(plaintext).digest('base64url').slice(0, 22);
+    return createHmac('sha256', this.fpKey)
+      .update(orgId)
+      .update('\0')
+      .update(plaintext)
+      .digest('base64url')
+      .slice(0, 22);
   }
 
   matches(sealed: SealedSecret, orgId: string, plaintext: string): boolean {

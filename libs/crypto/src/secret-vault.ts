@@ -1,10 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { OrgNotFoundError, SealedSecret } from '@keystream/credentials';
 import { DataKeyCache } from './data-key-cache';
-import { DEK_KEY_ID, fingerprintWith, legacyKey, openLegacy, openWithDek, sealWithDek, SecretShreddedError } from './envelope';
+import {
+  DEK_KEY_ID,
+  fingerprintWith,
+  legacyKey,
+  openLegacy,
+  openWithDek,
+  sealWithDek,
+  SecretShreddedError,
+} from './envelope';
 import { KmsPort, WrappedKey } from './kms.port';
 import { SecretContext, SecretDecryptError } from './secret-cipher';
-import { DataKeyStore, dekContext, FINGERPRINT_KEYRING, KeyringMismatchError, keyringContext, LEGACY_KEYRING_PREFIX, ORG_FINGERPRINT_KEY } from './vault-keys';
+import {
+  DataKeyStore,
+  dekContext,
+  FINGERPRINT_KEYRING,
+  KeyringMismatchError,
+  keyringContext,
+  LEGACY_KEYRING_PREFIX,
+  ORG_FINGERPRINT_KEY,
+} from './vault-keys';
 
 export * from './vault-keys';
 
@@ -28,7 +44,11 @@ export class SecretVault {
   private readonly inflight = new Map<string, Promise<Buffer | undefined>>();
   private readonly orgKeys = new Map<string, Promise<Buffer>>();
 
-  constructor(readonly kms: KmsPort, private readonly store: DataKeyStore, private readonly opts: SecretVaultOptions = {}) {
+  constructor(
+    readonly kms: KmsPort,
+    private readonly store: DataKeyStore,
+    private readonly opts: SecretVaultOptions = {},
+  ) {
     this.cache = new DataKeyCache(opts.cacheSize, opts.cacheTtlMs);
   }
 
@@ -123,7 +143,11 @@ export class SecretVault {
   private async loadOrCreateOrgKey(orgId: string): Promise<Buffer> {
     const existing = (await this.dataKeys(orgId, [ORG_FINGERPRINT_KEY])).get(ORG_FINGERPRINT_KEY);
     if (existing) return existing;
-    await this.store.createOrgKey(orgId, ORG_FINGERPRINT_KEY, await this.kms.wrap(randomBytes(32), dekContext(orgId, ORG_FINGERPRINT_KEY)));
+    await this.store.createOrgKey(
+      orgId,
+      ORG_FINGERPRINT_KEY,
+      await this.kms.wrap(randomBytes(32), dekContext(orgId, ORG_FINGERPRINT_KEY)),
+    );
     const made = (await this.dataKeys(orgId, [ORG_FINGERPRINT_KEY])).get(ORG_FINGERPRINT_KEY);
     if (!made) throw new OrgNotFoundError(orgId);
     return made;
@@ -150,7 +174,8 @@ export class SecretVault {
   /** One secret, from nothing (CLI, tests). */
   async openSecret(sealed: SealedSecret, ctx: SecretContext): Promise<string> {
     await this.ready();
-    const deks = sealed.keyId === DEK_KEY_ID ? await this.dataKeys(ctx.orgId, [ctx.credentialId]) : new Map<string, Buffer>();
+    const deks =
+      sealed.keyId === DEK_KEY_ID ? await this.dataKeys(ctx.orgId, [ctx.credentialId]) : new Map<string, Buffer>();
     return this.open(sealed, ctx, deks.get(ctx.credentialId));
   }
 
@@ -158,7 +183,9 @@ export class SecretVault {
     // Each name is looked up among the entries this process can unwrap, preferring the current KEK's.
     const usable = async (): Promise<Map<string, Buffer>> => {
       const out = new Map<string, Buffer>();
-      const entries = (await this.store.keyring()).sort((a, b) => Number(b.wrapped.kekId === this.kms.currentKeyId) - Number(a.wrapped.kekId === this.kms.currentKeyId));
+      const entries = (await this.store.keyring()).sort(
+        (a, b) => Number(b.wrapped.kekId === this.kms.currentKeyId) - Number(a.wrapped.kekId === this.kms.currentKeyId),
+      );
       for (const { name, wrapped } of entries) {
         if (out.has(name)) continue;
         const key = await this.kms.unwrap(wrapped, keyringContext(name)).catch(() => undefined);
@@ -171,9 +198,14 @@ export class SecretVault {
     if (!ring.has(FINGERPRINT_KEYRING)) {
       // One fingerprint key per deployment: one that exists but does not unwrap here means a wrong master key, and
       // making another would silently give every new secret fingerprints that match nothing before it.
-      const theirs = (await this.store.keyring()).filter((e) => e.name === FINGERPRINT_KEYRING).map((e) => e.wrapped.kekId);
+      const theirs = (await this.store.keyring())
+        .filter((e) => e.name === FINGERPRINT_KEYRING)
+        .map((e) => e.wrapped.kekId);
       if (theirs.length > 0) throw new KeyringMismatchError(theirs, this.kms.currentKeyId);
-      await this.store.createKeyring(FINGERPRINT_KEYRING, await this.kms.wrap(randomBytes(32), keyringContext(FINGERPRINT_KEYRING)));
+      await this.store.createKeyring(
+        FINGERPRINT_KEYRING,
+        await this.kms.wrap(randomBytes(32), keyringContext(FINGERPRINT_KEYRING)),
+      );
       created = true;
     }
     // Pre-envelope secrets stay readable after their master key leaves the config: their key joins the keyring.
@@ -190,11 +222,14 @@ export class SecretVault {
     const fpKey = ring.get(FINGERPRINT_KEYRING);
     if (!fpKey) {
       // Another process created the deployment's fingerprint key first, under a KEK this one does not have.
-      const theirs = (await this.store.keyring()).filter((e) => e.name === FINGERPRINT_KEYRING).map((e) => e.wrapped.kekId);
+      const theirs = (await this.store.keyring())
+        .filter((e) => e.name === FINGERPRINT_KEYRING)
+        .map((e) => e.wrapped.kekId);
       throw new KeyringMismatchError(theirs, this.kms.currentKeyId);
     }
     for (const [name, key] of ring) {
-      if (name.startsWith(LEGACY_KEYRING_PREFIX) && !this.legacy.has(name.slice(LEGACY_KEYRING_PREFIX.length))) this.legacy.set(name.slice(LEGACY_KEYRING_PREFIX.length), key);
+      if (name.startsWith(LEGACY_KEYRING_PREFIX) && !this.legacy.has(name.slice(LEGACY_KEYRING_PREFIX.length)))
+        this.legacy.set(name.slice(LEGACY_KEYRING_PREFIX.length), key);
     }
   }
 }

@@ -29,13 +29,20 @@ export const LEGACY_KEYRING_PREFIX = 'legacy-secret-key:';
  */
 export const ORG_FINGERPRINT_KEY = 'org-fingerprint';
 
-export const dekContext = (orgId: string, credentialId: string): KmsContext => ({ purpose: 'dek', orgId, credentialId });
+export const dekContext = (orgId: string, credentialId: string): KmsContext => ({
+  purpose: 'dek',
+  orgId,
+  credentialId,
+});
 export const keyringContext = (name: string): KmsContext => ({ purpose: 'keyring', name });
 
 /** The deployment's keyring was made under key-encryption keys this process does not have. */
 export class KeyringMismatchError extends Error {
   readonly code = 'keyring_mismatch';
-  constructor(readonly keyringKekIds: readonly string[], readonly currentKekId: string) {
+  constructor(
+    readonly keyringKekIds: readonly string[],
+    readonly currentKekId: string,
+  ) {
     super(
       `does not unwrap this deployment's fingerprint key (wrapped under key-encryption key ${[...new Set(keyringKekIds)].join(', ')}; ` +
         `this master key's is ${currentKekId}): start with the master key that created it, or list that key in KEYSTREAM_PREVIOUS_MASTER_KEYS while rotating`,

@@ -17,7 +17,12 @@ describe('decodeEnvelope and schemaVersion', () => {
   });
 
   it('reads a newer schemaVersion (rolling deploy) and keeps its unknown data fields', () => {
-    const raw = envelope(EVENT_SCHEMA_VERSION + 1, { credentialId: 'c1', provider: 'gemini', label: 'x', reason: 'rotated' });
+    const raw = envelope(EVENT_SCHEMA_VERSION + 1, {
+      credentialId: 'c1',
+      provider: 'gemini',
+      label: 'x',
+      reason: 'rotated',
+    });
     const { envelope: e, error } = decodeEnvelope(JSON.stringify(raw));
     expect(error).toBeUndefined();
     expect(e?.data).toEqual(raw.data);
@@ -25,14 +30,21 @@ describe('decodeEnvelope and schemaVersion', () => {
 
   it('lifts an older shape through the given chain before checking it', () => {
     const raw = envelope(1, { id: 'c1', provider: 'gemini', label: 'x' }); // a v1 that called credentialId "id"
-    const chain: Upcasters = { current: 2, steps: { 1: (e: RawEnvelope) => ({ ...e, data: { ...e.data, credentialId: e.data.id } }) } };
+    const chain: Upcasters = {
+      current: 2,
+      steps: { 1: (e: RawEnvelope) => ({ ...e, data: { ...e.data, credentialId: e.data.id } }) },
+    };
     expect(decodeEnvelope(JSON.stringify(raw)).error).toBe('data is malformed');
     const { envelope: e } = decodeEnvelope(JSON.stringify(raw), chain);
     expect(e).toMatchObject({ schemaVersion: 2, data: { credentialId: 'c1' } });
   });
 
   it('still sets aside what no version explains', () => {
-    expect(decodeEnvelope(JSON.stringify(envelope(EVENT_SCHEMA_VERSION + 1, { provider: 'gemini' }))).error).toBe('data is malformed');
-    expect(decodeEnvelope(JSON.stringify({ ...envelope(1, {}), type: 'CredentialRenamed' })).error).toBe('unknown event type');
+    expect(decodeEnvelope(JSON.stringify(envelope(EVENT_SCHEMA_VERSION + 1, { provider: 'gemini' }))).error).toBe(
+      'data is malformed',
+    );
+    expect(decodeEnvelope(JSON.stringify({ ...envelope(1, {}), type: 'CredentialRenamed' })).error).toBe(
+      'unknown event type',
+    );
   });
 });

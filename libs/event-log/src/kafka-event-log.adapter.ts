@@ -31,23 +31,26 @@ export class KafkaEventLogAdapter implements EventLogPort {
    * unreachable or silent cluster fails naming KAFKA_BROKERS); a failed attempt is forgotten, so the next call tries again.
    */
   init(): Promise<void> {
-    this.ready ??= firstContact(this.settings, (async () => {
-      const admin = this.kafka.admin();
-      await admin.connect();
-      try {
-        await ensureTopic(admin, this.settings);
-      } finally {
-        await admin.disconnect();
-      }
-      this.producer = this.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
-        // An idempotent producer must keep retrying; the outbox keeps rows until a send is acknowledged.
-        retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 },
-      });
-      await this.producer.connect();
-    })()).catch((e: unknown) => {
+    this.ready ??= firstContact(
+      this.settings,
+      (async () => {
+        const admin = this.kafka.admin();
+        await admin.connect();
+        try {
+          await ensureTopic(admin, this.settings);
+        } finally {
+          await admin.disconnect();
+        }
+        this.producer = this.kafka.producer({
+          idempotent: true,
+          maxInFlightRequests: 1,
+          createPartitioner: Partitioners.DefaultPartitioner,
+          // An idempotent producer must keep retrying; the outbox keeps rows until a send is acknowledged.
+          retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 },
+        });
+        await this.producer.connect();
+      })(),
+    ).catch((e: unknown) => {
       this.ready = undefined;
       throw e;
     });
@@ -93,7 +96,10 @@ export class KafkaEventLogAdapter implements EventLogPort {
     // Where each partition is read from on every (re)start: a new group "from the end" starts at the end as of now
     // (nothing appended after consume() returns is missed); then the offset after the last handled record.
     const from = new Map<number, string>(
-      (opts.fromBeginning ? [] : (await this.endOffsetsIfNew(opts.groupId)) ?? []).map((p) => [p.partition, p.offset]),
+      (opts.fromBeginning ? [] : ((await this.endOffsetsIfNew(opts.groupId)) ?? [])).map((p) => [
+        p.partition,
+        p.offset,
+      ]),
     );
     // Offsets of handled batches, committed to Kafka at most once per COMMIT_INTERVAL_MS (and at stop), not per
     // batch: a restart or a rebalance may then hand a new owner up to that much again, which consumers drop by
@@ -149,7 +155,9 @@ export class KafkaEventLogAdapter implements EventLogPort {
         // Resolve only once partitions are assigned, so a caller appending right after never races the join.
         const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
         // A crash before the join (kafkajs then resolves run() and never joins) fails this attempt instead of hanging it.
-        const crashed = new Promise<never>((_, reject) => consumer.on(consumer.events.CRASH, (e) => reject(new Crashed(e.payload.error))));
+        const crashed = new Promise<never>((_, reject) =>
+          consumer.on(consumer.events.CRASH, (e) => reject(new Crashed(e.payload.error))),
+        );
         crashed.catch(() => undefined);
         await consumer.run({
           autoCommit: false,
@@ -159,7 +167,9 @@ export class KafkaEventLogAdapter implements EventLogPort {
           // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs hands these over as closures, not methods
           eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
             if (batch.messages.length === 0) return;
-            const records = batch.messages.map((m) => recordFromBytes(batch.partition, m.offset, m.key?.toString('utf8') ?? null, m.value));
+            const records = batch.messages.map((m) =>
+              recordFromBytes(batch.partition, m.offset, m.key?.toString('utf8') ?? null, m.value),
+            );
             try {
               await onBatch(records);
             } catch (e) {
@@ -250,7 +260,9 @@ export class KafkaEventLogAdapter implements EventLogPort {
       await admin.describeCluster();
     })();
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('kafka did not answer')), timeoutMs)));
+    const timeout = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error('kafka did not answer')), timeoutMs)),
+    );
     try {
       await Promise.race([check, timeout]);
     } finally {
@@ -268,7 +280,8 @@ export class KafkaEventLogAdapter implements EventLogPort {
 
 /** Send errors an idempotent producer does not recover from by itself. */
 function producerFenced(e: unknown): boolean {
-  const type = (e as { type?: unknown; cause?: { type?: unknown } })?.type ?? (e as { cause?: { type?: unknown } })?.cause?.type;
+  const type =
+    (e as { type?: unknown; cause?: { type?: unknown } })?.type ?? (e as { cause?: { type?: unknown } })?.cause?.type;
   return type === 'OUT_OF_ORDER_SEQUENCE_NUMBER' || type === 'UNKNOWN_PRODUCER_ID' || type === 'INVALID_PRODUCER_EPOCH';
 }
 
@@ -277,6 +290,7 @@ class Crashed extends Error {
   readonly retriable: boolean;
   constructor(override readonly cause: Error) {
     super(cause.message);
-    this.retriable = cause.name === 'KafkaJSNumberOfRetriesExceeded' || (cause as { retriable?: boolean }).retriable === true;
+    this.retriable =
+      cause.name === 'KafkaJSNumberOfRetriesExceeded' || (cause as { retriable?: boolean }).retriable === true;
   }
 }

@@ -34,7 +34,12 @@ describe('Kafka TLS and SASL settings (real broker)', () => {
   beforeAll(async () => (k = await provideSecureKafka()));
   afterAll(() => k.stop());
 
-  const settings = (over: Partial<KafkaSettings>): KafkaSettings => ({ brokers: k.brokers.split(','), clientId: 'security-test', ssl: { ca: k.ca }, ...over });
+  const settings = (over: Partial<KafkaSettings>): KafkaSettings => ({
+    brokers: k.brokers.split(','),
+    clientId: 'security-test',
+    ssl: { ca: k.ca },
+    ...over,
+  });
   async function listTopics(s: KafkaSettings): Promise<string[]> {
     const admin = createKafka(s).admin({ retry: { retries: 0 } });
     try {
@@ -45,22 +50,31 @@ describe('Kafka TLS and SASL settings (real broker)', () => {
     }
   }
 
-  it.each<SaslMechanism>(['plain', 'scram-sha-256', 'scram-sha-512'])('authenticates with %s over TLS', async (mechanism) => {
-    const topics = await listTopics(settings({ sasl: { mechanism, username: k.username, password: k.password } }));
-    expect(Array.isArray(topics)).toBe(true);
-  });
+  it.each<SaslMechanism>(['plain', 'scram-sha-256', 'scram-sha-512'])(
+    'authenticates with %s over TLS',
+    async (mechanism) => {
+      const topics = await listTopics(settings({ sasl: { mechanism, username: k.username, password: k.password } }));
+      expect(Array.isArray(topics)).toBe(true);
+    },
+  );
 
   it('refuses a wrong password with an authentication error that does not carry the password', async () => {
     const password = `wrong-${randomUUID()}`;
-    const err = (await listTopics(settings({ sasl: { mechanism: 'scram-sha-512', username: k.username, password } })).catch((e: unknown) => e)) as Error;
+    const err = (await listTopics(
+      settings({ sasl: { mechanism: 'scram-sha-512', username: k.username, password } }),
+    ).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(Error);
     expect(`${err.name} ${err.message}`).toMatch(/SASL|authenticat/i);
     expect(`${err.message} ${err.stack}`).not.toContain(password);
   }, 30_000);
 
   it('verifies the broker certificate: without the CA that signed it, TLS fails', async () => {
-    const err = (await listTopics(settings({ ssl: {}, sasl: { mechanism: 'scram-sha-512', username: k.username, password: k.password } })).catch((e: unknown) => e)) as Error;
+    const err = (await listTopics(
+      settings({ ssl: {}, sasl: { mechanism: 'scram-sha-512', username: k.username, password: k.password } }),
+    ).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(Error);
-    expect(`${err.message} ${(err as { cause?: Error }).cause?.message ?? ''}`).toMatch(/certificate|self[- ]signed|connection/i);
+    expect(`${err.message} ${(err as { cause?: Error }).cause?.message ?? ''}`).toMatch(
+      /certificate|self[- ]signed|connection/i,
+    );
   }, 30_000);
 });

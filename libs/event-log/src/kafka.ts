@@ -30,8 +30,15 @@ export interface KafkaSettings extends KafkaSecurity {
 function logCreator() {
   return ({ level, log }: LogEntry) => {
     if (level > logLevel.WARN) return;
-    const { message, error, broker, groupId } = log as { message: string; error?: string; broker?: string; groupId?: string };
-    process.stderr.write(`${JSON.stringify({ level: level === logLevel.ERROR ? 'error' : 'warn', component: 'kafka', message, error, broker, groupId })}\n`);
+    const { message, error, broker, groupId } = log as {
+      message: string;
+      error?: string;
+      broker?: string;
+      groupId?: string;
+    };
+    process.stderr.write(
+      `${JSON.stringify({ level: level === logLevel.ERROR ? 'error' : 'warn', component: 'kafka', message, error, broker, groupId })}\n`,
+    );
   };
 }
 

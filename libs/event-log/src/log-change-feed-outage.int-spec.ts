@@ -30,7 +30,12 @@ describe('LogChangeFeedAdapter across a broker outage (real Kafka, stopped and s
   const errors: unknown[] = [];
   beforeAll(async () => {
     kafka = await ScratchKafka.start('kafka-feed-outage');
-    log = new KafkaEventLogAdapter({ brokers: kafka.brokers.split(','), clientId: 'feed-outage-test', topic: `feed-outage-${randomUUID()}`, partitions: 3 });
+    log = new KafkaEventLogAdapter({
+      brokers: kafka.brokers.split(','),
+      clientId: 'feed-outage-test',
+      topic: `feed-outage-${randomUUID()}`,
+      partitions: 3,
+    });
     await log.init();
     feed = new LogChangeFeedAdapter(log, 'feed-outage-test', (e) => errors.push(e));
     await feed.start();
@@ -56,8 +61,15 @@ describe('LogChangeFeedAdapter across a broker outage (real Kafka, stopped and s
       }
     };
     const delivered = async (upTo: number, ms: number) => {
-      for (const end = Date.now() + ms; orgs.some((o) => (seen.get(o)!.at(-1) ?? 0) < upTo); await new Promise((r) => setTimeout(r, 50))) {
-        if (Date.now() > end) throw new Error(`feed stalled: wanted v${upTo}, has ${JSON.stringify(orgs.map((o) => seen.get(o)!.at(-1) ?? 0))}; errors: ${errors.map(String).join(' | ')}`);
+      for (
+        const end = Date.now() + ms;
+        orgs.some((o) => (seen.get(o)!.at(-1) ?? 0) < upTo);
+        await new Promise((r) => setTimeout(r, 50))
+      ) {
+        if (Date.now() > end)
+          throw new Error(
+            `feed stalled: wanted v${upTo}, has ${JSON.stringify(orgs.map((o) => seen.get(o)!.at(-1) ?? 0))}; errors: ${errors.map(String).join(' | ')}`,
+          );
       }
     };
     for (let v = 1; v <= 3; v++) await appendUntilAccepted(v);

@@ -38,13 +38,16 @@ export class LogChangeFeedAdapter implements ChangeFeed {
   }
 
   private async subscribeOnce(): Promise<void> {
-    this.consumer = await this.log.consume({ groupId: `${this.groupPrefix}-${randomUUID()}`, fromBeginning: false, onError: this.onError }, async (records) => {
-      for (const r of records) {
-        if (r.envelope) this.accept(r.envelope);
-        const next = BigInt(r.offset) + 1n;
-        if (next > (this.positions.get(r.partition) ?? -1n)) this.positions.set(r.partition, next);
-      }
-    });
+    this.consumer = await this.log.consume(
+      { groupId: `${this.groupPrefix}-${randomUUID()}`, fromBeginning: false, onError: this.onError },
+      async (records) => {
+        for (const r of records) {
+          if (r.envelope) this.accept(r.envelope);
+          const next = BigInt(r.offset) + 1n;
+          if (next > (this.positions.get(r.partition) ?? -1n)) this.positions.set(r.partition, next);
+        }
+      },
+    );
   }
 
   async stop(): Promise<void> {
@@ -79,7 +82,12 @@ export class LogChangeFeedAdapter implements ChangeFeed {
     }
     this.partial.delete(key);
     events.sort((a, b) => a.version - b.version);
-    this.publish({ orgId: e.orgId, fromVersion: events[0].version, toVersion: events[events.length - 1].version, events });
+    this.publish({
+      orgId: e.orgId,
+      fromVersion: events[0].version,
+      toVersion: events[events.length - 1].version,
+      events,
+    });
   }
 
   private deleted(orgId: string): void {

@@ -25,7 +25,12 @@ const tombstone = (orgId: string, version: number): EventEnvelope<OrganizationDe
 
 /** The gateway's feed on a real broker: an org's tombstone is heard as a deletion, never as a save to fan out. */
 describe('LogChangeFeedAdapter and OrganizationDeleted (real Kafka)', () => {
-  const log = new KafkaEventLogAdapter({ brokers: process.env.KAFKA_BROKERS!.split(','), clientId: 'feed-tombstone-test', topic: `feed-tombstone-${randomUUID()}`, partitions: 2 });
+  const log = new KafkaEventLogAdapter({
+    brokers: process.env.KAFKA_BROKERS!.split(','),
+    clientId: 'feed-tombstone-test',
+    topic: `feed-tombstone-${randomUUID()}`,
+    partitions: 2,
+  });
   const feed = new LogChangeFeedAdapter(log, `feed-tombstone-test-${randomUUID()}`);
   afterAll(async () => {
     await feed.stop();
@@ -42,12 +47,20 @@ describe('LogChangeFeedAdapter and OrganizationDeleted (real Kafka)', () => {
     const [gone, stays] = [`org-${randomUUID()}`, `org-${randomUUID()}`];
     const records: LogEnvelope[] = [removed(gone, 1), removed(stays, 1), tombstone(gone, 2), removed(stays, 2)];
     await log.append(records);
-    for (const end = Date.now() + 15_000; saves.length < 3 || deleted.length < 1; await new Promise((r) => setTimeout(r, 20))) {
-      if (Date.now() > end) throw new Error(`timed out: saves ${JSON.stringify(saves)}, deletions ${JSON.stringify(deleted)}`);
+    for (
+      const end = Date.now() + 15_000;
+      saves.length < 3 || deleted.length < 1;
+      await new Promise((r) => setTimeout(r, 20))
+    ) {
+      if (Date.now() > end)
+        throw new Error(`timed out: saves ${JSON.stringify(saves)}, deletions ${JSON.stringify(deleted)}`);
     }
     await new Promise((r) => setTimeout(r, 200)); // nothing more arrives
     expect(deleted).toEqual([gone]);
     expect(saves.filter(([o]) => o === gone)).toEqual([[gone, 1]]);
-    expect(saves.filter(([o]) => o === stays)).toEqual([[stays, 1], [stays, 2]]);
+    expect(saves.filter(([o]) => o === stays)).toEqual([
+      [stays, 1],
+      [stays, 2],
+    ]);
   });
 });

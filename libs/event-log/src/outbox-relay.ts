@@ -1,6 +1,14 @@
 import type { LogEnvelope } from '@keystream/credentials';
 import type { EventLogPort } from './event-log.port';
-import { DataSource, isDatabaseUnavailable, listen, Listener, outbox, OUTBOX_CHANNEL, QueryRunner } from '@keystream/persistence';
+import {
+  DataSource,
+  isDatabaseUnavailable,
+  listen,
+  Listener,
+  outbox,
+  OUTBOX_CHANNEL,
+  QueryRunner,
+} from '@keystream/persistence';
 
 export interface RelayOptions {
   readonly batchSize?: number;
@@ -23,7 +31,11 @@ export class OutboxRelay {
   private loop?: Promise<void>;
   private listener?: Listener;
 
-  constructor(private readonly ds: DataSource, private readonly log: EventLogPort, private readonly opts: RelayOptions = {}) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly log: EventLogPort,
+    private readonly opts: RelayOptions = {},
+  ) {}
 
   start(): void {
     this.loop ??= this.run().catch((e) => this.opts.onError?.(e));
@@ -94,8 +106,14 @@ export class OutboxRelay {
     const rows = await outbox.oldest(runner, this.opts.batchSize ?? 500);
     if (rows.length === 0) return 0;
     await this.log.append(rows.map((r) => r.envelope));
-    await outbox.delete(runner, rows.map((r) => r.pos));
-    this.opts.onPublished?.(rows.length, rows.map((r) => r.envelope));
+    await outbox.delete(
+      runner,
+      rows.map((r) => r.pos),
+    );
+    this.opts.onPublished?.(
+      rows.length,
+      rows.map((r) => r.envelope),
+    );
     return rows.length;
   }
 
@@ -120,4 +138,3 @@ export class OutboxRelay {
     });
   }
 }
-

@@ -8,7 +8,12 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
  * The value's digest is only needed for a record set aside (poison), so it is computed on first read,
  * not for every record every consumer (projector, each gateway) decodes.
  */
-export function recordFromBytes(partition: number, offset: string, key: string | null, value: Buffer | null): LogRecord {
+export function recordFromBytes(
+  partition: number,
+  offset: string,
+  key: string | null,
+  value: Buffer | null,
+): LogRecord {
   const { envelope, error } = decodeEnvelope(value);
   let digest: string | undefined;
   return {

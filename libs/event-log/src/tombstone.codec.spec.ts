@@ -17,14 +17,20 @@ describe('decodeEnvelope and the OrganizationDeleted tombstone', () => {
   });
 
   it('reads a tombstone as such', () => {
-    const { envelope, error } = decodeEnvelope(JSON.stringify(tombstone({ deletedBy: 'ops', shreddedKeys: 4, lastVersion: 3 })));
+    const { envelope, error } = decodeEnvelope(
+      JSON.stringify(tombstone({ deletedBy: 'ops', shreddedKeys: 4, lastVersion: 3 })),
+    );
     expect(error).toBeUndefined();
     expect(envelope && isTombstone(envelope)).toBe(true);
     expect(envelope?.data).toEqual({ deletedBy: 'ops', shreddedKeys: 4, lastVersion: 3 });
   });
 
   it('sets aside a tombstone whose data is out of contract', () => {
-    for (const data of [{ shreddedKeys: 4, lastVersion: 3 }, { deletedBy: 'ops', shreddedKeys: '4', lastVersion: 3 }, { deletedBy: 'ops', shreddedKeys: 4, lastVersion: -1 }]) {
+    for (const data of [
+      { shreddedKeys: 4, lastVersion: 3 },
+      { deletedBy: 'ops', shreddedKeys: '4', lastVersion: 3 },
+      { deletedBy: 'ops', shreddedKeys: 4, lastVersion: -1 },
+    ]) {
       expect(decodeEnvelope(JSON.stringify(tombstone(data))).error).toBe('data is malformed');
     }
   });

@@ -6,5 +6,8 @@ import { Logger } from '@nestjs/common';
  */
 export function keyFetchWarning(context = 'auth'): (source: string, url: string, error: Error) => void {
   const log = new Logger(context);
-  return (source, url, error) => log.warn(`identity provider ${source} fetch failed (${url}): ${error.message}; tokens are refused until it succeeds`);
+  return (source, url, error) =>
+    log.warn(
+      `identity provider ${source} fetch failed (${url}): ${error.message}; tokens are refused until it succeeds`,
+    );
 }

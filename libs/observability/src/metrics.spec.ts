@@ -9,7 +9,9 @@ describe('observability', () => {
   it('labels a request by the route template that took it, never by its raw path', () => {
     const req = (route?: { path: string }, baseUrl?: string) => ({ route, baseUrl }) as unknown as IncomingMessage;
     expect(routeTemplate(req({ path: '/v1/orgs/:orgId/credentials' }))).toBe('/v1/orgs/:orgId/credentials');
-    expect(routeTemplate(req({ path: '/v1/orgs/:orgId/credentials\\:batch' }))).toBe('/v1/orgs/:orgId/credentials:batch');
+    expect(routeTemplate(req({ path: '/v1/orgs/:orgId/credentials\\:batch' }))).toBe(
+      '/v1/orgs/:orgId/credentials:batch',
+    );
     expect(routeTemplate(req({ path: '/:id' }, '/admin'))).toBe('/admin/:id');
     expect(routeTemplate(req())).toBe(UNMATCHED_ROUTE);
     expect(routeTemplate(req({ path: '{/*splat}' }))).toBe(UNMATCHED_ROUTE);
@@ -29,13 +31,20 @@ describe('observability', () => {
     Object.assign(res, { writableFinished: true });
     res.emit('close');
     const text = await registry.getSingleMetricAsString('keystream_http_requests_total');
-    expect(text).toContain(`keystream_http_requests_total{method="PATCH",route="/spec/:id",status="422"} ${before + 1}`);
+    expect(text).toContain(
+      `keystream_http_requests_total{method="PATCH",route="/spec/:id",status="422"} ${before + 1}`,
+    );
     const seconds = await registry.getSingleMetricAsString('keystream_http_request_duration_seconds');
-    expect(seconds).toContain(`keystream_http_request_duration_seconds_count{method="${labels.method}",route="${labels.route}",status="${labels.status}"} 1`);
+    expect(seconds).toContain(
+      `keystream_http_request_duration_seconds_count{method="${labels.method}",route="${labels.route}",status="${labels.status}"} 1`,
+    );
   });
 
   it('counts a request whose client went away before the response as aborted', async () => {
-    const res = Object.assign(new EventEmitter(), { statusCode: 200, writableFinished: false }) as unknown as ServerResponse;
+    const res = Object.assign(new EventEmitter(), {
+      statusCode: 200,
+      writableFinished: false,
+    }) as unknown as ServerResponse;
     httpMetrics({ method: 'POST', route: { path: '/spec/slow' } } as unknown as IncomingMessage, res, () => undefined);
     res.emit('close');
     const text = await registry.getSingleMetricAsString('keystream_http_requests_total');

@@ -7,4 +7,5 @@ export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'keystream_' });
 // These three are gauges named like counters (promtool refuses them); the same numbers stay exported per type,
 // as keystream_nodejs_active_{handles,requests,resources}{type}.
-for (const total of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`keystream_nodejs_active_${total}_total`);
+for (const total of ['handles', 'requests', 'resources'])
+  registry.removeSingleMetric(`keystream_nodejs_active_${total}_total`);

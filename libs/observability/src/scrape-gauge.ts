@@ -15,7 +15,12 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
  * is late, a stale number must not pass for a fresh one: a labelled gauge has no samples in that scrape, an
  * unlabelled one (which prom-client always exports) reads NaN.
  */
-export function scrapeGauge(name: string, help: string, labelNames: string[], collect: (g: Gauge) => Promise<void>): Gauge {
+export function scrapeGauge(
+  name: string,
+  help: string,
+  labelNames: string[],
+  collect: (g: Gauge) => Promise<void>,
+): Gauge {
   registry.removeSingleMetric(name); // the latest registration wins (an app rebuilt in the same process)
   return new Gauge({
     name,
@@ -36,7 +41,17 @@ export function scrapeGauge(name: string, help: string, labelNames: string[], co
  * is 0). The same check /health/ready answers, so an alert does not depend on an orchestrator probing it.
  */
 export function readinessGauge(check: () => Promise<unknown>): void {
-  scrapeGauge('keystream_ready', 'Whether this process passes its readiness check (1) or not (0), evaluated at scrape time', [], async (g) => {
-    g.set(await within(check(), SCRAPE_GAUGE_TIMEOUT_MS).then(() => 1, () => 0));
-  });
+  scrapeGauge(
+    'keystream_ready',
+    'Whether this process passes its readiness check (1) or not (0), evaluated at scrape time',
+    [],
+    async (g) => {
+      g.set(
+        await within(check(), SCRAPE_GAUGE_TIMEOUT_MS).then(
+          () => 1,
+          () => 0,
+        ),
+      );
+    },
+  );
 }

@@ -1,6 +1,12 @@
 import { DataSource } from 'typeorm';
 // Relative, not @keystream/config: jest's global setup loads this file outside the module mapper.
-import { CLIENT_GRACE_MS, databaseWhere, DEFAULT_TIMEOUTS, DependencyTimeouts, DependencyUnavailableError } from '../../config/src/timeouts';
+import {
+  CLIENT_GRACE_MS,
+  databaseWhere,
+  DEFAULT_TIMEOUTS,
+  DependencyTimeouts,
+  DependencyUnavailableError,
+} from '../../config/src/timeouts';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 import { isDatabaseUnavailable } from './database-errors';
@@ -72,7 +78,11 @@ export async function openDatabase(opts: DataSourceOptions): Promise<DataSource>
   try {
     await ds.initialize();
   } catch (e) {
-    throw new DependencyUnavailableError('DATABASE_URL', databaseWhere(opts.url), reason(e, opts.timeouts ?? DEFAULT_TIMEOUTS));
+    throw new DependencyUnavailableError(
+      'DATABASE_URL',
+      databaseWhere(opts.url),
+      reason(e, opts.timeouts ?? DEFAULT_TIMEOUTS),
+    );
   }
   const runner = ds.createQueryRunner();
   try {
@@ -81,7 +91,12 @@ export async function openDatabase(opts: DataSourceOptions): Promise<DataSource>
     await ds.runMigrations({ transaction: 'each' });
   } catch (e) {
     await ds.destroy().catch(() => undefined);
-    if (isDatabaseUnavailable(e)) throw new DependencyUnavailableError('DATABASE_URL', databaseWhere(opts.url), reason(e, opts.timeouts ?? DEFAULT_TIMEOUTS));
+    if (isDatabaseUnavailable(e))
+      throw new DependencyUnavailableError(
+        'DATABASE_URL',
+        databaseWhere(opts.url),
+        reason(e, opts.timeouts ?? DEFAULT_TIMEOUTS),
+      );
     throw e;
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
@@ -94,7 +109,8 @@ export async function openDatabase(opts: DataSourceOptions): Promise<DataSource>
 function reason(e: unknown, t: DependencyTimeouts): string {
   const err = e as Error & { code?: string; cause?: Error };
   const msg = `${err?.message ?? e}`;
-  if (/timeout/i.test(msg) || /timeout/i.test(err?.cause?.message ?? '')) return `no answer within ${t.databaseConnectMs} ms (DATABASE_CONNECT_TIMEOUT_MS)`;
+  if (/timeout/i.test(msg) || /timeout/i.test(err?.cause?.message ?? ''))
+    return `no answer within ${t.databaseConnectMs} ms (DATABASE_CONNECT_TIMEOUT_MS)`;
   if (err?.code === 'ECONNREFUSED') return 'connection refused';
   if (err?.code === 'ENOTFOUND' || err?.code === 'EAI_AGAIN') return 'host not found';
   if (err?.code === '28P01' || err?.code === '28000') return 'authentication failed';

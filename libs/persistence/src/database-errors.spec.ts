@@ -12,7 +12,10 @@ describe('isDatabaseUnavailable', () => {
     ['a lost socket', new Error('Connection terminated unexpectedly')],
     ['a pool connect timeout', new Error('timeout exceeded when trying to connect')],
     ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
-    ['a driver error wrapped by TypeORM', new QueryFailedError('SELECT 1', [], new Error('Connection terminated unexpectedly'))],
+    [
+      'a driver error wrapped by TypeORM',
+      new QueryFailedError('SELECT 1', [], new Error('Connection terminated unexpectedly')),
+    ],
   ])('is true for %s', (_, e) => expect(isDatabaseUnavailable(e)).toBe(true));
 
   it.each([

@@ -3,9 +3,19 @@ import { QueryFailedError } from 'typeorm';
 
 /** SQLSTATEs that say the server (not the statement) is the problem: shutting down, starting up, full, cancelled. */
 const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '57014', '55P03']);
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 /** What pg and pg-pool say when a connection broke or never came (they carry no code). */
-const LOST = /Connection terminated|timeout expired|timeout exceeded|Query read timeout|not queryable|Client was closed|Connection ended|Cannot use a pool after calling end/i;
+const LOST =
+  /Connection terminated|timeout expired|timeout exceeded|Query read timeout|not queryable|Client was closed|Connection ended|Cannot use a pool after calling end/i;
 
 /**
  * Whether an error means Postgres was unreachable, went away or did not answer (a 503 for the caller, retryable),
@@ -13,7 +23,8 @@ const LOST = /Connection terminated|timeout expired|timeout exceeded|Query read 
  */
 export function isDatabaseUnavailable(e: unknown): boolean {
   const err = e instanceof QueryFailedError ? (e.driverError as unknown) : e;
-  if (err instanceof DatabaseError) return err.code !== undefined && (err.code.startsWith('08') || UNAVAILABLE_STATES.has(err.code));
+  if (err instanceof DatabaseError)
+    return err.code !== undefined && (err.code.startsWith('08') || UNAVAILABLE_STATES.has(err.code));
   if (!(err instanceof Error)) return false;
   const code = (err as NodeJS.ErrnoException).code;
   if (code && SOCKET_CODES.has(code)) return true;

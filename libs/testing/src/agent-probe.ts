@@ -1,5 +1,12 @@
 import { io, Socket } from 'socket.io-client';
-import { AgentKeySet, agentKeySetHash, applyAgentChange, ChangesMessage, EVENTS, SnapshotMessage } from '@keystream/agent-protocol';
+import {
+  AgentKeySet,
+  agentKeySetHash,
+  applyAgentChange,
+  ChangesMessage,
+  EVENTS,
+  SnapshotMessage,
+} from '@keystream/agent-protocol';
 
 export interface ProbeOptions {
   /** Send keys.ack after applying (default true). */
@@ -50,7 +57,9 @@ export class AgentProbe {
     try {
       return await new Promise((resolve, reject) => {
         s.once('connect', () => reject(new Error('connected, but a refusal was expected')));
-        s.once('connect_error', (e: Error & { data?: { code: string; message: string } }) => resolve(e.data ?? { code: e.message, message: e.message }));
+        s.once('connect_error', (e: Error & { data?: { code: string; message: string } }) =>
+          resolve(e.data ?? { code: e.message, message: e.message }),
+        );
       });
     } finally {
       s.close();
@@ -68,7 +77,8 @@ export class AgentProbe {
   async until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out; received: ${this.messages.map((m) => m.event).join(', ')}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out; received: ${this.messages.map((m) => m.event).join(', ')}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }

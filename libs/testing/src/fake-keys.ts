@@ -15,12 +15,31 @@ export const FAKE = {
 /** One valid add request per provider. */
 export function oneOfEach(suffix = ''): Record<string, unknown>[] {
   return [
-    { provider: 'openai', label: `OpenAI${suffix}`, apiKey: FAKE.openai, organization: 'org-FAKE000000', baseUrl: 'https://api.openai.com/v1' },
+    {
+      provider: 'openai',
+      label: `OpenAI${suffix}`,
+      apiKey: FAKE.openai,
+      organization: 'org-FAKE000000',
+      baseUrl: 'https://api.openai.com/v1',
+    },
     { provider: 'gemini', label: `Gemini${suffix}`, apiKey: FAKE.gemini },
     { provider: 'anthropic', label: `Claude${suffix}`, apiKey: FAKE.anthropic },
-    { provider: 'bedrock-access', label: `Bedrock${suffix}`, accessKeyId: FAKE.awsAccessKeyId, secretAccessKey: FAKE.awsSecret, region: 'us-east-1' },
+    {
+      provider: 'bedrock-access',
+      label: `Bedrock${suffix}`,
+      accessKeyId: FAKE.awsAccessKeyId,
+      secretAccessKey: FAKE.awsSecret,
+      region: 'us-east-1',
+    },
     { provider: 'bedrock-api-key', label: `BedrockKey${suffix}`, apiKey: FAKE.bedrockApiKey, region: 'us-west-2' },
-    { provider: 'azure-openai', label: `Azure${suffix}`, endpoint: 'https://fake-resource.openai.azure.com', apiKey: FAKE.azure, deployment: 'gpt-4o', apiVersion: '2024-10-21' },
+    {
+      provider: 'azure-openai',
+      label: `Azure${suffix}`,
+      endpoint: 'https://fake-resource.openai.azure.com',
+      apiKey: FAKE.azure,
+      deployment: 'gpt-4o',
+      apiVersion: '2024-10-21',
+    },
   ];
 }
 

@@ -24,7 +24,10 @@ function dockerReachable(): boolean {
 }
 
 function debianPostgres(): boolean {
-  return existsSync('/usr/lib/postgresql') && readdirSync('/usr/lib/postgresql').some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`));
+  return (
+    existsSync('/usr/lib/postgresql') &&
+    readdirSync('/usr/lib/postgresql').some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`))
+  );
 }
 
 /**
@@ -49,7 +52,9 @@ export async function providePostgres(): Promise<ProvidedService> {
         return false;
       }
     })();
-    const out = execFileSync(script, ['start'], { encoding: 'utf8', env: { ...process.env, KS_PG_FAST: '1' } }).trim().split('\n');
+    const out = execFileSync(script, ['start'], { encoding: 'utf8', env: { ...process.env, KS_PG_FAST: '1' } })
+      .trim()
+      .split('\n');
     return {
       url: out[out.length - 1],
       source: 'local-script',
@@ -100,17 +105,39 @@ export interface SecureKafka {
 export async function provideSecureKafka(): Promise<SecureKafka> {
   const e = process.env;
   if (e.KAFKA_SECURE_BROKERS) {
-    if (!e.KAFKA_SECURE_CA_FILE || !e.KAFKA_SECURE_USERNAME || !e.KAFKA_SECURE_PASSWORD) throw new Error('KAFKA_SECURE_BROKERS needs KAFKA_SECURE_CA_FILE, KAFKA_SECURE_USERNAME and KAFKA_SECURE_PASSWORD');
-    return { brokers: e.KAFKA_SECURE_BROKERS, ca: readFileSync(e.KAFKA_SECURE_CA_FILE, 'utf8'), username: e.KAFKA_SECURE_USERNAME, password: e.KAFKA_SECURE_PASSWORD, source: 'env', stop: async () => undefined };
+    if (!e.KAFKA_SECURE_CA_FILE || !e.KAFKA_SECURE_USERNAME || !e.KAFKA_SECURE_PASSWORD)
+      throw new Error(
+        'KAFKA_SECURE_BROKERS needs KAFKA_SECURE_CA_FILE, KAFKA_SECURE_USERNAME and KAFKA_SECURE_PASSWORD',
+      );
+    return {
+      brokers: e.KAFKA_SECURE_BROKERS,
+      ca: readFileSync(e.KAFKA_SECURE_CA_FILE, 'utf8'),
+      username: e.KAFKA_SECURE_USERNAME,
+      password: e.KAFKA_SECURE_PASSWORD,
+      source: 'env',
+      stop: async () => undefined,
+    };
   }
   if (onPath('java') && onPath('mvn')) {
     const script = join(ROOT, 'deploy', 'local', 'kafka.sh');
     const wasRunning = scriptStatus(script);
     execFileSync(script, ['start'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const s = JSON.parse(execFileSync(script, ['secure'], { encoding: 'utf8' })) as { brokers: string; ca: string; username: string; password: string };
-    return { ...s, ca: readFileSync(s.ca, 'utf8'), source: 'local-script', stop: async () => void (wasRunning ? undefined : execFileSync(script, ['stop'], { stdio: 'ignore' })) };
+    const s = JSON.parse(execFileSync(script, ['secure'], { encoding: 'utf8' })) as {
+      brokers: string;
+      ca: string;
+      username: string;
+      password: string;
+    };
+    return {
+      ...s,
+      ca: readFileSync(s.ca, 'utf8'),
+      source: 'local-script',
+      stop: async () => void (wasRunning ? undefined : execFileSync(script, ['stop'], { stdio: 'ignore' })),
+    };
   }
-  throw new Error('The TLS/SASL specs need a SASL_SSL listener: set KAFKA_SECURE_BROKERS (and _CA_FILE, _USERNAME, _PASSWORD), or install Java 17 and Maven for deploy/local/kafka.sh');
+  throw new Error(
+    'The TLS/SASL specs need a SASL_SSL listener: set KAFKA_SECURE_BROKERS (and _CA_FILE, _USERNAME, _PASSWORD), or install Java 17 and Maven for deploy/local/kafka.sh',
+  );
 }
 
 export async function provideKafka(): Promise<ProvidedService> {
@@ -118,13 +145,25 @@ export async function provideKafka(): Promise<ProvidedService> {
   if (dockerReachable()) {
     const { KafkaContainer } = await import('@testcontainers/kafka');
     const c = await new KafkaContainer('confluentinc/cp-kafka:7.7.1').withKraft().start();
-    return { url: `${c.getHost()}:${c.getMappedPort(9093)}`, source: 'testcontainers', stop: async () => void (await c.stop()) };
+    return {
+      url: `${c.getHost()}:${c.getMappedPort(9093)}`,
+      source: 'testcontainers',
+      stop: async () => void (await c.stop()),
+    };
   }
   if (onPath('java') && onPath('mvn')) {
     const script = join(ROOT, 'deploy', 'local', 'kafka.sh');
     const wasRunning = scriptStatus(script);
-    const out = execFileSync(script, ['start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n');
-    return { url: out[out.length - 1], source: 'local-script', stop: async () => void (wasRunning ? undefined : execFileSync(script, ['stop'], { stdio: 'ignore' })) };
+    const out = execFileSync(script, ['start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+      .trim()
+      .split('\n');
+    return {
+      url: out[out.length - 1],
+      source: 'local-script',
+      stop: async () => void (wasRunning ? undefined : execFileSync(script, ['stop'], { stdio: 'ignore' })),
+    };
   }
-  throw new Error('Integration specs need Kafka: set KAFKA_BROKERS, or run a Docker engine (testcontainers), or install Java 17 and Maven for deploy/local/kafka.sh');
+  throw new Error(
+    'Integration specs need Kafka: set KAFKA_BROKERS, or run a Docker engine (testcontainers), or install Java 17 and Maven for deploy/local/kafka.sh',
+  );
 }

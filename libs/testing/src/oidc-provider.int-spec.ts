@@ -11,9 +11,17 @@ describe('OidcTestProvider (a real oidc-provider in a child process)', () => {
   it('issues access tokens through authorization code + PKCE, signed with its published key, carrying the user claims', async () => {
     const { accessToken, idToken } = await idp.tokensFor('alice');
     const jwks = createRemoteJWKSet(new URL(`${idp.issuer}/jwks`));
-    const { payload, protectedHeader } = await jwtVerify(accessToken, jwks, { issuer: idp.issuer, audience: idp.audience });
+    const { payload, protectedHeader } = await jwtVerify(accessToken, jwks, {
+      issuer: idp.issuer,
+      audience: idp.audience,
+    });
     expect(protectedHeader).toMatchObject({ alg: 'RS256', kid: idp.signingKid });
-    expect(payload).toMatchObject({ sub: 'alice', org_id: 'acme-idp', groups: ['ks-admins'], client_id: 'keystream-admin-ui' });
+    expect(payload).toMatchObject({
+      sub: 'alice',
+      org_id: 'acme-idp',
+      groups: ['ks-admins'],
+      client_id: 'keystream-admin-ui',
+    });
     expect(decodeProtectedHeader(idToken).kid).toBe(idp.signingKid);
     const discovery = await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json();
     expect(discovery).toMatchObject({ issuer: idp.issuer, jwks_uri: `${idp.issuer}/jwks` });
@@ -26,7 +34,8 @@ describe('OidcTestProvider (a real oidc-provider in a child process)', () => {
       const { accessToken } = await idp.tokensFor('alice');
       expect(decodeProtectedHeader(accessToken)).toMatchObject({ alg, kid });
     }
-    const published = async () => ((await (await fetch(`${idp.issuer}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    const published = async () =>
+      ((await (await fetch(`${idp.issuer}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
     expect(await published()).toContain(first);
     await idp.removeKey(first);
     expect(await published()).not.toContain(first);

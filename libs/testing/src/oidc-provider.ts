@@ -50,7 +50,12 @@ export class OidcTestProvider {
   private clockOffsetSeconds = 0;
   private readonly redirectUris: string[];
 
-  private constructor(private readonly child: ChildProcess, readonly port: number, private readonly options: Required<Omit<OidcTestProviderOptions, 'redirectUris'>>, redirectUris: readonly string[]) {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+    private readonly options: Required<Omit<OidcTestProviderOptions, 'redirectUris'>>,
+    redirectUris: readonly string[],
+  ) {
     this.redirectUris = [PROGRAMMATIC_REDIRECT, ...redirectUris];
   }
 
@@ -72,7 +77,10 @@ export class OidcTestProvider {
   }
 
   static async start(options: OidcTestProviderOptions): Promise<OidcTestProvider> {
-    const child = fork(join(__dirname, 'oidc', 'provider.child.mjs'), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [] });
+    const child = fork(join(__dirname, 'oidc', 'provider.child.mjs'), [], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      execArgv: [],
+    });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += String(d).replace(/oidc-provider WARNING[^\n]*\n/g, '')));
     const full = { audience: 'urn:keystream:api', alg: 'RS256' as SigningAlg, accessTokenTtlSeconds: 600, ...options };
@@ -117,18 +125,40 @@ export class OidcTestProvider {
     const verifier = randomBytes(32).toString('base64url');
     const state = randomUUID();
     const auth = new URL('/auth', this.issuer);
-    const params = { client_id: OIDC_TEST_CLIENT_ID, response_type: 'code', redirect_uri: PROGRAMMATIC_REDIRECT, scope: 'openid profile', state, login_hint: user };
+    const params = {
+      client_id: OIDC_TEST_CLIENT_ID,
+      response_type: 'code',
+      redirect_uri: PROGRAMMATIC_REDIRECT,
+      scope: 'openid profile',
+      state,
+      login_hint: user,
+    };
     for (const [k, v] of Object.entries(params)) auth.searchParams.set(k, v);
     auth.searchParams.set('code_challenge', createHash('sha256').update(verifier).digest('base64url'));
     auth.searchParams.set('code_challenge_method', 'S256');
     const callback = await followToCallback(auth.href);
     if (callback.searchParams.get('state') !== state) throw new Error('the provider answered another state');
     const code = callback.searchParams.get('code');
-    if (!code) throw new Error(`no code: ${callback.searchParams.get('error')} ${callback.searchParams.get('error_description')}`);
-    const body = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: PROGRAMMATIC_REDIRECT, client_id: OIDC_TEST_CLIENT_ID, code_verifier: verifier });
+    if (!code)
+      throw new Error(
+        `no code: ${callback.searchParams.get('error')} ${callback.searchParams.get('error_description')}`,
+      );
+    const body = new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: PROGRAMMATIC_REDIRECT,
+      client_id: OIDC_TEST_CLIENT_ID,
+      code_verifier: verifier,
+    });
     const res = await fetch(new URL('/token', this.issuer), { method: 'POST', body });
-    const json = (await res.json()) as { access_token?: string; id_token?: string; refresh_token?: string; error?: string };
-    if (!res.ok || !json.access_token || !json.id_token) throw new Error(`token endpoint ${res.status}: ${JSON.stringify(json)}`);
+    const json = (await res.json()) as {
+      access_token?: string;
+      id_token?: string;
+      refresh_token?: string;
+      error?: string;
+    };
+    if (!res.ok || !json.access_token || !json.id_token)
+      throw new Error(`token endpoint ${res.status}: ${JSON.stringify(json)}`);
     return { accessToken: json.access_token, idToken: json.id_token, refreshToken: json.refresh_token };
   }
 
@@ -149,15 +179,17 @@ export class OidcTestProvider {
       keys: this.keys,
       users: this.options.users,
       clockOffsetSeconds: this.clockOffsetSeconds,
-      clients: [{
-        client_id: OIDC_TEST_CLIENT_ID,
-        token_endpoint_auth_method: 'none',
-        application_type: 'web',
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        redirect_uris: this.redirectUris,
-        post_logout_redirect_uris: this.redirectUris,
-      }],
+      clients: [
+        {
+          client_id: OIDC_TEST_CLIENT_ID,
+          token_endpoint_auth_method: 'none',
+          application_type: 'web',
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+          redirect_uris: this.redirectUris,
+          post_logout_redirect_uris: this.redirectUris,
+        },
+      ],
     };
     return new Promise((resolve, reject) => {
       const onMessage = (m: { type: string; message?: string }) => {
@@ -175,7 +207,10 @@ export class OidcTestProvider {
 }
 
 async function newKey(alg: SigningAlg): Promise<Key> {
-  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+  const { privateKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+  });
   return { ...(await exportJWK(privateKey)), kid: randomUUID(), alg, use: 'sig' };
 }
 
@@ -184,7 +219,10 @@ async function followToCallback(start: string): Promise<URL> {
   const jar = new Map<string, string>();
   let url = start;
   for (let hop = 0; hop < 10; hop++) {
-    const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
+    const res = await fetch(url, {
+      redirect: 'manual',
+      headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') },
+    });
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';');
       const i = pair.indexOf('=');

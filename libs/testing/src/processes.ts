@@ -32,7 +32,12 @@ export class AppProcess {
   stdout = '';
   readonly url: string;
 
-  constructor(readonly name: string, private readonly entry: string, readonly port: number, private readonly env: NodeJS.ProcessEnv) {
+  constructor(
+    readonly name: string,
+    private readonly entry: string,
+    readonly port: number,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {
     this.url = `http://127.0.0.1:${port}`;
   }
 
@@ -43,7 +48,10 @@ export class AppProcess {
   }
 
   async start(): Promise<void> {
-    this.child = spawn(process.execPath, [this.entry], { env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [this.entry], {
+      env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stderr!.on('data', (d) => (this.stderr += String(d)));
     this.child.stdout!.on('data', (d) => (this.stdout = (this.stdout + String(d)).slice(-2_000_000)));
     LIVE.add(this.child);
@@ -51,7 +59,13 @@ export class AppProcess {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (this.child.exitCode !== null) throw new Error(`${this.name} exited ${this.child.exitCode}: ${this.stderr}`);
-      if (await fetch(`${this.url}/health/ready`).then((r) => r.ok, () => false)) return;
+      if (
+        await fetch(`${this.url}/health/ready`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`${this.name} not ready in 60 s: ${this.stderr}`);
@@ -73,7 +87,10 @@ export class AppProcess {
 }
 
 /** Runs the built `keystream` CLI to completion and returns its exit code and output. */
-export function runCli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+export function runCli(
+  env: NodeJS.ProcessEnv,
+  ...args: string[]
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [ENTRY.cli, ...args], { env });
     let out = '';

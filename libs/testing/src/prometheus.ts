@@ -8,7 +8,9 @@ export function promtool(args: string[], input?: string): { code: number; output
   try {
     execFileSync('promtool', ['--version'], { stdio: 'ignore' });
   } catch {
-    throw new Error('promtool is not installed: install the Debian package `prometheus` (apt-get install prometheus), as .ci/run does');
+    throw new Error(
+      'promtool is not installed: install the Debian package `prometheus` (apt-get install prometheus), as .ci/run does',
+    );
   }
   const r = spawnSync('promtool', args, { input, encoding: 'utf8', timeout: 60_000 });
   return { code: r.status ?? -1, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };

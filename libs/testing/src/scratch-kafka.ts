@@ -22,7 +22,11 @@ function free(port: number): Promise<boolean> {
  */
 export class ScratchKafka {
   private brokerList = '';
-  private constructor(readonly port: number, readonly dir: string, private readonly mode: 'single' | 'cluster') {}
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+    private readonly mode: 'single' | 'cluster',
+  ) {}
 
   /** One broker (`single`), or kafka.sh's three-node KRaft cluster (replication 3, min.insync.replicas 2). */
   static async start(name: string, mode: 'single' | 'cluster' = 'single'): Promise<ScratchKafka> {
@@ -58,7 +62,10 @@ export class ScratchKafka {
   /** Asynchronous: a spec's write load keeps running while kafka.sh starts or stops a broker. */
   private async run(...args: string[]): Promise<string> {
     const cmd = this.mode === 'cluster' ? ['cluster', ...args] : args;
-    const { stdout: out } = await promisify(execFile)(SCRIPT, cmd, { encoding: 'utf8', env: { ...process.env, KS_KAFKA_PORT: String(this.port), KS_KAFKA_DIR: this.dir } });
+    const { stdout: out } = await promisify(execFile)(SCRIPT, cmd, {
+      encoding: 'utf8',
+      env: { ...process.env, KS_KAFKA_PORT: String(this.port), KS_KAFKA_DIR: this.dir },
+    });
     const last = out.trim().split('\n').pop() ?? '';
     if (args[0] === 'start') this.brokerList = last;
     return last;
@@ -93,6 +100,7 @@ export class ScratchKafka {
   /** Everything but the jars: storage, logs, configuration, certificates. */
   private clearState(): void {
     if (!existsSync(this.dir)) return;
-    for (const entry of readdirSync(this.dir)) if (entry !== 'lib') rmSync(join(this.dir, entry), { recursive: true, force: true });
+    for (const entry of readdirSync(this.dir))
+      if (entry !== 'lib') rmSync(join(this.dir, entry), { recursive: true, force: true });
   }
 }

@@ -13,13 +13,23 @@ const SCRIPT = join(ROOT, 'deploy', 'local', 'postgres.sh');
  * kill it, restart it and terminate its backends without taking any other spec's database down.
  */
 export class ScratchPostgres {
-  private constructor(readonly port: number, readonly dir: string, readonly url: string) {}
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+    readonly url: string,
+  ) {}
 
   static async start(name: string): Promise<ScratchPostgres> {
     const port = await freePort();
     // Short: the server's unix socket path lives in it (at most 107 bytes).
     const dir = join(ROOT, '.local', `${name}-${process.pid}`);
-    const out = execFileSync(SCRIPT, ['start'], { encoding: 'utf8', env: ScratchPostgres.env(port, dir), stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n');
+    const out = execFileSync(SCRIPT, ['start'], {
+      encoding: 'utf8',
+      env: ScratchPostgres.env(port, dir),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+      .trim()
+      .split('\n');
     return new ScratchPostgres(port, dir, out[out.length - 1]);
   }
 

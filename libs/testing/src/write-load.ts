@@ -30,7 +30,11 @@ export class WriteLoad {
   private running = false;
   private writers: Promise<void>[] = [];
 
-  constructor(private readonly baseUrl: () => string, private readonly targets: readonly LoadTarget[], private readonly opts: { giveUpMs?: number; pauseMs?: number } = {}) {}
+  constructor(
+    private readonly baseUrl: () => string,
+    private readonly targets: readonly LoadTarget[],
+    private readonly opts: { giveUpMs?: number; pauseMs?: number } = {},
+  ) {}
 
   start(): void {
     this.running = true;
@@ -66,7 +70,11 @@ export class WriteLoad {
     }
   }
 
-  private async attempt(t: LoadTarget, label: string, key: string): Promise<{ code: number | `network:${string}`; version?: number }> {
+  private async attempt(
+    t: LoadTarget,
+    label: string,
+    key: string,
+  ): Promise<{ code: number | `network:${string}`; version?: number }> {
     try {
       const res = await fetch(`${this.baseUrl()}/v1/orgs/${t.orgId}/credentials/${t.credentialId}`, {
         method: 'PATCH',

@@ -44,14 +44,21 @@ export function SignIn({ config, problem, orgId, onToken, onDevelopment, onProvi
             </button>
           </div>
         )}
-        {config.signIn === 'development' && <DevelopmentSignIn fixedOrg={orgId} busy={busy} onSubmit={(org) => run(() => onDevelopment(org))} />}
+        {config.signIn === 'development' && (
+          <DevelopmentSignIn fixedOrg={orgId} busy={busy} onSubmit={(org) => run(() => onDevelopment(org))} />
+        )}
         {config.signIn !== 'oidc' && <PasteToken orgId={orgId} busy={busy} onSubmit={(t) => run(() => onToken(t))} />}
         {error && (
           <p className="error" id="signin-error" role="alert">
             {error}
           </p>
         )}
-        {config.signIn === 'oidc' && orgId && <p className="hint">Unsaved changes stay on this page when the provider renews the session without asking; a full sign-in at the provider reloads the page and discards them.</p>}
+        {config.signIn === 'oidc' && orgId && (
+          <p className="hint">
+            Unsaved changes stay on this page when the provider renews the session without asking; a full sign-in at the
+            provider reloads the page and discards them.
+          </p>
+        )}
         {onSignOut && (
           <div className="form-actions">
             <button type="button" className="ghost" onClick={onSignOut}>
@@ -65,7 +72,15 @@ export function SignIn({ config, problem, orgId, onToken, onDevelopment, onProvi
 }
 
 /** Development only: what `keystream token --org <org> --role admin` does, in one click. */
-function DevelopmentSignIn({ fixedOrg, busy, onSubmit }: { readonly fixedOrg?: string; readonly busy: boolean; readonly onSubmit: (orgId: string) => Promise<string | null> }) {
+function DevelopmentSignIn({
+  fixedOrg,
+  busy,
+  onSubmit,
+}: {
+  readonly fixedOrg?: string;
+  readonly busy: boolean;
+  readonly onSubmit: (orgId: string) => Promise<string | null>;
+}) {
   const [org, setOrg] = useState(fixedOrg ?? 'acme');
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -74,8 +89,18 @@ function DevelopmentSignIn({ fixedOrg, busy, onSubmit }: { readonly fixedOrg?: s
   return (
     <form onSubmit={submit} aria-label="Development sign-in" noValidate autoComplete="off">
       <label htmlFor="dev-org">Organization</label>
-      <input id="dev-org" value={org} readOnly={fixedOrg !== undefined} onChange={(e) => setOrg(e.target.value)} autoCapitalize="off" spellCheck={false} />
-      <p className="hint">Development mode (embedded, no identity provider): opens the organization as its admin, registering it if needed.</p>
+      <input
+        id="dev-org"
+        value={org}
+        readOnly={fixedOrg !== undefined}
+        onChange={(e) => setOrg(e.target.value)}
+        autoCapitalize="off"
+        spellCheck={false}
+      />
+      <p className="hint">
+        Development mode (embedded, no identity provider): opens the organization as its admin, registering it if
+        needed.
+      </p>
       <div className="form-actions">
         <button type="submit" className="primary" disabled={busy}>
           Open as development admin
@@ -85,7 +110,15 @@ function DevelopmentSignIn({ fixedOrg, busy, onSubmit }: { readonly fixedOrg?: s
   );
 }
 
-function PasteToken({ orgId, busy, onSubmit }: { readonly orgId?: string; readonly busy: boolean; readonly onSubmit: (token: string) => Promise<string | null> }) {
+function PasteToken({
+  orgId,
+  busy,
+  onSubmit,
+}: {
+  readonly orgId?: string;
+  readonly busy: boolean;
+  readonly onSubmit: (token: string) => Promise<string | null>;
+}) {
   const [value, setValue] = useState('');
   const [invalid, setInvalid] = useState(false);
   const field = useRef<HTMLTextAreaElement>(null);
@@ -115,8 +148,8 @@ function PasteToken({ orgId, busy, onSubmit }: { readonly orgId?: string; readon
         {...NO_AUTOFILL}
       />
       <p className="hint" id="token-hint">
-        Paste a bearer token of an organization admin. In development: <code>{command}</code>. The token stays in this tab's memory only; reloading the page signs
-        you out.
+        Paste a bearer token of an organization admin. In development: <code>{command}</code>. The token stays in this
+        tab's memory only; reloading the page signs you out.
       </p>
       <div className="form-actions">
         <button type="submit" className="primary" disabled={busy}>

@@ -26,7 +26,12 @@ export async function loadSignInConfig(): Promise<SignInConfig> {
 export async function whoIs(token: string): Promise<SessionInfo | { error: string }> {
   let res: Response;
   try {
-    res = await fetch('/ui/session', { cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer', headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' } });
+    res = await fetch('/ui/session', {
+      cache: 'no-store',
+      credentials: 'omit',
+      referrerPolicy: 'no-referrer',
+      headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+    });
   } catch {
     return { error: 'The server could not be reached.' };
   }
@@ -35,15 +40,28 @@ export async function whoIs(token: string): Promise<SessionInfo | { error: strin
     return { error: `The server refused the sign-in: ${problem.detail ?? `HTTP ${res.status}`}.` };
   }
   const who = (await res.json()) as SessionInfo;
-  if (who.role !== 'admin') return { error: `You are signed in as ${who.userId}, a ${who.role}: the API Keys settings need an organization admin.` };
+  if (who.role !== 'admin')
+    return {
+      error: `You are signed in as ${who.userId}, a ${who.role}: the API Keys settings need an organization admin.`,
+    };
   return who;
 }
 
 /** The one-click development sign-in (embedded mode without an identity provider). */
 export async function developmentToken(orgId: string): Promise<{ token: string } | { error: string }> {
   try {
-    const res = await fetch('/ui/dev-sign-in', { method: 'POST', cache: 'no-store', credentials: 'omit', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify({ orgId }) });
-    const body = (await res.json()) as { token?: string; detail?: string; errors?: { field: string; message: string }[] };
+    const res = await fetch('/ui/dev-sign-in', {
+      method: 'POST',
+      cache: 'no-store',
+      credentials: 'omit',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ orgId }),
+    });
+    const body = (await res.json()) as {
+      token?: string;
+      detail?: string;
+      errors?: { field: string; message: string }[];
+    };
     if (res.ok && body.token) return { token: body.token };
     const field = body.errors?.[0];
     return { error: field ? `${field.field} ${field.message}` : (body.detail ?? `HTTP ${res.status}`) };

@@ -7,12 +7,19 @@ export function maskSecret(value: string): string {
 }
 
 /** The demo agent's printout of a key set, secrets masked. */
-export function keySetLines(keySet: AgentKeySet, orgId: string | undefined, hash: string | undefined, source?: string): string[] {
+export function keySetLines(
+  keySet: AgentKeySet,
+  orgId: string | undefined,
+  hash: string | undefined,
+  source?: string,
+): string[] {
   const lines: string[] = [];
   const out = (line = '') => lines.push(line);
   const creds = [...keySet.credentials.values()];
-  out(`org ${orgId ?? '?'} · epoch ${keySet.epoch} · v${keySet.version} · ${creds.length} credential${creds.length === 1 ? '' : 's'}` +
-    `${hash ? ` · hash ${hash.slice(0, 12)}` : ''}${source ? ` (from ${source})` : ''}`);
+  out(
+    `org ${orgId ?? '?'} · epoch ${keySet.epoch} · v${keySet.version} · ${creds.length} credential${creds.length === 1 ? '' : 's'}` +
+      `${hash ? ` · hash ${hash.slice(0, 12)}` : ''}${source ? ` (from ${source})` : ''}`,
+  );
   if (creds.length === 0) out('  (no credentials)');
   // Known sections in the UI's order, then any provider this build does not know (a newer server), kept and shown.
   const unknown = [...new Set(creds.map((c) => c.provider).filter((p) => !isProviderId(p)))].sort();
@@ -32,7 +39,9 @@ function credentialLines(c: AgentCredential): string[] {
   const out = (line: string) => lines.push(line);
   out(`    ${c.label || '(no label)'}  [${c.id}]`);
   const spec = isProviderId(c.provider) ? PROVIDERS[c.provider].fields : [];
-  const names = [...new Set([...spec.map((f) => f.name), ...Object.keys(c.fields).sort(), ...Object.keys(c.secrets).sort()])];
+  const names = [
+    ...new Set([...spec.map((f) => f.name), ...Object.keys(c.fields).sort(), ...Object.keys(c.secrets).sort()]),
+  ];
   const width = Math.max(...names.map((n) => n.length));
   for (const name of names) {
     const secret = c.secrets[name]?.value ?? (spec.find((f) => f.name === name)?.secret ? c.fields[name] : undefined);

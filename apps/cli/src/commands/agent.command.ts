@@ -26,15 +26,26 @@ function printKeySet(keySet: AgentKeySet, orgId: string | undefined, hash: strin
 export const agentCommand = new Command('agent')
   .description('Run a demo agent: print the live key set (secrets masked) and reprint it on every change')
   .option('--url <url>', 'server base URL (the /agents namespace is appended)', 'http://127.0.0.1:8080')
-  .option('--token <jwt>', 'agent token, e.g. from `keystream token --role member --device laptop-1` (default: $KEYSTREAM_AGENT_TOKEN)')
-  .option('--cache <file>', `keep the key set here, mode 0600 (AES-256-GCM when $${CACHE_KEY_ENV} holds 32 base64 bytes)`)
+  .option(
+    '--token <jwt>',
+    'agent token, e.g. from `keystream token --role member --device laptop-1` (default: $KEYSTREAM_AGENT_TOKEN)',
+  )
+  .option(
+    '--cache <file>',
+    `keep the key set here, mode 0600 (AES-256-GCM when $${CACHE_KEY_ENV} holds 32 base64 bytes)`,
+  )
   .option('--once', 'exit 0 once the key set confirmed by the server is printed', false)
   .action((opts: AgentOptions) => runAgent(opts));
 
 function runAgent(opts: AgentOptions): Promise<void> {
   const token = opts.token ?? process.env.KEYSTREAM_AGENT_TOKEN;
   if (!token) throw new CliError('--token <jwt> (or KEYSTREAM_AGENT_TOKEN) is required', 2);
-  const agent = new KeystreamAgent({ url: opts.url, token, cache: opts.cache ? { path: opts.cache, encryptionKey: cacheKey() } : undefined, logger: cliLogger });
+  const agent = new KeystreamAgent({
+    url: opts.url,
+    token,
+    cache: opts.cache ? { path: opts.cache, encryptionKey: cacheKey() } : undefined,
+    logger: cliLogger,
+  });
   return new Promise<void>((resolve, reject) => {
     let done = false;
     const finish = (failure?: CliError) => {
@@ -108,7 +119,8 @@ function cacheKey(): Buffer | undefined {
   const raw = process.env[CACHE_KEY_ENV];
   if (!raw) return undefined;
   const key = Buffer.from(raw, 'base64');
-  if (key.length !== 32) throw new CliError(`${CACHE_KEY_ENV} must be 32 bytes, base64-encoded (e.g. openssl rand -base64 32)`, 2);
+  if (key.length !== 32)
+    throw new CliError(`${CACHE_KEY_ENV} must be 32 bytes, base64-encoded (e.g. openssl rand -base64 32)`, 2);
   return key;
 }
 

@@ -12,12 +12,18 @@ const int = (v: string) => {
 export function redact(e: LogEnvelope): LogEnvelope {
   const data = e.data as { secrets?: Record<string, SealedSecret | null> };
   if (!data.secrets) return e;
-  const secrets = Object.fromEntries(Object.entries(data.secrets).map(([k, s]) => [k, s === null ? null : { fingerprint: s.fingerprint, last4: s.last4 }]));
+  const secrets = Object.fromEntries(
+    Object.entries(data.secrets).map(([k, s]) => [
+      k,
+      s === null ? null : { fingerprint: s.fingerprint, last4: s.last4 },
+    ]),
+  );
   return { ...e, data: { ...e.data, secrets } } as LogEnvelope;
 }
 
 function line(e: LogEnvelope): string {
-  if (isTombstone(e)) return `v${e.version}\t${e.occurredAt}\t${e.type}\t-\t-\t-\tby ${e.actor.userId}\t(events 1-${e.data.lastVersion} purged, ${e.data.shreddedKeys} keys shredded)`;
+  if (isTombstone(e))
+    return `v${e.version}\t${e.occurredAt}\t${e.type}\t-\t-\t-\tby ${e.actor.userId}\t(events 1-${e.data.lastVersion} purged, ${e.data.shreddedKeys} keys shredded)`;
   const d = e.data as { credentialId: string; provider: string; label?: string };
   const batch = e.batch ? ` batch ${e.batch.id.slice(0, 8)}/${e.batch.size}` : '';
   return `v${e.version}\t${e.occurredAt}\t${e.type}\t${d.provider}\t${d.label ?? ''}\t${d.credentialId}\tby ${e.actor.userId}${batch}`;
@@ -61,4 +67,7 @@ const inspect = new Command('inspect')
     });
   });
 
-export const eventsCommand = new Command('events').description('Inspect the event log').addCommand(tail).addCommand(inspect);
+export const eventsCommand = new Command('events')
+  .description('Inspect the event log')
+  .addCommand(tail)
+  .addCommand(inspect);

@@ -52,7 +52,9 @@ export async function rotateKek(
   }
   const seconds = (Date.now() - start) / 1000;
   const remaining = from.length > 0 ? await dataKeys.countUnder(ds.manager, from) : 0;
-  const foreign = (await dataKeys.countDataKeysNotUnder(ds.manager, kms.currentKeyId)) - (from.length > 0 ? await dataKeys.countDataKeysUnder(ds, from) : 0);
+  const foreign =
+    (await dataKeys.countDataKeysNotUnder(ds.manager, kms.currentKeyId)) -
+    (from.length > 0 ? await dataKeys.countDataKeysUnder(ds, from) : 0);
   return { rewrapped, seconds, rate: rewrapped / Math.max(0.001, seconds), remaining, foreign };
 }
 
@@ -62,11 +64,15 @@ const keysRotateKek = new Command('rotate-kek')
   )
   .addOption(new Option('--batch <n>', 'keys per transaction').default(200).argParser((v) => Number(v)))
   .action(async (opts: { batch: number }) => {
-    if (!Number.isInteger(opts.batch) || opts.batch < 1 || opts.batch > 10_000) throw new CliError('--batch must be an integer 1-10000', 2);
+    if (!Number.isInteger(opts.batch) || opts.batch < 1 || opts.batch > 10_000)
+      throw new CliError('--batch must be an integer 1-10000', 2);
     const cfg = config();
     const kms = new LocalKmsAdapter(cfg.masterKey, cfg.previousMasterKeys ?? []);
     const from = kms.keyIds.filter((id) => id !== kms.currentKeyId);
-    if (from.length === 0) process.stderr.write('warning: KEYSTREAM_PREVIOUS_MASTER_KEYS is empty: there is no old key-encryption key to rotate from\n');
+    if (from.length === 0)
+      process.stderr.write(
+        'warning: KEYSTREAM_PREVIOUS_MASTER_KEYS is empty: there is no old key-encryption key to rotate from\n',
+      );
     await withDatabase(cfg, async (ds) => {
       const total = from.length > 0 ? await dataKeys.countUnder(ds.manager, from) : 0;
       process.stderr.write(`rotating ${total} key(s) to ${kms.currentKeyId}\n`);
@@ -81,12 +87,25 @@ const keysRotateKek = new Command('rotate-kek')
       try {
         const r = await rotateKek(ds, kms, from, { batch: opts.batch, progress, signal });
         progress.done();
-        process.stdout.write(`rewrapped ${r.rewrapped} key(s) in ${r.seconds.toFixed(1)} s (${Math.round(r.rate)} keys/s); ${r.remaining} not under ${kms.currentKeyId}\n`);
-        if (r.remaining > 0) throw new CliError(`${r.remaining} key(s) still under an old key-encryption key (interrupted, or written meanwhile by a process without the new key): rerun`, 1);
-        if (r.foreign > 0) throw new CliError(`${r.foreign} data key(s) are wrapped under a key-encryption key that is neither KEYSTREAM_MASTER_KEY nor in KEYSTREAM_PREVIOUS_MASTER_KEYS`, 1);
+        process.stdout.write(
+          `rewrapped ${r.rewrapped} key(s) in ${r.seconds.toFixed(1)} s (${Math.round(r.rate)} keys/s); ${r.remaining} not under ${kms.currentKeyId}\n`,
+        );
+        if (r.remaining > 0)
+          throw new CliError(
+            `${r.remaining} key(s) still under an old key-encryption key (interrupted, or written meanwhile by a process without the new key): rerun`,
+            1,
+          );
+        if (r.foreign > 0)
+          throw new CliError(
+            `${r.foreign} data key(s) are wrapped under a key-encryption key that is neither KEYSTREAM_MASTER_KEY nor in KEYSTREAM_PREVIOUS_MASTER_KEYS`,
+            1,
+          );
       } catch (e) {
         if ((e as { code?: string }).code === 'key_unwrap_failed') {
-          throw new CliError(`${(e as Error).message}: put the master key it was wrapped under in KEYSTREAM_PREVIOUS_MASTER_KEYS`, 78);
+          throw new CliError(
+            `${(e as Error).message}: put the master key it was wrapped under in KEYSTREAM_PREVIOUS_MASTER_KEYS`,
+            78,
+          );
         }
         throw e;
       } finally {

@@ -10,7 +10,8 @@ const EXIT_NOT_FOUND = 3;
 const EXIT_DELETED = 4;
 
 function orgArg(value: string): string {
-  if (!isValidOrgId(value)) throw new InvalidArgumentError('must be 2-63 lowercase letters, digits or dashes, starting with a letter or digit');
+  if (!isValidOrgId(value))
+    throw new InvalidArgumentError('must be 2-63 lowercase letters, digits or dashes, starting with a letter or digit');
   return value;
 }
 
@@ -27,7 +28,11 @@ async function lifecycle<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (e) {
     if (e instanceof OrgNotFoundError) throw new CliError(`no organization ${e.orgId}`, EXIT_NOT_FOUND);
-    if (e instanceof OrgDeletedError) throw new CliError(`organization ${e.orgId} was deleted${e.deletedAt ? ` at ${e.deletedAt}` : ''}; its id is never reused`, EXIT_DELETED);
+    if (e instanceof OrgDeletedError)
+      throw new CliError(
+        `organization ${e.orgId} was deleted${e.deletedAt ? ` at ${e.deletedAt}` : ''}; its id is never reused`,
+        EXIT_DELETED,
+      );
     throw e;
   }
 }
@@ -37,8 +42,14 @@ const create = new Command('create')
   .argument('<org>', 'organization id', orgArg)
   .option('--json', 'print JSON')
   .action(async (orgId: string, opts: { json?: boolean }) => {
-    const { org, created } = await lifecycle(() => withDatabase(config(), (ds) => ds.transaction((m) => organizations.create(m, orgId, actor(), 'cli'))));
-    print(!!opts.json, { ...org, created }, `${created ? 'created' : 'exists'} ${org.orgId} (created ${org.createdAt})`);
+    const { org, created } = await lifecycle(() =>
+      withDatabase(config(), (ds) => ds.transaction((m) => organizations.create(m, orgId, actor(), 'cli'))),
+    );
+    print(
+      !!opts.json,
+      { ...org, created },
+      `${created ? 'created' : 'exists'} ${org.orgId} (created ${org.createdAt})`,
+    );
   });
 
 const list = new Command('list')
@@ -46,7 +57,11 @@ const list = new Command('list')
   .option('--json', 'print one JSON object per line')
   .action(async (opts: { json?: boolean }) => {
     await withDatabase(config(), async (ds) => {
-      for (let after: string | undefined, page: OrgView[]; (page = await organizations.list(ds, after, 500)).length > 0; after = page[page.length - 1].orgId) {
+      for (
+        let after: string | undefined, page: OrgView[];
+        (page = await organizations.list(ds, after, 500)).length > 0;
+        after = page[page.length - 1].orgId
+      ) {
         for (const o of page) print(!!opts.json, o, `${o.orgId}\tcreated ${o.createdAt}`);
       }
     });
@@ -68,17 +83,26 @@ const remove = new Command('delete')
   .option('--yes', 'confirm: the organization and every secret of it become unrecoverable')
   .option('--json', 'print JSON')
   .action(async (orgId: string, opts: { yes?: boolean; json?: boolean }) => {
-    if (!opts.yes) throw new CliError(`deleting ${orgId} destroys every key of it for good; run again with --yes to confirm`, 2);
+    if (!opts.yes)
+      throw new CliError(`deleting ${orgId} destroys every key of it for good; run again with --yes to confirm`, 2);
     const cfg = config();
     // Distributed: the tombstone goes to the outbox with the deletion; a command-api's relay publishes it to Kafka.
     const publish = cfg.mode === 'distributed' ? writeOutbox : undefined;
-    const d = await lifecycle(() => withDatabase(cfg, (ds) => ds.transaction((m) => organizations.delete(m, orgId, actor(), publish))));
+    const d = await lifecycle(() =>
+      withDatabase(cfg, (ds) => ds.transaction((m) => organizations.delete(m, orgId, actor(), publish))),
+    );
     const { tombstone, ...shown } = d;
-    print(!!opts.json, { ...shown, tombstoneVersion: tombstone.version }, `deleted ${d.orgId} at ${d.deletedAt}: ${d.shreddedKeys} keys shredded, events 1-${d.lastVersion} purged (tombstone v${tombstone.version}; on Kafka they stay, undecryptable)`);
+    print(
+      !!opts.json,
+      { ...shown, tombstoneVersion: tombstone.version },
+      `deleted ${d.orgId} at ${d.deletedAt}: ${d.shreddedKeys} keys shredded, events 1-${d.lastVersion} purged (tombstone v${tombstone.version}; on Kafka they stay, undecryptable)`,
+    );
   });
 
 export const orgsCommand = new Command('orgs')
-  .description('Organizations: create, list, show, delete (operators; needs database access like the other admin commands)')
+  .description(
+    'Organizations: create, list, show, delete (operators; needs database access like the other admin commands)',
+  )
   .addCommand(create)
   .addCommand(list)
   .addCommand(show)

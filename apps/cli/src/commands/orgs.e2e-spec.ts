@@ -13,7 +13,12 @@ describe('keystream orgs create|list|show|delete (built CLI, real Postgres, a ru
   let ds: DataSource;
   let api: AppProcess;
   const cliEnv = (): NodeJS.ProcessEnv => {
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: process.env.DATABASE_URL, KEYSTREAM_MASTER_KEY: TEST_MASTER_KEY_BASE64, AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: process.env.DATABASE_URL,
+      KEYSTREAM_MASTER_KEY: TEST_MASTER_KEY_BASE64,
+      AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks',
+    };
     delete env.KAFKA_BROKERS;
     delete env.AUTH_JWT_SECRET;
     return env;
@@ -22,7 +27,11 @@ describe('keystream orgs create|list|show|delete (built CLI, real Postgres, a ru
 
   beforeAll(async () => {
     ds = await openDatabase({ url: process.env.DATABASE_URL!, poolSize: 2 });
-    const env: NodeJS.ProcessEnv = { ...process.env, KEYSTREAM_MASTER_KEY: TEST_MASTER_KEY_BASE64, AUTH_JWT_SECRET: jwt };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      KEYSTREAM_MASTER_KEY: TEST_MASTER_KEY_BASE64,
+      AUTH_JWT_SECRET: jwt,
+    };
     delete env.KAFKA_BROKERS; // embedded mode on the test database
     api = await AppProcess.start('command-api', ENTRY.commandApi, env);
   }, 90_000);
@@ -41,7 +50,12 @@ describe('keystream orgs create|list|show|delete (built CLI, real Postgres, a ru
     expect(again.out).toMatch(new RegExp(`^exists ${orgId} \\(created `));
     const list = await cli('orgs', 'list', '--json');
     expect(list.code).toBe(0);
-    expect(list.out.trim().split('\n').map((l) => JSON.parse(l).orgId)).toContain(orgId);
+    expect(
+      list.out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).orgId),
+    ).toContain(orgId);
     const show = await cli('orgs', 'show', orgId);
     expect(show.code).toBe(0);
     expect(JSON.parse(show.out)).toMatchObject({ orgId, status: 'active' });
@@ -56,10 +70,17 @@ describe('keystream orgs create|list|show|delete (built CLI, real Postgres, a ru
     const issued = await runCli(env, 'token', '--role', 'operator', '--user', 'ops-dev');
     expect(issued.code).toBe(0);
     const ops = issued.out.trim();
-    expect(JSON.parse(Buffer.from(ops.split('.')[1], 'base64url').toString())).toMatchObject({ sub: 'ops-dev', role: 'operator' });
+    expect(JSON.parse(Buffer.from(ops.split('.')[1], 'base64url').toString())).toMatchObject({
+      sub: 'ops-dev',
+      role: 'operator',
+    });
     expect(JSON.parse(Buffer.from(ops.split('.')[1], 'base64url').toString()).org).toBeUndefined();
     const orgId = newOrgId('devops');
-    const res = await fetch(`${api.url}/v1/orgs`, { method: 'POST', headers: { Authorization: `Bearer ${ops}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ orgId }) });
+    const res = await fetch(`${api.url}/v1/orgs`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ops}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ orgId }),
+    });
     expect(res.status).toBe(201);
     expect((await runCli(env, 'token', '--role', 'admin')).code).toBe(2); // an admin token needs its org
   });
@@ -73,12 +94,22 @@ describe('keystream orgs create|list|show|delete (built CLI, real Postgres, a ru
     expect(await cli('orgs', 'delete', ghost, '--yes')).toMatchObject({ code: 3 });
   });
 
-  it('deletes only with --yes; the running server\'s agents get session.revoked org_deleted; the id stays a tombstone', async () => {
+  it("deletes only with --yes; the running server's agents get session.revoked org_deleted; the id stays a tombstone", async () => {
     const orgId = newOrgId('clidel');
     expect((await cli('orgs', 'create', orgId)).code).toBe(0);
     const admin = await issueDevToken(Buffer.from(jwt), { userId: 'admin', orgId, role: 'admin', ttlSeconds: 900 });
-    const member = await issueDevToken(Buffer.from(jwt), { userId: 'm', orgId, role: 'member', deviceId: 'd1', ttlSeconds: 900 });
-    const r = await fetch(`${api.url}/v1/orgs/${orgId}/credentials`, { method: 'POST', headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ provider: 'gemini', label: 'G', apiKey: FAKE.gemini }) });
+    const member = await issueDevToken(Buffer.from(jwt), {
+      userId: 'm',
+      orgId,
+      role: 'member',
+      deviceId: 'd1',
+      ttlSeconds: 900,
+    });
+    const r = await fetch(`${api.url}/v1/orgs/${orgId}/credentials`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ provider: 'gemini', label: 'G', apiKey: FAKE.gemini }),
+    });
     expect(r.status).toBe(201);
     const agent = await AgentProbe.connect(api.url, { token: member });
     try {
@@ -101,7 +132,10 @@ describe('keystream orgs create|list|show|delete (built CLI, real Postgres, a ru
     const show = await cli('orgs', 'show', orgId);
     expect(show.code).toBe(4);
     expect(JSON.parse(show.out)).toMatchObject({ orgId, status: 'deleted' });
-    for (const args of [['delete', orgId, '--yes'], ['create', orgId]]) {
+    for (const args of [
+      ['delete', orgId, '--yes'],
+      ['create', orgId],
+    ]) {
       const res = await cli('orgs', ...args);
       expect(res.code).toBe(4);
       expect(res.err).toContain(`organization ${orgId} was deleted`);
@@ -114,11 +148,20 @@ describe('keystream orgs create|list|show|delete (built CLI, real Postgres, a ru
     // The org's stream is its tombstone now: shown by `events`, with no secret material.
     const tail = await cli('events', 'tail', '--org', orgId);
     expect(tail.code).toBe(0);
-    expect(tail.out.trim().split('\n')).toEqual([expect.stringMatching(/^v2\t\S+\tOrganizationDeleted\t.*events 1-1 purged, 2 keys shredded/)]);
+    expect(tail.out.trim().split('\n')).toEqual([
+      expect.stringMatching(/^v2\t\S+\tOrganizationDeleted\t.*events 1-1 purged, 2 keys shredded/),
+    ]);
     const inspect = await cli('events', 'inspect', '--org', orgId, '--version', '2');
-    expect(JSON.parse(inspect.out)).toMatchObject({ type: 'OrganizationDeleted', orgId, version: 2, data: { shreddedKeys: 2, lastVersion: 1 } });
+    expect(JSON.parse(inspect.out)).toMatchObject({
+      type: 'OrganizationDeleted',
+      orgId,
+      version: 2,
+      data: { shreddedKeys: 2, lastVersion: 1 },
+    });
     expect((await cli('events', 'inspect', '--org', orgId, '--version', '1')).code).toBe(3);
-    const after = await fetch(`${api.url}/v1/orgs/${orgId}/credentials`, { headers: { Authorization: `Bearer ${admin}` } });
+    const after = await fetch(`${api.url}/v1/orgs/${orgId}/credentials`, {
+      headers: { Authorization: `Bearer ${admin}` },
+    });
     expect(after.status).toBe(410);
   });
 });

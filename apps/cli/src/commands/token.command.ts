@@ -27,19 +27,29 @@ export const tokenCommand = new Command('token')
   .description('Issue a development token (embedded/dev only) and register its organization; prints the token')
   .option('--org <orgId>', 'organization id (required unless --role operator)', orgId)
   .option('--user <userId>', 'subject (user id)', 'dev-admin')
-  .option('--role <role>', 'admin, member, or operator (manages organizations; no org)', (v) => {
-    if (v !== 'admin' && v !== 'member' && v !== 'operator') throw new InvalidArgumentError('must be admin, member or operator');
-    return v;
-  }, 'admin')
+  .option(
+    '--role <role>',
+    'admin, member, or operator (manages organizations; no org)',
+    (v) => {
+      if (v !== 'admin' && v !== 'member' && v !== 'operator')
+        throw new InvalidArgumentError('must be admin, member or operator');
+      return v;
+    },
+    'admin',
+  )
   .option('--device <deviceId>', 'device id claim (for agents)')
   .option('--ttl <duration>', 'lifetime, e.g. 15m, 12h, 7d', ttl, 12 * 3600)
   .option('--no-register', 'do not create the organization if missing')
   .action(async (opts: TokenOptions) => {
     const cfg = config();
     if (!cfg.auth.jwtSecret || (cfg.mode !== 'embedded' && !process.env.KEYSTREAM_ALLOW_DEV_TOKENS)) {
-      throw new CliError('keystream token issues development tokens in embedded mode only (or with KEYSTREAM_ALLOW_DEV_TOKENS=1 and AUTH_JWT_SECRET)', 2);
+      throw new CliError(
+        'keystream token issues development tokens in embedded mode only (or with KEYSTREAM_ALLOW_DEV_TOKENS=1 and AUTH_JWT_SECRET)',
+        2,
+      );
     }
-    if (opts.role !== 'operator' && !opts.org) throw new CliError("required option '--org <orgId>' not specified (only an operator token has no org)", 2);
+    if (opts.role !== 'operator' && !opts.org)
+      throw new CliError("required option '--org <orgId>' not specified (only an operator token has no org)", 2);
     if (opts.register && opts.role !== 'operator') {
       const created = await withDatabase(cfg, (ds) => ds.transaction((m) => orgStreams.ensureOrg(m, opts.org!)));
       if (created) process.stderr.write(`registered organization ${opts.org}\n`);

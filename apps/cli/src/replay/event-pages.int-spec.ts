@@ -5,8 +5,24 @@ import { eventRows, openDatabase, organizations } from '@keystream/persistence';
 import { newOrgId } from '@keystream/testing';
 import { readAllPipelined } from './event-pages';
 
-const sealed = { alg: 'A256GCM', keyId: 'fake-key', iv: 'aXY=', ciphertext: 'RkFLRQ==', tag: 'dGFn', fingerprint: 'fp-fake', last4: 'FAKE' } as const;
-const base = (orgId: string, version: number) => ({ eventId: randomUUID(), schemaVersion: 1, orgId, version, occurredAt: new Date().toISOString(), actor: { userId: 'admin' }, commandId: randomUUID() });
+const sealed = {
+  alg: 'A256GCM',
+  keyId: 'fake-key',
+  iv: 'aXY=',
+  ciphertext: 'RkFLRQ==',
+  tag: 'dGFn',
+  fingerprint: 'fp-fake',
+  last4: 'FAKE',
+} as const;
+const base = (orgId: string, version: number) => ({
+  eventId: randomUUID(),
+  schemaVersion: 1,
+  orgId,
+  version,
+  occurredAt: new Date().toISOString(),
+  actor: { userId: 'admin' },
+  commandId: randomUUID(),
+});
 
 /** The replay's page reader against the project's reference reader (TypeORM, eventRows.readAll), on real Postgres. */
 describe('readAllPipelined (replay reader, real Postgres)', () => {
@@ -20,9 +36,32 @@ describe('readAllPipelined (replay reader, real Postgres)', () => {
     for (const o of [a, gone]) await ds.transaction((m) => organizations.create(m, o, 'ops', 'operator'));
     const batch = { id: randomUUID(), size: 2 };
     const events: LogEnvelope[] = [
-      ...Array.from({ length: 23 }, (_, i): EventEnvelope => ({ ...base(a, i + 1), type: 'CredentialAdded', data: { credentialId: randomUUID(), provider: 'gemini', label: `L${i}`, fields: { region: 'eu' }, secrets: { apiKey: sealed } } })),
-      { ...base(a, 24), batch, type: 'CredentialEdited', data: { credentialId: randomUUID(), provider: 'gemini', label: 'tab\there "quoted"' } },
-      { ...base(a, 25), batch, type: 'CredentialRemoved', data: { credentialId: randomUUID(), provider: 'gemini', label: 'L0' } },
+      ...Array.from(
+        { length: 23 },
+        (_, i): EventEnvelope => ({
+          ...base(a, i + 1),
+          type: 'CredentialAdded',
+          data: {
+            credentialId: randomUUID(),
+            provider: 'gemini',
+            label: `L${i}`,
+            fields: { region: 'eu' },
+            secrets: { apiKey: sealed },
+          },
+        }),
+      ),
+      {
+        ...base(a, 24),
+        batch,
+        type: 'CredentialEdited',
+        data: { credentialId: randomUUID(), provider: 'gemini', label: 'tab\there "quoted"' },
+      },
+      {
+        ...base(a, 25),
+        batch,
+        type: 'CredentialRemoved',
+        data: { credentialId: randomUUID(), provider: 'gemini', label: 'L0' },
+      },
       { ...base(gone, 1), type: 'OrganizationDeleted', data: { deletedBy: 'ops', shreddedKeys: 0, lastVersion: 0 } },
     ];
     await ds.transaction(async (m) => {
@@ -50,6 +89,14 @@ describe('readAllPipelined (replay reader, real Postgres)', () => {
 
   it('a fold that throws ends the read with its error and leaves no page unsettled', async () => {
     const boom = new Error('fold failed');
-    await expect(readAllPipelined(ds, () => { throw boom; }, 2)).rejects.toBe(boom);
+    await expect(
+      readAllPipelined(
+        ds,
+        () => {
+          throw boom;
+        },
+        2,
+      ),
+    ).rejects.toBe(boom);
   });
 });

@@ -21,13 +21,25 @@ interface Row {
 
 // Plain SQL (no entity hydration) with the envelope's own field names (ORDER BY names the column: the alias is text); the timestamp is formatted by Postgres the way
 // Date#toISOString writes it, so no Date is built per event. Tombstones are no key-set change: left out by the server.
-const pageSql = (rows: number) => `SELECT position::text AS position, event_id AS "eventId", type, schema_version AS "schemaVersion", org_id AS "orgId",
+const pageSql = (
+  rows: number,
+) => `SELECT position::text AS position, event_id AS "eventId", type, schema_version AS "schemaVersion", org_id AS "orgId",
     version, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "occurredAt", actor_user_id AS "actorUserId",
     command_id AS "commandId", batch_id AS "batchId", batch_size AS "batchSize", data
   FROM events WHERE position > $1 AND position <= $2 AND type <> 'OrganizationDeleted' ORDER BY events.position LIMIT ${rows}`;
 
 function envelope(r: Row): EventEnvelope {
-  const e = { eventId: r.eventId, type: r.type, schemaVersion: r.schemaVersion, orgId: r.orgId, version: r.version, occurredAt: r.occurredAt, actor: { userId: r.actorUserId }, commandId: r.commandId, data: r.data };
+  const e = {
+    eventId: r.eventId,
+    type: r.type,
+    schemaVersion: r.schemaVersion,
+    orgId: r.orgId,
+    version: r.version,
+    occurredAt: r.occurredAt,
+    actor: { userId: r.actorUserId },
+    commandId: r.commandId,
+    data: r.data,
+  };
   // A row of the events table: its type and data were written together, so the pair is one member of the union.
   return (r.batchId ? { ...e, batch: { id: r.batchId, size: r.batchSize ?? 1 } } : e) as EventEnvelope;
 }
@@ -36,7 +48,11 @@ function envelope(r: Row): EventEnvelope {
  * Every credential event of the events table up to its stable horizon, in position order, handed over page by page.
  * The next page is requested before the current one is handed over, so Postgres reads and sends it while we fold.
  */
-export async function readAllPipelined(ds: DataSource, onEvent: (e: EventEnvelope) => void, pageRows = PAGE_ROWS): Promise<void> {
+export async function readAllPipelined(
+  ds: DataSource,
+  onEvent: (e: EventEnvelope) => void,
+  pageRows = PAGE_ROWS,
+): Promise<void> {
   const horizon = await eventRows.stableHorizon(ds.manager);
   const sql = pageSql(pageRows);
   const page = (after: string): Promise<Row[]> => ds.query(sql, [after, horizon]);

@@ -19,7 +19,14 @@ export interface LogSource {
 export function postgresSource(ds: DataSource, orgId?: string): LogSource {
   return {
     name: 'postgres events table',
-    total: async () => Number((await ds.query<{ n: string }[]>(`SELECT count(*) AS n FROM events WHERE $1::text IS NULL OR org_id = $1`, [orgId ?? null]))[0].n),
+    total: async () =>
+      Number(
+        (
+          await ds.query<{ n: string }[]>(`SELECT count(*) AS n FROM events WHERE $1::text IS NULL OR org_id = $1`, [
+            orgId ?? null,
+          ])
+        )[0].n,
+      ),
     read: async (onEvent) => {
       if (orgId) {
         let after = 0;
@@ -42,15 +49,18 @@ export function kafkaSource(settings: KafkaSettings, orgId?: string): LogSource 
   const kafka = createKafka(settings);
   const topic = settings.topic!;
   const ends = () =>
-    firstContact(settings, (async () => {
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        return await admin.fetchTopicOffsets(topic);
-      } finally {
-        await admin.disconnect();
-      }
-    })());
+    firstContact(
+      settings,
+      (async () => {
+        const admin = kafka.admin();
+        await admin.connect();
+        try {
+          return await admin.fetchTopicOffsets(topic);
+        } finally {
+          await admin.disconnect();
+        }
+      })(),
+    );
   return {
     name: `kafka topic ${topic}`,
     total: async () => (await ends()).reduce((n, p) => n + Number(p.high) - Number(p.low), 0),
@@ -62,17 +72,20 @@ export function kafkaSource(settings: KafkaSettings, orgId?: string): LogSource 
       let finish: () => void = () => undefined;
       const finished = new Promise<void>((r) => (finish = r));
       // A throwaway group: replay never moves the projector's or a gateway's position.
-      const consumer = await log.consume({ groupId: `keystream-replay-${randomUUID()}`, fromBeginning: true }, async (records) => {
-        for (const r of records) {
-          const high = target.get(r.partition)!;
-          if (BigInt(r.offset) >= high) continue;
-          if (r.envelope) {
-            if ((!orgId || r.envelope.orgId === orgId) && !isTombstone(r.envelope)) onEvent(r.envelope);
-          } else onPoison(r.error ?? 'unreadable');
-          if (BigInt(r.offset) + 1n >= high) done.add(r.partition);
-        }
-        if (done.size === target.size) finish();
-      });
+      const consumer = await log.consume(
+        { groupId: `keystream-replay-${randomUUID()}`, fromBeginning: true },
+        async (records) => {
+          for (const r of records) {
+            const high = target.get(r.partition)!;
+            if (BigInt(r.offset) >= high) continue;
+            if (r.envelope) {
+              if ((!orgId || r.envelope.orgId === orgId) && !isTombstone(r.envelope)) onEvent(r.envelope);
+            } else onPoison(r.error ?? 'unreadable');
+            if (BigInt(r.offset) + 1n >= high) done.add(r.partition);
+          }
+          if (done.size === target.size) finish();
+        },
+      );
       await finished;
       await consumer.stop();
       await log.close();

@@ -5,7 +5,12 @@ export class Progress {
   count = 0;
 
   /** `total` may be set later (a count running alongside the work); the ETA shows once it is known. */
-  constructor(private readonly label: string, public total: number, private readonly out: NodeJS.WriteStream = process.stderr, private readonly unit = 'events') {}
+  constructor(
+    private readonly label: string,
+    public total: number,
+    private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly unit = 'events',
+  ) {}
 
   tick(n = 1): void {
     this.count += n;

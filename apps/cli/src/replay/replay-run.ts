@@ -36,11 +36,17 @@ export async function replayScope(ds: DataSource, s: ReplayScope): Promise<Set<s
 }
 
 /** Reads the log into memory (the orgs in scope) and compares with the live projection. Writes nothing. */
-export async function rebuildAndCompare(cfg: KeystreamConfig, ds: DataSource, opts: ReplayScope): Promise<ReplayResult & { scope?: Set<string> }> {
+export async function rebuildAndCompare(
+  cfg: KeystreamConfig,
+  ds: DataSource,
+  opts: ReplayScope,
+): Promise<ReplayResult & { scope?: Set<string> }> {
   const useKafka = (opts.source ?? (cfg.kafkaBrokers ? 'kafka' : 'postgres')) === 'kafka';
   if (useKafka && !cfg.kafkaBrokers) throw new Error('--source kafka needs KAFKA_BROKERS');
   const scope = await replayScope(ds, opts);
-  const source: LogSource = useKafka ? kafkaSource({ brokers: cfg.kafkaBrokers!, clientId: 'keystream-replay', ...cfg.kafka }, opts.org) : postgresSource(ds, opts.org);
+  const source: LogSource = useKafka
+    ? kafkaSource({ brokers: cfg.kafkaBrokers!, clientId: 'keystream-replay', ...cfg.kafka }, opts.org)
+    : postgresSource(ds, opts.org);
   const { rebuild, poison, rate } = await foldLog(source, scope);
   // A deleted org's log is ciphertext without keys and its projection was shredded: never rebuilt, never cut over.
   const deleted = await organizations.deletedIds(ds);
@@ -53,7 +59,10 @@ export async function rebuildAndCompare(cfg: KeystreamConfig, ds: DataSource, op
  * Reads the whole source into a rebuild of the orgs in scope. The count behind the progress line runs alongside the
  * read (on its own connection) instead of before it: on a large log it is a scan of its own.
  */
-export async function foldLog(source: LogSource, scope?: ReadonlySet<string>): Promise<{ rebuild: KeySetRebuild; poison: number; rate: number }> {
+export async function foldLog(
+  source: LogSource,
+  scope?: ReadonlySet<string>,
+): Promise<{ rebuild: KeySetRebuild; poison: number; rate: number }> {
   const progress = new Progress(`replay from ${source.name}`, 0);
   const rebuild = new KeySetRebuild(scope);
   let poison = 0;
@@ -82,6 +91,8 @@ export function printDiffs(diffs: readonly OrgDiff[], out: (line: string) => voi
   for (const d of diffs) {
     const live = d.live ? `v${d.live.version} ${d.live.hash.slice(0, 12)}` : 'missing';
     const gap = d.gapAt !== undefined ? ` (the log has a gap at version ${d.gapAt})` : '';
-    out(`  ${d.orgId}: live ${live} ≠ rebuilt v${d.rebuilt.version} ${d.rebuilt.hash.slice(0, 12)}${gap}; credentials: ${d.credentials.join(', ') || '-'}`);
+    out(
+      `  ${d.orgId}: live ${live} ≠ rebuilt v${d.rebuilt.version} ${d.rebuilt.hash.slice(0, 12)}${gap}; credentials: ${d.credentials.join(', ') || '-'}`,
+    );
   }
 }

@@ -8,7 +8,11 @@ import { AgentProbe, AppProcess, ENTRY, FAKE, newOrgId, runCli, TEST_MASTER_KEY_
 /** keystream replay / verify / events, as an SRE runs them, against a running API and its agents. */
 describe('keystream replay, verify and events (built CLI, real Postgres)', () => {
   const secret = randomBytes(32).toString('hex');
-  const env: NodeJS.ProcessEnv = { ...process.env, KEYSTREAM_MASTER_KEY: TEST_MASTER_KEY_BASE64, AUTH_JWT_SECRET: secret };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KEYSTREAM_MASTER_KEY: TEST_MASTER_KEY_BASE64,
+    AUTH_JWT_SECRET: secret,
+  };
   delete env.KAFKA_BROKERS; // embedded mode against the test Postgres: the log is the events table
   let ds: DataSource;
   let api: AppProcess;
@@ -17,8 +21,13 @@ describe('keystream replay, verify and events (built CLI, real Postgres)', () =>
 
   const cli = (...args: string[]) => runCli(env, ...args);
   const http = (method: string, path: string, body?: object) =>
-    fetch(`${api.url}/v1/orgs/${orgId}/credentials${path}`, { method, headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' }, body: body && JSON.stringify(body) });
-  const liveRow = async () => (await ds.query('SELECT epoch, version, hash FROM key_sets WHERE org_id = $1', [orgId]))[0];
+    fetch(`${api.url}/v1/orgs/${orgId}/credentials${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
+      body: body && JSON.stringify(body),
+    });
+  const liveRow = async () =>
+    (await ds.query('SELECT epoch, version, hash FROM key_sets WHERE org_id = $1', [orgId]))[0];
 
   beforeAll(async () => {
     ds = await openDatabase({ url: process.env.DATABASE_URL!, poolSize: 3 });
@@ -26,7 +35,9 @@ describe('keystream replay, verify and events (built CLI, real Postgres)', () =>
     orgId = newOrgId('replay');
     await ds.transaction((m) => orgStreams.ensureOrg(m, orgId));
     admin = await issueDevToken(Buffer.from(secret), { userId: 'sre', orgId, role: 'admin', ttlSeconds: 600 });
-    const added = (await (await http('POST', '', { provider: 'openai', label: 'Prod', apiKey: FAKE.openai })).json()) as { credential: { id: string } };
+    const added = (await (
+      await http('POST', '', { provider: 'openai', label: 'Prod', apiKey: FAKE.openai })
+    ).json()) as { credential: { id: string } };
     const changes = Array.from({ length: 40 }, (_, i) => ({ op: 'edit', id: added.credential.id, label: `Prod ${i}` }));
     expect((await http('POST', ':batch', { changes })).status).toBe(200);
     expect((await http('POST', '', { provider: 'gemini', label: 'G', apiKey: FAKE.gemini })).status).toBe(201);
@@ -59,13 +70,23 @@ describe('keystream replay, verify and events (built CLI, real Postgres)', () =>
   it('--cutover --force gives one named org a new epoch although its projection is equal; --force alone or without --org is refused', async () => {
     const before = await liveRow();
     const plain = await cli('replay', '--org', orgId, '--cutover');
-    expect({ code: plain.code, cut: plain.out.includes('cut over 0 org(s)'), row: await liveRow() }).toEqual({ code: 0, cut: true, row: before });
+    expect({ code: plain.code, cut: plain.out.includes('cut over 0 org(s)'), row: await liveRow() }).toEqual({
+      code: 0,
+      cut: true,
+      row: before,
+    });
     const forced = await cli('replay', '--org', orgId, '--cutover', '--force');
     expect({ code: forced.code, cut: forced.out.includes('cut over 1 org(s)') }).toEqual({ code: 0, cut: true });
     expect(await liveRow()).toEqual({ ...before, epoch: before.epoch + 1 });
-    for (const args of [['--org', orgId, '--force'], ['--cutover', '--force']]) {
+    for (const args of [
+      ['--org', orgId, '--force'],
+      ['--cutover', '--force'],
+    ]) {
       const refused = await cli('replay', ...args);
-      expect({ code: refused.code, err: refused.err }).toEqual({ code: 2, err: expect.stringContaining('--force needs --cutover and --org') });
+      expect({ code: refused.code, err: refused.err }).toEqual({
+        code: 2,
+        err: expect.stringContaining('--force needs --cutover and --org'),
+      });
     }
     expect(await liveRow()).toEqual({ ...before, epoch: before.epoch + 1 });
   });
@@ -73,26 +94,47 @@ describe('keystream replay, verify and events (built CLI, real Postgres)', () =>
   it('events tail and inspect show metadata and never a secret', async () => {
     const tail = await cli('events', 'tail', '--org', orgId, '--from-version', '40');
     expect(tail.code).toBe(0);
-    expect(tail.out.trim().split('\n').map((l) => l.split('\t')[0])).toEqual(['v41', 'v42']);
+    expect(
+      tail.out
+        .trim()
+        .split('\n')
+        .map((l) => l.split('\t')[0]),
+    ).toEqual(['v41', 'v42']);
     const inspect = await cli('events', 'inspect', '--org', orgId, '--version', '1');
-    expect(JSON.parse(inspect.out)).toMatchObject({ version: 1, type: 'CredentialAdded', actor: { userId: 'sre' }, data: { secrets: { apiKey: { last4: '0001' } } } });
+    expect(JSON.parse(inspect.out)).toMatchObject({
+      version: 1,
+      type: 'CredentialAdded',
+      actor: { userId: 'sre' },
+      data: { secrets: { apiKey: { last4: '0001' } } },
+    });
     expect(inspect.out).not.toContain(FAKE.openai);
     expect(inspect.out).not.toContain('ciphertext');
     expect((await cli('events', 'inspect', '--org', orgId, '--version', '999')).code).toBe(3);
   });
 
   it('verify fails on a tampered row; dry-run and an interrupted replay change nothing; a rerun gives the same result; cutover repairs, bumps the epoch and agents converge by snapshot', async () => {
-    const agent = await AgentProbe.connect(api.url, { token: await issueDevToken(Buffer.from(secret), { userId: 'm', orgId, role: 'member', ttlSeconds: 600 }) });
+    const agent = await AgentProbe.connect(api.url, {
+      token: await issueDevToken(Buffer.from(secret), { userId: 'm', orgId, role: 'member', ttlSeconds: 600 }),
+    });
     try {
       await agent.until(() => agent.keySet?.version === 42);
       const before = await liveRow();
-      await ds.query(`UPDATE key_set_credentials SET label = 'tampered' WHERE org_id = $1 AND provider = 'gemini'`, [orgId]);
+      await ds.query(`UPDATE key_set_credentials SET label = 'tampered' WHERE org_id = $1 AND provider = 'gemini'`, [
+        orgId,
+      ]);
       const v = await cli('verify', '--org', orgId);
       expect(v.code).toBe(1);
       expect(v.out).toContain(`${orgId}:`);
 
       expect((await cli('replay', '--org', orgId, '--dry-run')).code).toBe(0);
-      expect((await ds.query(`SELECT count(*)::int AS n FROM key_set_credentials WHERE org_id = $1 AND label = 'tampered'`, [orgId]))[0].n).toBe(1);
+      expect(
+        (
+          await ds.query(
+            `SELECT count(*)::int AS n FROM key_set_credentials WHERE org_id = $1 AND label = 'tampered'`,
+            [orgId],
+          )
+        )[0].n,
+      ).toBe(1);
 
       const interrupted = spawn(process.execPath, [ENTRY.cli, 'replay', '--org', orgId], { env, stdio: 'ignore' });
       setTimeout(() => interrupted.kill('SIGKILL'), 50);

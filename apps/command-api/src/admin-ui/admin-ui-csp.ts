@@ -51,7 +51,9 @@ export class AdminUiCsp {
     if (!this.issuer) return ADMIN_UI_CSP;
     if (this.settled) return this.settled;
     const issuer = this.issuer;
-    this.pending ??= fetch(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(3000) })
+    this.pending ??= fetch(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, {
+      signal: AbortSignal.timeout(3000),
+    })
       .then(async (res) => {
         if (!res.ok) throw new Error(`discovery answered ${res.status}`);
         return (this.settled = adminUiCsp(providerOrigins(issuer, (await res.json()) as Record<string, unknown>)));

@@ -20,7 +20,10 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 /** dist/admin-ui, seen from the built server (dist/apps/command-api/src/admin-ui) or from the sources (ts-jest, ts-node). */
 function uiDir(): string | undefined {
-  const candidates = [resolve(__dirname, '..', '..', '..', '..', 'admin-ui'), resolve(__dirname, '..', '..', '..', '..', 'dist', 'admin-ui')];
+  const candidates = [
+    resolve(__dirname, '..', '..', '..', '..', 'admin-ui'),
+    resolve(__dirname, '..', '..', '..', '..', 'dist', 'admin-ui'),
+  ];
   return candidates.find((d) => existsSync(join(d, 'index.html')));
 }
 
@@ -60,7 +63,8 @@ export class AdminUiController {
     } catch {
       return notFound(req, res, 'not_found', 'No such file');
     }
-    if (rel.includes('\0') || rel.split(/[\\/]/).some((s) => s === '..' || s.startsWith('.'))) return notFound(req, res, 'not_found', 'No such file');
+    if (rel.includes('\0') || rel.split(/[\\/]/).some((s) => s === '..' || s.startsWith('.')))
+      return notFound(req, res, 'not_found', 'No such file');
     const file = resolve(dir, rel);
     const isFile = file.startsWith(dir + sep) && existsSync(file) && statSync(file).isFile();
     if (!isFile && /\.[A-Za-z0-9]+$/.test(rel)) return notFound(req, res, 'not_found', 'No such file');
@@ -75,5 +79,8 @@ export class AdminUiController {
 }
 
 function notFound(req: Request, res: Response, code: string, detail: string): void {
-  res.status(404).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify({ ...problem(404, code, 'Not found', detail), instance: req.originalUrl.split('?')[0] }));
+  res
+    .status(404)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(JSON.stringify({ ...problem(404, code, 'Not found', detail), instance: req.originalUrl.split('?')[0] }));
 }

@@ -13,7 +13,16 @@ describe('admin UI over HTTP: /admin static files and If-None-Match polling (rea
   beforeAll(async () => {
     // `npm test` builds it (pretest); a lone run of this spec builds the UI bundle if it is missing.
     if (!existsSync(join(ROOT, 'dist', 'admin-ui', 'index.html'))) {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join(ROOT, 'apps', 'admin-ui', 'vite.config.ts')], { cwd: ROOT, stdio: 'inherit' });
+      execFileSync(
+        process.execPath,
+        [
+          join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'),
+          'build',
+          '--config',
+          join(ROOT, 'apps', 'admin-ui', 'vite.config.ts'),
+        ],
+        { cwd: ROOT, stdio: 'inherit' },
+      );
     }
     t = await startTestApp();
   }, 120_000);
@@ -61,7 +70,12 @@ describe('admin UI over HTTP: /admin static files and If-None-Match polling (rea
     await list().set('If-None-Match', '"7", "0"').expect(304);
     await list().set('If-None-Match', '*').expect(304);
 
-    await t.http().post(`/v1/orgs/${orgId}/credentials`).set('Authorization', `Bearer ${admin}`).send({ provider: 'gemini', label: 'G', apiKey: FAKE.gemini }).expect(201);
+    await t
+      .http()
+      .post(`/v1/orgs/${orgId}/credentials`)
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ provider: 'gemini', label: 'G', apiKey: FAKE.gemini })
+      .expect(201);
     const moved = await list().set('If-None-Match', '"0"').expect(200);
     expect(moved.headers.etag).toBe('"1"');
     expect(moved.body.version).toBe(1);
@@ -73,6 +87,11 @@ describe('admin UI over HTTP: /admin static files and If-None-Match polling (rea
     const a = await t.org();
     const b = await t.org();
     await t.http().get(`/v1/orgs/${a.orgId}/credentials`).set('If-None-Match', '"0"').expect(401);
-    await t.http().get(`/v1/orgs/${a.orgId}/credentials`).set('Authorization', `Bearer ${b.admin}`).set('If-None-Match', '"0"').expect(403);
+    await t
+      .http()
+      .get(`/v1/orgs/${a.orgId}/credentials`)
+      .set('Authorization', `Bearer ${b.admin}`)
+      .set('If-None-Match', '"0"')
+      .expect(403);
   });
 });

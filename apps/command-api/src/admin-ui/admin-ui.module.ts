@@ -8,6 +8,13 @@ import { developmentSignIn, UiSessionController } from './ui-session.controller'
 @Module({})
 export class AdminUiModule {
   static register(config: KeystreamConfig): DynamicModule {
-    return { module: AdminUiModule, controllers: [AdminUiController, UiSessionController, ...(developmentSignIn(config) ? [DevSignInController] : [])] };
+    return {
+      module: AdminUiModule,
+      controllers: [
+        AdminUiController,
+        UiSessionController,
+        ...(developmentSignIn(config) ? [DevSignInController] : []),
+      ],
+    };
   }
 }

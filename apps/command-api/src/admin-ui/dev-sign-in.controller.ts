@@ -26,7 +26,8 @@ export interface Caller {
  */
 export function fromThisMachine(c: Caller): boolean {
   if (!LOOPBACK.has(c.remoteAddress ?? '')) return false;
-  if (c.headers['x-forwarded-for'] !== undefined || c.headers.forwarded !== undefined || c.headers.via !== undefined) return false;
+  if (c.headers['x-forwarded-for'] !== undefined || c.headers.forwarded !== undefined || c.headers.via !== undefined)
+    return false;
   const host = typeof c.headers.host === 'string' ? c.headers.host.toLowerCase().replace(/:\d+$/, '') : '';
   return LOCAL_HOSTS.has(host);
 }
@@ -42,24 +43,47 @@ export function fromThisMachine(c: Caller): boolean {
 @ApiExcludeController()
 @Controller('ui')
 export class DevSignInController {
-  constructor(@Inject(CONFIG) private readonly config: KeystreamConfig, @Inject(DATA_SOURCE) private readonly ds: DataSource) {}
+  constructor(
+    @Inject(CONFIG) private readonly config: KeystreamConfig,
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+  ) {}
 
   @Public()
   @Post('dev-sign-in')
   @HttpCode(200)
   async signIn(@Req() req: Request, @Body() body: unknown) {
-    if (!developmentSignIn(this.config)) throw new AuthError('forbidden', 'the development sign-in exists in embedded mode without an identity provider only');
+    if (!developmentSignIn(this.config))
+      throw new AuthError(
+        'forbidden',
+        'the development sign-in exists in embedded mode without an identity provider only',
+      );
     if (!fromThisMachine({ remoteAddress: req.socket.remoteAddress, headers: req.headers })) {
-      throw new AuthError('forbidden', 'the development sign-in answers requests from this machine only (http://127.0.0.1 or http://localhost, no proxy)');
+      throw new AuthError(
+        'forbidden',
+        'the development sign-in answers requests from this machine only (http://127.0.0.1 or http://localhost, no proxy)',
+      );
     }
-    if (!req.is('application/json')) throw badRequest('unsupported_body', 'Send a JSON body', [{ field: 'body', code: 'invalid_type', message: 'must be application/json' }]);
+    if (!req.is('application/json'))
+      throw badRequest('unsupported_body', 'Send a JSON body', [
+        { field: 'body', code: 'invalid_type', message: 'must be application/json' },
+      ]);
     const orgId = (body as { orgId?: unknown } | undefined)?.orgId;
     if (typeof orgId !== 'string' || !isValidOrgId(orgId)) {
-      throw badRequest('validation_failed', 'The organization id is not valid', [{ field: 'orgId', code: 'invalid_format', message: 'must be 2-63 lowercase letters, digits or dashes' }]);
+      throw badRequest('validation_failed', 'The organization id is not valid', [
+        { field: 'orgId', code: 'invalid_format', message: 'must be 2-63 lowercase letters, digits or dashes' },
+      ]);
     }
     await this.ds.transaction((m) => orgStreams.ensureOrg(m, orgId));
     const { issuer, audience } = this.config.auth;
-    const token = await issueDevToken(this.config.auth.jwtSecret!, { userId: 'dev-admin', orgId, role: 'admin', ttlSeconds: TTL_SECONDS, issuer, audience, rules: this.config.auth });
+    const token = await issueDevToken(this.config.auth.jwtSecret!, {
+      userId: 'dev-admin',
+      orgId,
+      role: 'admin',
+      ttlSeconds: TTL_SECONDS,
+      issuer,
+      audience,
+      rules: this.config.auth,
+    });
     return { token, orgId, expiresIn: TTL_SECONDS };
   }
 }

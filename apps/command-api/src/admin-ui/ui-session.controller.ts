@@ -6,7 +6,10 @@ import { CurrentPrincipal, Public } from '../http/auth.guard';
 import { CONFIG } from '../tokens';
 
 /** How the admin UI signs in: at the OpenID issuer, with the one-click development sign-in, or by pasting a token. */
-export type UiSignIn = { readonly signIn: 'oidc'; readonly issuer: string; readonly clientId: string; readonly scopes: string } | { readonly signIn: 'development' } | { readonly signIn: 'token' };
+export type UiSignIn =
+  | { readonly signIn: 'oidc'; readonly issuer: string; readonly clientId: string; readonly scopes: string }
+  | { readonly signIn: 'development' }
+  | { readonly signIn: 'token' };
 
 /** The development sign-in exists only in embedded mode with the data dir's own secret and no identity provider configured. */
 export function developmentSignIn(config: KeystreamConfig): boolean {

@@ -48,16 +48,32 @@ describe('agent protocol, distributed (two gateways, Kafka, projector lag, gatew
   it('keeps every socket strictly ordered, gapless and repeat-free across gateways, projector lag and a gateway restart', async () => {
     const initialSeed = Number(process.env.KS_PROTOCOL_SEED ?? 7); // a failure names its seed: rerun with KS_PROTOCOL_SEED
     let seed = initialSeed;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const api = await start('command-api', ENTRY.commandApi);
     const gateways = await Promise.all([start('gateway-1', ENTRY.gateway), start('gateway-2', ENTRY.gateway)]);
-    const orgs = await Promise.all([1, 2, 3].map(async () => {
-      const orgId = newOrgId('proto');
-      await ds.transaction((m) => orgStreams.ensureOrg(m, orgId));
-      return { orgId, admin: await issueDevToken(Buffer.from(jwtSecretText), { userId: 'admin', orgId, role: 'admin', ttlSeconds: 900 }) };
-    }));
+    const orgs = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const orgId = newOrgId('proto');
+        await ds.transaction((m) => orgStreams.ensureOrg(m, orgId));
+        return {
+          orgId,
+          admin: await issueDevToken(Buffer.from(jwtSecretText), {
+            userId: 'admin',
+            orgId,
+            role: 'admin',
+            ttlSeconds: 900,
+          }),
+        };
+      }),
+    );
     const connect = async (o: { orgId: string }, n: number, gw: AppProcess, held?: Held) => {
-      const token = await issueDevToken(Buffer.from(jwtSecretText), { userId: `u${n}`, orgId: o.orgId, role: 'member', deviceId: `d${n}`, ttlSeconds: 900 });
+      const token = await issueDevToken(Buffer.from(jwtSecretText), {
+        userId: `u${n}`,
+        orgId: o.orgId,
+        role: 'member',
+        deviceId: `d${n}`,
+        ttlSeconds: 900,
+      });
       const resume = held && { resume: { epoch: held.epoch, version: held.version } };
       const copy = held && { epoch: held.epoch, version: held.version, creds: new Map(held.creds) };
       const a = new StrictAgent(gw.url, o.orgId, { token, protocol: 2, ...resume }, copy, `${o.orgId}/d${n}`);
@@ -73,16 +89,31 @@ describe('agent protocol, distributed (two gateways, Kafka, projector lag, gatew
     const save = async (o: (typeof orgs)[number]) => {
       const pool = ids.get(o.orgId)!;
       const headers = { Authorization: `Bearer ${o.admin}`, 'Content-Type': 'application/json' };
-      const fresh = () => ({ provider: ['gemini', 'anthropic'][label % 2], apiKey: label % 2 ? FAKE.anthropic : FAKE.gemini, label: `Zürich ${label++}` });
+      const fresh = () => ({
+        provider: ['gemini', 'anthropic'][label % 2],
+        apiKey: label % 2 ? FAKE.anthropic : FAKE.gemini,
+        label: `Zürich ${label++}`,
+      });
       if (pool.length < 2 || rnd() < 0.5) {
-        const r = await fetch(`${api.url}/v1/orgs/${o.orgId}/credentials`, { method: 'POST', headers, body: JSON.stringify(fresh()) });
+        const r = await fetch(`${api.url}/v1/orgs/${o.orgId}/credentials`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(fresh()),
+        });
         expect(r.status).toBe(201);
         pool.push(((await r.json()) as { credential: { id: string } }).credential.id);
         return;
       }
       const removed = pool.splice(Math.floor(rnd() * pool.length), 1)[0];
-      const changes = [{ op: 'add', ...fresh() }, { op: 'remove', id: removed }];
-      const r = await fetch(`${api.url}/v1/orgs/${o.orgId}/credentials:batch`, { method: 'POST', headers, body: JSON.stringify({ changes }) });
+      const changes = [
+        { op: 'add', ...fresh() },
+        { op: 'remove', id: removed },
+      ];
+      const r = await fetch(`${api.url}/v1/orgs/${o.orgId}/credentials:batch`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ changes }),
+      });
       expect(r.status).toBe(200);
       pool.push(((await r.json()) as { credentials: { id: string }[] }).credentials[0].id);
     };
@@ -104,17 +135,23 @@ describe('agent protocol, distributed (two gateways, Kafka, projector lag, gatew
       const i = Math.floor(rnd() * live.length);
       if (rnd() < 0.15) await hop(i, gateways[Math.floor(rnd() * 2)]);
       // eslint-disable-next-line no-dupe-else-if -- a second, independent draw of rnd(), not the same condition
-      else if (rnd() < 0.15 && live[i].agent.socket.connected && live[i].agent.held) expect((await live[i].agent.resync()).ok).toBe(true);
+      else if (rnd() < 0.15 && live[i].agent.socket.connected && live[i].agent.held)
+        expect((await live[i].agent.resync()).ok).toBe(true);
       if (k === 20) {
         await gateways[0].kill('SIGTERM');
         await gateways[0].start();
-        for (let j = 0; j < live.length; j++) if (!live[j].agent.socket.connected) await hop(j, gateways[Math.floor(rnd() * 2)]);
+        for (let j = 0; j < live.length; j++)
+          if (!live[j].agent.socket.connected) await hop(j, gateways[Math.floor(rnd() * 2)]);
       }
     }
     await projector;
     for (const o of orgs) {
-      const head = async () => (await ds.query('SELECT version, hash FROM key_sets WHERE org_id = $1', [o.orgId]))[0] as { version: number; hash: string } | undefined;
-      const logHead = (await ds.query('SELECT max(version)::int AS v FROM events WHERE org_id = $1', [o.orgId]))[0].v as number;
+      const head = async () =>
+        (await ds.query('SELECT version, hash FROM key_sets WHERE org_id = $1', [o.orgId]))[0] as
+          | { version: number; hash: string }
+          | undefined;
+      const logHead = (await ds.query('SELECT max(version)::int AS v FROM events WHERE org_id = $1', [o.orgId]))[0]
+        .v as number;
       await until(`projection of ${o.orgId} at ${logHead}`, async () => (await head())?.version === logHead);
       const { hash } = (await head())!;
       for (const { agent } of live.filter((l) => l.org === o)) {
@@ -123,6 +160,9 @@ describe('agent protocol, distributed (two gateways, Kafka, projector lag, gatew
         expect([...agent.held!.creds.keys()].sort()).toEqual([...ids.get(o.orgId)!].sort());
       }
     }
-    expect({ seed: initialSeed, violations: agents.flatMap((a) => a.violations) }).toEqual({ seed: initialSeed, violations: [] });
+    expect({ seed: initialSeed, violations: agents.flatMap((a) => a.violations) }).toEqual({
+      seed: initialSeed,
+      violations: [],
+    });
   }, 240_000);
 });

@@ -14,7 +14,12 @@ describe('agent gateway: sessions and bad input', () => {
   afterAll(() => t.close());
 
   const add = (orgId: string, admin: string, label: string) =>
-    t.http().post(`/v1/orgs/${orgId}/credentials`).set('Authorization', `Bearer ${admin}`).send({ ...oneOfEach()[1], label }).expect(201);
+    t
+      .http()
+      .post(`/v1/orgs/${orgId}/credentials`)
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ ...oneOfEach()[1], label })
+      .expect(201);
   async function connect(auth: Record<string, unknown>): Promise<AgentProbe> {
     const p = await AgentProbe.connect(t.baseUrl, auth);
     probes.push(p);
@@ -25,12 +30,21 @@ describe('agent gateway: sessions and bad input', () => {
     const a = await t.org();
     expect((await AgentProbe.refused(t.baseUrl, {})).code).toBe('unauthorized');
     expect((await AgentProbe.refused(t.baseUrl, { token: 'not.a.jwt' })).code).toBe('unauthorized');
-    const forged = await issueDevToken(randomBytes(32), { userId: 'x', orgId: a.orgId, role: 'member', ttlSeconds: 60 });
+    const forged = await issueDevToken(randomBytes(32), {
+      userId: 'x',
+      orgId: a.orgId,
+      role: 'member',
+      ttlSeconds: 60,
+    });
     expect((await AgentProbe.refused(t.baseUrl, { token: forged })).code).toBe('unauthorized');
-    expect((await AgentProbe.refused(t.baseUrl, { token: await t.token(a.orgId, 'member', { ttlSeconds: -5 }) })).code).toBe('token_expired');
+    expect(
+      (await AgentProbe.refused(t.baseUrl, { token: await t.token(a.orgId, 'member', { ttlSeconds: -5 }) })).code,
+    ).toBe('token_expired');
     const b = await t.org();
     expect((await AgentProbe.refused(t.baseUrl, { token: a.member, orgId: b.orgId })).code).toBe('forbidden');
-    expect((await AgentProbe.refused(t.baseUrl, { token: await t.token(newOrgId('ghost'), 'member') })).code).toBe('forbidden');
+    expect((await AgentProbe.refused(t.baseUrl, { token: await t.token(newOrgId('ghost'), 'member') })).code).toBe(
+      'forbidden',
+    );
   });
 
   it('ends a session when its token expires, within 2 s, and delivers nothing after', async () => {
@@ -53,13 +67,24 @@ describe('agent gateway: sessions and bad input', () => {
     const a = await t.org();
     const p = await connect({ token: a.member });
     await p.until(() => p.keySet !== undefined);
-    for (const bad of [null, 'x', { epoch: -1, version: 0, hash: 'a'.repeat(64) }, { epoch: 1, version: 0, hash: 'nope' }, { epoch: 1, version: 2 ** 31, hash: 'a'.repeat(64) }]) {
+    for (const bad of [
+      null,
+      'x',
+      { epoch: -1, version: 0, hash: 'a'.repeat(64) },
+      { epoch: 1, version: 0, hash: 'nope' },
+      { epoch: 1, version: 2 ** 31, hash: 'a'.repeat(64) },
+    ]) {
       const reply = await p.socket.emitWithAck(EVENTS.resync, bad);
       expect(reply).toMatchObject({ ok: false, error: { code: 'invalid_payload' } });
     }
-    expect(await p.socket.emitWithAck(EVENTS.ack, { epoch: 'one' })).toMatchObject({ ok: false, error: { code: 'invalid_payload' } });
+    expect(await p.socket.emitWithAck(EVENTS.ack, { epoch: 'one' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_payload' },
+    });
     // Unknown fields are ignored, never refused (docs/agent-protocol.md §7).
-    expect(await p.socket.emitWithAck(EVENTS.ack, { epoch: p.keySet!.epoch, version: 0, __proto__: 1, extra: 1 })).toEqual({ ok: true });
+    expect(
+      await p.socket.emitWithAck(EVENTS.ack, { epoch: p.keySet!.epoch, version: 0, __proto__: 1, extra: 1 }),
+    ).toEqual({ ok: true });
     await add(a.orgId, a.admin, 'still flowing');
     await p.until(() => p.keySet?.version === 1);
     expect(p.socket.connected).toBe(true);
@@ -88,7 +113,13 @@ describe('agent gateway: sessions and bad input', () => {
     await add(a.orgId, a.admin, 'while down 1');
     await add(a.orgId, a.admin, 'while down 2');
     const back = await Promise.all(
-      agents.map((p) => AgentProbe.connect(t.baseUrl, { token: a.member, resume: { epoch: p.keySet!.epoch, version: p.keySet!.version }, hash: p.hash }, { keySet: p.keySet })),
+      agents.map((p) =>
+        AgentProbe.connect(
+          t.baseUrl,
+          { token: a.member, resume: { epoch: p.keySet!.epoch, version: p.keySet!.version }, hash: p.hash },
+          { keySet: p.keySet },
+        ),
+      ),
     );
     probes.push(...back);
     await Promise.all(back.map((p) => p.until(() => p.keySet?.version === 3)));

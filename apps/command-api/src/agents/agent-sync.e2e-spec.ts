@@ -10,13 +10,19 @@ describe('agent gateway: live sync', () => {
   afterEach(() => probes.splice(0).forEach((p) => p.close()));
   afterAll(() => t.close());
 
-  async function agent(orgId: string, n: number, extra: Record<string, unknown> = {}, opts: ProbeOptions = {}): Promise<AgentProbe> {
+  async function agent(
+    orgId: string,
+    n: number,
+    extra: Record<string, unknown> = {},
+    opts: ProbeOptions = {},
+  ): Promise<AgentProbe> {
     const token = await t.token(orgId, 'member', { userId: `u${n}`, deviceId: `dev-${n}` });
     const p = await AgentProbe.connect(t.baseUrl, { token, ...extra }, opts);
     probes.push(p);
     return p;
   }
-  const add = (orgId: string, admin: string, body: object) => t.http().post(`/v1/orgs/${orgId}/credentials`).set('Authorization', `Bearer ${admin}`).send(body).expect(201);
+  const add = (orgId: string, admin: string, body: object) =>
+    t.http().post(`/v1/orgs/${orgId}/credentials`).set('Authorization', `Bearer ${admin}`).send(body).expect(201);
 
   it('delivers every change of org A to each of its agents, in order, and nothing of org B', async () => {
     const a = await t.org();
@@ -35,7 +41,11 @@ describe('agent gateway: live sync', () => {
     }
     for (const p of agentsB) await p.until(() => p.keySet!.version === 1);
     expect(agentsB.every((p) => !JSON.stringify(p.messages).includes(a.orgId))).toBe(true);
-    const list = await t.http().get(`/v1/orgs/${a.orgId}/credentials`).set('Authorization', `Bearer ${a.admin}`).expect(200);
+    const list = await t
+      .http()
+      .get(`/v1/orgs/${a.orgId}/credentials`)
+      .set('Authorization', `Bearer ${a.admin}`)
+      .expect(200);
     const openai = agentsA[0].keySet!.credentials.get(list.body.sections[0].credentials[0].id)!;
     expect(openai.secrets.apiKey.value).toBe(FAKE.openai); // plaintext only here, to a member of the org
     expect(new Set(agentsA.map((p) => p.hash)).size).toBe(1);
@@ -46,7 +56,12 @@ describe('agent gateway: live sync', () => {
     const p = await agent(a.orgId, 1);
     await p.until(() => p.keySet !== undefined);
     const changes = oneOfEach().map((c) => ({ op: 'add', ...c }));
-    await t.http().post(`/v1/orgs/${a.orgId}/credentials:batch`).set('Authorization', `Bearer ${a.admin}`).send({ changes }).expect(200);
+    await t
+      .http()
+      .post(`/v1/orgs/${a.orgId}/credentials:batch`)
+      .set('Authorization', `Bearer ${a.admin}`)
+      .send({ changes })
+      .expect(200);
     await p.until(() => p.keySet!.version === 6);
     const msgs = p.of(EVENTS.changes) as ChangesMessage[];
     expect(msgs).toHaveLength(1);
@@ -67,7 +82,13 @@ describe('agent gateway: live sync', () => {
     await back.until(() => back.keySet!.version === 6);
     expect(back.of(EVENTS.snapshot)).toHaveLength(0);
     const msgs = back.of(EVENTS.changes) as ChangesMessage[];
-    expect(msgs.map((m) => [m.fromVersion, m.toVersion])).toEqual([[2, 2], [3, 3], [4, 4], [5, 5], [6, 6]]);
+    expect(msgs.map((m) => [m.fromVersion, m.toVersion])).toEqual([
+      [2, 2],
+      [3, 3],
+      [4, 4],
+      [5, 5],
+      [6, 6],
+    ]);
     const server = (await t.ds.query('SELECT hash FROM key_sets WHERE org_id = $1', [a.orgId]))[0].hash;
     expect(back.hash).toBe(server);
   });
@@ -102,10 +123,17 @@ describe('agent gateway: live sync', () => {
     const agents = await Promise.all([1, 2].map((n) => agent(a.orgId, n)));
     await add(a.orgId, a.admin, { ...oneOfEach()[1], label: 'x' });
     await Promise.all(agents.map((p) => p.until(() => p.keySet?.version === 1)));
-    let body: { version: number; summary: { total: number; upToDate: number }; devices: { deviceId: string; upToDate: boolean }[] } | undefined;
+    let body:
+      | {
+          version: number;
+          summary: { total: number; upToDate: number };
+          devices: { deviceId: string; upToDate: boolean }[];
+        }
+      | undefined;
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline) {
-      body = (await t.http().get(`/v1/orgs/${a.orgId}/devices`).set('Authorization', `Bearer ${a.admin}`).expect(200)).body;
+      body = (await t.http().get(`/v1/orgs/${a.orgId}/devices`).set('Authorization', `Bearer ${a.admin}`).expect(200))
+        .body;
       if (body!.summary.upToDate === 2) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -113,7 +141,11 @@ describe('agent gateway: live sync', () => {
     expect(body!.devices.map((d) => d.deviceId)).toEqual(['dev-1', 'dev-2']);
     await add(a.orgId, a.admin, { ...oneOfEach()[1], label: 'y' });
     agents.forEach((p) => p.close());
-    const after = await t.http().get(`/v1/orgs/${a.orgId}/devices`).set('Authorization', `Bearer ${a.admin}`).expect(200);
+    const after = await t
+      .http()
+      .get(`/v1/orgs/${a.orgId}/devices`)
+      .set('Authorization', `Bearer ${a.admin}`)
+      .expect(200);
     expect(after.body.version).toBe(2);
     await t.http().get(`/v1/orgs/${a.orgId}/devices`).set('Authorization', `Bearer ${a.member}`).expect(403);
   });

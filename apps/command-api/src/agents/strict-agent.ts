@@ -15,10 +15,19 @@ export interface Held {
 
 /** §5: SHA-256 of the canonical JSON text (rows by id; fields and secret fingerprints as sorted pairs). */
 export function canonicalHash(creds: Iterable<Json>): string {
-  const byKey = (a: unknown[], b: unknown[]) => (a[0] as string) < (b[0] as string) ? -1 : (a[0] as string) > (b[0] as string) ? 1 : 0;
+  const byKey = (a: unknown[], b: unknown[]) =>
+    (a[0] as string) < (b[0] as string) ? -1 : (a[0] as string) > (b[0] as string) ? 1 : 0;
   const rows = [...creds]
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .map((c) => [c.id, c.provider, c.label, Object.entries(c.fields ?? {}).sort(byKey), Object.entries(c.secrets ?? {}).map(([k, s]) => [k, (s as Json).fingerprint]).sort(byKey)]);
+    .map((c) => [
+      c.id,
+      c.provider,
+      c.label,
+      Object.entries(c.fields ?? {}).sort(byKey),
+      Object.entries(c.secrets ?? {})
+        .map(([k, s]) => [k, (s as Json).fingerprint])
+        .sort(byKey),
+    ]);
   return createHash('sha256').update(JSON.stringify(rows), 'utf8').digest('hex');
 }
 
@@ -38,13 +47,20 @@ export class StrictAgent {
   held?: Held;
   private first = true;
 
-  constructor(baseUrl: string, private readonly orgId: string, auth: Json, held?: Held, readonly name = 'agent') {
+  constructor(
+    baseUrl: string,
+    private readonly orgId: string,
+    auth: Json,
+    held?: Held,
+    readonly name = 'agent',
+  ) {
     this.held = held;
     this.socket = io(`${baseUrl}/agents`, { transports: ['websocket'], forceNew: true, reconnection: false, auth });
     this.socket.on('keys.snapshot', (m: Json) => this.onSnapshot(m));
     this.socket.on('keys.changes', (m: Json) => this.onChanges(m, !!auth.resume));
     this.socket.on('keys.insync', (m: Json) => this.onInSync(m));
-    for (const e of ['session.revoked', 'session.closed']) this.socket.on(e, (m: Json) => this.log.push({ event: e, body: m }));
+    for (const e of ['session.revoked', 'session.closed'])
+      this.socket.on(e, (m: Json) => this.log.push({ event: e, body: m }));
   }
 
   get hash(): string | undefined {
@@ -70,7 +86,9 @@ export class StrictAgent {
 
   resync(): Promise<Json> {
     const h = this.held!;
-    return this.socket.timeout(10_000).emitWithAck('keys.resync', { epoch: h.epoch, version: h.version, hash: canonicalHash(h.creds.values()) });
+    return this.socket
+      .timeout(10_000)
+      .emitWithAck('keys.resync', { epoch: h.epoch, version: h.version, hash: canonicalHash(h.creds.values()) });
   }
 
   private onSnapshot(m: Json): void {
@@ -78,7 +96,8 @@ export class StrictAgent {
     this.first = false;
     if (m.orgId !== this.orgId) this.violate(`snapshot of another org ${m.orgId}`);
     const creds = new Map<string, Json>(m.credentials.map((c: Json) => [c.id, c]));
-    if (canonicalHash(creds.values()) !== m.hash) this.violate(`snapshot at ${m.version}: its hash is not the hash of its credentials`);
+    if (canonicalHash(creds.values()) !== m.hash)
+      this.violate(`snapshot at ${m.version}: its hash is not the hash of its credentials`);
     this.held = { epoch: m.epoch, version: m.version, creds };
     this.ack();
   }
@@ -91,12 +110,20 @@ export class StrictAgent {
     if (m.orgId !== this.orgId) return this.violate(`changes of another org ${m.orgId}`);
     if (!h) return this.violate('changes with nothing held');
     if (m.epoch !== h.epoch) return this.violate(`changes of epoch ${m.epoch} while holding ${h.epoch}`);
-    if (m.fromVersion !== h.version + 1) return this.violate(`changes from ${m.fromVersion} while holding ${h.version} (${m.fromVersion <= h.version ? 'repeat' : 'gap'})`);
+    if (m.fromVersion !== h.version + 1)
+      return this.violate(
+        `changes from ${m.fromVersion} while holding ${h.version} (${m.fromVersion <= h.version ? 'repeat' : 'gap'})`,
+      );
     const versions = m.changes.map((c: Json) => c.version);
-    if (versions.some((v: number, i: number) => v !== m.fromVersion + i) || versions[versions.length - 1] !== m.toVersion) this.violate(`changes ${m.fromVersion}..${m.toVersion} not contiguous: ${versions}`);
+    if (
+      versions.some((v: number, i: number) => v !== m.fromVersion + i) ||
+      versions[versions.length - 1] !== m.toVersion
+    )
+      this.violate(`changes ${m.fromVersion}..${m.toVersion} not contiguous: ${versions}`);
     for (const c of m.changes) this.apply(h.creds, c);
     h.version = m.toVersion;
-    if (m.hash !== undefined && m.hash !== canonicalHash(h.creds.values())) this.violate(`hash differs after ${m.toVersion}`);
+    if (m.hash !== undefined && m.hash !== canonicalHash(h.creds.values()))
+      this.violate(`hash differs after ${m.toVersion}`);
     this.ack();
   }
 
@@ -104,15 +131,29 @@ export class StrictAgent {
     this.log.push({ event: 'keys.insync', body: m });
     this.first = false;
     const h = this.held;
-    if (!h || m.epoch !== h.epoch || m.version !== h.version || m.hash !== canonicalHash(h.creds.values())) this.violate(`in-sync at ${m.epoch}/${m.version} while holding ${h?.epoch}/${h?.version}`);
+    if (!h || m.epoch !== h.epoch || m.version !== h.version || m.hash !== canonicalHash(h.creds.values()))
+      this.violate(`in-sync at ${m.epoch}/${m.version} while holding ${h?.epoch}/${h?.version}`);
   }
 
   private apply(creds: Map<string, Json>, c: Json): void {
-    if (c.type === 'CredentialAdded') creds.set(c.credentialId, { id: c.credentialId, provider: c.provider, label: c.label, fields: c.fields ?? {}, secrets: c.secrets ?? {} });
+    if (c.type === 'CredentialAdded')
+      creds.set(c.credentialId, {
+        id: c.credentialId,
+        provider: c.provider,
+        label: c.label,
+        fields: c.fields ?? {},
+        secrets: c.secrets ?? {},
+      });
     else if (c.type === 'CredentialRemoved') creds.delete(c.credentialId);
     else if (c.type === 'CredentialEdited') {
       const cur = creds.get(c.credentialId);
-      if (cur) creds.set(c.credentialId, { ...cur, label: c.label ?? cur.label, fields: patch(cur.fields, c.fields), secrets: patch(cur.secrets, c.secrets) });
+      if (cur)
+        creds.set(c.credentialId, {
+          ...cur,
+          label: c.label ?? cur.label,
+          fields: patch(cur.fields, c.fields),
+          secrets: patch(cur.secrets, c.secrets),
+        });
     } // §7: an unknown type is skipped; the version still advances
   }
 

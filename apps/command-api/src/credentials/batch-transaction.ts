@@ -1,5 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { decide, DomainError, EVENT_SCHEMA_VERSION, EventEnvelope, evolve, KeySet, keySetHash, OrgNotFoundError, SaveCredentials } from '@keystream/credentials';
+import {
+  decide,
+  DomainError,
+  EVENT_SCHEMA_VERSION,
+  EventEnvelope,
+  evolve,
+  KeySet,
+  keySetHash,
+  OrgNotFoundError,
+  SaveCredentials,
+} from '@keystream/credentials';
 import { BatchWrites, commandBatches, outboxStatement, SqlClient } from '@keystream/persistence';
 import { ProjectionGapError } from '@keystream/projection';
 import { DecisionStateCache } from './decision-state.cache';
@@ -54,14 +64,24 @@ export class CommitUncertain extends Error {
  * COMMIT. A refused command (validation, 409, 412, …) refuses only itself. Outcomes are domain outcomes: the
  * transport builds its responses from them after the commit.
  */
-export async function decideAndCommit(client: SqlClient, items: readonly Submitted[], states: DecisionStateCache, target: CommitTarget, isServerError: (e: unknown) => boolean): Promise<Decided> {
+export async function decideAndCommit(
+  client: SqlClient,
+  items: readonly Submitted[],
+  states: DecisionStateCache,
+  target: CommitTarget,
+  isServerError: (e: unknown) => boolean,
+): Promise<Decided> {
   const orgIds = [...new Set(items.map((i) => i.cmd.orgId))];
-  const idemKeys = items.flatMap((i) => (i.cmd.idempotency ? [{ orgId: i.cmd.orgId, key: i.cmd.idempotency.key }] : []));
+  const idemKeys = items.flatMap((i) =>
+    i.cmd.idempotency ? [{ orgId: i.cmd.orgId, key: i.cmd.idempotency.key }] : [],
+  );
   // The cached states as of now (held here: an eviction meanwhile cannot take one away from this batch).
-  const cached = new Map(orgIds.flatMap((orgId) => {
-    const st = states.peek(orgId);
-    return st ? [[orgId, st] as const] : [];
-  }));
+  const cached = new Map(
+    orgIds.flatMap((orgId) => {
+      const st = states.peek(orgId);
+      return st ? [[orgId, st] as const] : [];
+    }),
+  );
   const known = [...cached].map(([orgId, st]) => ({ orgId, version: st.version }));
   const projection = target === 'projection';
   const start = await commandBatches.begin(client, orgIds, idemKeys, known, { projection });
@@ -69,7 +89,8 @@ export async function decideAndCommit(client: SqlClient, items: readonly Submitt
   for (const h of start.heads.values()) {
     // Loaded under the lock, or (not loaded because) cached at exactly the locked version.
     const st = start.states.get(h.orgId) ?? cached.get(h.orgId);
-    if (!st || st.version !== h.version) throw new Error(`decision state of ${h.orgId} at version ${h.version} neither loaded nor cached`);
+    if (!st || st.version !== h.version)
+      throw new Error(`decision state of ${h.orgId} at version ${h.version} neither loaded nor cached`);
     current.set(h.orgId, st);
     states.touch(h.orgId);
   }
@@ -97,7 +118,11 @@ export async function decideAndCommit(client: SqlClient, items: readonly Submitt
     }
     const verdict = idempotency ? ledger.check(orgId, idempotency) : { kind: 'new' as const };
     if (verdict.kind !== 'new') {
-      outcomes.push(verdict.kind === 'replay' ? { ok: true, value: verdict.outcome } : { ok: false, error: new IdempotencyKeyReusedError() });
+      outcomes.push(
+        verdict.kind === 'replay'
+          ? { ok: true, value: verdict.outcome }
+          : { ok: false, error: new IdempotencyKeyReusedError() },
+      );
       continue;
     }
     let envelopes: EventEnvelope[];
@@ -112,7 +137,12 @@ export async function decideAndCommit(client: SqlClient, items: readonly Submitt
     current.set(orgId, after);
     const outcome = saveOutcome(item.command.changes, after);
     if (idempotency) ledger.record(orgId, idempotency, outcome);
-    if (envelopes.length > 0) accepted.push({ item, events: envelopes, ...(projection ? { projected: { epoch: projected!.epoch, hash: keySetHash(after.credentials.values()) } } : {}) });
+    if (envelopes.length > 0)
+      accepted.push({
+        item,
+        events: envelopes,
+        ...(projection ? { projected: { epoch: projected!.epoch, hash: keySetHash(after.credentials.values()) } } : {}),
+      });
     outcomes.push({ ok: true, value: outcome });
   }
 
@@ -121,9 +151,16 @@ export async function decideAndCommit(client: SqlClient, items: readonly Submitt
   if (projection) {
     // Each org's last accepted save carries the hash of the key set the batch leaves.
     const last = new Map(accepted.map((a) => [a.item.cmd.orgId, a.projected!.hash]));
-    commit = commandBatches.commit(client, { ...writes, projection: writes.heads.map((h) => ({ ...h, hash: last.get(h.orgId)! })) });
+    commit = commandBatches.commit(client, {
+      ...writes,
+      projection: writes.heads.map((h) => ({ ...h, hash: last.get(h.orgId)! })),
+    });
   } else {
-    commit = commandBatches.commit(client, writes, accepted.length > 0 ? [outboxStatement(accepted.flatMap((a) => a.events))] : []);
+    commit = commandBatches.commit(
+      client,
+      writes,
+      accepted.length > 0 ? [outboxStatement(accepted.flatMap((a) => a.events))] : [],
+    );
   }
   await commit.catch((e: unknown) => {
     throw isServerError(e) ? e : new CommitUncertain(e);
@@ -152,7 +189,12 @@ function envelopesOf(cmd: SaveCredentials, events: ReturnType<typeof decide>, he
  * left them (those that existed before it are deleted first), new heads, and data keys — a credential added
  * and removed within the batch never stores its key, so no insert and delete of one row meet in one statement.
  */
-function batchWrites(accepted: readonly Accepted[], initial: ReadonlyMap<string, KeySet>, final: ReadonlyMap<string, KeySet>, idempotentResponses: readonly IdempotencyWrite[]): BatchWrites {
+function batchWrites(
+  accepted: readonly Accepted[],
+  initial: ReadonlyMap<string, KeySet>,
+  final: ReadonlyMap<string, KeySet>,
+  idempotentResponses: readonly IdempotencyWrite[],
+): BatchWrites {
   const touched = new Map<string, Set<string>>();
   const removed = new Set<string>();
   for (const a of accepted) {
@@ -180,7 +222,11 @@ function batchWrites(accepted: readonly Accepted[], initial: ReadonlyMap<string,
     stateRows,
     replacedRows,
     heads: [...touched.keys()].map((orgId) => ({ orgId, version: final.get(orgId)!.version })),
-    newDataKeys: accepted.flatMap((a) => a.item.newKeys.filter((k) => !removed.has(`${a.item.cmd.orgId}\u0000${k.credentialId}`)).map((k) => ({ orgId: a.item.cmd.orgId, credentialId: k.credentialId, wrapped: k.wrapped }))),
+    newDataKeys: accepted.flatMap((a) =>
+      a.item.newKeys
+        .filter((k) => !removed.has(`${a.item.cmd.orgId}\u0000${k.credentialId}`))
+        .map((k) => ({ orgId: a.item.cmd.orgId, credentialId: k.credentialId, wrapped: k.wrapped })),
+    ),
     // Every removed credential's key goes, even one this batch made a key for (that insert is skipped above): a key
     // committed meanwhile by another batch (a pre-envelope credential whose secret was edited) must not survive.
     shreddedDataKeys: [...removed].map((k) => {

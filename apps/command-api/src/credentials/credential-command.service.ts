@@ -3,14 +3,26 @@ import { DomainError, EventEnvelope, SaveCredentials } from '@keystream/credenti
 import { SecretVault } from '@keystream/crypto';
 import { InProcessChangeFeedAdapter } from '@keystream/event-log';
 import { metrics } from '@keystream/observability';
-import { commandBatches, DatabaseError, DataSource, isDatabaseUnavailable, isSessionEnded, pgPool } from '@keystream/persistence';
+import {
+  commandBatches,
+  DatabaseError,
+  DataSource,
+  isDatabaseUnavailable,
+  isSessionEnded,
+  pgPool,
+} from '@keystream/persistence';
 import { CHANGE_FEED, CLOCK, Clock, DATA_SOURCE, SECRET_VAULT } from '../tokens';
 import { Accepted, CommitTarget, CommitUncertain, Decided, decideAndCommit, Submitted } from './batch-transaction';
 import { DecisionStateCache } from './decision-state.cache';
 import { GroupCommitter, Outcome } from './group-commit';
 import { SaveCommand, SaveOutcome } from './save-command';
 import { sealChanges } from './secret-sealing';
-import { CommitOutcomeUnknownError, ConcurrentWriteError, DatabaseUnavailableError, OrgBusyError } from './write-errors';
+import {
+  CommitOutcomeUnknownError,
+  ConcurrentWriteError,
+  DatabaseUnavailableError,
+  OrgBusyError,
+} from './write-errors';
 
 export type { CommitTarget } from './batch-transaction';
 export const COMMIT_TARGET = Symbol('COMMIT_TARGET');
@@ -42,7 +54,11 @@ export class CredentialCommandService {
   private readonly states = new DecisionStateCache();
   private readonly committer = new GroupCommitter<Submitted, SaveOutcome>(
     (items) => this.commitBatch(items),
-    { ...GROUP_COMMIT, isolate: (e) => !(e instanceof CommitOutcomeUnknownError || e instanceof DatabaseUnavailableError), keyOf: (item: Submitted) => item.cmd.orgId },
+    {
+      ...GROUP_COMMIT,
+      isolate: (e) => !(e instanceof CommitOutcomeUnknownError || e instanceof DatabaseUnavailableError),
+      keyOf: (item: Submitted) => item.cmd.orgId,
+    },
     (n) => metrics.commandBatchSize.observe(n),
     (item) => new OrgBusyError(item.cmd.orgId),
   );
@@ -69,7 +85,13 @@ export class CredentialCommandService {
       const command: SaveCredentials = {
         changes,
         batch: cmd.batch,
-        metadata: { orgId: cmd.orgId, actor: cmd.actor, commandId: cmd.commandId, occurredAt: this.clock().toISOString(), expectedVersion: cmd.expectedVersion },
+        metadata: {
+          orgId: cmd.orgId,
+          actor: cmd.actor,
+          commandId: cmd.commandId,
+          occurredAt: this.clock().toISOString(),
+          expectedVersion: cmd.expectedVersion,
+        },
       };
       const outcome = await this.committer.submit({ cmd, command, newKeys });
       metrics.commands.inc({ outcome: 'ok' });
@@ -85,9 +107,11 @@ export class CredentialCommandService {
   /** One transaction for `items`: each gets its own outcome; a thrown error fails the transaction (the committer then retries them one by one). */
   private async commitBatch(items: readonly Submitted[]): Promise<Outcome<SaveOutcome>[]> {
     // A raw pooled connection (no ORM in the way): released, or destroyed when its state is unknown.
-    const client = await pgPool(this.ds).connect().catch((e: unknown) => {
-      throw isDatabaseUnavailable(e) ? new DatabaseUnavailableError() : e;
-    });
+    const client = await pgPool(this.ds)
+      .connect()
+      .catch((e: unknown) => {
+        throw isDatabaseUnavailable(e) ? new DatabaseUnavailableError() : e;
+      });
     let broken: Error | undefined;
     let decided: Decided;
     try {

@@ -20,13 +20,22 @@ export class CredentialQueryService {
    * A missing id is a 404 unless the caller's If-Match is stale, then it is a 412: the id may have been
    * removed by the write the caller has not seen. The head is read only on that error path.
    */
-  async providersOf(orgId: string, ids: readonly { id: string; field: string }[], expectedVersion?: number): Promise<Map<string, ProviderId>> {
+  async providersOf(
+    orgId: string,
+    ids: readonly { id: string; field: string }[],
+    expectedVersion?: number,
+  ): Promise<Map<string, ProviderId>> {
     if (ids.length === 0) return new Map();
-    const found = await readModel.credentialProviders(this.ds, orgId, ids.map((i) => i.id));
+    const found = await readModel.credentialProviders(
+      this.ds,
+      orgId,
+      ids.map((i) => i.id),
+    );
     const missing = ids.find((i) => !found.has(i.id));
     if (missing) {
       const head = await this.ds.transaction((m) => orgStreams.head(m, orgId)); // an unknown org is a 404 for the org, not the credential
-      if (expectedVersion !== undefined && head.version !== expectedVersion) throw new VersionConflictError(expectedVersion, head.version);
+      if (expectedVersion !== undefined && head.version !== expectedVersion)
+        throw new VersionConflictError(expectedVersion, head.version);
       throw new CredentialNotFoundError(missing.id, missing.field);
     }
     return found;

@@ -35,7 +35,8 @@ describe('credentials API (real Postgres, real HTTP)', () => {
     expect(bedrock.fields).toEqual({ accessKeyId: FAKE.awsAccessKeyId, region: 'us-east-1' });
     expect(Object.keys(bedrock.secrets)).toEqual(['secretAccessKey']);
     const text = JSON.stringify(list.body);
-    for (const secret of [FAKE.openai, FAKE.anthropic, FAKE.gemini, FAKE.awsSecret, FAKE.bedrockApiKey, FAKE.azure]) expect(text).not.toContain(secret);
+    for (const secret of [FAKE.openai, FAKE.anthropic, FAKE.gemini, FAKE.awsSecret, FAKE.bedrockApiKey, FAKE.azure])
+      expect(text).not.toContain(secret);
   });
 
   it('edits: an omitted secret stays unchanged, null clears an optional field, a new secret changes the fingerprint', async () => {
@@ -43,21 +44,42 @@ describe('credentials API (real Postgres, real HTTP)', () => {
     const auth = { Authorization: `Bearer ${admin}` };
     const added = await t.http().post(base(orgId)).set(auth).send(oneOfEach()[0]).expect(201);
     const { id, secrets } = added.body.credential;
-    const relabeled = await t.http().patch(`${base(orgId)}/${id}`).set(auth).send({ label: 'Production', organization: null }).expect(200);
+    const relabeled = await t
+      .http()
+      .patch(`${base(orgId)}/${id}`)
+      .set(auth)
+      .send({ label: 'Production', organization: null })
+      .expect(200);
     expect(relabeled.body.version).toBe(2);
     expect(relabeled.body.credential.label).toBe('Production');
     expect(relabeled.body.credential.fields).toEqual({ baseUrl: 'https://api.openai.com/v1' });
     expect(relabeled.body.credential.secrets.apiKey).toEqual(secrets.apiKey);
-    const rekeyed = await t.http().patch(`${base(orgId)}/${id}`).set(auth).send({ apiKey: FAKE.openai2 }).expect(200);
+    const rekeyed = await t
+      .http()
+      .patch(`${base(orgId)}/${id}`)
+      .set(auth)
+      .send({ apiKey: FAKE.openai2 })
+      .expect(200);
     expect(rekeyed.body.credential.secrets.apiKey.last4).toBe('0002');
     expect(rekeyed.body.credential.secrets.apiKey.fingerprint).not.toBe(secrets.apiKey.fingerprint);
-    const same = await t.http().patch(`${base(orgId)}/${id}`).set(auth).send({ apiKey: FAKE.openai2 }).expect(200);
+    const same = await t
+      .http()
+      .patch(`${base(orgId)}/${id}`)
+      .set(auth)
+      .send({ apiKey: FAKE.openai2 })
+      .expect(200);
     expect(same.body.version).toBe(3); // re-sending the same key changes nothing and appends nothing
   });
 
   it('carries the X-Request-Id as the command id of the events it appends', async () => {
     const { orgId, admin } = await t.org();
-    await t.http().post(base(orgId)).set('Authorization', `Bearer ${admin}`).set('X-Request-Id', 'req-corr-0001').send(oneOfEach()[1]).expect(201);
+    await t
+      .http()
+      .post(base(orgId))
+      .set('Authorization', `Bearer ${admin}`)
+      .set('X-Request-Id', 'req-corr-0001')
+      .send(oneOfEach()[1])
+      .expect(201);
     const [{ command_id }] = await t.ds.query('SELECT command_id FROM events WHERE org_id = $1', [orgId]);
     expect(command_id).toBe('req-corr-0001');
   });
@@ -66,11 +88,19 @@ describe('credentials API (real Postgres, real HTTP)', () => {
     const { orgId, admin } = await t.org();
     const auth = { Authorization: `Bearer ${admin}` };
     const added = await t.http().post(base(orgId)).set(auth).send(oneOfEach()[1]).expect(201);
-    const removed = await t.http().delete(`${base(orgId)}/${added.body.credential.id}`).set(auth).expect(200);
+    const removed = await t
+      .http()
+      .delete(`${base(orgId)}/${added.body.credential.id}`)
+      .set(auth)
+      .expect(200);
     expect(removed.body).toEqual({ version: 2 });
     const list = await t.http().get(base(orgId)).set(auth).expect(200);
     expect(list.body.sections.flatMap((s: { credentials: unknown[] }) => s.credentials)).toEqual([]);
-    await t.http().delete(`${base(orgId)}/${added.body.credential.id}`).set(auth).expect(404);
+    await t
+      .http()
+      .delete(`${base(orgId)}/${added.body.credential.id}`)
+      .set(auth)
+      .expect(404);
   });
 
   it('saves a batch as one contiguous version range sharing one batch id', async () => {
@@ -78,11 +108,18 @@ describe('credentials API (real Postgres, real HTTP)', () => {
     const auth = { Authorization: `Bearer ${admin}` };
     const first = await t.http().post(base(orgId)).set(auth).send(oneOfEach()[0]).expect(201);
     const changes = [
-      ...oneOfEach(' B').slice(1).map((c) => ({ op: 'add', ...c })),
+      ...oneOfEach(' B')
+        .slice(1)
+        .map((c) => ({ op: 'add', ...c })),
       { op: 'edit', id: first.body.credential.id, label: 'Renamed' },
       { op: 'remove', id: first.body.credential.id },
     ];
-    const res = await t.http().post(`${base(orgId)}:batch`).set(auth).send({ changes }).expect(200);
+    const res = await t
+      .http()
+      .post(`${base(orgId)}:batch`)
+      .set(auth)
+      .send({ changes })
+      .expect(200);
     expect(res.body.version).toBe(1 + changes.length);
     expect(res.body.credentials).toHaveLength(changes.length);
     expect(res.body.credentials[changes.length - 1]).toEqual({ id: first.body.credential.id, removed: true });
@@ -103,7 +140,12 @@ describe('credentials API (real Postgres, real HTTP)', () => {
       { op: 'add', ...oneOfEach()[1] },
       { op: 'add', provider: 'anthropic', label: 'Claude', apiKey: FAKE.openai },
     ];
-    const res = await t.http().post(`${base(orgId)}:batch`).set(auth).send({ changes }).expect(422);
+    const res = await t
+      .http()
+      .post(`${base(orgId)}:batch`)
+      .set(auth)
+      .send({ changes })
+      .expect(422);
     expect(res.body.errors).toEqual([expect.objectContaining({ field: 'changes[2].apiKey', code: 'wrong_provider' })]);
     const [{ count }] = await t.ds.query('SELECT count(*)::int AS count FROM events WHERE org_id = $1', [orgId]);
     expect(count).toBe(0);

@@ -19,10 +19,18 @@ describe('DecisionStateCache', () => {
     cache.set('b', at(1));
     cache.touch('a'); // b is now the oldest
     cache.set('c', at(1));
-    expect([cache.peek('a'), cache.peek('b'), cache.peek('c')].map((s) => s !== undefined)).toEqual([true, false, true]);
+    expect([cache.peek('a'), cache.peek('b'), cache.peek('c')].map((s) => s !== undefined)).toEqual([
+      true,
+      false,
+      true,
+    ]);
     cache.set('a', at(2)); // c is now the oldest
     cache.set('d', at(1));
-    expect([cache.peek('a'), cache.peek('c'), cache.peek('d')].map((s) => s !== undefined)).toEqual([true, false, true]);
+    expect([cache.peek('a'), cache.peek('c'), cache.peek('d')].map((s) => s !== undefined)).toEqual([
+      true,
+      false,
+      true,
+    ]);
   });
 
   it('touching an org it does not hold adds nothing', () => {

@@ -22,16 +22,38 @@ describe('group commit (real Postgres)', () => {
   afterAll(() => t.close());
 
   const actor = { userId: 'admin-user' };
-  const add = (label: string, apiKey: string = FAKE.gemini): PlainChange => ({ op: 'add', provider: 'gemini', label, values: { apiKey } });
+  const add = (label: string, apiKey: string = FAKE.gemini): PlainChange => ({
+    op: 'add',
+    provider: 'gemini',
+    label,
+    values: { apiKey },
+  });
   const edit = (id: string, label: string): PlainChange => ({ op: 'edit', id, provider: 'gemini', label, values: {} });
   const remove = (id: string): PlainChange => ({ op: 'remove', id });
-  const command = (orgId: string, changes: PlainChange[], extra: Partial<SaveCommand> = {}): SaveCommand => ({ orgId, actor, changes, batch: changes.length > 1, commandId: randomUUID(), ...extra });
+  const command = (orgId: string, changes: PlainChange[], extra: Partial<SaveCommand> = {}): SaveCommand => ({
+    orgId,
+    actor,
+    changes,
+    batch: changes.length > 1,
+    commandId: randomUUID(),
+    ...extra,
+  });
   /** The outcome as the version and the ids of the adds. */
-  const shown = (changes: PlainChange[], o: SaveOutcome) => ({ body: { version: o.version, ids: o.results.filter((_, i) => changes[i].op === 'add').map((r) => r.id) } });
-  function run(orgId: string, changes: PlainChange[], extra: Partial<SaveCommand> = {}): Promise<ReturnType<typeof shown>> {
+  const shown = (changes: PlainChange[], o: SaveOutcome) => ({
+    body: { version: o.version, ids: o.results.filter((_, i) => changes[i].op === 'add').map((r) => r.id) },
+  });
+  function run(
+    orgId: string,
+    changes: PlainChange[],
+    extra: Partial<SaveCommand> = {},
+  ): Promise<ReturnType<typeof shown>> {
     return commands.execute(command(orgId, changes, extra)).then((o) => shown(changes, o));
   }
-  const settle = <T>(p: Promise<T>) => p.then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
+  const settle = <T>(p: Promise<T>) =>
+    p.then(
+      (v) => ({ ok: true as const, v }),
+      (e: unknown) => ({ ok: false as const, e }),
+    );
 
   async function until(pred: () => boolean): Promise<void> {
     const t0 = Date.now();
@@ -46,7 +68,9 @@ describe('group commit (real Postgres)', () => {
    * transaction waits at BEGIN for the log's append lock, held exclusively here; then `thunks` are submitted one at
    * a time, each waiting until the one before it has queued; then the lock goes and the queue commits as one batch.
    */
-  async function oneBatch<T>(thunks: (() => Promise<T>)[]): Promise<({ ok: true; v: T } | { ok: false; e: unknown })[]> {
+  async function oneBatch<T>(
+    thunks: (() => Promise<T>)[],
+  ): Promise<({ ok: true; v: T } | { ok: false; e: unknown })[]> {
     const blocker = await t.org();
     const lock = t.ds.createQueryRunner();
     await lock.connect();
@@ -75,10 +99,15 @@ describe('group commit (real Postgres)', () => {
   async function batchSizes(): Promise<{ count: number; sum: number }> {
     const m = (await registry.getMetricsAsJSON()).find((x) => x.name === 'keystream_command_batch_size')!;
     const v = m.values as { metricName?: string; value: number }[];
-    return { count: v.find((x) => x.metricName?.endsWith('_count'))!.value, sum: v.find((x) => x.metricName?.endsWith('_sum'))!.value };
+    return {
+      count: v.find((x) => x.metricName?.endsWith('_count'))!.value,
+      sum: v.find((x) => x.metricName?.endsWith('_sum'))!.value,
+    };
   }
   async function eventVersions(orgId: string): Promise<number[]> {
-    return (await t.ds.query('SELECT version FROM events WHERE org_id = $1 ORDER BY position', [orgId])).map((r: { version: number }) => r.version);
+    return (await t.ds.query('SELECT version FROM events WHERE org_id = $1 ORDER BY position', [orgId])).map(
+      (r: { version: number }) => r.version,
+    );
   }
 
   it('60 commands over 6 orgs submitted at once commit in fewer transactions, each org gapless and in position order', async () => {
@@ -97,11 +126,19 @@ describe('group commit (real Postgres)', () => {
       const [{ version }] = await t.ds.query('SELECT version FROM org_streams WHERE org_id = $1', [orgId]);
       expect(version).toBe(10);
       // Embedded mode: the projection was written by the same transactions, row for row.
-      const rows = (table: string) => t.ds.query(`SELECT credential_id, provider, label, fields, secrets, version FROM ${table} WHERE org_id = $1 ORDER BY credential_id`, [orgId]);
+      const rows = (table: string) =>
+        t.ds.query(
+          `SELECT credential_id, provider, label, fields, secrets, version FROM ${table} WHERE org_id = $1 ORDER BY credential_id`,
+          [orgId],
+        );
       expect(await rows('key_set_credentials')).toEqual(await rows('credential_state'));
       const [head] = await t.ds.query('SELECT version, hash FROM key_sets WHERE org_id = $1', [orgId]);
       expect(head.version).toBe(10);
-      expect(head.hash).toBe(keySetHash((await rows('credential_state')).map((r: { credential_id: string }) => ({ ...r, id: r.credential_id }))));
+      expect(head.hash).toBe(
+        keySetHash(
+          (await rows('credential_state')).map((r: { credential_id: string }) => ({ ...r, id: r.credential_id })),
+        ),
+      );
     }
   });
 
@@ -132,11 +169,16 @@ describe('group commit (real Postgres)', () => {
     ]);
     const after = await batchSizes();
     // The four blockers alone, then the six together.
-    expect([after.count - before.count, after.sum - before.sum]).toEqual([GROUP_COMMIT.maxInFlight + 1, GROUP_COMMIT.maxInFlight + 6]);
+    expect([after.count - before.count, after.sum - before.sum]).toEqual([
+      GROUP_COMMIT.maxInFlight + 1,
+      GROUP_COMMIT.maxInFlight + 6,
+    ]);
     const codes = out.map((o) => (o.ok ? o.v.body.version : (o.e as DomainError).code));
     expect(codes).toEqual([2, 'label_taken', 'version_conflict', 3, 'credential_not_found', 4]);
     expect(await eventVersions(orgId)).toEqual([1, 2, 3, 4]);
-    const labels = (await t.ds.query('SELECT label FROM credential_state WHERE org_id = $1 ORDER BY label', [orgId])).map((r: { label: string }) => r.label);
+    const labels = (
+      await t.ds.query('SELECT label FROM credential_state WHERE org_id = $1 ORDER BY label', [orgId])
+    ).map((r: { label: string }) => r.label);
     expect(labels).toEqual(['a', 'base', 'renamed']);
   });
 
@@ -145,7 +187,12 @@ describe('group commit (real Postgres)', () => {
     const r1 = await run(orgId, [add('x')]);
     const r2 = await run(orgId, [add('y')]);
     const [x, y] = [r1.body.ids[0], r2.body.ids[0]];
-    const out = await oneBatch([() => run(orgId, [edit(x, 'tmp')]), () => run(orgId, [edit(y, 'x')]), () => run(orgId, [edit(x, 'y')]), () => run(orgId, [add('short-lived')])]);
+    const out = await oneBatch([
+      () => run(orgId, [edit(x, 'tmp')]),
+      () => run(orgId, [edit(y, 'x')]),
+      () => run(orgId, [edit(x, 'y')]),
+      () => run(orgId, [add('short-lived')]),
+    ]);
     expect(out.map((o) => o.ok && o.v.body.version)).toEqual([3, 4, 5, 6]);
     const shortId = (out[3] as { ok: true; v: { body: { ids: string[] } } }).v.body.ids[0];
     await oneBatch([() => run(orgId, [remove(shortId)]), () => run(orgId, [add('z')])]);
@@ -154,7 +201,9 @@ describe('group commit (real Postgres)', () => {
     expect(byId.get(x)).toBe('y');
     expect(byId.get(y)).toBe('x');
     expect(byId.has(shortId)).toBe(false);
-    const keys = (await t.ds.query('SELECT credential_id FROM data_keys WHERE org_id = $1', [orgId])).map((r: { credential_id: string }) => r.credential_id);
+    const keys = (await t.ds.query('SELECT credential_id FROM data_keys WHERE org_id = $1', [orgId])).map(
+      (r: { credential_id: string }) => r.credential_id,
+    );
     expect(keys.sort()).toEqual([...byId.keys(), 'org-fingerprint'].sort()); // each credential's DEK, and the org's fingerprint key
     // The decision state and the inline projection agree with a rebuild from the events.
     const rebuild = new KeySetRebuild();
@@ -162,7 +211,10 @@ describe('group commit (real Postgres)', () => {
     const [rebuilt] = rebuild.orgs();
     const [{ hash }] = await t.ds.query('SELECT hash FROM key_sets WHERE org_id = $1', [orgId]);
     expect(hash).toBe(rebuilt.hash);
-    const state = await t.ds.query('SELECT credential_id AS id, provider, label, fields, secrets, version FROM credential_state WHERE org_id = $1', [orgId]);
+    const state = await t.ds.query(
+      'SELECT credential_id AS id, provider, label, fields, secrets, version FROM credential_state WHERE org_id = $1',
+      [orgId],
+    );
     expect(keySetHash(state)).toBe(rebuilt.hash);
   });
 
@@ -177,7 +229,10 @@ describe('group commit (real Postgres)', () => {
     expect(out[0].ok && out[1].ok).toBe(true);
     expect(out[0].ok && out[1].ok && out[1].v.body).toEqual(out[0].ok && out[0].v.body);
     expect(out[2].ok ? 'ok' : (out[2].e as DomainError).code).toBe('idempotency_key_reused');
-    const [{ n }] = await t.ds.query(`SELECT count(*)::int AS n FROM credential_state WHERE org_id = $1 AND label = 'once'`, [orgId]);
+    const [{ n }] = await t.ds.query(
+      `SELECT count(*)::int AS n FROM credential_state WHERE org_id = $1 AND label = 'once'`,
+      [orgId],
+    );
     expect(n).toBe(1);
   });
 
@@ -199,12 +254,16 @@ describe('group commit (real Postgres)', () => {
   it('an org that does not exist fails only its own command in a shared batch', async () => {
     const { orgId } = await t.org();
     // A removal: an add to an unknown org is refused before it queues (sealing finds no fingerprint key for the org).
-    const out = await oneBatch([() => run(orgId, [add('before')]), () => run('no-such-org-here', [remove(randomUUID())]), () => run(orgId, [add('after')])]);
+    const out = await oneBatch([
+      () => run(orgId, [add('before')]),
+      () => run('no-such-org-here', [remove(randomUUID())]),
+      () => run(orgId, [add('after')]),
+    ]);
     expect(out.map((o) => (o.ok ? o.v.body.version : (o.e as DomainError).code))).toEqual([1, 'org_not_found', 2]);
     expect(await eventVersions(orgId)).toEqual([1, 2]);
   });
 
-  it("an org whose head another transaction holds does not stall the batch: other orgs commit at once, its commands follow the release in order", async () => {
+  it('an org whose head another transaction holds does not stall the batch: other orgs commit at once, its commands follow the release in order', async () => {
     const held = await t.org();
     const free = await t.org();
     const lock = t.ds.createQueryRunner();
@@ -223,7 +282,9 @@ describe('group commit (real Postgres)', () => {
       await lock.commitTransaction();
       const after = await Promise.all(waiting);
       expect(after.map((r) => r.body.version)).toEqual([1, 2]);
-      const labels = await t.ds.query('SELECT label FROM credential_state WHERE org_id = $1 ORDER BY label', [held.orgId]);
+      const labels = await t.ds.query('SELECT label FROM credential_state WHERE org_id = $1 ORDER BY label', [
+        held.orgId,
+      ]);
       expect(labels.map((r: { label: string }) => r.label)).toEqual(['h1', 'h2']);
     } finally {
       if (lock.isTransactionActive) await lock.rollbackTransaction();
@@ -245,7 +306,10 @@ describe('group commit (real Postgres)', () => {
         .send({ provider: 'gemini', label: 'k', apiKey: FAKE.gemini });
       expect(res.status).toBe(503);
       expect(res.headers['retry-after']).toBe('1');
-      expect(res.body).toMatchObject({ code: 'org_busy', errors: [expect.objectContaining({ field: 'orgId', code: 'org_busy' })] });
+      expect(res.body).toMatchObject({
+        code: 'org_busy',
+        errors: [expect.objectContaining({ field: 'orgId', code: 'org_busy' })],
+      });
     } finally {
       await lock.rollbackTransaction();
       await lock.release();
@@ -253,4 +317,3 @@ describe('group commit (real Postgres)', () => {
     expect(await eventVersions(held.orgId)).toEqual([]);
   }, 20_000);
 });
-

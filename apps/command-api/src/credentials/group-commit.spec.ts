@@ -41,11 +41,16 @@ describe('GroupCommitter', () => {
     expect(sizes).toEqual([1, 3, 2]);
   });
 
-  it("gives each item its own outcome: a refused item does not fail its neighbours", async () => {
+  it('gives each item its own outcome: a refused item does not fail its neighbours', async () => {
     const g = gatedRun();
     const c = new GroupCommitter(g.run, { maxBatch: 10, maxInFlight: 1 });
     const first = c.submit(0);
-    const ps = [1, -2, 3].map((i) => c.submit(i).then((v) => v, (e: Error) => e.message));
+    const ps = [1, -2, 3].map((i) =>
+      c.submit(i).then(
+        (v) => v,
+        (e: Error) => e.message,
+      ),
+    );
     await g.releaseAll();
     await first;
     expect(await Promise.all(ps)).toEqual(['v1', 'refused -2', 'v3']);
@@ -62,7 +67,12 @@ describe('GroupCommitter', () => {
     };
     const c = new GroupCommitter(run, { maxBatch: 10, maxInFlight: 1 });
     const first = c.submit(0);
-    const ps = [12, 13, 14].map((i) => c.submit(i).then((v) => v, (e: Error) => e.message));
+    const ps = [12, 13, 14].map((i) =>
+      c.submit(i).then(
+        (v) => v,
+        (e: Error) => e.message,
+      ),
+    );
     await first;
     expect(await Promise.all(ps)).toEqual(['v12', 'transaction failed', 'v14']);
     expect(batches).toEqual([[0], [12, 13, 14], [12], [13], [14]]);
@@ -85,7 +95,9 @@ describe('GroupCommitter', () => {
       batches.push([...items]);
       await new Promise((r) => setImmediate(r));
       lockedUntilTry -= 1;
-      return items.map((i) => (i % 2 === 1 && lockedUntilTry > 0 ? { ok: 'retry' as const } : { ok: true as const, value: `v${i}` }));
+      return items.map((i) =>
+        i % 2 === 1 && lockedUntilTry > 0 ? { ok: 'retry' as const } : { ok: true as const, value: `v${i}` },
+      );
     };
     const c = new GroupCommitter(run, { maxBatch: 10, maxInFlight: 1, retryDelayMs: 20 });
     const first = c.submit(0);
@@ -113,7 +125,12 @@ describe('GroupCommitter', () => {
   });
 
   it('fails an item that keeps coming back for longer than retryForMs with the gave-up error', async () => {
-    const c = new GroupCommitter(async (items: readonly string[]) => items.map(() => ({ ok: 'retry' as const })), { maxBatch: 4, maxInFlight: 1, retryForMs: 60, retryDelayMs: 10 }, undefined, (item) => new Error(`busy: ${item}`));
+    const c = new GroupCommitter(
+      async (items: readonly string[]) => items.map(() => ({ ok: 'retry' as const })),
+      { maxBatch: 4, maxInFlight: 1, retryForMs: 60, retryDelayMs: 10 },
+      undefined,
+      (item) => new Error(`busy: ${item}`),
+    );
     const t0 = Date.now();
     await expect(c.submit('org-a')).rejects.toThrow('busy: org-a');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(55);
@@ -131,7 +148,9 @@ describe('GroupCommitter', () => {
       }
       return items.map((i) => {
         attempts.set(i, (attempts.get(i) ?? 0) + 1);
-        return i.startsWith('busy') && attempts.get(i)! < 2 ? { ok: 'retry' as const } : { ok: true as const, value: i };
+        return i.startsWith('busy') && attempts.get(i)! < 2
+          ? { ok: 'retry' as const }
+          : { ok: true as const, value: i };
       });
     };
     const c = new GroupCommitter(run, { maxBatch: 10, maxInFlight: 1, retryDelayMs: 1 });
@@ -153,7 +172,12 @@ describe('GroupCommitter', () => {
     };
     const c = new GroupCommitter(run, { maxBatch: 10, maxInFlight: 1, isolate: (e) => !(e instanceof MaybeCommitted) });
     const first = c.submit(0);
-    const ps = [1, 2, 3].map((i) => c.submit(i).then((v) => v, (e: Error) => e));
+    const ps = [1, 2, 3].map((i) =>
+      c.submit(i).then(
+        (v) => v,
+        (e: Error) => e,
+      ),
+    );
     await first;
     const out = await Promise.all(ps);
     expect(out.every((e) => e instanceof MaybeCommitted)).toBe(true);
@@ -168,7 +192,9 @@ describe('GroupCommitter', () => {
       await new Promise((r) => setImmediate(r));
       const xBusy = xLockedFor > 0;
       if (items.some((i) => i.startsWith('x'))) xLockedFor -= 1;
-      return items.map((i) => (i.startsWith('x') && xBusy ? { ok: 'retry' as const } : { ok: true as const, value: i }));
+      return items.map((i) =>
+        i.startsWith('x') && xBusy ? { ok: 'retry' as const } : { ok: true as const, value: i },
+      );
     };
     const c = new GroupCommitter(run, { maxBatch: 4, maxInFlight: 1, retryDelayMs: 1, keyOf: (i: string) => i[0] });
     const xs = ['x1', 'x2', 'x3', 'x4', 'x5'].map((i) => c.submit(i));
@@ -179,4 +205,3 @@ describe('GroupCommitter', () => {
     expect(batches).toEqual([['x1'], ['x1', 'y1', 'y2', 'y3'], ['x1'], ['x2', 'x3', 'x4', 'x5']]);
   });
 });
-

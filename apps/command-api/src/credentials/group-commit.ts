@@ -2,7 +2,10 @@
  * Each item's own outcome: a batch may accept some commands, refuse others, and hand some back for the next
  * batch (`retry`: e.g. their org is locked by another writer right now).
  */
-export type Outcome<O> = { readonly ok: true; readonly value: O } | { readonly ok: false; readonly error: unknown } | { readonly ok: 'retry' };
+export type Outcome<O> =
+  | { readonly ok: true; readonly value: O }
+  | { readonly ok: false; readonly error: unknown }
+  | { readonly ok: 'retry' };
 
 export interface GroupCommitOptions<I = unknown> {
   /** Most items one transaction takes. */
@@ -109,7 +112,8 @@ export class GroupCommitter<I, O> {
     let outcomes: readonly Outcome<O>[];
     try {
       outcomes = await this.run(batch.map((p) => p.item));
-      if (outcomes.length !== batch.length) throw new Error(`group commit returned ${outcomes.length} outcomes for ${batch.length} items`);
+      if (outcomes.length !== batch.length)
+        throw new Error(`group commit returned ${outcomes.length} outcomes for ${batch.length} items`);
     } catch (e) {
       if (batch.length === 1 || this.opts.isolate?.(e) === false) {
         for (const p of batch) p.reject(e);

@@ -9,7 +9,10 @@ import type { IdempotencyKey, SaveOutcome } from './save-command';
  */
 export const OUTCOME_RECORD = 0;
 
-export type IdempotencyVerdict = { readonly kind: 'new' } | { readonly kind: 'replay'; readonly outcome: SaveOutcome } | { readonly kind: 'reused' };
+export type IdempotencyVerdict =
+  | { readonly kind: 'new' }
+  | { readonly kind: 'replay'; readonly outcome: SaveOutcome }
+  | { readonly kind: 'reused' };
 
 export interface IdempotencyWrite {
   readonly orgId: string;
@@ -58,5 +61,8 @@ export function outcomeOf(r: StoredResponse): SaveOutcome {
   // A stored response body: { credential, version } (add, edit), { version } (remove), { version, credentials } (batch).
   const b = r.body as { version: number; credential?: CredentialView; credentials?: readonly LegacyShown[] };
   const shown = b.credentials ?? (b.credential ? [b.credential] : []);
-  return { version: b.version, results: shown.map((c) => ('removed' in c ? { id: c.id, removed: true } : { id: c.id, credential: c })) };
+  return {
+    version: b.version,
+    results: shown.map((c) => ('removed' in c ? { id: c.id, removed: true } : { id: c.id, credential: c })),
+  };
 }

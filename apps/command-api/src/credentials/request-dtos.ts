@@ -51,7 +51,12 @@ export function dtoFor(provider: ProviderId, shape: RequestShape, inBatch: boole
 /** Runs class-validator with unknown properties rejected by name, never silently stripped. */
 export function shapeErrors(dto: new () => object, body: Record<string, unknown>, prefix: string): FieldError[] {
   const instance = plainToInstance(dto, body, { enableImplicitConversion: false, excludeExtraneousValues: false });
-  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true, validationError: { target: false, value: false } });
+  const errors = validateSync(instance, {
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    validationError: { target: false, value: false },
+  });
   return errors.map((e) => toFieldError(e, prefix));
 }
 

@@ -43,7 +43,9 @@ export interface SaveCommand {
 }
 
 /** One change's result: the credential as the save left it (secrets masked), or gone. */
-export type ChangeResult = { readonly id: string; readonly credential: CredentialView } | { readonly id: string; readonly removed: true };
+export type ChangeResult =
+  | { readonly id: string; readonly credential: CredentialView }
+  | { readonly id: string; readonly removed: true };
 
 /**
  * What a save decided, in the command's terms: the org's version after it and each change's result in request

@@ -15,10 +15,15 @@ export interface SealedChanges {
  * its credential's key (a credential from before envelope encryption gets one). After this no plaintext
  * secret travels further.
  */
-export async function sealChanges(vault: SecretVault, orgId: string, changes: readonly PlainChange[]): Promise<SealedChanges> {
+export async function sealChanges(
+  vault: SecretVault,
+  orgId: string,
+  changes: readonly PlainChange[],
+): Promise<SealedChanges> {
   const newKeys: SealedChanges['newKeys'] = [];
   const editedWithSecrets = changes.flatMap((c) => (c.op === 'edit' && hasSecret(c.provider, c.values) ? [c.id] : []));
-  const existing = editedWithSecrets.length > 0 ? await vault.dataKeys(orgId, editedWithSecrets) : new Map<string, Buffer>();
+  const existing =
+    editedWithSecrets.length > 0 ? await vault.dataKeys(orgId, editedWithSecrets) : new Map<string, Buffer>();
   const keyFor = async (credentialId: string): Promise<Buffer> => {
     const known = existing.get(credentialId) ?? newKeys.find((k) => k.credentialId === credentialId)?.dek;
     if (known) return known;
@@ -33,7 +38,14 @@ export async function sealChanges(vault: SecretVault, orgId: string, changes: re
         const credentialId = randomUUID();
         const dek = await keyFor(credentialId);
         const { fields, secrets } = await split(vault, dek, orgId, credentialId, c.provider, c.values);
-        out.push({ op: 'add', credentialId, provider: c.provider, label: c.label, fields: fields as Record<string, string>, secrets: secrets as Record<string, SealedSecret> });
+        out.push({
+          op: 'add',
+          credentialId,
+          provider: c.provider,
+          label: c.label,
+          fields: fields as Record<string, string>,
+          secrets: secrets as Record<string, SealedSecret>,
+        });
         break;
       }
       case 'edit': {
@@ -54,7 +66,14 @@ function hasSecret(provider: ProviderId, values: Readonly<Record<string, string 
   return PROVIDERS[provider].fields.some((f) => f.secret && typeof values[f.name] === 'string');
 }
 
-async function split(vault: SecretVault, dek: Buffer | undefined, orgId: string, credentialId: string, provider: ProviderId, values: Readonly<Record<string, string | null>>) {
+async function split(
+  vault: SecretVault,
+  dek: Buffer | undefined,
+  orgId: string,
+  credentialId: string,
+  provider: ProviderId,
+  values: Readonly<Record<string, string | null>>,
+) {
   const fields: Record<string, string | null> = {};
   const secrets: Record<string, SealedSecret | null> = {};
   for (const spec of PROVIDERS[provider].fields) {

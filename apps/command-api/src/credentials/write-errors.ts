@@ -24,9 +24,10 @@ export class OrgBusyError extends DomainError {
   readonly code = 'org_busy';
   readonly retryAfterSeconds = 1;
   constructor(orgId: string) {
-    super(`Organization ${orgId} is being written by another transaction that has not finished; nothing was changed, retry`, [
-      { field: 'orgId', code: 'org_busy', message: 'another write to this organization has not finished' },
-    ]);
+    super(
+      `Organization ${orgId} is being written by another transaction that has not finished; nothing was changed, retry`,
+      [{ field: 'orgId', code: 'org_busy', message: 'another write to this organization has not finished' }],
+    );
   }
 }
 
@@ -39,7 +40,10 @@ export class CommitOutcomeUnknownError extends DomainError {
   readonly code = 'commit_outcome_unknown';
   readonly retryAfterSeconds = 1;
   constructor() {
-    super('The database connection failed while this change was being committed: it may or may not be saved. Retry with the same Idempotency-Key, or reload and check', []);
+    super(
+      'The database connection failed while this change was being committed: it may or may not be saved. Retry with the same Idempotency-Key, or reload and check',
+      [],
+    );
   }
 }
 

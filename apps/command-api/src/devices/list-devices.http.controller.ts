@@ -31,6 +31,16 @@ export class ListDevicesHttpController {
       lastSeenAt: d.lastSeenAt,
       upToDate: d.epoch === epoch && d.appliedVersion >= head.version,
     }));
-    return { orgId, version: head.version, epoch, summary: { total: items.length, upToDate: items.filter((d) => d.upToDate).length, connected: items.filter((d) => d.connected).length }, devices: items };
+    return {
+      orgId,
+      version: head.version,
+      epoch,
+      summary: {
+        total: items.length,
+        upToDate: items.filter((d) => d.upToDate).length,
+        connected: items.filter((d) => d.connected).length,
+      },
+      devices: items,
+    };
   }
 }

@@ -10,7 +10,10 @@ import { DataSource, readModel } from '@keystream/persistence';
 @Public()
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource, @Inject(READINESS_CHECKS) private readonly checks: ReadinessChecks) {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(READINESS_CHECKS) private readonly checks: ReadinessChecks,
+  ) {
     readinessGauge(() => this.ready());
   }
 
@@ -31,9 +34,17 @@ export class HealthController {
     results.postgres = await (async () => {
       await readModel.ping(this.ds);
       if (await this.ds.showMigrations()) throw new Error('pending migrations');
-    })().then(() => 'ok', () => 'down');
-    for (const [name, check] of Object.entries(this.checks)) results[name] = await check().then(() => 'ok', () => 'down');
-    if (Object.values(results).some((r) => r !== 'ok')) throw new ServiceUnavailableException({ status: 'not ready', checks: results });
+    })().then(
+      () => 'ok',
+      () => 'down',
+    );
+    for (const [name, check] of Object.entries(this.checks))
+      results[name] = await check().then(
+        () => 'ok',
+        () => 'down',
+      );
+    if (Object.values(results).some((r) => r !== 'ok'))
+      throw new ServiceUnavailableException({ status: 'not ready', checks: results });
     return { status: 'ok', checks: results };
   }
 }

@@ -17,8 +17,12 @@ import { ApiHeader, ApiOperation, ApiParam, ApiResponse } from '@nestjs/swagger'
  * that does not match its schema.
  */
 const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } } };
-const ETAG = { ETag: { description: 'The key set version this answer reflects, e.g. "12"', schema: { type: 'string' } } };
+const RETRY_AFTER = {
+  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } },
+};
+const ETAG = {
+  ETag: { description: 'The key set version this answer reflects, e.g. "12"', schema: { type: 'string' } },
+};
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'Malformed JSON, a body that is not an object, or a malformed header (If-Match, Idempotency-Key)',
@@ -37,7 +41,12 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
 export const ApiRoute = (operationId: string, summary: string) => ApiOperation({ operationId, summary });
 
 export function ApiJson(status: number, schema: string, opts: { etag?: boolean; description?: string } = {}) {
-  return ApiResponse({ status, description: opts.description ?? 'OK', content: { 'application/json': { schema: schemaRef(schema) } }, ...(opts.etag ? { headers: ETAG } : {}) });
+  return ApiResponse({
+    status,
+    description: opts.description ?? 'OK',
+    content: { 'application/json': { schema: schemaRef(schema) } },
+    ...(opts.etag ? { headers: ETAG } : {}),
+  });
 }
 
 export function ApiProblems(...statuses: number[]) {
@@ -55,11 +64,17 @@ export function ApiProblems(...statuses: number[]) {
 
 export function ApiWrite() {
   return applyDecorators(
-    ApiHeader({ name: 'If-Match', required: false, description: 'Apply only if the key set is still at this version (an ETag like "12"); else 412', schema: { type: 'string', pattern: '^(\\*|(W/)?"?[0-9]{1,10}"?)$', example: '"12"' } }),
+    ApiHeader({
+      name: 'If-Match',
+      required: false,
+      description: 'Apply only if the key set is still at this version (an ETag like "12"); else 412',
+      schema: { type: 'string', pattern: '^(\\*|(W/)?"?[0-9]{1,10}"?)$', example: '"12"' },
+    }),
     ApiHeader({
       name: 'Idempotency-Key',
       required: false,
-      description: 'Client-chosen key (1-200 visible ASCII characters): a retry with the same key and body returns the first result',
+      description:
+        'Client-chosen key (1-200 visible ASCII characters): a retry with the same key and body returns the first result',
       schema: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' },
     }),
     ApiProblems(400, 409, 412, 413, 422, 429),
@@ -68,5 +83,13 @@ export function ApiWrite() {
 
 /** Every route under an organization can also answer 410 once the organization was deleted. */
 export const ApiOrgParam = () =>
-  applyDecorators(ApiParam({ name: 'orgId', description: 'Organization id', schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{1,62}$' } }), ApiProblems(410));
-export const ApiCredentialIdParam = () => ApiParam({ name: 'id', description: 'Credential id', schema: { type: 'string', format: 'uuid' } });
+  applyDecorators(
+    ApiParam({
+      name: 'orgId',
+      description: 'Organization id',
+      schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{1,62}$' },
+    }),
+    ApiProblems(410),
+  );
+export const ApiCredentialIdParam = () =>
+  ApiParam({ name: 'id', description: 'Credential id', schema: { type: 'string', format: 'uuid' } });

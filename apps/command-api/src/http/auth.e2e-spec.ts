@@ -19,7 +19,12 @@ describe('authentication and authorization (real HTTP)', () => {
   it('401 without a token, with a malformed header, and with a token signed by another key', async () => {
     expect((await list(a.orgId).expect(401)).body.code).toBe('unauthorized');
     await list(a.orgId).set('Authorization', 'Basic abc').expect(401);
-    const forged = await issueDevToken(Buffer.alloc(32, 7), { userId: 'x', orgId: a.orgId, role: 'admin', ttlSeconds: 60 });
+    const forged = await issueDevToken(Buffer.alloc(32, 7), {
+      userId: 'x',
+      orgId: a.orgId,
+      role: 'admin',
+      ttlSeconds: 60,
+    });
     const res = await list(a.orgId).set('Authorization', `Bearer ${forged}`).expect(401);
     expect(res.headers['www-authenticate']).toContain('Bearer');
   });
@@ -55,11 +60,22 @@ describe('authentication and authorization (real HTTP)', () => {
     await t.http().get('/health/ready').expect(200);
     const doc = await t.http().get('/openapi.json').expect(200);
     expect(Object.keys(doc.body.paths)).toEqual(
-      expect.arrayContaining(['/v1/orgs/{orgId}/credentials', '/v1/orgs/{orgId}/credentials/{id}', '/v1/orgs/{orgId}/credentials:batch']),
+      expect.arrayContaining([
+        '/v1/orgs/{orgId}/credentials',
+        '/v1/orgs/{orgId}/credentials/{id}',
+        '/v1/orgs/{orgId}/credentials:batch',
+      ]),
     );
-    expect(doc.body.components.schemas.Add_azure_openai ?? doc.body.components.schemas['Add_azure-openai']).toBeDefined();
+    expect(
+      doc.body.components.schemas.Add_azure_openai ?? doc.body.components.schemas['Add_azure-openai'],
+    ).toBeDefined();
     await t.http().get('/docs').expect(200);
-    await t.http().post(`/v1/orgs/${a.orgId}/credentials`).set('Authorization', `Bearer ${a.admin}`).send({ ...oneOfEach()[2], label: 'metered' }).expect(201);
+    await t
+      .http()
+      .post(`/v1/orgs/${a.orgId}/credentials`)
+      .set('Authorization', `Bearer ${a.admin}`)
+      .send({ ...oneOfEach()[2], label: 'metered' })
+      .expect(201);
     const metrics = await t.http().get('/metrics').expect(200);
     expect(metrics.text).toMatch(/keystream_commands_total\{outcome="ok"\} [1-9]/);
     expect(metrics.text).toContain('keystream_command_duration_seconds_bucket');

@@ -53,7 +53,13 @@ export class AuthGuard implements CanActivate {
     const principal = await this.verifier.verify(bearer(req.headers.authorization));
     const role = this.reflector.getAllAndOverride<Role | undefined>(ROLE, targets);
     if (role === 'operator' || principal.role === 'operator') {
-      if (role !== principal.role) throw new AuthError('forbidden', role === 'operator' ? 'only an operator may manage organizations' : 'an operator token is not valid for organization data');
+      if (role !== principal.role)
+        throw new AuthError(
+          'forbidden',
+          role === 'operator'
+            ? 'only an operator may manage organizations'
+            : 'an operator token is not valid for organization data',
+        );
       req.principal = principal;
       return true;
     }
@@ -65,8 +71,16 @@ export class AuthGuard implements CanActivate {
       throw new AuthError('forbidden', 'the token is not valid for this organization');
     }
     if (orgId !== undefined && access.org === 'deleted') throw new OrgDeletedError(orgId);
-    if (role === 'admin' && principal.role !== 'admin') throw new AuthError('forbidden', 'only an organization admin may change credentials');
-    if (orgId !== undefined && access.org === 'unknown' && role === 'admin' && req.method !== 'GET' && req.method !== 'HEAD') await this.provisioner.onAdminWrite(principal);
+    if (role === 'admin' && principal.role !== 'admin')
+      throw new AuthError('forbidden', 'only an organization admin may change credentials');
+    if (
+      orgId !== undefined &&
+      access.org === 'unknown' &&
+      role === 'admin' &&
+      req.method !== 'GET' &&
+      req.method !== 'HEAD'
+    )
+      await this.provisioner.onAdminWrite(principal);
     return true;
   }
 }

@@ -40,7 +40,8 @@ describe('tokens from a real OpenID provider on REST and on the agent socket', (
   });
 
   const token = async (user: string) => (await idp.tokensFor(user)).accessToken;
-  const list = (bearer: string) => fetch(`${t.baseUrl}/v1/orgs/${orgId}/credentials`, { headers: { authorization: `Bearer ${bearer}` } });
+  const list = (bearer: string) =>
+    fetch(`${t.baseUrl}/v1/orgs/${orgId}/credentials`, { headers: { authorization: `Bearer ${bearer}` } });
   const add = (bearer: string, label: string) =>
     fetch(`${t.baseUrl}/v1/orgs/${orgId}/credentials`, {
       method: 'POST',
@@ -94,8 +95,14 @@ describe('tokens from a real OpenID provider on REST and on the agent socket', (
       const future = await token('bob@acme');
       const res = await list(future);
       expect(res.status).toBe(401);
-      expect(await res.json()).toMatchObject({ code: 'unauthorized', detail: 'the token is issued in the future (iat)' });
-      expect(await AgentProbe.refused(t.baseUrl, { token: future })).toEqual({ code: 'unauthorized', message: 'the token is issued in the future (iat)' });
+      expect(await res.json()).toMatchObject({
+        code: 'unauthorized',
+        detail: 'the token is issued in the future (iat)',
+      });
+      expect(await AgentProbe.refused(t.baseUrl, { token: future })).toEqual({
+        code: 'unauthorized',
+        message: 'the token is issued in the future (iat)',
+      });
     } finally {
       await idp.setClockOffset(0);
     }

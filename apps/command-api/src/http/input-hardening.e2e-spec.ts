@@ -8,14 +8,26 @@ describe('input hardening (real Postgres, real HTTP)', () => {
   let auth: { Authorization: string };
   beforeAll(async () => {
     t = await startTestApp();
-    ({ orgId, admin: auth } = await t.org().then((o) => ({ orgId: o.orgId, admin: { Authorization: `Bearer ${o.admin}` } })));
+    ({ orgId, admin: auth } = await t
+      .org()
+      .then((o) => ({ orgId: o.orgId, admin: { Authorization: `Bearer ${o.admin}` } })));
   });
   afterAll(() => t.close());
 
-  const add = (body: unknown) => t.http().post(`/v1/orgs/${orgId}/credentials`).set(auth).send(body as object);
+  const add = (body: unknown) =>
+    t
+      .http()
+      .post(`/v1/orgs/${orgId}/credentials`)
+      .set(auth)
+      .send(body as object);
   const gemini = (label: string) => ({ provider: 'gemini', label, apiKey: FAKE.gemini });
   const azure = (endpoint: string) => ({ ...oneOfEach()[5], label: `Az ${endpoint.length}${Math.random()}`, endpoint });
-  const expectProblem = (res: { status: number; headers: Record<string, string>; body: { errors: unknown[] } }, status: number, field: string, code: string) => {
+  const expectProblem = (
+    res: { status: number; headers: Record<string, string>; body: { errors: unknown[] } },
+    status: number,
+    field: string,
+    code: string,
+  ) => {
     expect(res.status).toBe(status);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field, code })]));
@@ -23,9 +35,19 @@ describe('input hardening (real Postgres, real HTTP)', () => {
 
   it('refuses JSON nested 1,400 deep with 422, not a stack overflow', async () => {
     const deep = `${'{"a":'.repeat(1400)}1${'}'.repeat(1400)}`;
-    const res = await t.http().post(`/v1/orgs/${orgId}/credentials`).set(auth).set('Content-Type', 'application/json').send(deep);
+    const res = await t
+      .http()
+      .post(`/v1/orgs/${orgId}/credentials`)
+      .set(auth)
+      .set('Content-Type', 'application/json')
+      .send(deep);
     expectProblem(res, 422, `${Array(16).fill('a').join('.')}`, 'too_deep');
-    const batch = await t.http().post(`/v1/orgs/${orgId}/credentials:batch`).set(auth).set('Content-Type', 'application/json').send(`{"changes":[${'['.repeat(5000)}${']'.repeat(5000)}]}`);
+    const batch = await t
+      .http()
+      .post(`/v1/orgs/${orgId}/credentials:batch`)
+      .set(auth)
+      .set('Content-Type', 'application/json')
+      .send(`{"changes":[${'['.repeat(5000)}${']'.repeat(5000)}]}`);
     expect(batch.status).toBe(422);
     expect(batch.body.errors[0].code).toBe('too_deep');
   });
@@ -39,7 +61,16 @@ describe('input hardening (real Postgres, real HTTP)', () => {
   });
 
   it('refuses a lone surrogate inside a batch change, naming it', async () => {
-    const res = await t.http().post(`/v1/orgs/${orgId}/credentials:batch`).set(auth).send({ changes: [{ op: 'add', ...gemini('ok') }, { op: 'add', ...gemini('\uDBFF') }] });
+    const res = await t
+      .http()
+      .post(`/v1/orgs/${orgId}/credentials:batch`)
+      .set(auth)
+      .send({
+        changes: [
+          { op: 'add', ...gemini('ok') },
+          { op: 'add', ...gemini('\uDBFF') },
+        ],
+      });
     expectProblem(res, 422, 'changes[1].label', 'invalid_characters');
   });
 
@@ -72,14 +103,26 @@ describe('input hardening (real Postgres, real HTTP)', () => {
   it('accepts Azure resource hosts and refuses a made-up Bedrock region', async () => {
     expect((await add(azure('https://fake-resource.openai.azure.com'))).status).toBe(201);
     expect((await add(azure('https://fake-resource.cognitiveservices.azure.com/'))).status).toBe(201);
-    expectProblem(await add({ ...oneOfEach()[4], label: 'Bd99', region: 'us-east-99' }), 422, 'region', 'invalid_region');
+    expectProblem(
+      await add({ ...oneOfEach()[4], label: 'Bd99', region: 'us-east-99' }),
+      422,
+      'region',
+      'invalid_region',
+    );
   });
 
   it('accepts hosts and regions a deployment allows (KEYSTREAM_AZURE_ENDPOINT_HOSTS, KEYSTREAM_BEDROCK_REGIONS)', async () => {
-    const wide = await startTestApp({ input: { azureEndpointHosts: ['aoai.corp.example'], bedrockRegions: ['ap-southeast-9'] } });
+    const wide = await startTestApp({
+      input: { azureEndpointHosts: ['aoai.corp.example'], bedrockRegions: ['ap-southeast-9'] },
+    });
     try {
       const org = await wide.org();
-      const post = (body: object) => wide.http().post(`/v1/orgs/${org.orgId}/credentials`).set({ Authorization: `Bearer ${org.admin}` }).send(body);
+      const post = (body: object) =>
+        wide
+          .http()
+          .post(`/v1/orgs/${org.orgId}/credentials`)
+          .set({ Authorization: `Bearer ${org.admin}` })
+          .send(body);
       expect((await post({ ...azure('https://aoai.corp.example'), label: 'private' })).status).toBe(201);
       expect((await post({ ...oneOfEach()[4], label: 'new region', region: 'ap-southeast-9' })).status).toBe(201);
       expect((await post({ ...azure('https://10.1.2.3'), label: 'ip' })).status).toBe(422);
@@ -118,6 +161,8 @@ describe('input hardening (real Postgres, real HTTP)', () => {
     }
     const docs = await t.http().get('/docs').redirects(1);
     expect(docs.status).toBe(200);
-    expect(docs.headers['content-security-policy']).toMatch(/default-src 'none'.*script-src 'self'.*frame-ancestors 'none'/);
+    expect(docs.headers['content-security-policy']).toMatch(
+      /default-src 'none'.*script-src 'self'.*frame-ancestors 'none'/,
+    );
   });
 });

@@ -4,7 +4,11 @@ import { problem, PROBLEM_CONTENT_TYPE } from './problem';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-const parse = json({ limit: MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json', 'application/merge-patch+json'] });
+const parse = json({
+  limit: MAX_BODY_BYTES,
+  strict: true,
+  type: ['application/json', 'application/*+json', 'application/merge-patch+json'],
+});
 
 /** body-parser's errors never reach Nest's filters, so they become problem documents here. */
 export function jsonBody(req: Request, res: Response, next: NextFunction): void {
@@ -19,7 +23,15 @@ export function jsonBody(req: Request, res: Response, next: NextFunction): void 
           ? problem(400, 'malformed_json', 'Malformed JSON', 'The request body is not valid JSON', [
               { field: 'body', code: 'malformed_json', message: 'is not valid JSON' },
             ])
-          : problem(err.status && err.status < 500 ? err.status : 400, 'unreadable_body', 'Unreadable body', 'The request body could not be read');
-    res.status(p.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify({ ...p, instance: req.originalUrl.split('?')[0] }));
+          : problem(
+              err.status && err.status < 500 ? err.status : 400,
+              'unreadable_body',
+              'Unreadable body',
+              'The request body could not be read',
+            );
+    res
+      .status(p.status)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(JSON.stringify({ ...p, instance: req.originalUrl.split('?')[0] }));
   });
 }

@@ -10,7 +10,10 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
  */
 export function methodNotAllowed(paths: Paths, extra: Readonly<Record<string, readonly string[]>> = {}) {
   const table = [
-    ...Object.entries(paths).map(([template, ops]) => ({ pattern: toPattern(template), allow: METHODS.filter((m) => m in ops).map((m) => m.toUpperCase()) })),
+    ...Object.entries(paths).map(([template, ops]) => ({
+      pattern: toPattern(template),
+      allow: METHODS.filter((m) => m in ops).map((m) => m.toUpperCase()),
+    })),
     ...Object.entries(extra).map(([path, allow]) => ({ pattern: toPattern(path), allow: [...allow] })),
   ];
   return (req: Request, res: Response, next: NextFunction): void => {

@@ -7,10 +7,12 @@ import { badRequest } from './problem';
 export function parseIfMatch(header: string | undefined): number | undefined {
   if (header === undefined || header.trim() === '*') return undefined;
   const m = /^\s*(?:W\/)?"?(\d{1,10})"?\s*$/.exec(header);
-  if (!m) throw badRequest('invalid_if_match', 'If-Match must be an ETag like "12"', [{ field: 'If-Match', code: 'invalid_format', message: 'must be a version ETag like "12"' }]);
+  if (!m)
+    throw badRequest('invalid_if_match', 'If-Match must be an ETag like "12"', [
+      { field: 'If-Match', code: 'invalid_format', message: 'must be a version ETag like "12"' },
+    ]);
   return Number(m[1]);
 }
-
 
 /** Idempotency-Key: 1-200 visible ASCII characters. The hash binds the key to this exact request. */
 export function parseIdempotencyKey(req: Request): IdempotencyKey | undefined {
@@ -21,7 +23,13 @@ export function parseIdempotencyKey(req: Request): IdempotencyKey | undefined {
       { field: 'Idempotency-Key', code: 'invalid_format', message: 'must be 1-200 visible ASCII characters' },
     ]);
   }
-  const requestHash = createHash('sha256').update(req.method).update('\0').update(req.path).update('\0').update(JSON.stringify(req.body ?? null)).digest('hex');
+  const requestHash = createHash('sha256')
+    .update(req.method)
+    .update('\0')
+    .update(req.path)
+    .update('\0')
+    .update(JSON.stringify(req.body ?? null))
+    .digest('hex');
   return { key, requestHash };
 }
 

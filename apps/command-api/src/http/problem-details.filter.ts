@@ -43,23 +43,36 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const { body, headers } = this.toProblem(exception);
     if (res.headersSent) return;
     for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-    res.status(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify({ ...body, instance: req.originalUrl.split('?')[0] }));
+    res
+      .status(body.status)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(JSON.stringify({ ...body, instance: req.originalUrl.split('?')[0] }));
   }
 
   private toProblem(e: unknown): { body: Problem; headers: Record<string, string> } {
     if (e instanceof ProblemException) return { body: e.problem, headers: e.headers };
     if (e instanceof DomainError) {
       const [status, title] = DOMAIN_STATUS[e.code] ?? [422, 'Rejected'];
-      const headers: Record<string, string> = e instanceof RateLimitedError || e instanceof OrgBusyError || e instanceof CommitOutcomeUnknownError || e instanceof DatabaseUnavailableError ? { 'Retry-After': String(e.retryAfterSeconds) } : {};
+      const headers: Record<string, string> =
+        e instanceof RateLimitedError ||
+        e instanceof OrgBusyError ||
+        e instanceof CommitOutcomeUnknownError ||
+        e instanceof DatabaseUnavailableError
+          ? { 'Retry-After': String(e.retryAfterSeconds) }
+          : {};
       return { body: problem(status, e.code, title, e.message, e.errors), headers };
     }
     if (e instanceof AuthError) {
       const status = AUTH_STATUS[e.code];
-      const headers: Record<string, string> = status === 401 ? { 'WWW-Authenticate': `Bearer error="invalid_token"` } : {};
+      const headers: Record<string, string> =
+        status === 401 ? { 'WWW-Authenticate': `Bearer error="invalid_token"` } : {};
       return { body: problem(status, e.code, status === 401 ? 'Unauthorized' : 'Forbidden', e.message), headers };
     }
     if (e instanceof MethodNotAllowedError) {
-      return { body: problem(405, 'method_not_allowed', 'Method not allowed', e.message), headers: { Allow: e.allow.join(', ') } };
+      return {
+        body: problem(405, 'method_not_allowed', 'Method not allowed', e.message),
+        headers: { Allow: e.allow.join(', ') },
+      };
     }
     if (e instanceof HttpException) {
       const status = e.getStatus();
@@ -71,13 +84,19 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     // Log the type and stack only: messages of driver errors can contain query parameters.
     const err = e as Error;
     this.logger.error(`unhandled ${err?.name ?? typeof e}: ${err?.stack?.split('\n').slice(1, 4).join(' | ') ?? ''}`);
-    return { body: problem(500, 'internal_error', 'Internal error', 'An unexpected error occurred; nothing was changed.'), headers: {} };
+    return {
+      body: problem(500, 'internal_error', 'Internal error', 'An unexpected error occurred; nothing was changed.'),
+      headers: {},
+    };
   }
 }
 
 /** A known path asked with a method it does not declare; `allow` lists the ones it does. */
 export class MethodNotAllowedError extends Error {
-  constructor(readonly method: string, readonly allow: readonly string[]) {
+  constructor(
+    readonly method: string,
+    readonly allow: readonly string[],
+  ) {
     super(`${method} is not allowed here; allowed: ${allow.join(', ')}`);
   }
 }

@@ -13,13 +13,22 @@ export interface Problem {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-export function problem(status: number, code: string, title: string, detail: string, errors: readonly FieldError[] = []): Problem {
+export function problem(
+  status: number,
+  code: string,
+  title: string,
+  detail: string,
+  errors: readonly FieldError[] = [],
+): Problem {
   return { type: `https://keystream.dev/problems/${code.replace(/_/g, '-')}`, title, status, code, detail, errors };
 }
 
 /** Thrown at the HTTP edge only (body parsing, headers); libs throw DomainError instead. */
 export class ProblemException extends Error {
-  constructor(readonly problem: Problem, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly problem: Problem,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(problem.detail);
   }
 }

@@ -4,7 +4,9 @@ const nest = (depth: number): unknown => (depth === 0 ? 'leaf' : { a: nest(depth
 
 describe('bodyErrors', () => {
   it('accepts ordinary bodies, emoji included', () => {
-    expect(bodyErrors({ provider: 'gemini', label: 'prod 🔑', changes: [{ op: 'add', n: 1, ok: true, none: null }] })).toEqual([]);
+    expect(
+      bodyErrors({ provider: 'gemini', label: 'prod 🔑', changes: [{ op: 'add', n: 1, ok: true, none: null }] }),
+    ).toEqual([]);
     expect(bodyErrors(undefined)).toEqual([]);
   });
 
@@ -13,7 +15,10 @@ describe('bodyErrors', () => {
     for (let i = 0; i < 200_000; i++) deep = [deep];
     expect(bodyErrors(deep)[0].code).toBe('too_deep');
     expect(bodyErrors(nest(MAX_BODY_DEPTH - 1))).toEqual([]);
-    expect(bodyErrors(nest(MAX_BODY_DEPTH + 1))[0]).toMatchObject({ code: 'too_deep', field: Array(MAX_BODY_DEPTH).fill('a').join('.') });
+    expect(bodyErrors(nest(MAX_BODY_DEPTH + 1))[0]).toMatchObject({
+      code: 'too_deep',
+      field: Array(MAX_BODY_DEPTH).fill('a').join('.'),
+    });
   });
 
   it.each([
@@ -26,6 +31,8 @@ describe('bodyErrors', () => {
   });
 
   it('refuses prototype keys', () => {
-    expect(bodyErrors(JSON.parse('{"changes":[{"__proto__":{}}]}'))).toEqual([expect.objectContaining({ field: 'changes[0].__proto__', code: 'forbidden_key' })]);
+    expect(bodyErrors(JSON.parse('{"changes":[{"__proto__":{}}]}'))).toEqual([
+      expect.objectContaining({ field: 'changes[0].__proto__', code: 'forbidden_key' }),
+    ]);
   });
 });

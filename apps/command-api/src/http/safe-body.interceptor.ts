@@ -19,15 +19,23 @@ export function bodyErrors(body: unknown): FieldError[] {
     const [value, path, depth] = stack.pop()!;
     const where = path || 'body';
     if (typeof value === 'string') {
-      if (value.includes('\u0000') || LONE_SURROGATE.test(value)) return [{ field: where, code: 'invalid_characters', message: 'must be valid Unicode text without NUL characters' }];
+      if (value.includes('\u0000') || LONE_SURROGATE.test(value))
+        return [
+          { field: where, code: 'invalid_characters', message: 'must be valid Unicode text without NUL characters' },
+        ];
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
-    if (depth >= MAX_BODY_DEPTH) return [{ field: where, code: 'too_deep', message: `nests deeper than ${MAX_BODY_DEPTH} levels` }];
+    if (depth >= MAX_BODY_DEPTH)
+      return [{ field: where, code: 'too_deep', message: `nests deeper than ${MAX_BODY_DEPTH} levels` }];
     for (const key of Object.keys(value)) {
       const here = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-      if (FORBIDDEN_KEYS.has(key)) return [{ field: here, code: 'forbidden_key', message: `"${key}" is not allowed as a key` }];
-      if (key.includes('\u0000') || LONE_SURROGATE.test(key)) return [{ field: path || 'body', code: 'invalid_characters', message: 'has a key that is not valid Unicode text' }];
+      if (FORBIDDEN_KEYS.has(key))
+        return [{ field: here, code: 'forbidden_key', message: `"${key}" is not allowed as a key` }];
+      if (key.includes('\u0000') || LONE_SURROGATE.test(key))
+        return [
+          { field: path || 'body', code: 'invalid_characters', message: 'has a key that is not valid Unicode text' },
+        ];
       stack.push([(value as Record<string, unknown>)[key], here, depth + 1]);
     }
   }

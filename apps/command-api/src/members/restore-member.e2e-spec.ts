@@ -5,7 +5,11 @@ import { startTestApp, TestApp } from '../testing/test-app';
 
 /** DELETE …/members/{userId}/revoke: a revoked member restored, audited, on every process at once. */
 describe('restoring a revoked member (real HTTP, real sockets, two processes on one Postgres)', () => {
-  const keys = { masterKey: TEST_MASTER_KEY, auth: { jwtSecret: randomBytes(32) }, rateLimits: { writesPerMinute: 100_000, connectsPerMinute: 100_000 } };
+  const keys = {
+    masterKey: TEST_MASTER_KEY,
+    auth: { jwtSecret: randomBytes(32) },
+    rateLimits: { writesPerMinute: 100_000, connectsPerMinute: 100_000 },
+  };
   let t: TestApp;
   let other: TestApp;
   beforeAll(async () => {
@@ -29,7 +33,10 @@ describe('restoring a revoked member (real HTTP, real sockets, two processes on 
     agent.close();
     for (const app of [t, other]) {
       await app.http().get(`/v1/orgs/${a.orgId}/credentials`).set(auth(alice)).expect(401);
-      expect(await AgentProbe.refused(app.baseUrl, { token: alice })).toEqual({ code: 'unauthorized', message: 'access revoked' });
+      expect(await AgentProbe.refused(app.baseUrl, { token: alice })).toEqual({
+        code: 'unauthorized',
+        message: 'access revoked',
+      });
     }
 
     const res = await other.http().delete(path(a.orgId, 'alice')).set(auth(a.admin)).expect(200);
@@ -42,13 +49,17 @@ describe('restoring a revoked member (real HTTP, real sockets, two processes on 
       await back.until(() => back.keySet !== undefined);
       back.close();
     }
-    const audit = await t.ds.query(`SELECT type, actor, subject FROM org_audit WHERE org_id = $1 ORDER BY id`, [a.orgId]);
+    const audit = await t.ds.query(`SELECT type, actor, subject FROM org_audit WHERE org_id = $1 ORDER BY id`, [
+      a.orgId,
+    ]);
     expect(audit).toEqual([
       { type: 'MemberRevoked', actor: 'admin-user', subject: 'alice' },
       { type: 'MemberRestored', actor: 'admin-user', subject: 'alice' },
     ]);
     // Restoring twice: nothing to lift.
-    expect((await t.http().delete(path(a.orgId, 'alice')).set(auth(a.admin)).expect(404)).body.code).toBe('revocation_not_found');
+    expect((await t.http().delete(path(a.orgId, 'alice')).set(auth(a.admin)).expect(404)).body.code).toBe(
+      'revocation_not_found',
+    );
   });
 
   it('is for admins of the org only; 422 for a malformed user id; 404 for an unknown org', async () => {
@@ -58,9 +69,19 @@ describe('restoring a revoked member (real HTTP, real sockets, two processes on 
     expect((await t.http().delete(path(a.orgId, 'bob')).set(auth(a.member)).expect(403)).body.code).toBe('forbidden');
     expect((await t.http().delete(path(a.orgId, 'bob')).set(auth(b.admin)).expect(403)).body.code).toBe('forbidden');
     await t.http().delete(path(a.orgId, 'bob')).expect(401);
-    expect((await t.http().delete(path(a.orgId, 'has space')).set(auth(a.admin)).expect(422)).body.errors[0]).toMatchObject({ field: 'userId' });
+    expect(
+      (await t.http().delete(path(a.orgId, 'has space')).set(auth(a.admin)).expect(422)).body.errors[0],
+    ).toMatchObject({ field: 'userId' });
     const ghost = `ghost-${Date.now().toString(36)}`;
-    expect((await t.http().delete(path(ghost, 'bob')).set(auth(await t.token(ghost, 'admin'))).expect(404)).body.code).toBe('org_not_found');
+    expect(
+      (
+        await t
+          .http()
+          .delete(path(ghost, 'bob'))
+          .set(auth(await t.token(ghost, 'admin')))
+          .expect(404)
+      ).body.code,
+    ).toBe('org_not_found');
     const [{ n }] = await t.ds.query('SELECT count(*)::int AS n FROM revocations WHERE org_id = $1', [a.orgId]);
     expect(n).toBe(1);
   });

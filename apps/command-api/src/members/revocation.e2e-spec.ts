@@ -18,23 +18,36 @@ describe('revoking a member (real HTTP, real sockets, two processes on one Postg
   });
   afterEach(() => probes.splice(0).forEach((p) => p.close()));
   afterAll(async () => {
-    process.stderr.write(`[revocation] disconnect latency after the revoke response (ms): ${latencies.map((l) => l.toFixed(0)).join(', ')}\n`);
+    process.stderr.write(
+      `[revocation] disconnect latency after the revoke response (ms): ${latencies.map((l) => l.toFixed(0)).join(', ')}\n`,
+    );
     await other.close();
     await t.close();
   });
 
   const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
-  const revoke = (app: TestApp, orgId: string, userId: string, token: string) => app.http().post(`/v1/orgs/${orgId}/members/${encodeURIComponent(userId)}/revoke`).set(auth(token));
-  const add = (orgId: string, admin: string, label: string) => t.http().post(`/v1/orgs/${orgId}/credentials`).set(auth(admin)).send({ ...oneOfEach()[1], label }).expect(201);
+  const revoke = (app: TestApp, orgId: string, userId: string, token: string) =>
+    app
+      .http()
+      .post(`/v1/orgs/${orgId}/members/${encodeURIComponent(userId)}/revoke`)
+      .set(auth(token));
+  const add = (orgId: string, admin: string, label: string) =>
+    t
+      .http()
+      .post(`/v1/orgs/${orgId}/credentials`)
+      .set(auth(admin))
+      .send({ ...oneOfEach()[1], label })
+      .expect(201);
   async function live(app: TestApp, token: string): Promise<AgentProbe> {
     const p = await AgentProbe.connect(app.baseUrl, { token });
     probes.push(p);
     await p.until(() => p.keySet !== undefined);
     return p;
   }
-  const disconnectedAt = (p: AgentProbe) => new Promise<number>((resolve) => p.socket.once('disconnect', () => resolve(performance.now())));
+  const disconnectedAt = (p: AgentProbe) =>
+    new Promise<number>((resolve) => p.socket.once('disconnect', () => resolve(performance.now())));
 
-  it('disconnects the member\'s live agents on this and another process within 2 s, with session.revoked and nothing after', async () => {
+  it("disconnects the member's live agents on this and another process within 2 s, with session.revoked and nothing after", async () => {
     const a = await t.org();
     const alice = await t.token(a.orgId, 'member', { userId: 'alice', deviceId: 'alice-laptop' });
     const alice2 = await t.token(a.orgId, 'member', { userId: 'alice', deviceId: 'alice-desktop' });
@@ -71,8 +84,20 @@ describe('revoking a member (real HTTP, real sockets, two processes on one Postg
       const res = await app.http().get(`/v1/orgs/${a.orgId}/credentials`).set(auth(carol)).expect(401);
       expect(res.body).toMatchObject({ code: 'unauthorized', detail: 'access revoked' });
       expect(res.headers['content-type']).toContain('application/problem+json');
-      expect((await app.http().post(`/v1/orgs/${a.orgId}/credentials`).set(auth(carolAdmin)).send(oneOfEach()[1]).expect(401)).body.detail).toBe('access revoked');
-      expect(await AgentProbe.refused(app.baseUrl, { token: carol })).toEqual({ code: 'unauthorized', message: 'access revoked' });
+      expect(
+        (
+          await app
+            .http()
+            .post(`/v1/orgs/${a.orgId}/credentials`)
+            .set(auth(carolAdmin))
+            .send(oneOfEach()[1])
+            .expect(401)
+        ).body.detail,
+      ).toBe('access revoked');
+      expect(await AgentProbe.refused(app.baseUrl, { token: carol })).toEqual({
+        code: 'unauthorized',
+        message: 'access revoked',
+      });
     }
     // Others, including another member and the revoking admin, carry on.
     await t.http().get(`/v1/orgs/${a.orgId}/credentials`).set(auth(a.member)).expect(200);
@@ -107,7 +132,9 @@ describe('revoking a member (real HTTP, real sockets, two processes on one Postg
     await t.http().post(`/v1/orgs/${a.orgId}/members/eve/revoke`).expect(401);
     const ghost = 'ghost-org-' + Date.now().toString(36);
     expect((await revoke(t, ghost, 'eve', await t.token(ghost, 'admin')).expect(404)).body.code).toBe('org_not_found');
-    expect((await revoke(t, a.orgId, 'has space', a.admin).expect(422)).body.errors[0]).toMatchObject({ field: 'userId' });
+    expect((await revoke(t, a.orgId, 'has space', a.admin).expect(422)).body.errors[0]).toMatchObject({
+      field: 'userId',
+    });
     const [{ n }] = await t.ds.query('SELECT count(*)::int AS n FROM revocations WHERE org_id = $1', [a.orgId]);
     expect(n).toBe(0);
   });

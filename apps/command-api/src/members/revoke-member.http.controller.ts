@@ -26,11 +26,25 @@ export class RevokeMemberHttpController {
   @RequireRole('admin')
   @ApiOrgParam()
   @ApiProblems(400, 401, 403, 404, 413, 422, 503)
-  @ApiParam({ name: 'userId', description: 'Token subject of the member', schema: { type: 'string', minLength: 1, maxLength: 256 } })
-  @ApiRoute('revokeMember', "Revoke a member's access: their existing tokens stop working and their agents are disconnected")
+  @ApiParam({
+    name: 'userId',
+    description: 'Token subject of the member',
+    schema: { type: 'string', minLength: 1, maxLength: 256 },
+  })
+  @ApiRoute(
+    'revokeMember',
+    "Revoke a member's access: their existing tokens stop working and their agents are disconnected",
+  )
   @ApiJson(200, 'MemberRevoked')
-  async revoke(@Param('orgId') orgId: string, @Param('userId') userId: string, @CurrentPrincipal() principal: Principal) {
-    if (!USER_ID.test(userId)) throw new ValidationFailedError([{ field: 'userId', code: 'invalid_format', message: 'must be 1-256 visible ASCII characters' }]);
+  async revoke(
+    @Param('orgId') orgId: string,
+    @Param('userId') userId: string,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    if (!USER_ID.test(userId))
+      throw new ValidationFailedError([
+        { field: 'userId', code: 'invalid_format', message: 'must be 1-256 visible ASCII characters' },
+      ]);
     const notice = await this.ds.transaction(async (m) => {
       if (!(await orgStreams.exists(m, orgId))) throw new OrgNotFoundError(orgId);
       const n = await revocations.revoke(m, orgId, userId, principal.userId);
@@ -50,11 +64,25 @@ export class RevokeMemberHttpController {
   @RequireRole('admin')
   @ApiOrgParam()
   @ApiProblems(400, 401, 403, 404, 413, 422, 503)
-  @ApiParam({ name: 'userId', description: 'Token subject of the member', schema: { type: 'string', minLength: 1, maxLength: 256 } })
-  @ApiRoute('restoreMember', "Restore a revoked member's access (lifts the revocation; audited); 404 revocation_not_found when not revoked")
+  @ApiParam({
+    name: 'userId',
+    description: 'Token subject of the member',
+    schema: { type: 'string', minLength: 1, maxLength: 256 },
+  })
+  @ApiRoute(
+    'restoreMember',
+    "Restore a revoked member's access (lifts the revocation; audited); 404 revocation_not_found when not revoked",
+  )
   @ApiJson(200, 'MemberRestored')
-  async restore(@Param('orgId') orgId: string, @Param('userId') userId: string, @CurrentPrincipal() principal: Principal) {
-    if (!USER_ID.test(userId)) throw new ValidationFailedError([{ field: 'userId', code: 'invalid_format', message: 'must be 1-256 visible ASCII characters' }]);
+  async restore(
+    @Param('orgId') orgId: string,
+    @Param('userId') userId: string,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    if (!USER_ID.test(userId))
+      throw new ValidationFailedError([
+        { field: 'userId', code: 'invalid_format', message: 'must be 1-256 visible ASCII characters' },
+      ]);
     const lifted = await this.ds.transaction(async (m) => {
       if (!(await orgStreams.exists(m, orgId))) throw new OrgNotFoundError(orgId);
       const n = await revocations.restore(m, orgId, userId);

@@ -25,8 +25,12 @@ describe('OrgDeletionListener (real Postgres, LISTEN/NOTIFY)', () => {
     await listener.onModuleInit();
     try {
       await ds.transaction((m) => organizations.delete(m, gone, 'ops')); // as another process would
-      for (const end = Date.now() + 5000; vault.cache.get(gone, 'cred-1') !== undefined; await new Promise((r) => setTimeout(r, 10))) {
-        if (Date.now() > end) throw new Error('the deleted org\'s keys are still cached');
+      for (
+        const end = Date.now() + 5000;
+        vault.cache.get(gone, 'cred-1') !== undefined;
+        await new Promise((r) => setTimeout(r, 10))
+      ) {
+        if (Date.now() > end) throw new Error("the deleted org's keys are still cached");
       }
       expect(vault.cache.get(gone, 'org-fingerprint')).toBeUndefined();
       expect(vault.cache.get(stays, 'cred-1')).toBeDefined();

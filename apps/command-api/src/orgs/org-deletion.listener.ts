@@ -14,12 +14,18 @@ import { DataSource } from '@keystream/persistence';
 export class OrgDeletionListener implements OnModuleInit, OnModuleDestroy {
   private watcher?: RevocationWatcher;
 
-  constructor(@Inject(CONFIG) private readonly config: KeystreamConfig, @Inject(DATA_SOURCE) private readonly ds: DataSource, @Inject(SECRET_VAULT) private readonly vault: SecretVault) {}
+  constructor(
+    @Inject(CONFIG) private readonly config: KeystreamConfig,
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(SECRET_VAULT) private readonly vault: SecretVault,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     if (this.config.mode !== 'distributed') return;
     const log = new Logger('orgs');
-    this.watcher = new RevocationWatcher(this.ds, (e) => log.error(`org deletion listener: ${(e as Error)?.name ?? 'error'}`));
+    this.watcher = new RevocationWatcher(this.ds, (e) =>
+      log.error(`org deletion listener: ${(e as Error)?.name ?? 'error'}`),
+    );
     await this.watcher.start((orgId, userId) => userId === undefined && this.vault.forgetOrg(orgId));
   }
 

@@ -12,11 +12,21 @@ import { CONFIG, DATA_SOURCE } from '../tokens';
 @Injectable()
 export class OrgProvisioner {
   private readonly log = new Logger('orgs');
-  constructor(@Inject(CONFIG) private readonly config: KeystreamConfig, @Inject(DATA_SOURCE) private readonly ds: DataSource) {}
+  constructor(
+    @Inject(CONFIG) private readonly config: KeystreamConfig,
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+  ) {}
 
   async onAdminWrite(principal: Principal): Promise<void> {
     if (this.config.orgProvisioning !== 'on-first-admin' || principal.role !== 'admin') return;
-    const { created } = await this.ds.transaction((m) => organizations.create(m, principal.orgId, principal.userId, 'on-first-admin'));
-    if (created) this.log.log({ msg: 'organization created on its first admin write', orgId: principal.orgId, by: principal.userId });
+    const { created } = await this.ds.transaction((m) =>
+      organizations.create(m, principal.orgId, principal.userId, 'on-first-admin'),
+    );
+    if (created)
+      this.log.log({
+        msg: 'organization created on its first admin write',
+        orgId: principal.orgId,
+        by: principal.userId,
+      });
   }
 }

@@ -44,7 +44,12 @@ describe('organizations (operators) and offboarding (real HTTP, sockets, two pro
     expect((await t.http().get(`/v1/orgs/${orgId}`).set(auth(operator)).expect(200)).body).toEqual(first.body);
     const listed: string[] = [];
     for (let after: string | undefined; ; ) {
-      const page = await t.http().get('/v1/orgs').query({ limit: 50, ...(after ? { after } : {}) }).set(auth(operator)).expect(200);
+      const page = await t
+        .http()
+        .get('/v1/orgs')
+        .query({ limit: 50, ...(after ? { after } : {}) })
+        .set(auth(operator))
+        .expect(200);
       listed.push(...page.body.orgs.map((o: { orgId: string }) => o.orgId));
       if (!page.body.next) break;
       after = page.body.next;
@@ -65,21 +70,83 @@ describe('organizations (operators) and offboarding (real HTTP, sockets, two pro
       expect(res.headers['content-type']).toContain('application/problem+json');
       expect(res.body).toMatchObject({ code: 'validation_failed', errors: [{ field, code }] });
     }
-    expect((await t.http().post('/v1/orgs').set(auth(operator)).set('Content-Type', 'application/json').send('[]').expect(422)).body.errors[0].field).toBe('(body)');
-    expect((await t.http().get('/v1/orgs/NOPE').set(auth(operator)).expect(422)).body.errors[0]).toMatchObject({ field: 'orgId', code: 'invalid_format' });
-    expect((await t.http().get('/v1/orgs').query({ limit: 0 }).set(auth(operator)).expect(422)).body.errors[0].field).toBe('limit');
-    expect((await t.http().get(`/v1/orgs/${newOrgId('none')}`).set(auth(operator)).expect(404)).body.code).toBe('org_not_found');
-    expect((await t.http().delete(`/v1/orgs/${newOrgId('none')}`).set(auth(operator)).expect(404)).body.code).toBe('org_not_found');
+    expect(
+      (
+        await t
+          .http()
+          .post('/v1/orgs')
+          .set(auth(operator))
+          .set('Content-Type', 'application/json')
+          .send('[]')
+          .expect(422)
+      ).body.errors[0].field,
+    ).toBe('(body)');
+    expect((await t.http().get('/v1/orgs/NOPE').set(auth(operator)).expect(422)).body.errors[0]).toMatchObject({
+      field: 'orgId',
+      code: 'invalid_format',
+    });
+    expect(
+      (await t.http().get('/v1/orgs').query({ limit: 0 }).set(auth(operator)).expect(422)).body.errors[0].field,
+    ).toBe('limit');
+    expect(
+      (
+        await t
+          .http()
+          .get(`/v1/orgs/${newOrgId('none')}`)
+          .set(auth(operator))
+          .expect(404)
+      ).body.code,
+    ).toBe('org_not_found');
+    expect(
+      (
+        await t
+          .http()
+          .delete(`/v1/orgs/${newOrgId('none')}`)
+          .set(auth(operator))
+          .expect(404)
+      ).body.code,
+    ).toBe('org_not_found');
   });
 
   it('documents the routes in OpenAPI with their problem+json answers', async () => {
     const doc = (await t.http().get('/openapi.json').expect(200)).body;
-    const responses = (path: string, method: string) => doc.paths[path][method].responses as Record<string, { content?: Record<string, unknown> }>;
-    expect(Object.keys(responses('/v1/orgs', 'post')).sort()).toEqual(['200', '201', '400', '401', '403', '404', '410', '413', '422', '503']);
-    expect(Object.keys(responses('/v1/orgs/{orgId}', 'delete')).sort()).toEqual(['200', '400', '401', '403', '404', '410', '422', '503']);
-    expect(Object.keys(responses('/v1/orgs/{orgId}', 'get')).sort()).toEqual(['200', '400', '401', '403', '404', '410', '422', '503']);
+    const responses = (path: string, method: string) =>
+      doc.paths[path][method].responses as Record<string, { content?: Record<string, unknown> }>;
+    expect(Object.keys(responses('/v1/orgs', 'post')).sort()).toEqual([
+      '200',
+      '201',
+      '400',
+      '401',
+      '403',
+      '404',
+      '410',
+      '413',
+      '422',
+      '503',
+    ]);
+    expect(Object.keys(responses('/v1/orgs/{orgId}', 'delete')).sort()).toEqual([
+      '200',
+      '400',
+      '401',
+      '403',
+      '404',
+      '410',
+      '422',
+      '503',
+    ]);
+    expect(Object.keys(responses('/v1/orgs/{orgId}', 'get')).sort()).toEqual([
+      '200',
+      '400',
+      '401',
+      '403',
+      '404',
+      '410',
+      '422',
+      '503',
+    ]);
     expect(Object.keys(responses('/v1/orgs', 'get')).sort()).toEqual(['200', '400', '401', '403', '404', '422', '503']);
-    for (const code of ['403', '410', '422']) expect(Object.keys(responses('/v1/orgs', 'post')[code].content!)).toEqual(['application/problem+json']);
+    for (const code of ['403', '410', '422'])
+      expect(Object.keys(responses('/v1/orgs', 'post')[code].content!)).toEqual(['application/problem+json']);
     expect(responses('/v1/orgs/{orgId}/members/{userId}/revoke', 'delete')).toHaveProperty('200');
   });
 
@@ -102,9 +169,19 @@ describe('organizations (operators) and offboarding (real HTTP, sockets, two pro
     const admin = await t.token(orgId, 'admin');
     const member = await t.token(orgId, 'member', { userId: 'carol', deviceId: 'carol-laptop' });
     const canary = `sk-proj-FAKECANARY${randomBytes(8).toString('hex')}`;
-    const added = await t.http().post(`/v1/orgs/${orgId}/credentials`).set(auth(admin)).send({ provider: 'openai', label: 'Canary', apiKey: canary }).expect(201);
+    const added = await t
+      .http()
+      .post(`/v1/orgs/${orgId}/credentials`)
+      .set(auth(admin))
+      .send({ provider: 'openai', label: 'Canary', apiKey: canary })
+      .expect(201);
     const credId: string = added.body.credential.id;
-    await t.http().post(`/v1/orgs/${orgId}/credentials`).set(auth(admin)).send({ provider: 'gemini', label: 'G', apiKey: FAKE.gemini }).expect(201);
+    await t
+      .http()
+      .post(`/v1/orgs/${orgId}/credentials`)
+      .set(auth(admin))
+      .send({ provider: 'gemini', label: 'G', apiKey: FAKE.gemini })
+      .expect(201);
     const bystander = await t.org();
     const stays = await live(t, bystander.member);
     const [here, there] = [await live(t, member), await live(other, member)];
@@ -123,7 +200,13 @@ describe('organizations (operators) and offboarding (real HTTP, sockets, two pro
 
     const gone = [here, there].map((p) => new Promise((r) => p.socket.once('disconnect', r)));
     const res = await t.http().delete(`/v1/orgs/${orgId}`).set(auth(operator)).expect(200);
-    expect(res.body).toMatchObject({ orgId, deletedBy: 'ops-alice', shreddedKeys: keysBefore.length, lastVersion: 2, tombstoneVersion: 3 });
+    expect(res.body).toMatchObject({
+      orgId,
+      deletedBy: 'ops-alice',
+      shreddedKeys: keysBefore.length,
+      lastVersion: 2,
+      tombstoneVersion: 3,
+    });
     await Promise.all(gone);
     for (const p of [here, there]) expect(p.of(EVENTS.revoked)).toEqual([{ reason: 'org_deleted' }]);
     expect(stays.socket.connected).toBe(true);
@@ -134,15 +217,40 @@ describe('organizations (operators) and offboarding (real HTTP, sockets, two pro
       await expect(vault.fingerprint(orgId, canary)).rejects.toBeInstanceOf(OrgNotFoundError); // no fingerprint key can be made again
     }
     expect(await t.ds.query(`SELECT count(*)::int AS n FROM data_keys WHERE org_id = $1`, [orgId])).toEqual([{ n: 0 }]);
-    for (const table of ['credential_state', 'key_set_credentials', 'idempotency_keys', 'devices', 'revocations', 'org_streams']) {
-      expect(await t.ds.query(`SELECT count(*)::int AS n FROM ${table} WHERE org_id = $1`, [orgId])).toEqual([{ n: 0 }]);
+    for (const table of [
+      'credential_state',
+      'key_set_credentials',
+      'idempotency_keys',
+      'devices',
+      'revocations',
+      'org_streams',
+    ]) {
+      expect(await t.ds.query(`SELECT count(*)::int AS n FROM ${table} WHERE org_id = $1`, [orgId])).toEqual([
+        { n: 0 },
+      ]);
     }
     // What is left: one event, the tombstone, and an audit entry; neither carries secret material.
-    const left = await t.ds.query(`SELECT version, type, actor_user_id AS actor, data FROM events WHERE org_id = $1`, [orgId]);
-    expect(left).toEqual([{ version: 3, type: 'OrganizationDeleted', actor: 'ops-alice', data: { deletedBy: 'ops-alice', shreddedKeys: keysBefore.length, lastVersion: 2 } }]);
+    const left = await t.ds.query(`SELECT version, type, actor_user_id AS actor, data FROM events WHERE org_id = $1`, [
+      orgId,
+    ]);
+    expect(left).toEqual([
+      {
+        version: 3,
+        type: 'OrganizationDeleted',
+        actor: 'ops-alice',
+        data: { deletedBy: 'ops-alice', shreddedKeys: keysBefore.length, lastVersion: 2 },
+      },
+    ]);
     expect(JSON.stringify(left)).not.toMatch(/ciphertext|fingerprint|last4|secrets/);
-    const [tomb] = await t.ds.query(`SELECT type, actor, data FROM org_audit WHERE org_id = $1 AND type = 'OrganizationDeleted'`, [orgId]);
-    expect(tomb).toEqual({ type: 'OrganizationDeleted', actor: 'ops-alice', data: { shreddedKeys: keysBefore.length, lastVersion: 2 } });
+    const [tomb] = await t.ds.query(
+      `SELECT type, actor, data FROM org_audit WHERE org_id = $1 AND type = 'OrganizationDeleted'`,
+      [orgId],
+    );
+    expect(tomb).toEqual({
+      type: 'OrganizationDeleted',
+      actor: 'ops-alice',
+      data: { shreddedKeys: keysBefore.length, lastVersion: 2 },
+    });
 
     // Every route of the org: 410 org_deleted, for every token of it, on every process.
     const routes: [string, string, object?][] = [
@@ -158,16 +266,33 @@ describe('organizations (operators) and offboarding (real HTTP, sockets, two pro
     ];
     for (const app of [t, other]) {
       for (const [method, path, body] of routes) {
-        const r = await (app.http() as unknown as Record<string, (p: string) => import('supertest').Test>)[method](path).set(auth(admin)).send(body);
+        const r = await (app.http() as unknown as Record<string, (p: string) => import('supertest').Test>)
+          [method](path)
+          .set(auth(admin))
+          .send(body);
         expect([method, path, r.status, r.body.code]).toEqual([method, path, 410, 'org_deleted']);
       }
-      expect((await app.http().get(`/v1/orgs/${orgId}/credentials`).set(auth(member)).expect(410)).headers['content-type']).toContain('application/problem+json');
+      expect(
+        (await app.http().get(`/v1/orgs/${orgId}/credentials`).set(auth(member)).expect(410)).headers['content-type'],
+      ).toContain('application/problem+json');
     }
     expect((await t.http().get(`/v1/orgs/${orgId}`).set(auth(operator)).expect(410)).body.code).toBe('org_deleted');
     expect((await t.http().delete(`/v1/orgs/${orgId}`).set(auth(operator)).expect(410)).body.code).toBe('org_deleted');
     expect((await create(orgId).expect(410)).body.code).toBe('org_deleted'); // the id is never reused
-    expect((await t.http().get('/v1/orgs').query({ after: orgId.slice(0, -1), limit: 1000 }).set(auth(operator)).expect(200)).body.orgs.map((o: { orgId: string }) => o.orgId)).not.toContain(orgId);
-    expect(await AgentProbe.refused(other.baseUrl, { token: member })).toEqual({ code: 'forbidden', message: 'organization deleted' });
+    expect(
+      (
+        await t
+          .http()
+          .get('/v1/orgs')
+          .query({ after: orgId.slice(0, -1), limit: 1000 })
+          .set(auth(operator))
+          .expect(200)
+      ).body.orgs.map((o: { orgId: string }) => o.orgId),
+    ).not.toContain(orgId);
+    expect(await AgentProbe.refused(other.baseUrl, { token: member })).toEqual({
+      code: 'forbidden',
+      message: 'organization deleted',
+    });
     expect(await t.ds.query(`SELECT count(*)::int AS n FROM data_keys WHERE org_id = $1`, [orgId])).toEqual([{ n: 0 }]);
   });
 });

@@ -32,9 +32,15 @@ export class OrgsHttpController {
   @ApiJson(201, 'Organization', { description: 'Created' })
   @ApiJson(200, 'Organization', { description: 'It already existed' })
   @ApiProblems(400, 401, 403, 404, 410, 413, 422, 503)
-  async create(@Body() body: unknown, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response) {
+  async create(
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const orgId = parseCreateOrg(body);
-    const { org, created } = await this.ds.transaction((m) => organizations.create(m, orgId, principal.userId, 'operator'));
+    const { org, created } = await this.ds.transaction((m) =>
+      organizations.create(m, orgId, principal.userId, 'operator'),
+    );
     res.status(created ? 201 : 200);
     return org;
   }
@@ -43,7 +49,12 @@ export class OrgsHttpController {
   @RequireRole('operator')
   @ApiRoute('listOrganizations', 'Live organizations in id order, a page at a time')
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } })
-  @ApiQuery({ name: 'after', required: false, description: 'The last orgId of the previous page', schema: { type: 'string' } })
+  @ApiQuery({
+    name: 'after',
+    required: false,
+    description: 'The last orgId of the previous page',
+    schema: { type: 'string' },
+  })
   @ApiJson(200, 'OrganizationPage')
   @ApiProblems(400, 401, 403, 404, 422, 503)
   async list(@Query('limit') limit: unknown, @Query('after') after: unknown) {
@@ -75,13 +86,18 @@ export class OrgsHttpController {
   @Delete(':orgId')
   @HttpCode(200)
   @RequireRole('operator')
-  @ApiRoute('deleteOrganization', 'Delete an organization: crypto-shred all its keys, end its agent sessions; irreversible')
+  @ApiRoute(
+    'deleteOrganization',
+    'Delete an organization: crypto-shred all its keys, end its agent sessions; irreversible',
+  )
   @ApiOrgParam()
   @ApiJson(200, 'OrganizationDeleted')
   @ApiProblems(400, 401, 403, 404, 422, 503)
   async remove(@Param('orgId') orgIdParam: string, @CurrentPrincipal() principal: Principal) {
     const orgId = checkOrgId(orgIdParam);
-    const deletion = await this.ds.transaction((m) => organizations.delete(m, orgId, principal.userId, this.config.mode === 'distributed' ? writeOutbox : undefined));
+    const deletion = await this.ds.transaction((m) =>
+      organizations.delete(m, orgId, principal.userId, this.config.mode === 'distributed' ? writeOutbox : undefined),
+    );
     this.vault.forgetOrg(orgId); // this process's cached keys; gateways drop theirs on the NOTIFY
     const { tombstone, ...body } = deletion;
     return { ...body, tombstoneVersion: tombstone.version };

@@ -17,7 +17,11 @@ export interface TestApp {
   readonly http: () => ReturnType<typeof request>;
   /** http://127.0.0.1:<port> of the running app (for socket clients). */
   readonly baseUrl: string;
-  token(orgId: string, role?: Role, opts?: { ttlSeconds?: number; userId?: string; deviceId?: string }): Promise<string>;
+  token(
+    orgId: string,
+    role?: Role,
+    opts?: { ttlSeconds?: number; userId?: string; deviceId?: string },
+  ): Promise<string>;
   /** A registered org with its admin token. */
   org(): Promise<{ orgId: string; admin: string; member: string }>;
   close(): Promise<void>;
@@ -51,7 +55,13 @@ export async function startTestApp(overrides: Partial<KeystreamConfig> = {}): Pr
     http: () => request(app.getHttpServer()),
     baseUrl: await app.getUrl().then((u) => u.replace('[::1]', '127.0.0.1')),
     token: (orgId, role = 'admin', opts = {}) =>
-      issueDevToken(config.auth.jwtSecret!, { userId: opts.userId ?? `${role}-user`, orgId, role, deviceId: opts.deviceId, ttlSeconds: opts.ttlSeconds ?? 600 }),
+      issueDevToken(config.auth.jwtSecret!, {
+        userId: opts.userId ?? `${role}-user`,
+        orgId,
+        role,
+        deviceId: opts.deviceId,
+        ttlSeconds: opts.ttlSeconds ?? 600,
+      }),
     async org() {
       const orgId = newOrgId();
       await ds.transaction((m) => orgStreams.ensureOrg(m, orgId));

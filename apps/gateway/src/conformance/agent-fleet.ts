@@ -8,7 +8,10 @@ export interface FleetAgent {
   orgId: string;
   lang: 'js' | 'python';
 }
-export type AgentView = Pick<PythonAgentStatus, 'connected' | 'settled' | 'epoch' | 'version' | 'hash' | 'violations' | 'seenIds' | 'credentials'>;
+export type AgentView = Pick<
+  PythonAgentStatus,
+  'connected' | 'settled' | 'epoch' | 'version' | 'hash' | 'violations' | 'seenIds' | 'credentials'
+>;
 
 /** The JS and Python strict agents of a run, spread over the gateways, driven by one seeded script. */
 export class AgentFleet {
@@ -18,7 +21,10 @@ export class AgentFleet {
   /** Orgs whose agents are left alone for a moment (the epoch change). */
   readonly quiet = new Set<string>();
 
-  constructor(private readonly py: PythonAgents, private readonly rng: SeededRandom) {}
+  constructor(
+    private readonly py: PythonAgents,
+    private readonly rng: SeededRandom,
+  ) {}
 
   addJs(name: string, orgId: string, agent: StrictAgent): void {
     this.agents.push({ name, orgId, lang: 'js' });

@@ -55,7 +55,8 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
     expect(pythonSelftest()).toMatchObject({ ok: true });
     db = new Client({ connectionString: process.env.DATABASE_URL });
     await db.connect();
-    const start = async (name: string, entry: string) => procs[procs.push(await AppProcess.start(name, entry, env)) - 1];
+    const start = async (name: string, entry: string) =>
+      procs[procs.push(await AppProcess.start(name, entry, env)) - 1];
     api = await start('command-api', ENTRY.commandApi);
     await start('projector', ENTRY.projector);
     gateways = [await start('gateway-1', ENTRY.gateway), await start('gateway-2', ENTRY.gateway)];
@@ -75,9 +76,15 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
     const rng = new SeededRandom(seed);
     const ledger = new Map<string, Set<string>>(); // `${org}@${version}` → hashes agents held there (exact states only)
     const record = (orgId: string, version: number, hash: string, exact: boolean) => {
-      if (exact) (ledger.get(`${orgId}@${version}`) ?? ledger.set(`${orgId}@${version}`, new Set()).get(`${orgId}@${version}`)!).add(hash);
+      if (exact)
+        (
+          ledger.get(`${orgId}@${version}`) ?? ledger.set(`${orgId}@${version}`, new Set()).get(`${orgId}@${version}`)!
+        ).add(hash);
     };
-    const py = new PythonAgents(gateways.map((g) => g.url), record);
+    const py = new PythonAgents(
+      gateways.map((g) => g.url),
+      record,
+    );
     const fleet = new AgentFleet(py, rng.fork());
     try {
       const orgs: OrgRun[] = [];
@@ -85,17 +92,26 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
         const orgId = newOrgId('conf');
         const cli = await runCli(env, 'token', '--org', orgId, '--role', 'admin', '--user', 'conformance-admin');
         if (cli.code !== 0) throw new Error(`keystream token: ${cli.err}`);
-        const lanes = [0, 1].map((l) => new RestWriter(orgId, cli.out.trim(), () => api.url, `L${l}`, rng.fork(), (o * 2 + l) * 100_000));
+        const lanes = [0, 1].map(
+          (l) => new RestWriter(orgId, cli.out.trim(), () => api.url, `L${l}`, rng.fork(), (o * 2 + l) * 100_000),
+        );
         orgs.push({ orgId, admin: cli.out.trim(), lanes, paused: false, inflight: 0, devices: [] as string[] });
         for (let i = 0; i < AGENTS_PER_ORG; i++) {
           const name = `o${o}-${i < PYTHON_PER_ORG ? 'py' : 'js'}${i}`;
-          const token = await issueDevToken(Buffer.from(jwtSecret, 'utf8'), { userId: `member-${i}`, orgId, role: 'member', deviceId: name, ttlSeconds: 3600 });
+          const token = await issueDevToken(Buffer.from(jwtSecret, 'utf8'), {
+            userId: `member-${i}`,
+            orgId,
+            role: 'member',
+            deviceId: name,
+            ttlSeconds: 3600,
+          });
           orgs[o].devices.push(name);
           if (i < PYTHON_PER_ORG) fleet.addPython(name, orgId, token);
           else {
             let first = true;
             const home = gateways[(o + i) % 2];
-            const pickUrl = () => (first ? ((first = false), home.url) : gateways[Math.floor(Math.random() * gateways.length)].url);
+            const pickUrl = () =>
+              first ? ((first = false), home.url) : gateways[Math.floor(Math.random() * gateways.length)].url;
             // Two JS agents per org speak the previous protocol version, which the server still serves (§7).
             const protocol = i >= AGENTS_PER_ORG - 2 ? 1 : 2;
             fleet.addJs(name, orgId, new StrictAgent({ name, orgId, token, pickUrl, record, protocol }));
@@ -120,25 +136,33 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
         }
       };
       let writingOver = false;
-      const writing = Promise.all(orgs.flatMap((o) => o.lanes.map((w) => lane(o, w, rng.fork())))).finally(() => (writingOver = true));
+      const writing = Promise.all(orgs.flatMap((o) => o.lanes.map((w) => lane(o, w, rng.fork())))).finally(
+        () => (writingOver = true),
+      );
       const t0 = Date.now();
-      const phase = (what: string) => process.stderr.write(`[conformance] +${((Date.now() - t0) / 1000).toFixed(1)} s ${what}\n`);
+      const phase = (what: string) =>
+        process.stderr.write(`[conformance] +${((Date.now() - t0) / 1000).toFixed(1)} s ${what}\n`);
 
       const head = async (o: OrgRun) => {
         const { etag, body } = await rest('GET', `/v1/orgs/${o.orgId}/credentials`, o.admin);
         expect(etag).toBe(`"${String(body.version)}"`);
         return { version: body.version as number, credentials: collectCredentials(body.sections) };
       };
-      const orgEpoch = async (o: OrgRun) => (await rest('GET', `/v1/orgs/${o.orgId}/devices`, o.admin)).body.epoch as number;
+      const orgEpoch = async (o: OrgRun) =>
+        (await rest('GET', `/v1/orgs/${o.orgId}/devices`, o.admin)).body.epoch as number;
       let target = (_name: string) => -1;
       const until = async (what: string, ok: () => Promise<boolean>, ms: number) => {
         const end = Date.now() + ms;
         while (!(await ok())) {
-          if (Date.now() > end) throw new Error(`seed=${seed} (KS_CONFORMANCE_SEED=${seed}): timed out: ${what}\n${await fleet.summary(target)}`);
+          if (Date.now() > end)
+            throw new Error(
+              `seed=${seed} (KS_CONFORMANCE_SEED=${seed}): timed out: ${what}\n${await fleet.summary(target)}`,
+            );
           await sleep(200);
         }
       };
-      const agentsOf = async (o: OrgRun) => [...(await fleet.views())].filter(([n]) => o.devices.includes(n)).map(([, v]) => v);
+      const agentsOf = async (o: OrgRun) =>
+        [...(await fleet.views())].filter(([n]) => o.devices.includes(n)).map(([, v]) => v);
 
       /** docs/operations.md "A rebuild": the projection is rebuilt from the log and cut over (forced: it is equal), bumping the epoch. */
       const epochChange = async (o: OrgRun) => {
@@ -147,12 +171,20 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
         await until('writes of the epoch-change org to finish', async () => o.inflight === 0, 30_000);
         const h = (await head(o)).version;
         target = (name) => (o.devices.includes(name) ? h : -1);
-        await until('agents of the epoch-change org to settle at its head', async () => (await agentsOf(o)).every((a) => a.settled && a.version === h), 60_000);
+        await until(
+          'agents of the epoch-change org to settle at its head',
+          async () => (await agentsOf(o)).every((a) => a.settled && a.version === h),
+          60_000,
+        );
         const before = await orgEpoch(o);
         const replay = await runCli(env, 'replay', '--org', o.orgId, '--source', 'postgres', '--cutover', '--force');
         expect({ code: replay.code, err: replay.err.slice(-500) }).toEqual({ code: 0, err: expect.anything() });
         expect(replay.out).toContain('cut over 1 org(s)');
-        await until('agents of the epoch-change org to take the new epoch', async () => (await agentsOf(o)).every((a) => a.epoch === before + 1), 30_000);
+        await until(
+          'agents of the epoch-change org to take the new epoch',
+          async () => (await agentsOf(o)).every((a) => a.epoch === before + 1),
+          30_000,
+        );
         fleet.quiet.delete(o.orgId);
         o.paused = false;
       };
@@ -165,7 +197,10 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
       let writeFailed = false;
       writing.catch(() => (writeFailed = true));
       // Faults go on until the saves are done and enough of each kind happened, however fast this machine saves.
-      while (!writeFailed && (!writingOver || !epochChanged || !restarted || count('drop') < MIN_FAULTS || count('resync') < MIN_FAULTS)) {
+      while (
+        !writeFailed &&
+        (!writingOver || !epochChanged || !restarted || count('drop') < MIN_FAULTS || count('resync') < MIN_FAULTS)
+      ) {
         if (!epochChanged && done >= SAVES / 2) {
           epochChanged = true;
           phase(`epoch change after ${done} saves`);
@@ -185,35 +220,53 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
         await sleep(chaosRng.int(20, 150));
       }
       await writing;
-      phase(`${done} saves done; faults: ${count('drop')} drops (${count('reinstall')} reinstalls), ${count('resync')} resyncs, an epoch change, a gateway restart`);
+      phase(
+        `${done} saves done; faults: ${count('drop')} drops (${count('reinstall')} reinstalls), ${count('resync')} resyncs, an epoch change, a gateway restart`,
+      );
       expect({ seed, epochChanged, restarted }).toEqual({ seed, epochChanged: true, restarted: true });
 
       const heads = await Promise.all(orgs.map(async (o) => ({ ...(await head(o)), epoch: await orgEpoch(o) })));
       target = (name) => heads[orgs.findIndex((o) => o.devices.includes(name))].version;
       await until(
         'every agent at its org head',
-        async () => (await fleet.views()).size > 0 && [...(await fleet.views())].every(([n, v]) => v.settled && v.version === heads[orgs.findIndex((o) => o.devices.includes(n))].version),
+        async () =>
+          (await fleet.views()).size > 0 &&
+          [...(await fleet.views())].every(
+            ([n, v]) => v.settled && v.version === heads[orgs.findIndex((o) => o.devices.includes(n))].version,
+          ),
         90_000,
       );
       phase('every agent at its head');
       const views = await fleet.views();
       const violations = [...views.values()].flatMap((v) => v.violations);
-      const truths = orgs.map((o, i) => ({ ...heads[i], orgId: o.orgId, devices: o.devices, createdIds: new Set(o.lanes.flatMap((w) => [...w.createdIds])) }));
+      const truths = orgs.map((o, i) => ({
+        ...heads[i],
+        orgId: o.orgId,
+        devices: o.devices,
+        createdIds: new Set(o.lanes.flatMap((w) => [...w.createdIds])),
+      }));
 
       // The acks were recorded: every device's position is its org's head (docs/agent-protocol.md §2 keys.ack).
       const deviceMismatches: unknown[] = [];
       for (const t of truths) {
         const admin = orgs.find((o) => o.orgId === t.orgId)!.admin;
-        const want = t.devices.map((deviceId) => ({ deviceId, appliedVersion: t.version, epoch: t.epoch, connected: true })).sort(byId);
+        const want = t.devices
+          .map((deviceId) => ({ deviceId, appliedVersion: t.version, epoch: t.epoch, connected: true }))
+          .sort(byId);
         let got: typeof want = [];
         const end = Date.now() + 15_000;
         do {
           if (got.length) await sleep(250);
           const listed = (await rest('GET', `/v1/orgs/${t.orgId}/devices`, admin)).body.devices as typeof want;
-          got = listed.map(({ deviceId, appliedVersion, epoch, connected }) => ({ deviceId, appliedVersion, epoch, connected })).sort(byId);
+          got = listed
+            .map(({ deviceId, appliedVersion, epoch, connected }) => ({ deviceId, appliedVersion, epoch, connected }))
+            .sort(byId);
         } while (JSON.stringify(got) !== JSON.stringify(want) && Date.now() < end);
-        got.filter((d, k) => JSON.stringify(d) !== JSON.stringify(want[k])).forEach((d) => deviceMismatches.push({ got: d, want: want.find((w) => w.deviceId === d.deviceId) }));
-        if (got.length !== want.length) deviceMismatches.push({ orgId: t.orgId, listed: got.length, agents: want.length });
+        got
+          .filter((d, k) => JSON.stringify(d) !== JSON.stringify(want[k]))
+          .forEach((d) => deviceMismatches.push({ got: d, want: want.find((w) => w.deviceId === d.deviceId) }));
+        if (got.length !== want.length)
+          deviceMismatches.push({ orgId: t.orgId, listed: got.length, agents: want.length });
       }
       const verdict = {
         seed,
@@ -223,9 +276,18 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
         positionsHeldWithDifferentContent: ledgerSplits(ledger).slice(0, 10),
         deviceMismatches: deviceMismatches.slice(0, 10),
       };
-      expect(verdict).toEqual({ seed, violations: [], violationCount: 0, keySetMismatches: [], positionsHeldWithDifferentContent: [], deviceMismatches: [] });
+      expect(verdict).toEqual({
+        seed,
+        violations: [],
+        violationCount: 0,
+        keySetMismatches: [],
+        positionsHeldWithDifferentContent: [],
+        deviceMismatches: [],
+      });
     } catch (e) {
-      process.stderr.write(`\n[conformance] FAILED with seed=${seed}: KS_CONFORMANCE_SEED=${seed} replays this script\n`);
+      process.stderr.write(
+        `\n[conformance] FAILED with seed=${seed}: KS_CONFORMANCE_SEED=${seed} replays this script\n`,
+      );
       throw e;
     } finally {
       await fleet.close();
@@ -233,4 +295,5 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
   }, 420_000);
 });
 
-const byId = (a: { deviceId: string }, b: { deviceId: string }) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0);
+const byId = (a: { deviceId: string }, b: { deviceId: string }) =>
+  a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0;

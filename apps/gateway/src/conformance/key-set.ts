@@ -47,7 +47,13 @@ export class KeySet {
       return { skipped: false, lostSecrets: false };
     }
     if (c.type === 'CredentialAdded') {
-      this.credentials.set(c.credentialId, { id: c.credentialId, provider: c.provider ?? '', label: c.label ?? '', fields: {}, secrets: {} });
+      this.credentials.set(c.credentialId, {
+        id: c.credentialId,
+        provider: c.provider ?? '',
+        label: c.label ?? '',
+        fields: {},
+        secrets: {},
+      });
     }
     const held = this.credentials.get(c.credentialId);
     if (!held) return { skipped: false, lostSecrets: false }; // "an edit of an id the agent does not hold changes nothing"
@@ -67,7 +73,9 @@ export class KeySet {
         c.provider,
         c.label,
         Object.entries(c.fields).sort(byName),
-        Object.entries(c.secrets).map(([n, s]) => [n, s.fingerprint] as [string, string]).sort(byName),
+        Object.entries(c.secrets)
+          .map(([n, s]) => [n, s.fingerprint] as [string, string])
+          .sort(byName),
       ]);
     return JSON.stringify(rows);
   }
@@ -85,5 +93,9 @@ function mergeDelta<T>(target: Record<string, T>, delta: Record<string, T | null
 }
 
 function clone(c: Credential): Credential {
-  return { ...c, fields: { ...(c.fields ?? {}) }, secrets: Object.fromEntries(Object.entries(c.secrets ?? {}).map(([n, s]) => [n, { ...s }])) };
+  return {
+    ...c,
+    fields: { ...(c.fields ?? {}) },
+    secrets: Object.fromEntries(Object.entries(c.secrets ?? {}).map(([n, s]) => [n, { ...s }])),
+  };
 }

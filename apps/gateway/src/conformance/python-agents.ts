@@ -12,7 +12,9 @@ export const PYTHON = join(VENV, 'bin', 'python');
  * No Python 3 or no PyPI is an error, never a skip.
  */
 export function ensurePythonAgentVenv(): void {
-  execFileSync(join(ROOT, 'scripts', 'python-venv.sh'), ['pyagent', 'apps/gateway/src/conformance/requirements.txt'], { stdio: 'inherit' });
+  execFileSync(join(ROOT, 'scripts', 'python-venv.sh'), ['pyagent', 'apps/gateway/src/conformance/requirements.txt'], {
+    stdio: 'inherit',
+  });
 }
 
 /** The Python agent's own check of §5's worked example (its canonical hash, byte for byte). */
@@ -29,7 +31,13 @@ export interface PythonAgentStatus {
   tainted: boolean;
   violations: string[];
   seenIds: string[];
-  credentials: { id: string; provider: string; label: string; fields: Record<string, string>; secrets: Record<string, { value?: string; fingerprint: string }> }[];
+  credentials: {
+    id: string;
+    provider: string;
+    label: string;
+    fields: Record<string, string>;
+    secrets: Record<string, { value?: string; fingerprint: string }>;
+  }[];
 }
 
 /** One Python process hosting several strict agents (strict_agent.py), driven by JSON lines on its stdin. */
@@ -40,7 +48,9 @@ export class PythonAgents {
   stderr = '';
 
   constructor(urls: string[], record: Record_) {
-    this.child = spawn(PYTHON, ['-u', join(__dirname, 'strict_agent.py'), ...urls], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(PYTHON, ['-u', join(__dirname, 'strict_agent.py'), ...urls], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.child.stderr!.on('data', (d) => (this.stderr = (this.stderr + String(d)).slice(-20_000)));
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       const m = JSON.parse(line);
@@ -65,7 +75,10 @@ export class PythonAgents {
   status(): Promise<Record<string, PythonAgentStatus>> {
     const id = ++this.seq;
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`python agents did not answer status in 10 s: ${this.stderr.slice(-2000)}`)), 10_000);
+      const t = setTimeout(
+        () => reject(new Error(`python agents did not answer status in 10 s: ${this.stderr.slice(-2000)}`)),
+        10_000,
+      );
       this.waiting.set(id, (s) => {
         clearTimeout(t);
         this.waiting.delete(id);
@@ -85,7 +98,8 @@ export class PythonAgents {
   }
 
   private send(cmd: object): void {
-    if (this.child.exitCode !== null) throw new Error(`python agents exited ${this.child.exitCode}: ${this.stderr.slice(-2000)}`);
+    if (this.child.exitCode !== null)
+      throw new Error(`python agents exited ${this.child.exitCode}: ${this.stderr.slice(-2000)}`);
     this.child.stdin!.write(JSON.stringify(cmd) + '\n');
   }
 }

@@ -39,7 +39,13 @@ function addBody(p: Provider, label: string, n: number): Record<string, unknown>
   const base = { provider: p, label, ...secretFields(p, n) };
   if (p === 'openai') return n % 2 ? { ...base, organization: 'org-FAKE000000' } : base;
   if (p === 'bedrock-access') return { ...base, accessKeyId: `AKIAFAKEFAKEFA${digits(n, 6)}`, region: 'us-east-1' };
-  if (p === 'azure-openai') return { ...base, endpoint: 'https://fake-resource.openai.azure.com', deployment: 'gpt-4o', apiVersion: '2024-10-21' };
+  if (p === 'azure-openai')
+    return {
+      ...base,
+      endpoint: 'https://fake-resource.openai.azure.com',
+      deployment: 'gpt-4o',
+      apiVersion: '2024-10-21',
+    };
   return base;
 }
 
@@ -88,7 +94,10 @@ export class RestWriter {
     const all = collectCredentials(r.credentials);
     for (const c of changes.filter((x) => x.op === 'add')) {
       const made = all.find((x) => x.provider === c.provider && x.label === c.label);
-      if (!made) throw new Error(`batch answer lacks the added ${String(c.provider)} "${String(c.label)}": ${JSON.stringify(r).slice(0, 400)}`);
+      if (!made)
+        throw new Error(
+          `batch answer lacks the added ${String(c.provider)} "${String(c.label)}": ${JSON.stringify(r).slice(0, 400)}`,
+        );
       this.owned.push({ id: made.id, provider: c.provider as Provider, label: c.label as string });
       this.createdIds.add(made.id);
     }
@@ -116,10 +125,18 @@ export class RestWriter {
   }
 
   private forget(id: string): void {
-    this.owned.splice(this.owned.findIndex((o) => o.id === id), 1);
+    this.owned.splice(
+      this.owned.findIndex((o) => o.id === id),
+      1,
+    );
   }
 
-  private async call(method: string, path: string, body: unknown, expected: number): Promise<{ version: number; credential: { id: string }; credentials: unknown }> {
+  private async call(
+    method: string,
+    path: string,
+    body: unknown,
+    expected: number,
+  ): Promise<{ version: number; credential: { id: string }; credentials: unknown }> {
     const send = () =>
       fetch(`${this.baseUrl()}/v1/orgs/${this.orgId}/credentials${path}`, {
         method,
@@ -133,7 +150,8 @@ export class RestWriter {
       res = await send();
     }
     const text = await res.text();
-    if (res.status !== expected) throw new Error(`${method} ${this.orgId}${path} → ${res.status} (expected ${expected}): ${text.slice(0, 600)}`);
+    if (res.status !== expected)
+      throw new Error(`${method} ${this.orgId}${path} → ${res.status} (expected ${expected}): ${text.slice(0, 600)}`);
     return JSON.parse(text);
   }
 }

@@ -24,14 +24,23 @@ const changes = (from: number, to: number, epoch = 1, orgId = 'acme') => ({
 function started(): SequenceChecker {
   const c = new SequenceChecker('acme');
   c.connected();
-  expect(c.snapshot({ orgId: 'acme', epoch: 1, version: 0, hash: EMPTY, credentials: [] })).toEqual({ epoch: 1, version: 0 });
+  expect(c.snapshot({ orgId: 'acme', epoch: 1, version: 0, hash: EMPTY, credentials: [] })).toEqual({
+    epoch: 1,
+    version: 0,
+  });
   return c;
 }
 
 describe('conformance SequenceChecker (docs/agent-protocol.md §3-§5)', () => {
   it('computes the worked example of §5 byte for byte', () => {
     const ks = KeySet.of([
-      { id: 'f0e1d2c3-0000-4000-8000-000000000002', provider: 'gemini', label: 'Équipe Zürich 東京', fields: {}, secrets: { apiKey: { fingerprint: 'Zm9vYmFyYmF6cXV4MDAwMQ' } } },
+      {
+        id: 'f0e1d2c3-0000-4000-8000-000000000002',
+        provider: 'gemini',
+        label: 'Équipe Zürich 東京',
+        fields: {},
+        secrets: { apiKey: { fingerprint: 'Zm9vYmFyYmF6cXV4MDAwMQ' } },
+      },
       {
         id: '0a1b2c3d-0000-4000-8000-000000000001',
         provider: 'openai',
@@ -66,7 +75,13 @@ describe('conformance SequenceChecker (docs/agent-protocol.md §3-§5)', () => {
   it('flags a wrong server hash, a snapshot whose hash is not its content, and an unsolicited snapshot', () => {
     const c = started();
     c.changes({ ...changes(1, 1), hash: EMPTY });
-    c.snapshot({ orgId: 'acme', epoch: 1, version: 1, hash: EMPTY, credentials: [{ id: 'x', provider: 'gemini', label: 'x', fields: {}, secrets: {} }] });
+    c.snapshot({
+      orgId: 'acme',
+      epoch: 1,
+      version: 1,
+      hash: EMPTY,
+      credentials: [{ id: 'x', provider: 'gemini', label: 'x', fields: {}, secrets: {} }],
+    });
     expect(c.violations).toHaveLength(3);
     expect(c.violations[0]).toMatch(/server hash .* ≠ the applied key set's/);
     expect(c.violations[1]).toMatch(/unsolicited snapshot/);
@@ -78,7 +93,13 @@ describe('conformance SequenceChecker (docs/agent-protocol.md §3-§5)', () => {
     c.changes(changes(1, 2));
     c.resyncSent();
     c.changes(changes(3, 3)); // sent before the server read the resync: the agent's position was not the socket's
-    c.snapshot({ orgId: 'acme', epoch: 1, version: 3, hash: c.keySet.hash(), credentials: [...c.keySet.credentials.values()] });
+    c.snapshot({
+      orgId: 'acme',
+      epoch: 1,
+      version: 3,
+      hash: c.keySet.hash(),
+      credentials: [...c.keySet.credentials.values()],
+    });
     c.resyncAnswered({ ok: true, result: 'snapshot' });
     c.resyncSent();
     c.changes(changes(4, 4));
@@ -112,7 +133,9 @@ describe('conformance SequenceChecker (docs/agent-protocol.md §3-§5)', () => {
     c.inSync({ orgId: 'acme', epoch: 1, version: 2, hash: c.keySet.hash() });
     c.connected(c.position);
     c.snapshot({ orgId: 'acme', epoch: 1, version: 2 + RESUME_SLACK + 1, hash: EMPTY, credentials: [] });
-    expect(c.violations.map((v) => v.replace(/^\[[^\]]+\] /, ''))).toEqual([`resume at e1/v2 (within the resume window) got a snapshot v${2 + RESUME_SLACK + 1} instead of changes (§3)`]);
+    expect(c.violations.map((v) => v.replace(/^\[[^\]]+\] /, ''))).toEqual([
+      `resume at e1/v2 (within the resume window) got a snapshot v${2 + RESUME_SLACK + 1} instead of changes (§3)`,
+    ]);
   });
 
   it('accepts a snapshot answering a resume that may have been at the head, past it by saves landing meanwhile (§3)', () => {

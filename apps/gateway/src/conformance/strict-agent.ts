@@ -52,7 +52,12 @@ export class StrictAgent {
     this.discard();
     this.closing = false;
     const at = resume && this.check.epoch > 0 ? this.check.position : undefined;
-    const auth = { token: this.o.token, protocol: this.o.protocol ?? 2, orgId: this.o.orgId, ...(at ? { resume: { epoch: at.epoch, version: at.version }, ...(at.hash ? { hash: at.hash } : {}) } : {}) };
+    const auth = {
+      token: this.o.token,
+      protocol: this.o.protocol ?? 2,
+      orgId: this.o.orgId,
+      ...(at ? { resume: { epoch: at.epoch, version: at.version }, ...(at.hash ? { hash: at.hash } : {}) } : {}),
+    };
     const url = this.o.pickUrl();
     this.note(`connect ${url} ${at ? `resume e${at.epoch}/v${at.version}` : 'fresh'}`);
     this.check.connected(at);
@@ -61,21 +66,33 @@ export class StrictAgent {
     this.socket = s;
     if (this.o.observe) s.onAny((event: string, payload: unknown) => this.o.observe!(event, payload));
     s.on('keys.snapshot', (m: Snapshot) => this.acked(`snapshot e${m.epoch}/v${m.version}`, this.check.snapshot(m)));
-    s.on('keys.changes', (m: Changes) => this.acked(`changes e${m.epoch}/${m.fromVersion}-${m.toVersion}`, this.check.changes(m)));
+    s.on('keys.changes', (m: Changes) =>
+      this.acked(`changes e${m.epoch}/${m.fromVersion}-${m.toVersion}`, this.check.changes(m)),
+    );
     s.on('keys.insync', (m: InSync) => {
       this.note(`insync e${m.epoch}/v${m.version}`);
       this.check.inSync(m);
     });
     s.on('session.revoked', (m: unknown) => this.check.fail(`session.revoked ${JSON.stringify(m)}`));
-    s.on('session.closed', (m: unknown) => this.check.fail(`session.closed ${JSON.stringify(m)} (this agent never abuses its budgets)`));
+    s.on('session.closed', (m: unknown) =>
+      this.check.fail(`session.closed ${JSON.stringify(m)} (this agent never abuses its budgets)`),
+    );
     s.on('connect_error', (e: Error & { data?: { code?: string; message?: string; retryAfterMs?: unknown } }) => {
       const code = e.data?.code ?? e.message;
       this.note(`connect_error ${code}`);
       // §1: rate_limited says how many seconds to wait; internal_error and a refused transport are retried.
       // §1: unavailable (the server is busy) gives data.retryAfterMs.
-      if (code === 'unavailable' && typeof e.data?.retryAfterMs === 'number') return this.later(e.data.retryAfterMs + Math.random() * 500);
-      if (code === 'rate_limited') return this.later(1000 * (Number(/\d+/.exec(e.data?.message ?? '')?.[0] ?? 2) + Math.random()));
-      if (code === 'unauthorized' || code === 'forbidden' || code === 'token_expired' || code === 'unsupported_protocol') this.check.fail(`connect_error ${code}: ${e.data?.message}`);
+      if (code === 'unavailable' && typeof e.data?.retryAfterMs === 'number')
+        return this.later(e.data.retryAfterMs + Math.random() * 500);
+      if (code === 'rate_limited')
+        return this.later(1000 * (Number(/\d+/.exec(e.data?.message ?? '')?.[0] ?? 2) + Math.random()));
+      if (
+        code === 'unauthorized' ||
+        code === 'forbidden' ||
+        code === 'token_expired' ||
+        code === 'unsupported_protocol'
+      )
+        this.check.fail(`connect_error ${code}: ${e.data?.message}`);
       this.later(this.o.retryDelayMs?.() ?? 300 + Math.random() * 700);
     });
     s.on('disconnect', (reason) => {
@@ -97,7 +114,10 @@ export class StrictAgent {
     if (!s?.connected || !this.check.idle) return undefined;
     const at = this.check.resyncSent();
     this.note(`resync e${at.epoch}/v${at.version}`);
-    const answer = await s.timeout(20_000).emitWithAck('keys.resync', at).catch((e: Error) => ({ timeout: e.message }));
+    const answer = await s
+      .timeout(20_000)
+      .emitWithAck('keys.resync', at)
+      .catch((e: Error) => ({ timeout: e.message }));
     if (this.socket === s && s.connected) this.check.resyncAnswered(answer);
     return answer;
   }
@@ -129,7 +149,10 @@ export class StrictAgent {
     if (!at || !s) return;
     s.emit('keys.ack', at, (r: { ok?: boolean; error?: { code?: string; message?: string } }) => {
       // An ack of an epoch the sequence has since left may be refused (§2); any other refusal is a breach.
-      if (r?.ok !== true && this.check.epoch === at.epoch) this.check.fail(`keys.ack e${at.epoch}/v${at.version} refused: ${JSON.stringify(r)} (recent: ${this.trace.slice(-6).join('; ')})`);
+      if (r?.ok !== true && this.check.epoch === at.epoch)
+        this.check.fail(
+          `keys.ack e${at.epoch}/v${at.version} refused: ${JSON.stringify(r)} (recent: ${this.trace.slice(-6).join('; ')})`,
+        );
     });
   }
 

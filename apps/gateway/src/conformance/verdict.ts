@@ -29,7 +29,13 @@ export function keySetMismatches(orgs: OrgTruth[], views: Map<string, AgentView>
       const got = { epoch: v.epoch, version: v.version, hash: v.hash, foreign: foreign.length };
       const want = { epoch: o.epoch, version: o.version, hash, foreign: 0 };
       if (JSON.stringify(got) !== JSON.stringify(want) || JSON.stringify(held) !== JSON.stringify(expected)) {
-        problems.push({ name, got, want, onlyAgent: held.filter((c) => !expected.some((e) => JSON.stringify(e) === JSON.stringify(c))), onlyRest: expected.filter((e) => !held.some((c) => JSON.stringify(e) === JSON.stringify(c))) });
+        problems.push({
+          name,
+          got,
+          want,
+          onlyAgent: held.filter((c) => !expected.some((e) => JSON.stringify(e) === JSON.stringify(c))),
+          onlyRest: expected.filter((e) => !held.some((c) => JSON.stringify(e) === JSON.stringify(c))),
+        });
       }
     }
   }
@@ -42,7 +48,15 @@ export function ledgerSplits(ledger: Map<string, Set<string>>): unknown[] {
 }
 
 /** What REST shows of a credential (secrets as last4 + fingerprint), from either side: the agent holds plaintext values. */
-function comparable(list: { id: string; provider: string; label: string; fields: Record<string, string>; secrets: Record<string, { value?: string; last4?: string; fingerprint: string }> }[]) {
+function comparable(
+  list: {
+    id: string;
+    provider: string;
+    label: string;
+    fields: Record<string, string>;
+    secrets: Record<string, { value?: string; last4?: string; fingerprint: string }>;
+  }[],
+) {
   return list
     .map((c) => ({
       id: c.id,

@@ -50,7 +50,11 @@ describe('Kafka cluster: the partition leader killed under write load', () => {
     await kafka.killNode(leader);
     const killedAt = load.acked.length;
     // The controller moves leadership once the dead broker's session expires (broker.session.timeout.ms, 9 s).
-    const electedIn = await stack.until(async () => (await leaderOfPartition0().catch(() => leader)) !== leader, 30_000, 'a new leader of partition 0');
+    const electedIn = await stack.until(
+      async () => (await leaderOfPartition0().catch(() => leader)) !== leader,
+      30_000,
+      'a new leader of partition 0',
+    );
     await sleep(2000);
     const whileDown = load.acked.length - killedAt;
     await kafka.startNode(leader);
@@ -58,6 +62,8 @@ describe('Kafka cluster: the partition leader killed under write load', () => {
     await load.stop();
     expect(whileDown).toBeGreaterThan(0);
     await assertConverged(stack, load, 60_000);
-    process.stderr.write(`[faults] kafka cluster, leader ${leader} of partition 0 killed, new leader seen after ${electedIn} ms: ${whileDown} writes acknowledged while it was down, ${load.acked.length} in all, answers ${JSON.stringify(load.statuses)}\n`);
+    process.stderr.write(
+      `[faults] kafka cluster, leader ${leader} of partition 0 killed, new leader seen after ${electedIn} ms: ${whileDown} writes acknowledged while it was down, ${load.acked.length} in all, answers ${JSON.stringify(load.statuses)}\n`,
+    );
   }, 180_000);
 });

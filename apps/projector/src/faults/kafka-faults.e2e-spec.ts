@@ -58,6 +58,8 @@ describe('Kafka stopped under write load', () => {
     expect(await backlogMetric()).toBe(0);
     expect(disconnects).toBe(0);
     expect(stack.probes.map((p) => p.socket.id)).toEqual(sockets);
-    process.stderr.write(`[faults] kafka down ${OUTAGE_MS} ms: ${duringOutage} writes accepted meanwhile, outbox backlog ${backlog}; ${load.acked.length} acknowledged, answers ${JSON.stringify(load.statuses)}\n`);
+    process.stderr.write(
+      `[faults] kafka down ${OUTAGE_MS} ms: ${duringOutage} writes accepted meanwhile, outbox backlog ${backlog}; ${load.acked.length} acknowledged, answers ${JSON.stringify(load.statuses)}\n`,
+    );
   }, 180_000);
 });

@@ -30,13 +30,19 @@ describe('Postgres faults under write load', () => {
     for (let i = 0; i < 3; i++) {
       expect(await pg.terminateBackends()).toBeGreaterThan(0);
       await sleep(700);
-      expect(Object.values(stack.procs).filter((p) => !p.alive).map((p) => `${p.name} exited: ${p.stderr.slice(-500)}`)).toEqual([]);
+      expect(
+        Object.values(stack.procs)
+          .filter((p) => !p.alive)
+          .map((p) => `${p.name} exited: ${p.stderr.slice(-500)}`),
+      ).toEqual([]);
     }
     await sleep(1000);
     await load.stop();
     expect(load.acked.length).toBeGreaterThan(10);
     await assertConverged(stack, load);
-    process.stderr.write(`[faults] terminated backends: ${load.acked.length} writes acknowledged, answers ${JSON.stringify(load.statuses)}\n`);
+    process.stderr.write(
+      `[faults] terminated backends: ${load.acked.length} writes acknowledged, answers ${JSON.stringify(load.statuses)}\n`,
+    );
   }, 90_000);
 
   it('postmaster killed (kill -9) and restarted: readiness 503 meanwhile, every process serves within 5 s of Postgres being back', async () => {
@@ -51,8 +57,17 @@ describe('Postgres faults under write load', () => {
     await sleep(2000);
     await pg.restart();
     const back = Date.now();
-    for (const p of Object.values(stack.procs)) await stack.until(async () => (await stack.ready(p)) === 200, 5_000 - (Date.now() - back), `${p.name} ready again`);
-    await stack.until(async () => load.acked.length > acceptedBefore, 5_000 - (Date.now() - back), 'a write accepted again');
+    for (const p of Object.values(stack.procs))
+      await stack.until(
+        async () => (await stack.ready(p)) === 200,
+        5_000 - (Date.now() - back),
+        `${p.name} ready again`,
+      );
+    await stack.until(
+      async () => load.acked.length > acceptedBefore,
+      5_000 - (Date.now() - back),
+      'a write accepted again',
+    );
     const servedAfter = Date.now() - back;
     expect(servedAfter).toBeLessThan(5_000);
     await sleep(1500);
@@ -60,10 +75,15 @@ describe('Postgres faults under write load', () => {
     expect(load.statuses['503']).toBeGreaterThan(0);
     await assertConverged(stack, load);
     // The gateway's LISTEN connection (revocations) came back by itself: a revocation still ends a live session.
-    const revoked = await fetch(`${stack.procs.api.url}/v1/orgs/${orgId}/members/bob/revoke`, { method: 'POST', headers: { Authorization: `Bearer ${admin}` } });
+    const revoked = await fetch(`${stack.procs.api.url}/v1/orgs/${orgId}/members/bob/revoke`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${admin}` },
+    });
     expect(revoked.status).toBe(200);
     await bob.until(() => bob.of(EVENTS.revoked).length === 1, 5_000);
     bob.close();
-    process.stderr.write(`[faults] postmaster killed: serving ${servedAfter} ms after restart; ${load.acked.length} writes acknowledged, answers ${JSON.stringify(load.statuses)}\n`);
+    process.stderr.write(
+      `[faults] postmaster killed: serving ${servedAfter} ms after restart; ${load.acked.length} writes acknowledged, answers ${JSON.stringify(load.statuses)}\n`,
+    );
   }, 90_000);
 });

@@ -15,16 +15,24 @@ export const azureEndpoint: Rule = (value, policy) => {
   const basic = httpsUrl({ allowLoopbackHttp: false })(value, policy);
   if (basic) return basic;
   // eslint-disable-next-line no-control-regex -- [^\x00-\x7f] is "not ASCII", a range that starts at NUL
-  if (/[^\x00-\x7f]/.test(value)) return fail('invalid_host', 'must be an ASCII host name (no look-alike international characters)');
+  if (/[^\x00-\x7f]/.test(value))
+    return fail('invalid_host', 'must be an ASCII host name (no look-alike international characters)');
   const host = new URL(value).hostname.toLowerCase().replace(/\.$/, '');
   if (host.startsWith('[') || IPV4.test(host)) return fail('invalid_host', 'must be a host name, not an IP address');
   const labels = host.split('.');
-  if (labels.some((l) => l.startsWith('xn--'))) return fail('invalid_host', 'must not be an internationalized (punycode) host name');
+  if (labels.some((l) => l.startsWith('xn--')))
+    return fail('invalid_host', 'must not be an internationalized (punycode) host name');
   if (labels.some((l) => !HOST_LABEL.test(l))) return fail('invalid_host', 'has an invalid host name');
-  if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local')) return fail('invalid_host', 'must not be a local host name');
-  const allowed = policy.azureEndpointSuffixes.some((s) => host.endsWith(`.${s}`) || (!isDefaultSuffix(s) && host === s));
+  if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local'))
+    return fail('invalid_host', 'must not be a local host name');
+  const allowed = policy.azureEndpointSuffixes.some(
+    (s) => host.endsWith(`.${s}`) || (!isDefaultSuffix(s) && host === s),
+  );
   if (!allowed) {
-    return fail('not_azure_host', 'must be an Azure OpenAI endpoint (https://<resource>.openai.azure.com or .cognitiveservices.azure.com); other hosts need KEYSTREAM_AZURE_ENDPOINT_HOSTS');
+    return fail(
+      'not_azure_host',
+      'must be an Azure OpenAI endpoint (https://<resource>.openai.azure.com or .cognitiveservices.azure.com); other hosts need KEYSTREAM_AZURE_ENDPOINT_HOSTS',
+    );
   }
   return undefined;
 };

@@ -28,7 +28,13 @@ export const AZURE_OPENAI: ProviderSpec = {
       description: 'Model deployment name',
       example: 'gpt-4o-prod',
     }),
-    field({ name: 'apiVersion', maxLength: 32, rules: [azureApiVersion], description: 'api-version query parameter', example: '2024-10-21' }),
+    field({
+      name: 'apiVersion',
+      maxLength: 32,
+      rules: [azureApiVersion],
+      description: 'api-version query parameter',
+      example: '2024-10-21',
+    }),
   ],
   crossFieldRules: [],
 };

@@ -7,7 +7,13 @@ export const BEDROCK_ACCESS: ProviderSpec = {
   fields: [
     field({
       name: 'accessKeyId',
-      rules: [inferenceKey('aws-access-key-id', /^(AKIA|ASIA)[A-Z0-9]{16}$/, 'AWS access key ID (AKIA… or ASIA…, 20 characters)')],
+      rules: [
+        inferenceKey(
+          'aws-access-key-id',
+          /^(AKIA|ASIA)[A-Z0-9]{16}$/,
+          'AWS access key ID (AKIA… or ASIA…, 20 characters)',
+        ),
+      ],
       description: 'AWS access key ID',
       example: 'AKIAFAKEFAKEFAKEFAKE',
     }),
@@ -27,16 +33,30 @@ export const BEDROCK_ACCESS: ProviderSpec = {
       description: 'AWS session token, required with temporary (ASIA…) access keys',
       example: 'FAKEsessionTOKENfakeSESSIONtokenFAKE',
     }),
-    field({ name: 'region', maxLength: 32, rules: [awsRegion], description: 'AWS region of Bedrock', example: 'us-east-1' }),
+    field({
+      name: 'region',
+      maxLength: 32,
+      rules: [awsRegion],
+      description: 'AWS region of Bedrock',
+      example: 'us-east-1',
+    }),
   ],
   crossFieldRules: [
     ({ fields, secretsPresent }) => {
       const temporary = fields.accessKeyId?.startsWith('ASIA');
       if (temporary && !secretsPresent.has('sessionToken')) {
-        return { field: 'sessionToken', code: 'session_token_required', message: 'is required with a temporary (ASIA…) access key' };
+        return {
+          field: 'sessionToken',
+          code: 'session_token_required',
+          message: 'is required with a temporary (ASIA…) access key',
+        };
       }
       if (fields.accessKeyId?.startsWith('AKIA') && secretsPresent.has('sessionToken')) {
-        return { field: 'sessionToken', code: 'session_token_unexpected', message: 'is only used with temporary (ASIA…) access keys' };
+        return {
+          field: 'sessionToken',
+          code: 'session_token_unexpected',
+          message: 'is only used with temporary (ASIA…) access keys',
+        };
       }
       return undefined;
     },

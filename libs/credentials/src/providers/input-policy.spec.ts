@@ -39,14 +39,19 @@ describe('Azure endpoint hosts', () => {
     expect(azureEndpoint('https://fake.privatelink.example.internal', policy)).toBeUndefined();
     expect(azureEndpoint('https://aoai.corp.example', policy)).toBeUndefined();
     expect(azureEndpoint('https://fake.openai.azure.com', policy)).toBeUndefined();
-    expect(code(azureEndpoint('https://10.0.0.5', inputPolicy({ azureEndpointHosts: ['10.0.0.5'] })))).toBe('invalid_host');
+    expect(code(azureEndpoint('https://10.0.0.5', inputPolicy({ azureEndpointHosts: ['10.0.0.5'] })))).toBe(
+      'invalid_host',
+    );
   });
 });
 
 describe('Bedrock regions', () => {
-  it.each(['us-east-1', 'us-west-2', 'eu-central-1', 'ap-northeast-1', 'us-gov-west-1', 'eusc-de-east-1'])('accepts %s', (region) => {
-    expect(awsRegion(region, DEFAULT_INPUT_POLICY)).toBeUndefined();
-  });
+  it.each(['us-east-1', 'us-west-2', 'eu-central-1', 'ap-northeast-1', 'us-gov-west-1', 'eusc-de-east-1'])(
+    'accepts %s',
+    (region) => {
+      expect(awsRegion(region, DEFAULT_INPUT_POLICY)).toBeUndefined();
+    },
+  );
 
   it.each(['us-east-99', 'eu-west-9', 'us-middle-1', 'US-EAST-1'])('refuses %s', (region) => {
     expect(code(awsRegion(region, DEFAULT_INPUT_POLICY))).toBe('invalid_region');

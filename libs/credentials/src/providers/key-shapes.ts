@@ -47,4 +47,10 @@ export const SHAPE_HOME: Readonly<Record<KeyShape, string>> = {
 };
 
 /** Shapes that are keys of the right vendor but the wrong kind: admin or OAuth credentials. */
-export const NOT_INFERENCE: ReadonlySet<KeyShape> = new Set(['openai-admin', 'anthropic-admin', 'anthropic-oauth', 'google-oauth', 'jwt']);
+export const NOT_INFERENCE: ReadonlySet<KeyShape> = new Set([
+  'openai-admin',
+  'anthropic-admin',
+  'anthropic-oauth',
+  'google-oauth',
+  'jwt',
+]);

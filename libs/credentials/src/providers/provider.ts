@@ -33,7 +33,14 @@ export interface ProviderSpec {
   readonly crossFieldRules: readonly CrossFieldRule[];
 }
 
-export const PROVIDER_IDS = ['openai', 'gemini', 'anthropic', 'bedrock-access', 'bedrock-api-key', 'azure-openai'] as const;
+export const PROVIDER_IDS = [
+  'openai',
+  'gemini',
+  'anthropic',
+  'bedrock-access',
+  'bedrock-api-key',
+  'azure-openai',
+] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 export function isProviderId(value: unknown): value is ProviderId {

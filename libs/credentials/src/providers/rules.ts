@@ -38,19 +38,24 @@ export function httpsUrl(opts: { allowLoopbackHttp: boolean }): Rule {
     if (url.protocol !== 'https:' && !loopbackHttp) return fail('insecure_url', 'must be an https:// URL');
     if (!url.hostname || url.hostname.includes('..')) return fail('invalid_url', 'has no valid host name');
     if (url.username || url.password) return fail('invalid_url', 'must not contain a user name or password');
-    if (url.search || url.hash || value.includes('?') || value.includes('#')) return fail('invalid_url', 'must not contain a query string or fragment');
+    if (url.search || url.hash || value.includes('?') || value.includes('#'))
+      return fail('invalid_url', 'must not contain a query string or fragment');
     return undefined;
   };
 }
 
 // Every area and partition prefix in use, the isolated and sovereign partitions included.
-const REGION = /^(us|eu|ap|ca|sa|me|af|il|mx|cn|us-gov|us-iso|us-isob|us-isof|eu-isoe|eusc-de)-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$/;
+const REGION =
+  /^(us|eu|ap|ca|sa|me|af|il|mx|cn|us-gov|us-iso|us-isob|us-isof|eu-isoe|eusc-de)-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$/;
 
 /** A region of the known list (or the deployment's KEYSTREAM_BEDROCK_REGIONS): agents call Bedrock there. */
 export const awsRegion: Rule = (value, policy) => {
   if (policy.bedrockRegions.has(value)) return undefined;
   if (!REGION.test(value)) return fail('invalid_region', 'is not an AWS region (for example us-east-1)');
-  return fail('invalid_region', 'is not a known AWS region (a newer one can be allowed with KEYSTREAM_BEDROCK_REGIONS)');
+  return fail(
+    'invalid_region',
+    'is not a known AWS region (a newer one can be allowed with KEYSTREAM_BEDROCK_REGIONS)',
+  );
 };
 
 /** Azure OpenAI api-version: a real calendar date (optionally -preview), or the v1 API's aliases. */

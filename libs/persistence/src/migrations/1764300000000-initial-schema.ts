@@ -36,7 +36,9 @@ export class InitialSchema1764300000000 implements MigrationInterface {
     await q.query(`
       CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'events is append-only'; END $$`);
-    await q.query(`CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events FOR EACH ROW EXECUTE FUNCTION events_append_only()`);
+    await q.query(
+      `CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events FOR EACH ROW EXECUTE FUNCTION events_append_only()`,
+    );
     for (const table of ['credential_state', 'key_set_credentials']) {
       await q.query(`
         CREATE TABLE ${table} (
@@ -73,7 +75,15 @@ export class InitialSchema1764300000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['idempotency_keys', 'key_sets', 'key_set_credentials', 'credential_state', 'events', 'org_streams', 'organizations']) {
+    for (const t of [
+      'idempotency_keys',
+      'key_sets',
+      'key_set_credentials',
+      'credential_state',
+      'events',
+      'org_streams',
+      'organizations',
+    ]) {
       await q.query(`DROP TABLE IF EXISTS ${t}`);
     }
     await q.query(`DROP FUNCTION IF EXISTS events_append_only()`);

@@ -22,7 +22,9 @@ export class OrgLifecycle1764300000020 implements MigrationInterface {
         data jsonb NOT NULL DEFAULT '{}'::jsonb
       )`);
     await q.query(`CREATE INDEX org_audit_org_idx ON org_audit (org_id, id)`);
-    await q.query(`CREATE TRIGGER org_audit_no_update BEFORE UPDATE OR DELETE ON org_audit FOR EACH ROW EXECUTE FUNCTION events_append_only()`);
+    await q.query(
+      `CREATE TRIGGER org_audit_no_update BEFORE UPDATE OR DELETE ON org_audit FOR EACH ROW EXECUTE FUNCTION events_append_only()`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

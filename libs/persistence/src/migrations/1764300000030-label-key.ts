@@ -12,7 +12,11 @@ export class LabelKey1764300000030 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE credential_state ADD COLUMN label_key text`);
-    const rows = (await q.query(`SELECT org_id, credential_id, label FROM credential_state`)) as { org_id: string; credential_id: string; label: string }[];
+    const rows = (await q.query(`SELECT org_id, credential_id, label FROM credential_state`)) as {
+      org_id: string;
+      credential_id: string;
+      label: string;
+    }[];
     if (rows.length > 0) {
       await q.query(
         `UPDATE credential_state s SET label_key = k.label_key
@@ -23,7 +27,9 @@ export class LabelKey1764300000030 implements MigrationInterface {
     }
     await q.query(`ALTER TABLE credential_state ALTER COLUMN label_key SET NOT NULL`);
     await q.query(`DROP INDEX credential_state_label_uq`);
-    await q.query(`CREATE UNIQUE INDEX credential_state_label_key_uq ON credential_state (org_id, provider, label_key)`);
+    await q.query(
+      `CREATE UNIQUE INDEX credential_state_label_key_uq ON credential_state (org_id, provider, label_key)`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

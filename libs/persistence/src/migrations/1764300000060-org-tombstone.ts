@@ -22,12 +22,16 @@ export class OrgTombstone1764300000060 implements MigrationInterface {
         RAISE EXCEPTION 'events is append-only';
       END $$`);
     await q.query(`DROP TRIGGER events_no_update ON events`);
-    await q.query(`CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events FOR EACH ROW EXECUTE FUNCTION events_guard()`);
+    await q.query(
+      `CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events FOR EACH ROW EXECUTE FUNCTION events_guard()`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TRIGGER events_no_update ON events`);
-    await q.query(`CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events FOR EACH ROW EXECUTE FUNCTION events_append_only()`);
+    await q.query(
+      `CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events FOR EACH ROW EXECUTE FUNCTION events_append_only()`,
+    );
     await q.query(`DROP FUNCTION events_guard()`);
   }
 }

@@ -105,24 +105,50 @@ export class CommandBatchRepository {
          idempotencyKeys.length === 0
            ? 'SELECT NULL WHERE false' // nothing to look up: the result set keeps its place at no planning cost
            : `SELECT i.org_id, i.key, i.request_hash, i.status, i.body
-                FROM idempotency_keys i JOIN unnest(${sqlArray(idempotencyKeys.map((k) => k.orgId), 'text')}, ${sqlArray(idempotencyKeys.map((k) => k.key), 'text')}) AS k(org_id, key)
+                FROM idempotency_keys i JOIN unnest(${sqlArray(
+                  idempotencyKeys.map((k) => k.orgId),
+                  'text',
+                )}, ${sqlArray(
+                  idempotencyKeys.map((k) => k.key),
+                  'text',
+                )}) AS k(org_id, key)
                   ON i.org_id = k.org_id AND i.key = k.key`
        };
        SELECT s.org_id, s.credential_id AS id, s.provider, s.label, s.fields, s.secrets, s.version
          FROM credential_state s
         WHERE s.org_id = ANY(${orgs})
-          AND s.org_id NOT IN (SELECT o.org_id FROM org_streams o JOIN unnest(${sqlArray(known.map((k) => k.orgId), 'text')}, ${sqlArray(known.map((k) => k.version), 'integer')}) AS k(org_id, version)
+          AND s.org_id NOT IN (SELECT o.org_id FROM org_streams o JOIN unnest(${sqlArray(
+            known.map((k) => k.orgId),
+            'text',
+          )}, ${sqlArray(
+            known.map((k) => k.version),
+            'integer',
+          )}) AS k(org_id, version)
                                  ON o.org_id = k.org_id AND o.version = k.version);
        ${projection}`,
     })) as { rows: Row[] }[];
     const [, , , headRows, existingRows, responseRows, stateRows, , projectionRows] = results.map((r) => r.rows);
-    const heads = new Map((headRows as unknown as { org_id: string; version: number; epoch: number }[]).map((r) => [r.org_id, { orgId: r.org_id, version: r.version, epoch: r.epoch }]));
-    const responses = new Map(
-      (responseRows as unknown as { org_id: string; key: string; request_hash: string; status: number; body: object }[]).map((r) => [`${r.org_id}\u0000${r.key}`, { requestHash: r.request_hash, status: r.status, body: r.body }]),
+    const heads = new Map(
+      (headRows as unknown as { org_id: string; version: number; epoch: number }[]).map((r) => [
+        r.org_id,
+        { orgId: r.org_id, version: r.version, epoch: r.epoch },
+      ]),
     );
-    const projections = new Map((projectionRows as unknown as { org_id: string; epoch: number; version: number }[]).map((r) => [r.org_id, { epoch: r.epoch, version: r.version }]));
+    const responses = new Map(
+      (
+        responseRows as unknown as { org_id: string; key: string; request_hash: string; status: number; body: object }[]
+      ).map((r) => [`${r.org_id}\u0000${r.key}`, { requestHash: r.request_hash, status: r.status, body: r.body }]),
+    );
+    const projections = new Map(
+      (projectionRows as unknown as { org_id: string; epoch: number; version: number }[]).map((r) => [
+        r.org_id,
+        { epoch: r.epoch, version: r.version },
+      ]),
+    );
     const busy = new Set(
-      (existingRows as unknown as { org_id: string }[]).map((r) => r.org_id).filter((id) => !heads.has(id) || (opts.projection === true && !projections.has(id))),
+      (existingRows as unknown as { org_id: string }[])
+        .map((r) => r.org_id)
+        .filter((id) => !heads.has(id) || (opts.projection === true && !projections.has(id))),
     );
     const knownAt = new Map(known.map((k) => [k.orgId, k.version]));
     const maps = new Map<string, Map<string, StoredCredential>>();
@@ -133,8 +159,23 @@ export class CommandBatchRepository {
       maps.set(h.orgId, credentials);
       states.set(h.orgId, { version: h.version, credentials });
     }
-    for (const r of stateRows as unknown as { org_id: string; id: string; provider: StoredCredential['provider']; label: string; fields: StoredCredential['fields']; secrets: StoredCredential['secrets']; version: number }[]) {
-      maps.get(r.org_id)?.set(r.id, { id: r.id, provider: r.provider, label: r.label, fields: r.fields, secrets: r.secrets, version: r.version });
+    for (const r of stateRows as unknown as {
+      org_id: string;
+      id: string;
+      provider: StoredCredential['provider'];
+      label: string;
+      fields: StoredCredential['fields'];
+      secrets: StoredCredential['secrets'];
+      version: number;
+    }[]) {
+      maps.get(r.org_id)?.set(r.id, {
+        id: r.id,
+        provider: r.provider,
+        label: r.label,
+        fields: r.fields,
+        secrets: r.secrets,
+        version: r.version,
+      });
     }
     return { heads, busy, responses, states, projections };
   }
@@ -148,11 +189,20 @@ export class CommandBatchRepository {
   async commit(c: SqlClient, w: BatchWrites, extra: readonly string[] = []): Promise<void> {
     const statements: string[] = [];
     if (w.replacedRows.length > 0) {
-      const replaced = `unnest(${sqlArray(w.replacedRows.map((r) => r.orgId), 'text')}, ${sqlArray(w.replacedRows.map((r) => r.credentialId), 'uuid')}) AS d(org_id, credential_id)`;
-      statements.push(`DELETE FROM credential_state s USING ${replaced} WHERE s.org_id = d.org_id AND s.credential_id = d.credential_id`);
+      const replaced = `unnest(${sqlArray(
+        w.replacedRows.map((r) => r.orgId),
+        'text',
+      )}, ${sqlArray(
+        w.replacedRows.map((r) => r.credentialId),
+        'uuid',
+      )}) AS d(org_id, credential_id)`;
+      statements.push(
+        `DELETE FROM credential_state s USING ${replaced} WHERE s.org_id = d.org_id AND s.credential_id = d.credential_id`,
+      );
     }
     // Embedded mode: the projection is written by the one key-set row writer, in this same round trip and transaction.
-    if (w.projection) statements.push(...keySetRowStatements({ replaced: w.replacedRows, rows: w.stateRows, heads: w.projection }));
+    if (w.projection)
+      statements.push(...keySetRowStatements({ replaced: w.replacedRows, rows: w.stateRows, heads: w.projection }));
     const events = w.events.map((e) => ({
       event_id: e.eventId,
       org_id: e.orgId,
@@ -167,9 +217,24 @@ export class CommandBatchRepository {
       data: e.data,
     }));
     const states = jsonb(
-      w.stateRows.map(({ orgId, credential: c }) => ({ org_id: orgId, id: c.id, provider: c.provider, label: c.label, label_key: labelKey(c.label), fields: c.fields, secrets: c.secrets, version: c.version })),
+      w.stateRows.map(({ orgId, credential: c }) => ({
+        org_id: orgId,
+        id: c.id,
+        provider: c.provider,
+        label: c.label,
+        label_key: labelKey(c.label),
+        fields: c.fields,
+        secrets: c.secrets,
+        version: c.version,
+      })),
     );
-    const responses = w.idempotentResponses.map((r) => ({ org_id: r.orgId, key: r.key, request_hash: r.response.requestHash, status: r.response.status, body: r.response.body }));
+    const responses = w.idempotentResponses.map((r) => ({
+      org_id: r.orgId,
+      key: r.key,
+      request_hash: r.response.requestHash,
+      status: r.response.status,
+      body: r.response.body,
+    }));
     statements.push(
       `WITH ev AS (
          INSERT INTO events (event_id, org_id, version, type, schema_version, occurred_at, actor_user_id, command_id, batch_id, batch_size, data)
@@ -187,7 +252,13 @@ export class CommandBatchRepository {
          SELECT org_id, id, provider, label, label_key, fields, secrets, version FROM state_rows
          RETURNING 1),
        hd AS (
-         UPDATE org_streams o SET version = h.version FROM unnest(${sqlArray(w.heads.map((h) => h.orgId), 'text')}, ${sqlArray(w.heads.map((h) => h.version), 'integer')}) AS h(org_id, version)
+         UPDATE org_streams o SET version = h.version FROM unnest(${sqlArray(
+           w.heads.map((h) => h.orgId),
+           'text',
+         )}, ${sqlArray(
+           w.heads.map((h) => h.version),
+           'integer',
+         )}) AS h(org_id, version)
           WHERE o.org_id = h.org_id
          RETURNING 1),
        dk AS (
@@ -195,7 +266,13 @@ export class CommandBatchRepository {
          SELECT "orgId", "credentialId", wrapped->>'kekId', wrapped FROM jsonb_to_recordset(${jsonb(w.newDataKeys)}) AS x("orgId" text, "credentialId" text, wrapped jsonb)
          RETURNING 1),
        dd AS (
-         DELETE FROM data_keys d USING unnest(${sqlArray(w.shreddedDataKeys.map((k) => k.orgId), 'text')}, ${sqlArray(w.shreddedDataKeys.map((k) => k.credentialId), 'text')}) AS r(org_id, credential_id)
+         DELETE FROM data_keys d USING unnest(${sqlArray(
+           w.shreddedDataKeys.map((k) => k.orgId),
+           'text',
+         )}, ${sqlArray(
+           w.shreddedDataKeys.map((k) => k.credentialId),
+           'text',
+         )}) AS r(org_id, credential_id)
           WHERE d.org_id = r.org_id AND d.credential_id = r.credential_id
          RETURNING 1),
        ik AS (

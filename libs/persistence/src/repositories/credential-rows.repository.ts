@@ -12,7 +12,14 @@ export class CredentialRowsRepository {
     const rows = await m.find(this.target, { where: { orgId } });
     const credentials = new Map<string, StoredCredential>();
     for (const r of rows) {
-      credentials.set(r.credentialId, { id: r.credentialId, provider: r.provider, label: r.label, fields: r.fields, secrets: r.secrets, version: r.version });
+      credentials.set(r.credentialId, {
+        id: r.credentialId,
+        provider: r.provider,
+        label: r.label,
+        fields: r.fields,
+        secrets: r.secrets,
+        version: r.version,
+      });
     }
     return { version, credentials };
   }

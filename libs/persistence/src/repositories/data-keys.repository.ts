@@ -1,6 +1,13 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { ConfigError } from '@keystream/config';
-import { DataKeyStore, KeyringEntry, KeyringMismatchError, LocalKmsAdapter, SecretVault, WrappedKey } from '@keystream/crypto';
+import {
+  DataKeyStore,
+  KeyringEntry,
+  KeyringMismatchError,
+  LocalKmsAdapter,
+  SecretVault,
+  WrappedKey,
+} from '@keystream/crypto';
 import type { Queryable } from './queryable';
 
 /** Serializes the creation of keyring entries across processes. */
@@ -25,7 +32,9 @@ export class DataKeysRepository {
   }
 
   async keyring(q: Queryable): Promise<KeyringEntry[]> {
-    const rows: { name: string; wrapped: WrappedKey }[] = await q.query(`SELECT name, wrapped FROM keyring ORDER BY name, created_at`);
+    const rows: { name: string; wrapped: WrappedKey }[] = await q.query(
+      `SELECT name, wrapped FROM keyring ORDER BY name, created_at`,
+    );
     return rows.map((r) => ({ name: r.name, wrapped: r.wrapped }));
   }
 
@@ -60,7 +69,10 @@ export class DataKeysRepository {
 
   /** Keys (data keys + keyring entries) wrapped under one of `kekIds`. */
   async countUnder(q: Queryable, kekIds: readonly string[]): Promise<number> {
-    const [{ n }] = await q.query<{ n: string }[]>(`SELECT (SELECT count(*) FROM data_keys WHERE kek_id = ANY($1::text[])) + (SELECT count(*) FROM keyring WHERE kek_id = ANY($1::text[])) AS n`, [kekIds]);
+    const [{ n }] = await q.query<{ n: string }[]>(
+      `SELECT (SELECT count(*) FROM data_keys WHERE kek_id = ANY($1::text[])) + (SELECT count(*) FROM keyring WHERE kek_id = ANY($1::text[])) AS n`,
+      [kekIds],
+    );
     return Number(n);
   }
 
@@ -88,7 +100,9 @@ export class DataKeysRepository {
       `SELECT org_id, credential_id, wrapped FROM data_keys WHERE kek_id = ANY($1::text[]) ORDER BY org_id, credential_id LIMIT $2 FOR UPDATE`,
       [kekIds, limit - out.length],
     );
-    return out.concat(keys.map((r) => ({ kind: 'data_key', orgId: r.org_id, credentialId: r.credential_id, wrapped: r.wrapped })));
+    return out.concat(
+      keys.map((r) => ({ kind: 'data_key', orgId: r.org_id, credentialId: r.credential_id, wrapped: r.wrapped })),
+    );
   }
 
   async rewrap(m: EntityManager, key: StaleKey, wrapped: WrappedKey): Promise<void> {
@@ -99,9 +113,15 @@ export class DataKeysRepository {
            AND NOT EXISTS (SELECT 1 FROM keyring k WHERE k.name = $1 AND k.kek_id = $3) RETURNING name`,
         [key.name, key.wrapped.kekId, wrapped.kekId, JSON.stringify(wrapped)],
       );
-      if (moved.length === 0) await m.query(`DELETE FROM keyring WHERE name = $1 AND kek_id = $2`, [key.name, key.wrapped.kekId]);
+      if (moved.length === 0)
+        await m.query(`DELETE FROM keyring WHERE name = $1 AND kek_id = $2`, [key.name, key.wrapped.kekId]);
     } else {
-      await m.query(`UPDATE data_keys SET kek_id = $3, wrapped = $4 WHERE org_id = $1 AND credential_id = $2`, [key.orgId, key.credentialId, wrapped.kekId, JSON.stringify(wrapped)]);
+      await m.query(`UPDATE data_keys SET kek_id = $3, wrapped = $4 WHERE org_id = $1 AND credential_id = $2`, [
+        key.orgId,
+        key.credentialId,
+        wrapped.kekId,
+        JSON.stringify(wrapped),
+      ]);
     }
   }
 }
@@ -136,6 +156,12 @@ export async function keyringReady(vault: SecretVault): Promise<void> {
 }
 
 /** The vault every process uses: KEK from KEYSTREAM_MASTER_KEY (+ previous ones for unwrapping) via the local KMS adapter. */
-export function localSecretVault(ds: DataSource, masterKey: Buffer, previousMasterKeys: readonly Buffer[] = []): SecretVault {
-  return new SecretVault(new LocalKmsAdapter(masterKey, previousMasterKeys), new PostgresDataKeyStore(ds), { legacyMasterKeys: [masterKey, ...previousMasterKeys] });
+export function localSecretVault(
+  ds: DataSource,
+  masterKey: Buffer,
+  previousMasterKeys: readonly Buffer[] = [],
+): SecretVault {
+  return new SecretVault(new LocalKmsAdapter(masterKey, previousMasterKeys), new PostgresDataKeyStore(ds), {
+    legacyMasterKeys: [masterKey, ...previousMasterKeys],
+  });
 }

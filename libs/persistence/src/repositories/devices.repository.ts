@@ -41,7 +41,11 @@ function tuples(rows: readonly DevicePosition[], withPosition: boolean): string 
 
 function params(rows: readonly DevicePosition[], withPosition: boolean): unknown[] {
   const at = (r: DevicePosition) => (r.at !== undefined && Number.isFinite(r.at) ? r.at : null);
-  return rows.flatMap((r) => (withPosition ? [r.orgId, r.deviceId, r.userId, r.epoch, r.appliedVersion, r.connected, at(r)] : [r.orgId, r.deviceId, r.userId, r.connected, at(r)]));
+  return rows.flatMap((r) =>
+    withPosition
+      ? [r.orgId, r.deviceId, r.userId, r.epoch, r.appliedVersion, r.connected, at(r)]
+      : [r.orgId, r.deviceId, r.userId, r.connected, at(r)],
+  );
 }
 
 const seenAt = (param: string) => `coalesce(to_timestamp(${param}::double precision / 1000), now())`;

@@ -51,7 +51,9 @@ export class EventRowsRepository {
    */
   async stableHorizon(m: EntityManager): Promise<string> {
     const [{ hi }] = await m.query<{ hi: string }[]>(`SELECT coalesce(max(position), 0)::text AS hi FROM events`);
-    const [{ seq }] = await m.query<{ seq: string }[]>(`SELECT CASE WHEN is_called THEN last_value ELSE 0 END::text AS seq FROM events_position_seq`);
+    const [{ seq }] = await m.query<{ seq: string }[]>(
+      `SELECT CASE WHEN is_called THEN last_value ELSE 0 END::text AS seq FROM events_position_seq`,
+    );
     await m.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [EVENTS_APPEND_LOCK]);
     });
@@ -68,10 +70,19 @@ export class EventRowsRepository {
     return this.readStream(m, orgId, afterVersion, limit, false);
   }
 
-  private async readStream(m: EntityManager, orgId: string, afterVersion: number, limit: number, credentialsOnly: boolean): Promise<LogEnvelope[]> {
+  private async readStream(
+    m: EntityManager,
+    orgId: string,
+    afterVersion: number,
+    limit: number,
+    credentialsOnly: boolean,
+  ): Promise<LogEnvelope[]> {
     const rows = await m
       .createQueryBuilder(EventEntity, 'e')
-      .where(`e.org_id = :orgId AND e.version > :afterVersion${credentialsOnly ? ` AND e.type <> 'OrganizationDeleted'` : ''}`, { orgId, afterVersion })
+      .where(
+        `e.org_id = :orgId AND e.version > :afterVersion${credentialsOnly ? ` AND e.type <> 'OrganizationDeleted'` : ''}`,
+        { orgId, afterVersion },
+      )
       .orderBy('e.version', 'ASC')
       .limit(limit)
       .getMany();
@@ -79,7 +90,12 @@ export class EventRowsRepository {
   }
 
   /** Everything after a global position up to `upTo` (a stable horizon), in position order. */
-  async readAll(m: EntityManager, afterPosition: string, upTo: string, limit: number): Promise<{ position: string; event: LogEnvelope }[]> {
+  async readAll(
+    m: EntityManager,
+    afterPosition: string,
+    upTo: string,
+    limit: number,
+  ): Promise<{ position: string; event: LogEnvelope }[]> {
     const rows = await m
       .createQueryBuilder(EventEntity, 'e')
       .where('e.position > :afterPosition AND e.position <= :upTo', { afterPosition, upTo })

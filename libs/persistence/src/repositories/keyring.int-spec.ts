@@ -39,9 +39,18 @@ describe('keyring: the first creator wins (real Postgres, fresh database)', () =
       },
       createOrgKey: (o, name, wrapped) => store.createOrgKey(o, name, wrapped),
     };
-    const starts = keys.flatMap((k) => [k, k]).map((k) => new SecretVault(new LocalKmsAdapter(k), racing).ready().then(() => k, (e: unknown) => e));
+    const starts = keys
+      .flatMap((k) => [k, k])
+      .map((k) =>
+        new SecretVault(new LocalKmsAdapter(k), racing).ready().then(
+          () => k,
+          (e: unknown) => e,
+        ),
+      );
     const out = await Promise.all(starts);
-    const rows: { name: string; kek_id: string }[] = await ds.query(`SELECT name, kek_id FROM keyring WHERE name = 'fingerprint'`);
+    const rows: { name: string; kek_id: string }[] = await ds.query(
+      `SELECT name, kek_id FROM keyring WHERE name = 'fingerprint'`,
+    );
     expect(rows).toHaveLength(1);
     const winners = out.filter((o): o is Buffer => Buffer.isBuffer(o));
     const refused = out.filter((o) => !Buffer.isBuffer(o));

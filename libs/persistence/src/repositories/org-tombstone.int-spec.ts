@@ -8,7 +8,15 @@ import { organizations, PURGE_SETTING } from './organizations.repository';
 
 /** A stored credential event as the log holds it: ciphertext with fingerprint and last4 (values are fakes). */
 function added(orgId: string, version: number): EventEnvelope {
-  const sealed = { alg: 'A256GCM', keyId: 'fake-key', iv: 'aXY=', ciphertext: 'RkFLRQ==', tag: 'dGFn', fingerprint: 'fp-fake', last4: 'FAKE' } as const;
+  const sealed = {
+    alg: 'A256GCM',
+    keyId: 'fake-key',
+    iv: 'aXY=',
+    ciphertext: 'RkFLRQ==',
+    tag: 'dGFn',
+    fingerprint: 'fp-fake',
+    last4: 'FAKE',
+  } as const;
   return {
     eventId: randomUUID(),
     type: 'CredentialAdded',
@@ -18,7 +26,13 @@ function added(orgId: string, version: number): EventEnvelope {
     occurredAt: new Date().toISOString(),
     actor: { userId: 'admin' },
     commandId: randomUUID(),
-    data: { credentialId: randomUUID(), provider: 'gemini', label: `L${version}`, fields: {}, secrets: { apiKey: sealed } },
+    data: {
+      credentialId: randomUUID(),
+      provider: 'gemini',
+      label: `L${version}`,
+      fields: {},
+      secrets: { apiKey: sealed },
+    },
   };
 }
 
@@ -27,12 +41,16 @@ describe('organization deletion leaves only a tombstone event (real Postgres)', 
   beforeAll(async () => (ds = await openDatabase({ url: process.env.DATABASE_URL!, poolSize: 4 })));
   afterAll(() => ds.destroy());
 
-  const rows = (orgId: string) => ds.query(`SELECT version, type, data FROM events WHERE org_id = $1 ORDER BY version`, [orgId]);
+  const rows = (orgId: string) =>
+    ds.query(`SELECT version, type, data FROM events WHERE org_id = $1 ORDER BY version`, [orgId]);
   async function orgWithEvents(n: number): Promise<string> {
     const orgId = newOrgId('tomb');
     await ds.transaction((m) => organizations.create(m, orgId, 'ops', 'operator'));
     await ds.transaction(async (m) => {
-      await eventRows.append(m, Array.from({ length: n }, (_, i) => added(orgId, i + 1)));
+      await eventRows.append(
+        m,
+        Array.from({ length: n }, (_, i) => added(orgId, i + 1)),
+      );
       await m.query('UPDATE org_streams SET version = $2 WHERE org_id = $1', [orgId, n]);
     });
     return orgId;
@@ -57,9 +75,17 @@ describe('organization deletion leaves only a tombstone event (real Postgres)', 
     const d = await ds.transaction((m) => organizations.delete(m, orgId, 'ops-alice', publish));
 
     expect(d.lastVersion).toBe(2);
-    expect(await rows(orgId)).toEqual([{ version: 3, type: 'OrganizationDeleted', data: { deletedBy: 'ops-alice', shreddedKeys: 0, lastVersion: 2 } }]);
+    expect(await rows(orgId)).toEqual([
+      { version: 3, type: 'OrganizationDeleted', data: { deletedBy: 'ops-alice', shreddedKeys: 0, lastVersion: 2 } },
+    ]);
     expect(published).toEqual([d.tombstone]);
-    expect(d.tombstone).toMatchObject({ type: 'OrganizationDeleted', orgId, version: 3, schemaVersion: 1, actor: { userId: 'ops-alice' } });
+    expect(d.tombstone).toMatchObject({
+      type: 'OrganizationDeleted',
+      orgId,
+      version: 3,
+      schemaVersion: 1,
+      actor: { userId: 'ops-alice' },
+    });
     expect(JSON.stringify(await rows(orgId))).not.toMatch(/ciphertext|fingerprint|last4|secrets/);
     expect(await eventRows.readOrgLog(ds.manager, orgId, 0)).toEqual([d.tombstone]);
     expect(await eventRows.readOrg(ds.manager, orgId, 0)).toEqual([]); // no key-set change: never a credential event

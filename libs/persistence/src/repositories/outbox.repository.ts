@@ -54,7 +54,9 @@ export const outbox = {
 
   /** The oldest `limit` rows, in position order (by the bigint column, never a text alias: "1000" < "999"). */
   async oldest(session: Queryable, limit: number): Promise<OutboxRow[]> {
-    return session.query('SELECT o.position::text AS pos, o.envelope FROM outbox o ORDER BY o.position LIMIT $1', [limit]);
+    return session.query('SELECT o.position::text AS pos, o.envelope FROM outbox o ORDER BY o.position LIMIT $1', [
+      limit,
+    ]);
   },
 
   /** Exactly the rows published: a row that became visible meanwhile (a late commit) waits for the next round. */

@@ -34,8 +34,14 @@ export const readModel = {
   },
 
   /** The org's projected head as far as there is one (nulls before the first projection); undefined: no such org. */
-  async orgKeySetHead(q: Queryable, orgId: string): Promise<{ epoch: number | null; version: number | null; hash: string | null } | undefined> {
-    const rows = await q.query(`SELECT k.epoch, k.version, k.hash FROM organizations o LEFT JOIN key_sets k ON k.org_id = o.id WHERE o.id = $1`, [orgId]);
+  async orgKeySetHead(
+    q: Queryable,
+    orgId: string,
+  ): Promise<{ epoch: number | null; version: number | null; hash: string | null } | undefined> {
+    const rows = await q.query(
+      `SELECT k.epoch, k.version, k.hash FROM organizations o LEFT JOIN key_sets k ON k.org_id = o.id WHERE o.id = $1`,
+      [orgId],
+    );
     return rows[0];
   },
 
@@ -51,7 +57,10 @@ export const readModel = {
 
   /** The log's last version of an org (0 when it has no events). */
   async logHead(q: Queryable, orgId: string): Promise<number> {
-    const rows: { v: number }[] = await q.query(`SELECT coalesce(max(version), 0)::int AS v FROM events WHERE org_id = $1`, [orgId]);
+    const rows: { v: number }[] = await q.query(
+      `SELECT coalesce(max(version), 0)::int AS v FROM events WHERE org_id = $1`,
+      [orgId],
+    );
     return rows[0]?.v ?? 0;
   },
 

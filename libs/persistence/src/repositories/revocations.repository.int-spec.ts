@@ -17,7 +17,13 @@ describe('CoalescedRevocationLookup (real Postgres)', () => {
     const users = ['gone', 'stays', 'gone', 'other', 'stays'];
     const answers = await Promise.all(users.map((u) => lookup.revokedAt(orgId, u)));
     expect(lookup.statements).toBe(1);
-    expect(answers.map((a) => a?.toISOString())).toEqual([revoked.revokedAt.replace(/(\.\d{3})\d*Z$/, '$1Z'), undefined, expect.any(String), undefined, undefined]);
+    expect(answers.map((a) => a?.toISOString())).toEqual([
+      revoked.revokedAt.replace(/(\.\d{3})\d*Z$/, '$1Z'),
+      undefined,
+      expect.any(String),
+      undefined,
+      undefined,
+    ]);
     expect(answers[2]).toEqual(answers[0]);
     // Another org's user of the same name is not revoked.
     await expect(lookup.revokedAt(newOrgId('rev'), 'gone')).resolves.toBeUndefined();
@@ -38,6 +44,8 @@ describe('CoalescedRevocationLookup (real Postgres)', () => {
     await Promise.all(Array.from({ length: 7 }, (_, i) => lookup.revokedAt(newOrgId('rev'), `u${i}`)));
     expect(lookup.statements).toBe(3);
     const broken = new CoalescedRevocationLookup({ query: () => Promise.reject(new Error('connection lost')) });
-    await expect(Promise.all([broken.revokedAt('a', 'b'), broken.revokedAt('c', 'd')])).rejects.toThrow('connection lost');
+    await expect(Promise.all([broken.revokedAt('a', 'b'), broken.revokedAt('c', 'd')])).rejects.toThrow(
+      'connection lost',
+    );
   });
 });

@@ -61,7 +61,10 @@ export class RevocationsRepository {
       [orgId, userId],
     );
     const r = rows[0];
-    return { ...(r.revoked_at ? { revokedAt: r.revoked_at } : {}), org: r.deleted ? 'deleted' : r.known ? 'active' : 'unknown' };
+    return {
+      ...(r.revoked_at ? { revokedAt: r.revoked_at } : {}),
+      org: r.deleted ? 'deleted' : r.known ? 'active' : 'unknown',
+    };
   }
 
   /** `access` for many principals in one statement (the handshakes of a reconnect storm); answers in their order. */
@@ -73,13 +76,20 @@ export class RevocationsRepository {
       [who.map((p) => p.orgId), who.map((p) => p.userId)],
     );
     const out: AccessState[] = who.map(() => ({ org: 'unknown' }));
-    for (const r of rows) out[r.i - 1] = { ...(r.revoked_at ? { revokedAt: r.revoked_at } : {}), org: r.deleted ? 'deleted' : r.known ? 'active' : 'unknown' };
+    for (const r of rows)
+      out[r.i - 1] = {
+        ...(r.revoked_at ? { revokedAt: r.revoked_at } : {}),
+        org: r.deleted ? 'deleted' : r.known ? 'active' : 'unknown',
+      };
     return out;
   }
 
   /** One primary-key lookup: cheap enough for every request and every handshake. */
   async revokedAt(q: Queryable, orgId: string, userId: string): Promise<Date | undefined> {
-    const rows: { revoked_at: Date }[] = await q.query('SELECT revoked_at FROM revocations WHERE org_id = $1 AND user_id = $2', [orgId, userId]);
+    const rows: { revoked_at: Date }[] = await q.query(
+      'SELECT revoked_at FROM revocations WHERE org_id = $1 AND user_id = $2',
+      [orgId, userId],
+    );
     return rows[0]?.revoked_at;
   }
 
@@ -112,7 +122,10 @@ export class CoalescedRevocationLookup {
   private pending?: { keys: Map<string, Pending> };
   statements = 0;
 
-  constructor(private readonly q: Queryable, private readonly maxPerStatement = 500) {}
+  constructor(
+    private readonly q: Queryable,
+    private readonly maxPerStatement = 500,
+  ) {}
 
   revokedAt(orgId: string, userId: string): Promise<Date | undefined> {
     return this.access(orgId, userId).then((a) => a.revokedAt);
@@ -141,15 +154,22 @@ export class CoalescedRevocationLookup {
     try {
       this.statements += 1;
       // Both primary-key lookups in the one statement: the org's state costs no extra round trip.
-      const rows: { org_id: string; user_id: string; revoked_at: Date | null; known: boolean; deleted: boolean }[] = await this.q.query(
-        `SELECT k.org_id, k.user_id, r.revoked_at, o.id IS NOT NULL AS known, o.deleted_at IS NOT NULL AS deleted
+      const rows: { org_id: string; user_id: string; revoked_at: Date | null; known: boolean; deleted: boolean }[] =
+        await this.q.query(
+          `SELECT k.org_id, k.user_id, r.revoked_at, o.id IS NOT NULL AS known, o.deleted_at IS NOT NULL AS deleted
          FROM unnest($1::text[], $2::text[]) AS k(org_id, user_id)
          LEFT JOIN revocations r ON r.org_id = k.org_id AND r.user_id = k.user_id
          LEFT JOIN organizations o ON o.id = k.org_id`,
-        [entries.map((e) => e.orgId), entries.map((e) => e.userId)],
-      );
+          [entries.map((e) => e.orgId), entries.map((e) => e.userId)],
+        );
       const found = new Map<string, AccessState>(
-        rows.map((r) => [`${r.org_id}\u0000${r.user_id}`, { ...(r.revoked_at ? { revokedAt: r.revoked_at } : {}), org: r.deleted ? 'deleted' : r.known ? 'active' : 'unknown' }]),
+        rows.map((r) => [
+          `${r.org_id}\u0000${r.user_id}`,
+          {
+            ...(r.revoked_at ? { revokedAt: r.revoked_at } : {}),
+            org: r.deleted ? 'deleted' : r.known ? 'active' : 'unknown',
+          },
+        ]),
       );
       for (const [k, e] of keys) for (const w of e.waiters) w(found.get(k) ?? { org: 'unknown' });
     } catch (err) {

@@ -11,7 +11,7 @@ describe('SQL literals (real Postgres)', () => {
   const nasty = [
     "it's",
     "'; DROP TABLE events; --",
-    'back\\slash \\\' and \\\\',
+    "back\\slash \\' and \\\\",
     '$$ dollar $$ $tag$ $ks$',
     `closes the quote: ${DOLLAR_TAG}); DROP TABLE events; --`,
     'ünïcødé ✓ 🔑',
@@ -35,7 +35,9 @@ describe('SQL literals (real Postgres)', () => {
     const value = { labels: nasty, n: 42, nested: { q: "'" } };
     const [{ v }] = await ds.query(`SELECT ${jsonb(value)} AS v`);
     expect(v).toEqual(value);
-    const [{ a, n, e }] = await ds.query(`SELECT ${sqlArray(nasty, 'text')} AS a, ${sqlArray([1, 2, 3], 'integer')} AS n, ${sqlArray([], 'text')} AS e`);
+    const [{ a, n, e }] = await ds.query(
+      `SELECT ${sqlArray(nasty, 'text')} AS a, ${sqlArray([1, 2, 3], 'integer')} AS n, ${sqlArray([], 'text')} AS e`,
+    );
     expect(a).toEqual(nasty);
     expect(n).toEqual([1, 2, 3]);
     expect(e).toEqual([]);

@@ -43,11 +43,20 @@ function build(s) {
       },
     },
     claims: { openid: ['sub'], profile: ['name', 'email'] },
-    findAccount: async (_ctx, sub) => (users[sub] ? { accountId: sub, claims: async () => ({ sub, ...users[sub].profile }) } : undefined),
+    findAccount: async (_ctx, sub) =>
+      users[sub] ? { accountId: sub, claims: async () => ({ sub, ...users[sub].profile }) } : undefined,
     // The organization and role claims travel in the access token Keystream verifies.
-    extraTokenClaims: async (_ctx, token) => (token.accountId && users[token.accountId] ? users[token.accountId].claims : undefined),
+    extraTokenClaims: async (_ctx, token) =>
+      token.accountId && users[token.accountId] ? users[token.accountId].claims : undefined,
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-    ttl: { AccessToken: s.accessTokenTtl, IdToken: s.accessTokenTtl, Session: 3600, Interaction: 600, Grant: 3600, RefreshToken: 3600 },
+    ttl: {
+      AccessToken: s.accessTokenTtl,
+      IdToken: s.accessTokenTtl,
+      Session: 3600,
+      Interaction: 600,
+      Grant: 3600,
+      RefreshToken: 3600,
+    },
     renderError: async (ctx, out) => {
       ctx.type = 'text/plain';
       ctx.body = `${out.error}: ${out.error_description ?? ''}`;
@@ -87,7 +96,12 @@ async function interaction(provider, users, ctx, posted) {
   grant.addOIDCScope(String(details.params.scope ?? 'openid'));
   grant.addResourceScope(state.audience, 'keystream');
   const grantId = await grant.save();
-  const to = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: user }, consent: { grantId } }, { mergeWithLastSubmission: false });
+  const to = await provider.interactionResult(
+    ctx.req,
+    ctx.res,
+    { login: { accountId: user }, consent: { grantId } },
+    { mergeWithLastSubmission: false },
+  );
   ctx.redirect(to);
 }
 
@@ -106,7 +120,8 @@ process.on('message', (msg) => {
       state = msg.state;
       clockOffsetMs = (state.clockOffsetSeconds ?? 0) * 1000;
       current = build(state);
-      if (!server.listening) server.listen(state.port, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
+      if (!server.listening)
+        server.listen(state.port, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
       else process.send({ type: 'ready', port: server.address().port });
     }
   } catch (e) {

@@ -14,7 +14,10 @@ import { actorOf, preconditions, send, writtenCredential } from '../write-contex
 @ApiBearerAuth()
 @Controller('v1/orgs/:orgId/credentials')
 export class AddCredentialHttpController {
-  constructor(private readonly commands: CredentialCommandService, @Inject(INPUT_POLICY) private readonly policy: InputPolicy) {}
+  constructor(
+    private readonly commands: CredentialCommandService,
+    @Inject(INPUT_POLICY) private readonly policy: InputPolicy,
+  ) {}
 
   @Post()
   @RequireRole('admin')
@@ -24,10 +27,22 @@ export class AddCredentialHttpController {
   @ApiWrite()
   @ApiJson(201, 'CredentialWritten', { etag: true, description: 'Added; the credential masked, and the new version' })
   @ApiBody({ schema: { $ref: '#/components/schemas/AddCredentialRequest' } })
-  async add(@Param('orgId') orgId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async add(
+    @Param('orgId') orgId: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const { change, errors } = parseAdd(asObject(body), this.policy);
     throwIfAny(errors);
-    const outcome = await this.commands.execute({ orgId, actor: actorOf(principal), changes: [change!], batch: false, ...preconditions(req) });
+    const outcome = await this.commands.execute({
+      orgId,
+      actor: actorOf(principal),
+      changes: [change!],
+      batch: false,
+      ...preconditions(req),
+    });
     return send(res, 201, { credential: writtenCredential(outcome), version: outcome.version });
   }
 }

@@ -15,7 +15,11 @@ import { actorOf, credentialIdParam, preconditions, send, writtenCredential } fr
 @ApiBearerAuth()
 @Controller('v1/orgs/:orgId/credentials')
 export class EditCredentialHttpController {
-  constructor(private readonly commands: CredentialCommandService, private readonly queries: CredentialQueryService, @Inject(INPUT_POLICY) private readonly policy: InputPolicy) {}
+  constructor(
+    private readonly commands: CredentialCommandService,
+    private readonly queries: CredentialQueryService,
+    @Inject(INPUT_POLICY) private readonly policy: InputPolicy,
+  ) {}
 
   @Patch(':id')
   @RequireRole('admin')
@@ -24,16 +28,32 @@ export class EditCredentialHttpController {
   @ApiCredentialIdParam()
   @ApiRoute('editCredential', 'Edit a credential; an omitted secret stays unchanged, null clears an optional field')
   @ApiWrite()
-  @ApiJson(200, 'CredentialWritten', { etag: true, description: 'Edited (or unchanged); the credential masked, and the version' })
+  @ApiJson(200, 'CredentialWritten', {
+    etag: true,
+    description: 'Edited (or unchanged); the credential masked, and the version',
+  })
   @ApiBody({ schema: { $ref: '#/components/schemas/EditCredentialRequest' } })
-  async edit(@Param('orgId') orgId: string, @Param('id') rawId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async edit(
+    @Param('orgId') orgId: string,
+    @Param('id') rawId: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const id = credentialIdParam(rawId);
     throwIfAny(editShapeErrors(asObject(body)));
     const pre = preconditions(req);
     const provider = (await this.queries.providersOf(orgId, [{ id, field: 'id' }], pre.expectedVersion)).get(id)!;
     const { change, errors } = parseEdit(id, provider, asObject(body), this.policy);
     throwIfAny(errors);
-    const outcome = await this.commands.execute({ orgId, actor: actorOf(principal), changes: [change!], batch: false, ...pre });
+    const outcome = await this.commands.execute({
+      orgId,
+      actor: actorOf(principal),
+      changes: [change!],
+      batch: false,
+      ...pre,
+    });
     return send(res, 200, { credential: writtenCredential(outcome), version: outcome.version });
   }
 }

@@ -21,9 +21,21 @@ export class RemoveCredentialHttpController {
   @ApiRoute('removeCredential', 'Remove a credential')
   @ApiWrite()
   @ApiJson(200, 'CredentialRemoved', { etag: true, description: 'Removed; the new version' })
-  async remove(@Param('orgId') orgId: string, @Param('id') rawId: string, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async remove(
+    @Param('orgId') orgId: string,
+    @Param('id') rawId: string,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const id = credentialIdParam(rawId);
-    const outcome = await this.commands.execute({ orgId, actor: actorOf(principal), changes: [{ op: 'remove', id }], batch: false, ...preconditions(req) });
+    const outcome = await this.commands.execute({
+      orgId,
+      actor: actorOf(principal),
+      changes: [{ op: 'remove', id }],
+      batch: false,
+      ...preconditions(req),
+    });
     return send(res, 200, { version: outcome.version });
   }
 }

@@ -22,7 +22,10 @@ export class CredentialHistoryHttpController {
   @ApiOrgParam()
   @ApiProblems(400, 401, 403, 404, 413, 422, 503)
   @ApiCredentialIdParam()
-  @ApiRoute('credentialHistory', 'Who changed this credential, what and when, oldest first; secrets masked (last4 + fingerprint)')
+  @ApiRoute(
+    'credentialHistory',
+    'Who changed this credential, what and when, oldest first; secrets masked (last4 + fingerprint)',
+  )
   @ApiJson(200, 'CredentialHistory')
   async history(@Param('orgId') orgId: string, @Param('id') rawId: string, @Res({ passthrough: true }) res: Response) {
     const credentialId = credentialIdParam(rawId);

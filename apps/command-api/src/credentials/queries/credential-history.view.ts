@@ -22,12 +22,20 @@ export interface HistoryEntry {
  * A removal records the label the credential had.
  */
 export function toHistoryEntry(e: EventEnvelope): HistoryEntry {
-  const changes: { label?: string; fields?: Record<string, string | null>; secrets?: Record<string, MaskedSecret | null> } = {};
+  const changes: {
+    label?: string;
+    fields?: Record<string, string | null>;
+    secrets?: Record<string, MaskedSecret | null>;
+  } = {};
   if (typeof e.data.label === 'string') changes.label = e.data.label;
   if (e.type !== 'CredentialRemoved') {
     const d = e.data;
-    if (d.fields) changes.fields = Object.fromEntries(Object.entries(d.fields).map(([k, v]) => [k, typeof v === 'string' ? v : null]));
-    if (d.secrets) changes.secrets = Object.fromEntries(Object.entries(d.secrets).map(([k, s]) => [k, s ? mask(s) : null]));
+    if (d.fields)
+      changes.fields = Object.fromEntries(
+        Object.entries(d.fields).map(([k, v]) => [k, typeof v === 'string' ? v : null]),
+      );
+    if (d.secrets)
+      changes.secrets = Object.fromEntries(Object.entries(d.secrets).map(([k, s]) => [k, s ? mask(s) : null]));
   }
   return {
     version: e.version,

@@ -18,15 +18,26 @@ function noneMatchHits(header: string, version: number): boolean {
 @ApiBearerAuth()
 @Controller('v1/orgs/:orgId/credentials')
 export class ListCredentialsHttpController {
-  constructor(private readonly queries: CredentialQueryService, @Inject(DATA_SOURCE) private readonly ds: DataSource) {}
+  constructor(
+    private readonly queries: CredentialQueryService,
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+  ) {}
 
   @Get()
   @ApiOrgParam()
   @ApiProblems(400, 401, 403, 404, 413, 422, 503)
   @ApiRoute('listCredentials', "The org's key set grouped by section, secrets masked (last4 + fingerprint)")
   @ApiJson(200, 'KeySet', { etag: true })
-  @ApiHeader({ name: 'If-None-Match', required: false, description: 'The ETag of the key set the client holds: 304 while it is still current (cheap polling)' })
-  @ApiResponse({ status: 304, description: 'The key set is still at the version named by If-None-Match', headers: { ETag: { description: 'The current version', schema: { type: 'string' } } } })
+  @ApiHeader({
+    name: 'If-None-Match',
+    required: false,
+    description: 'The ETag of the key set the client holds: 304 while it is still current (cheap polling)',
+  })
+  @ApiResponse({
+    status: 304,
+    description: 'The key set is still at the version named by If-None-Match',
+    headers: { ETag: { description: 'The current version', schema: { type: 'string' } } },
+  })
   async list(@Param('orgId') orgId: string, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     res.setHeader('Cache-Control', 'no-store');
     const ifNoneMatch = req.headers['if-none-match'];
