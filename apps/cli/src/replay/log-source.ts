@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEnvelope, isTombstone } from '@keystream/credentials';
 import { createKafka, firstContact, KafkaEventLogAdapter, KafkaSettings } from '@keystream/event-log';
-import { DataSource, eventRows } from '@keystream/persistence';
+import { DataSource, eventLogScans, eventRows } from '@keystream/persistence';
 import { readAllPipelined } from './event-pages';
 
 export interface LogSource {
@@ -19,14 +19,7 @@ export interface LogSource {
 export function postgresSource(ds: DataSource, orgId?: string): LogSource {
   return {
     name: 'postgres events table',
-    total: async () =>
-      Number(
-        (
-          await ds.query<{ n: string }[]>(`SELECT count(*) AS n FROM events WHERE $1::text IS NULL OR org_id = $1`, [
-            orgId ?? null,
-          ])
-        )[0].n,
-      ),
+    total: () => eventLogScans.count(ds.manager, orgId),
     read: async (onEvent) => {
       if (orgId) {
         let after = 0;

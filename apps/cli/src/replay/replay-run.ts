@@ -1,5 +1,5 @@
 import { KeystreamConfig } from '@keystream/config';
-import { DataSource, organizations } from '@keystream/persistence';
+import { DataSource, eventLogScans, organizations } from '@keystream/persistence';
 import { compareWithLive, KeySetRebuild, OrgDiff, RebuiltOrg } from '@keystream/projection';
 import { kafkaSource, LogSource, postgresSource } from './log-source';
 import { Progress } from './progress';
@@ -28,11 +28,7 @@ export interface ReplayScope {
  */
 export async function replayScope(ds: DataSource, s: ReplayScope): Promise<Set<string> | undefined> {
   if (s.fromTime === undefined && s.fromPosition === undefined) return s.org ? new Set([s.org]) : undefined;
-  const rows: { org_id: string }[] = await ds.query(
-    `SELECT DISTINCT org_id FROM events WHERE ($1::timestamptz IS NULL OR occurred_at >= $1) AND ($2::bigint IS NULL OR position >= $2) AND ($3::text IS NULL OR org_id = $3)`,
-    [s.fromTime ?? null, s.fromPosition ?? null, s.org ?? null],
-  );
-  return new Set(rows.map((r) => r.org_id));
+  return new Set(await eventLogScans.orgsWithEventsFrom(ds.manager, s));
 }
 
 /** Reads the log into memory (the orgs in scope) and compares with the live projection. Writes nothing. */

@@ -106,4 +106,81 @@ export class EventRowsRepository {
   }
 }
 
+interface CredentialPageRow {
+  readonly position: string;
+  readonly eventId: string;
+  readonly type: EventEnvelope['type'];
+  readonly schemaVersion: number;
+  readonly orgId: string;
+  readonly version: number;
+  readonly occurredAt: string;
+  readonly actorUserId: string;
+  readonly commandId: string;
+  readonly batchId: string | null;
+  readonly batchSize: number | null;
+  readonly data: EventEnvelope['data'];
+}
+
+// Plain SQL (no entity hydration) with the envelope's own field names (ORDER BY names the column: the alias is
+// text); the timestamp is formatted by Postgres the way Date#toISOString writes it, so no Date is built per event.
+// Tombstones are no key-set change: left out by the server.
+const CREDENTIAL_PAGE_SQL = `SELECT position::text AS position, event_id AS "eventId", type,
+    schema_version AS "schemaVersion", org_id AS "orgId", version,
+    to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "occurredAt",
+    actor_user_id AS "actorUserId", command_id AS "commandId", batch_id AS "batchId", batch_size AS "batchSize", data
+  FROM events WHERE position > $1 AND position <= $2 AND type <> 'OrganizationDeleted'
+  ORDER BY events.position LIMIT $3`;
+
+function pageEnvelope(r: CredentialPageRow): EventEnvelope {
+  const e = {
+    eventId: r.eventId,
+    type: r.type,
+    schemaVersion: r.schemaVersion,
+    orgId: r.orgId,
+    version: r.version,
+    occurredAt: r.occurredAt,
+    actor: { userId: r.actorUserId },
+    commandId: r.commandId,
+    data: r.data,
+  };
+  // A row of the events table: its type and data were written together, so the pair is one member of the union.
+  return (r.batchId ? { ...e, batch: { id: r.batchId, size: r.batchSize ?? 1 } } : e) as EventEnvelope;
+}
+
+/** Reads of the events table for a whole-log replay: counts, the orgs a scope selects, pages of credential events. */
+export const eventLogScans = {
+  /** How many events (of one org, or all). */
+  async count(m: EntityManager, orgId?: string): Promise<number> {
+    const [{ n }] = await m.query<{ n: string }[]>(
+      `SELECT count(*) AS n FROM events WHERE $1::text IS NULL OR org_id = $1`,
+      [orgId ?? null],
+    );
+    return Number(n);
+  },
+
+  /** The orgs with events from a point in time and/or a log position on (optionally only `org`). */
+  async orgsWithEventsFrom(
+    m: EntityManager,
+    s: { fromTime?: string; fromPosition?: number; org?: string },
+  ): Promise<string[]> {
+    const rows = await m.query<{ org_id: string }[]>(
+      `SELECT DISTINCT org_id FROM events WHERE ($1::timestamptz IS NULL OR occurred_at >= $1)
+         AND ($2::bigint IS NULL OR position >= $2) AND ($3::text IS NULL OR org_id = $3)`,
+      [s.fromTime ?? null, s.fromPosition ?? null, s.org ?? null],
+    );
+    return rows.map((r) => r.org_id);
+  },
+
+  /** Up to `rows` credential events after a global position up to `upTo` (a stable horizon), in position order. */
+  async credentialPage(
+    m: EntityManager,
+    afterPosition: string,
+    upTo: string,
+    rows: number,
+  ): Promise<{ events: EventEnvelope[]; lastPosition?: string }> {
+    const page = await m.query<CredentialPageRow[]>(CREDENTIAL_PAGE_SQL, [afterPosition, upTo, rows]);
+    return { events: page.map(pageEnvelope), lastPosition: page.at(-1)?.position };
+  },
+};
+
 export const eventRows = new EventRowsRepository();
