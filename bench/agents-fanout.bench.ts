@@ -21,16 +21,19 @@
  * the larger of heap+external and RSS deltas; RSS is order-dependent: the first set connected pays heap growth).
  * A missed target is reported, never an exit code: the process exits 1 only when the benchmark itself fails.
  *
- * Durable by default (bench/durability.ts): Postgres with fsync, synchronous_commit and full_page_writes on, read back and
+ * Durable by default (bench/durability.ts): Postgres with fsync, synchronous_commit and full_page_writes on, read back
+ * and
  * printed at the top of the report; BENCH_FAST=1 starts Postgres with KS_PG_FAST and labels the report FAST. The run
  * exits non-zero unless it printed and wrote its report, and stops what it started on every path (bench/harness.ts).
  *
- * Environment (all optional): DATABASE_URL (else deploy/local/postgres.sh start, database keystream_bench), BENCH_FAST=1,
+ * Environment (all optional): DATABASE_URL (else deploy/local/postgres.sh start, database keystream_bench),
+ * BENCH_FAST=1,
  * BENCH_SCENARIOS=spread,single  BENCH_AGENTS=1000  BENCH_LAT_SAVES=300  BENCH_LAT_INTERVAL_MS=20 (100 orgs)
  * BENCH_LAT_SAVES_SINGLE=150  BENCH_LAT_INTERVAL_MS_SINGLE=100 (1 org: at 20 ms, 1,000 agents make 50,000 deliveries/s,
  * past what this 2-core machine sustains, and the latency measured would be queueing, not delivery)
  * BENCH_BURST_SAVES=200  BENCH_BURST_CONCURRENCY=8  BENCH_CPU_PROF=1 (server child --cpu-prof into bench/results/prof)
- * BENCH_OUT=bench/results/agents-fanout.json  BENCH_HEAP_SNAPSHOTS=dir (server heap before/after the Keystream agents, after the raw agents)
+ * BENCH_OUT=bench/results/agents-fanout.json  BENCH_HEAP_SNAPSHOTS=dir (server heap before/after the Keystream agents,
+ * after the raw agents)
  */
 import { ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -20,7 +20,8 @@
  *    the relay, one consume by the gateway) plus its own hops. Also shown: consume time − send resolved (the
  *    consume leg alone).
  *    Targets: p99 ≤ 50 ms; p99 ratio Keystream / raw round trip ≤ 1.5.
- * 1b. Cost per command at a steady rate (before 2). BENCH_COST_SECONDS (20) of idle (agents connected, nothing written),
+ * 1b. Cost per command at a steady rate (before 2). BENCH_COST_SECONDS (20) of idle (agents connected, nothing
+ * written),
  *    then BENCH_COST_RATE (12) commands/s paced for as long over the latency orgs (agents on every one), until every
  *    agent had every change. Per process: total CPU ms / command, idle (its idle rate × the load window / commands)
  *    and load-attributable (total − idle). Target ≤ 1.0 ms, judged on the total (idle included), load generator apart.
@@ -35,7 +36,8 @@
  *    Kafka session timeout; they catch up after SIGCONT): what the command path gets when the consumers do not
  *    share the 2 cores.
  *    Cost per command at full throughput (diagnostic): CPU ms per process (command-api, Postgres, every Kafka broker,
- *    projector, gateway; the load generator apart) from the window's start until every agent had its changes, / commands.
+ *    projector, gateway; the load generator apart) from the window's start until every agent had its changes, /
+ *    commands.
  *    Durable vs fast (BENCH_CMP_SECONDS, 4; 0 = skip; not in FAST runs): two more command-apis without relay, one with
  *    PGOPTIONS synchronous_commit=off, driven in blocks D F F D on the same orgs. Target: durable / fast ≥ 0.8.
  * 3. Relay drain. The command-api is restarted with KEYSTREAM_OUTBOX_RELAY=off and driven for BENCH_RELAY_FILL_SECONDS
@@ -44,14 +46,18 @@
  * A missed target is reported, never an exit code: the process exits 1 only when the benchmark itself fails.
  *
  * Durable by default (bench/durability.ts): deploy/local/kafka.sh cluster (3 brokers, topics with replication 3,
- * min.insync.replicas 2, the relay's acks=all) and Postgres with fsync/synchronous_commit/full_page_writes on, read back
+ * min.insync.replicas 2, the relay's acks=all) and Postgres with fsync/synchronous_commit/full_page_writes on, read
+ * back
  * and printed at the top of the report; BENCH_FAST=1: one broker, KS_PG_FAST Postgres, report labelled FAST. The run
  * exits non-zero unless it printed and wrote its report and stops what it started on every path (bench/harness.ts).
  *
  * Environment (all optional): KAFKA_BROKERS (+ KAFKA_REPLICATION_FACTOR; else deploy/local/kafka.sh), DATABASE_URL
- * (else deploy/local/postgres.sh start, database keystream_kafka_bench), BENCH_FAST=1, BENCH_AGENTS=1000 BENCH_LAT_ORGS=100
+ * (else deploy/local/postgres.sh start, database keystream_kafka_bench), BENCH_FAST=1, BENCH_AGENTS=1000
+ * BENCH_LAT_ORGS=100
  * BENCH_LAT_SAVES=300 BENCH_LAT_INTERVAL_MS=15 BENCH_LAT_BLOCKS=3 BENCH_TP_CONCURRENCY=32 BENCH_TP_SECONDS=10
- * BENCH_COST_RATE=12 BENCH_COST_SECONDS=20 (0 = skip) BENCH_CMP_SECONDS=4 BENCH_TP_DIAG_SECONDS=5 BENCH_TP_PAUSED_SECONDS=5 (0 = skip; at most 8) BENCH_RELAY_FILL_SECONDS=5 (0 = skip) BENCH_KEEP_TOPICS=1 (do not delete the two topics at the end)
+ * BENCH_COST_RATE=12 BENCH_COST_SECONDS=20 (0 = skip) BENCH_CMP_SECONDS=4 BENCH_TP_DIAG_SECONDS=5
+ * BENCH_TP_PAUSED_SECONDS=5 (0 = skip; at most 8) BENCH_RELAY_FILL_SECONDS=5 (0 = skip) BENCH_KEEP_TOPICS=1 (do not
+ * delete the two topics at the end)
  * BENCH_CPU_PROF=command-api[,projector,gateway] (--cpu-prof of those children into bench/results/prof; summarise with
  * node dist/bench/cpuprofile-summary.js <file>)  BENCH_OUT=bench/results/kafka-path.json
  */
@@ -912,7 +918,8 @@ async function runPhases(
   try {
     const [{ n: leftover }] = await ds.query('SELECT count(*)::int AS n FROM outbox');
     if (leftover > 0) {
-      // Rows of an earlier, interrupted run would be relayed into this run's fresh topic (and stall its projector on a gap).
+      // Rows of an earlier, interrupted run would be relayed into this run's fresh topic (and stall its projector on a
+      // gap).
       if (!dbIsOurs)
         throw new Error(
           `the outbox of DATABASE_URL holds ${leftover} unpublished rows; run against a database whose outbox is empty`,

@@ -1,6 +1,7 @@
 /**
  * Two questions users ask, each beside its baseline in the same run, on the built app (one process: command API +
- * agent gateway, DATABASE_URL without Kafka) over a real Postgres (durable unless BENCH_FAST=1; settings printed first).
+ * agent gateway, DATABASE_URL without Kafka) over a real Postgres (durable unless BENCH_FAST=1; settings printed
+ * first).
  *
  *   npm run build && node dist/bench/org-scenarios.bench.js      (or: npm run bench:orgs)
  *

@@ -1,5 +1,6 @@
 /**
- * The baseline of bench/reconnect-storm and bench/snapshot: a plain socket.io v4 server (namespace /agents, websocket, no auth, no
+ * The baseline of bench/reconnect-storm and bench/snapshot: a plain socket.io v4 server (namespace /agents, websocket,
+ * no auth, no
  * state) that greets each connection with one small message. Started and SIGTERMed like the gateway.
  */
 import http from 'node:http';

@@ -11,7 +11,8 @@
  * agent, the gateway's peak RSS and CPU seconds (old process's shutdown + new process) vs the raw server's.
  * Target: all converge, 0 protocol violations, Keystream time ≤ 2× the raw time. Exits non-zero unless it printed and
  * wrote its report (bench/harness.ts: no convergence within BENCH_STORM_TIMEOUT_S, a process failure, a signal); a
- * protocol violation (a gap, a repeat, a wrong hash: any agent's) or an `internal_error` refusal is reported and then fails
+ * protocol violation (a gap, a repeat, a wrong hash: any agent's) or an `internal_error` refusal is reported and then
+ * fails
  * the run; a missed ratio is reported.
  *
  * Environment: DATABASE_URL / KAFKA_BROKERS, else deploy/local/postgres.sh (database keystream_agent_bench) and the
@@ -263,7 +264,8 @@ async function main(run: BenchRun) {
   run.report(lines.join('\n'), out);
   if (ks.violations.length)
     throw new Error(`${ks.violations.length} protocol violation(s):\n${ks.violations.slice(0, 20).join('\n')}`);
-  // A server error on a client's connect is a defect, not load: the documented answer to a busy server is `unavailable`.
+  // A server error on a client's connect is a defect, not load: the documented answer to a busy server is
+  // `unavailable`.
   if (ks.refusals.internal_error)
     throw new Error(`${ks.refusals.internal_error} handshake(s) refused with internal_error`);
 }

@@ -14,8 +14,10 @@
  *
  * Measured (Postgres source, the required one), BENCH_REPS (2) times, alternating the order:
  *   ceiling    a plain pg read of the same rows (no TypeORM, no envelope mapping), every rep;
- *   reader     no-op consume: postgresSource(ds).read with an empty callback (the same read the replay does; diagnostic);
- *   replay     foldLog(postgresSource(ds)) (the CLI's read + fold, count alongside), then rebuild.orgs() (hashes), then writeShadow;
+ *   reader     no-op consume: postgresSource(ds).read with an empty callback (the same read the replay does;
+ *   diagnostic);
+ *   replay     foldLog(postgresSource(ds)) (the CLI's read + fold, count alongside), then rebuild.orgs() (hashes), then
+ *   writeShadow;
  *              reported as the fold rate and end to end (count + fold + hashes + writeShadow);
  *   COPY       bulk COPY of the final rows (the rebuilt credentials and key-set heads, pre-serialised; only the COPY
  *              and its commit are timed) into scratch tables shaped like the shadow tables, as events/s equivalent
@@ -513,7 +515,8 @@ async function noopConsume(source: LogSource, rep: number, label: string): Promi
 }
 
 /**
- * The ceiling: the same rows in position order, 10,000 a page, one page after another, by plain pg with its default type
+ * The ceiling: the same rows in position order, 10,000 a page, one page after another, by plain pg with its default
+ * type
  * parsing. The replay's reader (event-pages.ts) asks for 20,000 a page and requests the next page before folding one.
  */
 async function rawPgRead(url: string, rep: number): Promise<Phase> {

@@ -136,7 +136,8 @@ describe('keys.resync when the database cannot answer (real Postgres, real socke
     await Promise.all(held.splice(0).map((q) => q.release()));
     await ready;
     expect(errors[0].e).toMatchObject({ code: 'unavailable', retrying: true });
-    // The server asked for ≥ 1000 ms; the SDK's own backoff here is ≤ 200 ms, so only honouring the answer explains the wait
+    // The server asked for ≥ 1000 ms; the SDK's own backoff here is ≤ 200 ms, so only honouring the answer explains the
+    // wait
     // (the second refusal comes after the wait plus the server's 300 ms pool wait).
     expect(errors[1].at - errors[0].at).toBeGreaterThanOrEqual(1000);
   }, 30_000);

@@ -107,7 +107,8 @@ describe('agent handshake when the database pool is exhausted (real Postgres, re
     expect(Date.now() - t0).toBeLessThan(1000); // refused, not queued (queue 0)
     busy.release();
     expect(await handshake(token)).toEqual({ ok: true });
-    // Nothing here releases that handshake's slot (no gateway behind this middleware): it is taken back after maxHoldMs.
+    // Nothing here releases that handshake's slot (no gateway behind this middleware): it is taken back after
+    // maxHoldMs.
     await new Promise((r) => setTimeout(r, 1100));
     expect(admission.inFlight).toBe(0);
   });

@@ -97,7 +97,8 @@ describe('AgentKeySetReader.snapshot (real Postgres, projection behind the log)'
     await project([e3]);
     const [row] = await ds.query(`SELECT version, hash FROM key_sets WHERE org_id = $1`, [orgId]);
     expect(row).toEqual({ version: 3, hash: snap.hash });
-    // The log read from 0 carries the add of the shredded credential without secrets and without a hash, then its removal.
+    // The log read from 0 carries the add of the shredded credential without secrets and without a hash, then its
+    // removal.
     const msgs = await reader.changesAfter(orgId, snap.epoch, 0, 1000);
     expect(msgs.map((m) => [m.fromVersion, m.toVersion, m.hash === undefined])).toEqual([
       [1, 1, true],

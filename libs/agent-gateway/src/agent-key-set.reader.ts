@@ -132,7 +132,8 @@ export class AgentKeySetReader {
       fromVersion: events[0].version,
       toVersion: events[events.length - 1].version,
       changes,
-      // With a shredded credential's secrets left out the intermediate hash would not match: the agent checks the next one.
+      // With a shredded credential's secrets left out the intermediate hash would not match: the agent checks the next
+      // one.
       ...(hash && !shredded ? { hash } : {}),
     };
   }

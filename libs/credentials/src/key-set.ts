@@ -93,7 +93,8 @@ export type HashableCredential = Pick<StoredCredential, 'id' | 'label' | 'fields
 };
 
 /**
- * SHA-256 over the canonical key set (byte-level definition: docs/agent-protocol.md §5): credentials by id, keys sorted, secrets by fingerprint.
+ * SHA-256 over the canonical key set (byte-level definition: docs/agent-protocol.md §5): credentials by id, keys
+ * sorted, secrets by fingerprint.
  * An agent holding plaintext and fingerprints computes the same value, so both sides compare content.
  */
 export function keySetHash(credentials: Iterable<HashableCredential>): string {

@@ -28,7 +28,8 @@ export class KafkaEventLogAdapter implements EventLogPort {
 
   /**
    * Creates the topic if missing and connects the producer; idempotent. Bounded by the request timeout (an
-   * unreachable or silent cluster fails naming KAFKA_BROKERS); a failed attempt is forgotten, so the next call tries again.
+   * unreachable or silent cluster fails naming KAFKA_BROKERS); a failed attempt is forgotten, so the next call tries
+   * again.
    */
   init(): Promise<void> {
     this.ready ??= firstContact(
@@ -154,7 +155,8 @@ export class KafkaEventLogAdapter implements EventLogPort {
         await consumer.subscribe({ topic: this.topic, fromBeginning: opts.fromBeginning });
         // Resolve only once partitions are assigned, so a caller appending right after never races the join.
         const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-        // A crash before the join (kafkajs then resolves run() and never joins) fails this attempt instead of hanging it.
+        // A crash before the join (kafkajs then resolves run() and never joins) fails this attempt instead of hanging
+        // it.
         const crashed = new Promise<never>((_, reject) =>
           consumer.on(consumer.events.CRASH, (e) => reject(new Crashed(e.payload.error))),
         );

@@ -86,7 +86,8 @@ function onPath(bin: string): boolean {
 
 /**
  * Kafka for integration specs: KAFKA_BROKERS; a testcontainers broker where a Docker engine answers;
- * the repo's deploy/local/kafka.sh (Apache Kafka 4.4.0, or KS_KAFKA_VERSION, from Maven Central on the machine's Java). None → an error.
+ * the repo's deploy/local/kafka.sh (Apache Kafka 4.4.0, or KS_KAFKA_VERSION, from Maven Central on the machine's Java).
+ * None → an error.
  */
 /** A broker listener with TLS and SASL: brokers, the CA (PEM) its certificate chains to, and a SASL user. */
 export interface SecureKafka {

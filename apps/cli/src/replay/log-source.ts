@@ -37,7 +37,8 @@ export function postgresSource(ds: DataSource, orgId?: string): LogSource {
 
 /** The distributed log: the Kafka topic from its beginning up to the end offsets seen when the read starts. */
 export function kafkaSource(settings: KafkaSettings, orgId?: string): LogSource {
-  // A command, not a server: no kafkajs log lines, few retries; an unreachable cluster is one line naming KAFKA_BROKERS.
+  // A command, not a server: no kafkajs log lines, few retries; an unreachable cluster is one line naming
+  // KAFKA_BROKERS.
   settings = { ...settings, quiet: true };
   const kafka = createKafka(settings);
   const topic = settings.topic!;

@@ -73,7 +73,8 @@ describe('Schemathesis against the live document (real HTTP, real Postgres)', ()
       ];
       for (const { extra, over } of runs) {
         const result = await st(extra, over);
-        // Its summary lines prefixed: a bare `==== N warnings in Ns ====` would read as a pytest run's closing line in CI logs.
+        // Its summary lines prefixed: a bare `==== N warnings in Ns ====` would read as a pytest run's closing line in
+        // CI logs.
         const tail = result.out
           .split('\n')
           .slice(-12)

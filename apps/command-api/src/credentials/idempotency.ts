@@ -58,7 +58,8 @@ type LegacyShown = CredentialView | { readonly id: string; readonly removed: tru
 
 export function outcomeOf(r: StoredResponse): SaveOutcome {
   if (r.status === OUTCOME_RECORD) return r.body as SaveOutcome;
-  // A stored response body: { credential, version } (add, edit), { version } (remove), { version, credentials } (batch).
+  // A stored response body: { credential, version } (add, edit), { version } (remove), { version, credentials }
+  // (batch).
   const b = r.body as { version: number; credential?: CredentialView; credentials?: readonly LegacyShown[] };
   const shown = b.credentials ?? (b.credential ? [b.credential] : []);
   return {

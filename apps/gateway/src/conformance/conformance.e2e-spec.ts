@@ -41,7 +41,8 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
     KEYSTREAM_MASTER_KEY: TEST_MASTER_KEY_BASE64,
     AUTH_JWT_SECRET: jwtSecret,
     KEYSTREAM_ALLOW_DEV_TOKENS: '1',
-    // The scenario is about the agent protocol, not the REST write limit (README "Rate limits"); handshakes keep theirs.
+    // The scenario is about the agent protocol, not the REST write limit (README "Rate limits"); handshakes keep
+    // theirs.
     KEYSTREAM_WRITE_RATE_PER_MIN: '100000',
   };
   const procs: AppProcess[] = [];

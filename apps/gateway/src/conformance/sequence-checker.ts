@@ -100,9 +100,12 @@ export class SequenceChecker {
     if (!fresh && m.epoch === this.epoch && !this.pending)
       this.fail(`unsolicited snapshot v${m.version} in epoch ${m.epoch} (no resync, no epoch change)`);
     if (m.epoch < this.epoch) this.fail(`snapshot in epoch ${m.epoch}, older than the agent's ${this.epoch}`);
-    // §3 lets a snapshot answer an agent that resumed at the head (the read model trailing it), and its version may pass
-    // the head if saves land while it is built; the agent cannot see the head, so only a snapshot further past the resume
-    // than saves landing during one read (RESUME_SLACK) proves an agent behind the head got a snapshot instead of changes.
+    // §3 lets a snapshot answer an agent that resumed at the head (the read model trailing it), and its version may
+    // pass
+    // the head if saves land while it is built; the agent cannot see the head, so only a snapshot further past the
+    // resume
+    // than saves landing during one read (RESUME_SLACK) proves an agent behind the head got a snapshot instead of
+    // changes.
     if (
       fresh &&
       s?.resume &&

@@ -107,7 +107,8 @@ export class DataKeysRepository {
 
   async rewrap(m: EntityManager, key: StaleKey, wrapped: WrappedKey): Promise<void> {
     if (key.kind === 'keyring') {
-      // An entry already under the new KEK (made by a process that started without the old key) wins; the old copy goes.
+      // An entry already under the new KEK (made by a process that started without the old key) wins; the old copy
+      // goes.
       const moved: unknown[] = await m.query(
         `UPDATE keyring SET kek_id = $3, wrapped = $4 WHERE name = $1 AND kek_id = $2
            AND NOT EXISTS (SELECT 1 FROM keyring k WHERE k.name = $1 AND k.kek_id = $3) RETURNING name`,
