@@ -1,4 +1,6 @@
-/** Three levels, each with its own project: put a test at the lowest level that can fail for the reason you care about. */
+/**
+ * Three levels, each with its own project: put a test at the lowest level that can fail for the reason you care about.
+ */
 const { pathsToModuleNameMapper } = require('ts-jest');
 const { compilerOptions } = require('./tsconfig.json');
 

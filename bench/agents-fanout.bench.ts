@@ -429,7 +429,10 @@ const cpuMs = () => {
 // One scenario
 
 interface ThroughputRun {
-  /** keystream: saves through the REST API; gateway-only: saves published straight into the change feed; raw: room emits. */
+  /**
+   * keystream: saves through the REST API; gateway-only: saves published straight into the change feed; raw: room
+   * emits.
+   */
   readonly kind: 'keystream' | 'gateway-only' | 'raw';
   readonly sends: number;
   readonly deliveries: number;
@@ -1079,7 +1082,8 @@ function report(results: ScenarioResult[]): string {
 // ---------------------------------------------------------------------------------------------------------
 // Postgres, main
 
-// eslint-disable-next-line prefer-const -- assigned at the end of the file; fail() may run first and must read undefined
+// Assigned at the end of the file; fail() may run first and must read undefined.
+// eslint-disable-next-line prefer-const -- assigned once, later (see above)
 let RUN: BenchRun | undefined;
 function fail(e: unknown): void {
   if (RUN) return RUN.end(e); // exits once the killed children are reaped

@@ -41,7 +41,9 @@ export interface ProvidedPostgres {
   readonly ours: boolean;
 }
 
-/** DATABASE_URL, else deploy/local/postgres.sh (KS_PG_FAST only with BENCH_FAST=1) and a database of the bench's own. */
+/**
+ * DATABASE_URL, else deploy/local/postgres.sh (KS_PG_FAST only with BENCH_FAST=1) and a database of the bench's own.
+ */
 export function providePostgres(run: BenchRun, dbName: string): ProvidedPostgres {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, source: 'DATABASE_URL', ours: false };
   const pg = script('postgres.sh');

@@ -66,7 +66,8 @@ async function main(): Promise<void> {
   };
   // Instrumentation only: count the statements this process sends (typeorm's pg driver goes through Client#query).
   let pgQueries = 0;
-  const pgQuery = PgClient.prototype.query; // eslint-disable-line @typescript-eslint/unbound-method -- called below with apply(this)
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with apply(this)
+  const pgQuery = PgClient.prototype.query;
   PgClient.prototype.query = function (this: PgClient, ...args: unknown[]) {
     pgQueries += 1;
     return (pgQuery as (...a: unknown[]) => unknown).apply(this, args);

@@ -48,7 +48,9 @@ function state(pid: number): 'running' | 'zombie' | 'gone' {
   }
 }
 
-/** Fixtures of the running test: killed and awaited after each test, so a failed or timed-out test leaves none behind. */
+/**
+ * Fixtures of the running test: killed and awaited after each test, so a failed or timed-out test leaves none behind.
+ */
 const fixtures = new Set<ChildProcess>();
 afterEach(async () => {
   await Promise.all(

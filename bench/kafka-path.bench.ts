@@ -664,7 +664,9 @@ interface LatencyResult {
   readonly keystreamFromRequest: Stats;
   /** First agent of the org − 201, per save. */
   readonly firstAgentFrom201: Stats;
-  /** Observer consumer receipt on the Keystream topic − 201, per save: the relay's share (outbox → Kafka → a consumer). */
+  /**
+   * Observer consumer receipt on the Keystream topic − 201, per save: the relay's share (outbox → Kafka → a consumer).
+   */
   readonly kafkaFrom201: Stats;
   /** Agent receipt − observer receipt, per delivery: the gateway's share (consume, decode, fan-out, socket). */
   readonly agentFromKafka: Stats;
@@ -708,7 +710,10 @@ interface ThroughputResult {
   };
   readonly bare: ThroughputSide;
   readonly bareNonIdempotent?: ThroughputSide;
-  /** Diagnostic: the command API (with its relay) while the projector and gateway are paused: what is left of 2 cores for it. */
+  /**
+   * Diagnostic: the command API (with its relay) while the projector and gateway are paused: what is left of 2 cores
+   * for it.
+   */
   readonly pausedConsumers?: ThroughputSide;
   readonly ratio: number;
   readonly outbox: {
@@ -1943,7 +1948,8 @@ function report(r: RunResult): string {
 
 /** Replication of the bench's topics (the app's and the raw baseline's): 3 on the cluster, 1 in FAST mode. */
 let REPLICATION = 1;
-// eslint-disable-next-line prefer-const -- assigned at the end of the file; fail() may run first and must read undefined
+// Assigned at the end of the file; fail() may run first and must read undefined.
+// eslint-disable-next-line prefer-const -- assigned once, later (see above)
 let RUN: BenchRun | undefined;
 function fail(e: unknown): void {
   for (const c of CHILDREN) c.killNow();

@@ -409,7 +409,9 @@ interface Mem {
   load1: number;
 }
 
-/** Samples RSS / heap every 20 ms (and at the end) while `work` runs; the process's max RSS is also reported at the end. */
+/**
+ * Samples RSS / heap every 20 ms (and at the end) while `work` runs; the process's max RSS is also reported at the end.
+ */
 async function measured<T>(work: () => Promise<T>): Promise<{ value: T; seconds: number; mem: Mem }> {
   gc();
   const mem: Mem = { peakRssMB: 0, peakHeapUsedMB: 0, peakHeapTotalMB: 0, cpuSeconds: 0, load1: 0 };
@@ -574,7 +576,10 @@ function finalRowsCopy(rebuilt: readonly RebuiltOrg[]): { credentials: string[];
   return { credentials, keySets, rows };
 }
 
-/** Ceiling 2: COPY the final rows (credentials + heads) into scratch tables shaped like the shadow tables; only COPY + commit timed. */
+/**
+ * Ceiling 2: COPY the final rows (credentials + heads) into scratch tables shaped like the shadow tables; only COPY +
+ * commit timed.
+ */
 async function copyCeiling(
   url: string,
   rebuilt: readonly RebuiltOrg[],
@@ -616,7 +621,9 @@ async function copyCeiling(
   }
 }
 
-/** Checks the rebuild against what the generator wrote: every event folded once, no gap, the right versions and sizes. */
+/**
+ * Checks the rebuild against what the generator wrote: every event folded once, no gap, the right versions and sizes.
+ */
 function checkRebuild(
   r: { rebuilt: readonly RebuiltOrg[]; events: number; duplicates: number },
   finalLive: ReadonlyMap<string, number>,
@@ -885,7 +892,9 @@ interface Result {
     readonly ratioEndToEnd: number;
     /** Per rep: end to end / plain read of the same rep (the medians' ratio mixes reps on a shared box). */
     readonly ratioEndToEndPerRep: number[];
-    /** Per rep: this process's CPU seconds of the plain read / of the replay end to end (less sensitive to other jobs). */
+    /**
+     * Per rep: this process's CPU seconds of the plain read / of the replay end to end (less sensitive to other jobs).
+     */
     readonly cpuRatioPerRep: number[];
     readonly ratioFold: number;
     readonly ratioNoopToPlainRead: number;

@@ -74,7 +74,10 @@ function addSchema(id: ProviderId, op: boolean, policy: InputPolicy): Schema {
   };
 }
 
-/** An edit names any fields of the credential's provider; omitted = unchanged (secrets too), null = clear an optional one. */
+/**
+ * An edit names any fields of the credential's provider; omitted = unchanged (secrets too), null = clear an optional
+ * one.
+ */
 function editProperties(policy: InputPolicy): Record<string, Schema> {
   const all: Record<string, Schema> = {};
   for (const id of PROVIDER_IDS) Object.assign(all, fieldProperties(id, true, policy));

@@ -92,7 +92,9 @@ describe('gateway: orgs without an agent here cost nothing', () => {
     return { orgId, versions: 0, credentialId: randomUUID() };
   }
 
-  /** One save: the next version of the org (an add, then label edits of that credential); `held` keeps it off the topic. */
+  /**
+   * One save: the next version of the org (an add, then label edits of that credential); `held` keeps it off the topic.
+   */
   async function save(
     o: { orgId: string; versions: number; credentialId: string },
     held?: EventEnvelope[],

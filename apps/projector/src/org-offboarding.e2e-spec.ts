@@ -162,7 +162,8 @@ describe('deleting an organization in distributed mode (Kafka topic + Postgres l
     const [sealedInTable] = (await ds.query(`SELECT data FROM events WHERE org_id = $1 AND version = 1`, [orgId])).map(
       (r: { data: { secrets: { apiKey: SealedSecret } } }) => r.data.secrets.apiKey,
     );
-    expect(await localSecretVault(ds, TEST_MASTER_KEY).openSecret(sealedOnTopic, ctx)).toBe(canary); // the check below can fail
+    // the check below can fail
+    expect(await localSecretVault(ds, TEST_MASTER_KEY).openSecret(sealedOnTopic, ctx)).toBe(canary);
 
     const gone = agents.map((a) => new Promise((r) => a.socket.once('disconnect', r)));
     const del = await call('DELETE', `/v1/orgs/${orgId}`, operator);

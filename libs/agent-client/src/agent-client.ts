@@ -148,7 +148,9 @@ export class KeystreamAgent extends EventEmitter<AgentEvents> {
     if (step.resync) this.requestResync(step.resync);
   }
 
-  /** Only a verified key set is acknowledged and cached: the server records acks, and the cache is the last known good. */
+  /**
+   * Only a verified key set is acknowledged and cached: the server records acks, and the cache is the last known good.
+   */
   private publish(applied: Applied): void {
     const { keySet } = applied;
     if (applied.kind === 'snapshot' || applied.verified) {

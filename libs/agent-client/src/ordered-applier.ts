@@ -18,7 +18,9 @@ export interface ApplierState {
   readonly hash?: string;
   /** Messages that arrived ahead of a gap (or before any snapshot), keyed by fromVersion. */
   readonly pending: ReadonlyMap<number, ChangesMessage>;
-  /** Credentials whose secrets a change withheld (docs/agent-protocol.md §2): hashes cannot match until their removal. */
+  /**
+   * Credentials whose secrets a change withheld (docs/agent-protocol.md §2): hashes cannot match until their removal.
+   */
   readonly withheld?: ReadonlySet<string>;
 }
 

@@ -96,7 +96,8 @@ describe('agent handshake when the database pool is exhausted (real Postgres, re
       deviceId: 'd-2',
       ttlSeconds: 600,
     });
-    while (admission.inFlight > 0) await new Promise((r) => setTimeout(r, 50)); // the previous test's last handshake (maxHoldMs)
+    // the previous test's last handshake (maxHoldMs)
+    while (admission.inFlight > 0) await new Promise((r) => setTimeout(r, 50));
     const busy = await admission.admit(); // another handshake in progress
     if (!('release' in busy)) throw new Error('the first slot was refused');
     const t0 = Date.now();

@@ -81,7 +81,8 @@ export class AgentsGateway
       (orgId) => this.rooms.hasAgents(orgId),
     );
     const saves = this.deps.feed.subscribe((save) => void this.fanOut.onSave(save));
-    const deletions = this.deps.feed.subscribeDeletions?.((orgId) => this.endOrg(orgId)); // if the NOTIFY has not already
+    // An org deleted: its sockets end here too, in case the NOTIFY has not already ended them.
+    const deletions = this.deps.feed.subscribeDeletions?.((orgId) => this.endOrg(orgId));
     this.unsubscribe = () => {
       saves();
       deletions?.();

@@ -1,6 +1,8 @@
 import { ClientBudget, DEFAULT_BUDGET } from './client-budget';
 
-/** Per-socket budgets on a clock the test moves: refused over budget, closed when it keeps going, refilled with time. */
+/**
+ * Per-socket budgets on a clock the test moves: refused over budget, closed when it keeps going, refilled with time.
+ */
 describe('ClientBudget', () => {
   it('allows the burst, refuses past it, refills at the rate, and closes after maxStrikes refusals in the window', () => {
     let now = 0;

@@ -114,7 +114,8 @@ describe('DevicePositionsRecorder (real Postgres)', () => {
         (await devices.list(ds, org))
           .map(({ deviceId, appliedVersion, connected }) => ({ deviceId, appliedVersion, connected }))
           .sort((x, y) => x.deviceId.localeCompare(y.deviceId));
-      for (let i = 0; i < 50 && (await rows()).length < 2; i++) await new Promise((r) => setTimeout(r, 100)); // the retry flush
+      // the retry flush
+      for (let i = 0; i < 50 && (await rows()).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
       expect(await rows()).toEqual([
         { deviceId: 'a', appliedVersion: 3, connected: true },
         { deviceId: 'b', appliedVersion: 5, connected: false },

@@ -15,7 +15,9 @@ export class DevicePositionsRecorder {
     private readonly ds: DataSource,
     private readonly intervalMs = 250,
     private readonly onError: (e: unknown, rows: number) => void = () => undefined,
-    /** After a flush found the database away or its pool exhausted (a reconnect storm): the next try waits this long. */
+    /**
+     * After a flush found the database away or its pool exhausted (a reconnect storm): the next try waits this long.
+     */
     private readonly retryMs = 1000,
   ) {}
 
@@ -65,7 +67,10 @@ export class DevicePositionsRecorder {
   }
 }
 
-/** The latest presence; the highest position within an epoch, or the newer epoch's; a presence-only row keeps the position. */
+/**
+ * The latest presence; the highest position within an epoch, or the newer epoch's; a presence-only row keeps the
+ * position.
+ */
 function merge(prev: DevicePosition | undefined, p: DevicePosition): DevicePosition {
   if (!prev || prev.epoch === undefined) return p;
   if (p.epoch === undefined) return { ...p, epoch: prev.epoch, appliedVersion: prev.appliedVersion };

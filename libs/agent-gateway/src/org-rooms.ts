@@ -44,7 +44,10 @@ export class OrgRooms {
     return roomSize;
   }
 
-  /** The furthest position sent on the socket (acks are checked against it): in the room, the fan-out's broadcasts count too. */
+  /**
+   * The furthest position sent on the socket (acks are checked against it): in the room, the fan-out's broadcasts count
+   * too.
+   */
   sent(socket: AgentSocket): Position | undefined {
     const s = session(socket);
     const sent = s.seq!.sent;

@@ -62,7 +62,9 @@ export class RevocationWatcher {
     );
   }
 
-  /** `onRevoked(orgId, userId)` for a member's revocation, `onRevoked(orgId, undefined)` when the whole org was deleted. */
+  /**
+   * `onRevoked(orgId, userId)` for a member's revocation, `onRevoked(orgId, undefined)` when the whole org was deleted.
+   */
   async start(onRevoked: (orgId: string, userId: string | undefined) => void): Promise<void> {
     this.onRevoked = onRevoked;
     this.stopped = false;

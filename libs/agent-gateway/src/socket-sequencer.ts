@@ -20,7 +20,10 @@ export class SocketSequencer {
   private held: ChangesMessage[] = [];
   /** Held messages were dropped: only a read of the log can fill what they carried. */
   private overflowed = false;
-  /** The furthest position sent (or confirmed by keys.insync) on this socket, in its latest epoch: what acks are checked against. */
+  /**
+   * The furthest position sent (or confirmed by keys.insync) on this socket, in its latest epoch: what acks are checked
+   * against.
+   */
   private sentTo?: Position;
 
   constructor(
@@ -32,7 +35,10 @@ export class SocketSequencer {
     return this.pos;
   }
 
-  /** Acks are checked against this, not `position`: a sync may restart the sequence while earlier messages are already out. */
+  /**
+   * Acks are checked against this, not `position`: a sync may restart the sequence while earlier messages are already
+   * out.
+   */
   get sent(): Position | undefined {
     return this.sentTo;
   }

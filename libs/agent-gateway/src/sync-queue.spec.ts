@@ -22,7 +22,8 @@ describe('SyncQueue', () => {
     release();
     expect(await first).toBe('r1');
     expect(await Promise.all(later)).toEqual(['r2', 'r2', 'r2']);
-    expect(runs.map((r) => r.from)).toEqual([undefined, { epoch: 1, version: 2 }]); // the catch-up did not replace the claim
+    // the catch-up did not replace the claim
+    expect(runs.map((r) => r.from)).toEqual([undefined, { epoch: 1, version: 2 }]);
   });
 
   it("hands a failed run's error to its callers and keeps serving", async () => {

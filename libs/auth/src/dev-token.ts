@@ -10,7 +10,9 @@ export interface DevTokenRequest {
   readonly ttlSeconds: number;
   readonly issuer?: string;
   readonly audience?: string;
-  /** The deployment's claim names and role map, so the token reads as the verifier expects (absent: org/role/device). */
+  /**
+   * The deployment's claim names and role map, so the token reads as the verifier expects (absent: org/role/device).
+   */
   readonly rules?: Pick<AuthConfig, 'claims' | 'roleMap'>;
 }
 

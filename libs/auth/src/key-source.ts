@@ -72,7 +72,10 @@ export class ProviderKeys {
     return this.remote;
   }
 
-  /** One discovery at a time; after a failure the next attempt waits out the cooldown, so a down provider is not hammered. */
+  /**
+   * One discovery at a time; after a failure the next attempt waits out the cooldown, so a down provider is not
+   * hammered.
+   */
   private discover(): Promise<URL> {
     const cooldownMs = (this.config.jwksCooldownSeconds ?? 5) * 1000;
     if (!this.discovery && Date.now() - this.lastDiscoveryFailure < cooldownMs) {

@@ -8,7 +8,10 @@ const MASTER = { KEYSTREAM_MASTER_KEY: 'a'.repeat(64), DATABASE_URL: 'postgres:/
 const failures = async (source: KeyFetchSource) =>
   (await metrics.authKeyFetchFailures.get()).values.find((v) => v.labels.source === source)?.value ?? 0;
 
-/** The verifier against a real OpenID provider (oidc-provider in a child process), configured as a deployment would be: env only. */
+/**
+ * The verifier against a real OpenID provider (oidc-provider in a child process), configured as a deployment would be:
+ * env only.
+ */
 describe('TokenVerifier with an OpenID issuer (real oidc-provider)', () => {
   let idp: OidcTestProvider;
   const seen: string[] = [];

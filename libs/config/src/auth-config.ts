@@ -27,7 +27,9 @@ export interface AuthConfig {
   readonly jwksCacheSeconds?: number;
   /** Least time between two fetches caused by an unknown `kid`; default 5. */
   readonly jwksCooldownSeconds?: number;
-  /** How far ahead of this clock a token's nbf/iat may be (a provider clock running fast); default 30. `exp` is exact. */
+  /**
+   * How far ahead of this clock a token's nbf/iat may be (a provider clock running fast); default 30. `exp` is exact.
+   */
   readonly clockToleranceSeconds?: number;
   /** The admin UI's OpenID client (authorization code + PKCE), when it signs in through the provider. */
   readonly ui?: { readonly clientId: string; readonly scopes: string };
@@ -39,7 +41,10 @@ type Warn = (message: string) => void;
 
 const CLAIM_NAME = /^[A-Za-z0-9_:./#-]{1,128}$/;
 
-/** AUTH_* variables. `mode` decides whether a missing verification source may fall back to the data dir's development secret. */
+/**
+ * AUTH_* variables. `mode` decides whether a missing verification source may fall back to the data dir's development
+ * secret.
+ */
 export function readAuthConfig(
   env: Env,
   mode: 'embedded' | 'distributed',

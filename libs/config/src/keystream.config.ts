@@ -36,7 +36,10 @@ export interface KeystreamConfig {
       readonly username: string;
       readonly password: string;
     };
-    /** KAFKA_CONNECT_TIMEOUT_MS / KAFKA_REQUEST_TIMEOUT_MS (copied from `timeouts`, so every `...config.kafka` has them). */
+    /**
+     * KAFKA_CONNECT_TIMEOUT_MS / KAFKA_REQUEST_TIMEOUT_MS (copied from `timeouts`, so every `...config.kafka` has
+     * them).
+     */
     readonly connectTimeoutMs?: number;
     readonly requestTimeoutMs?: number;
   };
@@ -46,7 +49,10 @@ export interface KeystreamConfig {
   readonly projectorCacheOrgs?: number;
   /** Per-token, per-process limits; absent → DEFAULT_RATE_LIMITS. */
   readonly rateLimits?: RateLimits;
-  /** Connect/statement/idle timeouts of every Postgres and Kafka client (DATABASE_*_TIMEOUT_MS, KAFKA_*_TIMEOUT_MS); absent → DEFAULT_TIMEOUTS. */
+  /**
+   * Connect/statement/idle timeouts of every Postgres and Kafka client (DATABASE_*_TIMEOUT_MS, KAFKA_*_TIMEOUT_MS);
+   * absent → DEFAULT_TIMEOUTS.
+   */
   readonly timeouts?: DependencyTimeouts;
   /** Allowed Azure endpoint hosts and Bedrock regions beyond the defaults; absent → the defaults only. */
   readonly input?: InputSettings;

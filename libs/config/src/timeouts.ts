@@ -11,7 +11,10 @@ export interface DependencyTimeouts {
    * gives up on a round trip that long plus a grace (query_timeout), which covers a server that went silent.
    */
   readonly databaseStatementMs: number;
-  /** DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: the server ends a session idle inside a transaction this long (its locks go with it). */
+  /**
+   * DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: the server ends a session idle inside a transaction this long (its locks
+   * go with it).
+   */
   readonly databaseIdleInTransactionMs: number;
   /** DATABASE_POOL_IDLE_TIMEOUT_MS: an unused pooled connection is closed after this long. */
   readonly databasePoolIdleMs: number;

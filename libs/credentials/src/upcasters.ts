@@ -17,7 +17,10 @@ export interface Upcasters {
   readonly steps: Readonly<Record<number, Upcaster>>;
 }
 
-/** This build's chain: version 1 is current, nothing to lift yet. The first shape change adds its step here, with a spec. */
+/**
+ * This build's chain: version 1 is current, nothing to lift yet. The first shape change adds its step here, with a
+ * spec.
+ */
 export const UPCASTERS: Upcasters = { current: EVENT_SCHEMA_VERSION, steps: {} };
 
 /**

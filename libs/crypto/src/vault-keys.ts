@@ -1,6 +1,9 @@
 import { KmsContext, WrappedKey } from './kms.port';
 
-/** Where wrapped keys live (libs/persistence implements it on Postgres). In-transaction inserts/deletes go through the repository. */
+/**
+ * Where wrapped keys live (libs/persistence implements it on Postgres). In-transaction inserts/deletes go through the
+ * repository.
+ */
 export interface DataKeyStore {
   /** The wrapped DEKs of those credentials that still have one (a shredded credential has none). */
   load(orgId: string, credentialIds: readonly string[]): Promise<Map<string, WrappedKey>>;

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { EVENT_SCHEMA_VERSION, RawEnvelope, Upcasters } from '@keystream/credentials';
 import { decodeEnvelope } from './envelope.codec';
 
-/** The log's edge: older schemaVersions are upcast, a newer one is read additively instead of poisoning the projector. */
+/**
+ * The log's edge: older schemaVersions are upcast, a newer one is read additively instead of poisoning the projector.
+ */
 describe('decodeEnvelope and schemaVersion', () => {
   const envelope = (schemaVersion: number, data: Record<string, unknown>) => ({
     eventId: randomUUID(),

@@ -166,7 +166,7 @@ export class KafkaEventLogAdapter implements EventLogPort {
           eachBatchAutoResolve: false,
           // Every delivered batch is handled, stale or not: returning early would leave kafkajs fetching past
           // unprocessed records. Handlers are idempotent by (orgId, version), so a stale batch is harmless.
-          // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs hands these over as closures, not methods
+          // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs's closures, not methods
           eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
             if (batch.messages.length === 0) return;
             const records = batch.messages.map((m) =>
@@ -176,7 +176,8 @@ export class KafkaEventLogAdapter implements EventLogPort {
               await onBatch(records);
             } catch (e) {
               opts.onError?.(e);
-              throw e; // kafkajs fetches the partition again from its first unresolved offset: redelivered, never skipped
+              // kafkajs fetches the partition again from its first unresolved offset: redelivered, never skipped
+              throw e;
             }
             const last = batch.messages[batch.messages.length - 1].offset;
             resolveOffset(last);

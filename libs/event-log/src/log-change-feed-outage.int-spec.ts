@@ -4,7 +4,9 @@ import { ScratchKafka } from '@keystream/testing';
 import { KafkaEventLogAdapter } from './kafka-event-log.adapter';
 import { LogChangeFeedAdapter } from './log-change-feed.adapter';
 
-/** Long enough for the feed's consumer to exhaust its retries and crash (issue #13 used 30 s against the whole stack). */
+/**
+ * Long enough for the feed's consumer to exhaust its retries and crash (issue #13 used 30 s against the whole stack).
+ */
 const OUTAGE_MS = Number(process.env.KS_FEED_OUTAGE_MS ?? 20_000);
 
 const removed = (orgId: string, version: number): EventEnvelope => ({

@@ -20,7 +20,10 @@ import {
 
 const ALERTS = join(__dirname, '..', '..', '..', 'deploy', 'prometheus', 'alerts.yml');
 
-/** Families by role, as docs/operations.md lists them; every process also has keystream_http_*, keystream_ready and runtime families. */
+/**
+ * Families by role, as docs/operations.md lists them; every process also has keystream_http_*, keystream_ready and
+ * runtime families.
+ */
 const COMMAND = [
   'keystream_commands_total',
   'keystream_command_duration_seconds',

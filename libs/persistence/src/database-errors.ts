@@ -31,7 +31,10 @@ export function isDatabaseUnavailable(e: unknown): boolean {
   return LOST.test(err.message) || (err.cause instanceof Error && isDatabaseUnavailable(err.cause));
 }
 
-/** The server ended the session under a statement (terminated backend, shutdown): like a lost connection, the statement's effect is unknown. */
+/**
+ * The server ended the session under a statement (terminated backend, shutdown): like a lost connection, the
+ * statement's effect is unknown.
+ */
 export function isSessionEnded(e: unknown): boolean {
   return e instanceof DatabaseError && (e.code?.startsWith('08') === true || e.code === '57P01' || e.code === '57P02');
 }

@@ -15,7 +15,9 @@ import { ProjectionGapError } from './projection-gap.error';
 /** How far past its rebuild an org's log is folded in at cutover (the events committed since the replay read). */
 const CUTOVER_TAIL = 1_000_000;
 
-/** Keeps rebuilt key sets in the shadow tables, where a cutover takes them from (`scope`: the orgs this replay covered). */
+/**
+ * Keeps rebuilt key sets in the shadow tables, where a cutover takes them from (`scope`: the orgs this replay covered).
+ */
 export function writeShadow(
   ds: DataSource,
   rebuilt: readonly RebuiltOrg[],

@@ -173,7 +173,10 @@ export class KeySetProjector {
     return out;
   }
 
-  /** Each org's credentials as of its locked row: from the cache when it still matches the row, else one load for all the others. */
+  /**
+   * Each org's credentials as of its locked row: from the cache when it still matches the row, else one load for all
+   * the others.
+   */
   private async states(
     m: EntityManager,
     heads: readonly LockedKeySetHead[],

@@ -1,4 +1,7 @@
-/** A version past the projection's next one: the projection stops there, because skipping it would silently lose a change. */
+/**
+ * A version past the projection's next one: the projection stops there, because skipping it would silently lose a
+ * change.
+ */
 export class ProjectionGapError extends Error {
   readonly code = 'projection_gap';
   constructor(

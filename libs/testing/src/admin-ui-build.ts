@@ -25,7 +25,10 @@ function newest(dir: string): number {
   );
 }
 
-/** Builds the admin UI bundle (dist/admin-ui) when it is missing or older than its sources (`npm test` builds everything in pretest). */
+/**
+ * Builds the admin UI bundle (dist/admin-ui) when it is missing or older than its sources (`npm test` builds everything
+ * in pretest).
+ */
 export function ensureAdminUiBuilt(): void {
   const index = join(ROOT, 'dist', 'admin-ui', 'index.html');
   const built = existsSync(index) ? statSync(index).mtimeMs : 0;

@@ -42,7 +42,9 @@ const PROGRAMMATIC_REDIRECT = 'http://127.0.0.1/oidc-test-callback';
  * or withdraw while the provider keeps its issuer, port and sessions. Point Keystream at it with
  * `AUTH_ISSUER=idp.issuer AUTH_AUDIENCE=idp.audience` plus the claim settings the users' claims need:
  *
- *   const idp = await OidcTestProvider.start({ users: { ada: { claims: { org_id: 'acme', groups: ['ks-admins'] } } } });
+ *   const idp = await OidcTestProvider.start({
+ *     users: { ada: { claims: { org_id: 'acme', groups: ['ks-admins'] } } },
+ *   });
  *   const { accessToken } = await idp.tokensFor('ada');   // aud = idp.audience, iss = idp.issuer, + the claims
  */
 export class OidcTestProvider {
@@ -120,7 +122,10 @@ export class OidcTestProvider {
     await this.push();
   }
 
-  /** Signs `user` in through the authorization endpoint (login_hint completes the interaction) and redeems the code with PKCE. */
+  /**
+   * Signs `user` in through the authorization endpoint (login_hint completes the interaction) and redeems the code with
+   * PKCE.
+   */
   async tokensFor(user: string): Promise<IssuedTokens> {
     const verifier = randomBytes(32).toString('base64url');
     const state = randomUUID();
@@ -214,7 +219,10 @@ async function newKey(alg: SigningAlg): Promise<Key> {
   return { ...(await exportJWK(privateKey)), kid: randomUUID(), alg, use: 'sig' };
 }
 
-/** Follows the provider's redirects with its cookies, as a browser would, until it sends us to the client's redirect URI. */
+/**
+ * Follows the provider's redirects with its cookies, as a browser would, until it sends us to the client's redirect
+ * URI.
+ */
 async function followToCallback(start: string): Promise<URL> {
   const jar = new Map<string, string>();
   let url = start;

@@ -1,7 +1,10 @@
 import { AgentCredential, AgentKeySet } from '@keystream/agent-protocol';
 import { isProviderId, PROVIDER_IDS, PROVIDERS } from '@keystream/credentials';
 
-/** The only form a secret is ever printed in: its last 4 characters, and only when the value is long enough to spare them. */
+/**
+ * The only form a secret is ever printed in: its last 4 characters, and only when the value is long enough to spare
+ * them.
+ */
 export function maskSecret(value: string): string {
   return value.length >= 12 ? `…${value.slice(-4)}` : '…';
 }
@@ -33,7 +36,9 @@ export function keySetLines(
   return lines;
 }
 
-/** Fields in the provider's table order; a field the table calls secret is masked even if it arrived as a plain field. */
+/**
+ * Fields in the provider's table order; a field the table calls secret is masked even if it arrived as a plain field.
+ */
 function credentialLines(c: AgentCredential): string[] {
   const lines: string[] = [];
   const out = (line: string) => lines.push(line);

@@ -1,4 +1,7 @@
-/** One status line on stderr, rewritten in place: count, rate, ETA. Quiet when stderr is not a terminal, except at the end. */
+/**
+ * One status line on stderr, rewritten in place: count, rate, ETA. Quiet when stderr is not a terminal, except at the
+ * end.
+ */
 export class Progress {
   private readonly start = Date.now();
   private last = 0;

@@ -20,7 +20,10 @@ export function adminUiCsp(providerOrigins: readonly string[] = []): string {
 
 export const ADMIN_UI_CSP = adminUiCsp();
 
-/** The origins the page's OpenID client calls: the issuer (discovery) and the endpoints it fetches, which some providers serve elsewhere. */
+/**
+ * The origins the page's OpenID client calls: the issuer (discovery) and the endpoints it fetches, which some providers
+ * serve elsewhere.
+ */
 export function providerOrigins(issuer: string, discovery: Record<string, unknown> = {}): string[] {
   const origins = new Set([new URL(issuer).origin]);
   for (const k of ['token_endpoint', 'revocation_endpoint', 'userinfo_endpoint']) {

@@ -18,7 +18,10 @@ const SECURITY_HEADERS: Record<string, string> = {
   'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), payment=(), usb=()',
 };
 
-/** dist/admin-ui, seen from the built server (dist/apps/command-api/src/admin-ui) or from the sources (ts-jest, ts-node). */
+/**
+ * dist/admin-ui, seen from the built server (dist/apps/command-api/src/admin-ui) or from the sources (ts-jest,
+ * ts-node).
+ */
 function uiDir(): string | undefined {
   const candidates = [
     resolve(__dirname, '..', '..', '..', '..', 'admin-ui'),

@@ -11,7 +11,10 @@ export type UiSignIn =
   | { readonly signIn: 'development' }
   | { readonly signIn: 'token' };
 
-/** The development sign-in exists only in embedded mode with the data dir's own secret and no identity provider configured. */
+/**
+ * The development sign-in exists only in embedded mode with the data dir's own secret and no identity provider
+ * configured.
+ */
 export function developmentSignIn(config: KeystreamConfig): boolean {
   return config.mode === 'embedded' && !!config.auth.jwtSecret && !config.auth.issuer && !config.auth.jwksUrl;
 }

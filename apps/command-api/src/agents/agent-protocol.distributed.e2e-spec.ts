@@ -46,7 +46,8 @@ describe('agent protocol, distributed (two gateways, Kafka, projector lag, gatew
   };
 
   it('keeps every socket strictly ordered, gapless and repeat-free across gateways, projector lag and a gateway restart', async () => {
-    const initialSeed = Number(process.env.KS_PROTOCOL_SEED ?? 7); // a failure names its seed: rerun with KS_PROTOCOL_SEED
+    // a failure names its seed: rerun with KS_PROTOCOL_SEED
+    const initialSeed = Number(process.env.KS_PROTOCOL_SEED ?? 7);
     let seed = initialSeed;
     const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const api = await start('command-api', ENTRY.commandApi);

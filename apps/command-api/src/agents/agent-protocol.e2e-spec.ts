@@ -59,7 +59,8 @@ describe('agent protocol (docs/agent-protocol.md)', () => {
     (await t.ds.query('SELECT hash FROM key_sets WHERE org_id = $1', [orgId]))[0].hash as string;
 
   it('keeps every socket strictly ordered, gapless and repeat-free under concurrent saves, joins, resumes and resyncs', async () => {
-    const initialSeed = Number(process.env.KS_PROTOCOL_SEED ?? 20261207); // a failure names its seed: rerun with KS_PROTOCOL_SEED
+    // a failure names its seed: rerun with KS_PROTOCOL_SEED
+    const initialSeed = Number(process.env.KS_PROTOCOL_SEED ?? 20261207);
     let seed = initialSeed;
     const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const a = await t.org();
@@ -92,7 +93,8 @@ describe('agent protocol (docs/agent-protocol.md)', () => {
       const r = await t.http().post(`/v1/orgs/${a.orgId}/credentials:batch`).set(auth(a.admin)).send({ changes });
       if (r.status !== 200)
         throw new Error(`batch ${JSON.stringify(changes)} -> ${r.status} ${JSON.stringify(r.body)}`);
-      pool.push(edit, (r.body.credentials as { id: string }[])[0].id); // the batch's views follow its changes: [0] is the add
+      // the batch's views follow its changes: [0] is the add
+      pool.push(edit, (r.body.credentials as { id: string }[])[0].id);
     };
     let saving = true;
     let epochChanged = false;

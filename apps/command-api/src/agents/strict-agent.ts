@@ -5,7 +5,9 @@ import { io, Socket } from 'socket.io-client';
  * A strict agent written from docs/agent-protocol.md alone (it imports nothing from libs/): it applies the
  * protocol by the letter and records every departure from it as a violation instead of papering over it.
  */
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- whatever JSON the server sends; the checks below read it
+// Whatever JSON the server sends; the checks below read it.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped wire JSON, checked field by field below
+type Json = Record<string, any>;
 
 export interface Held {
   epoch: number;

@@ -104,7 +104,10 @@ export class CredentialCommandService {
     }
   }
 
-  /** One transaction for `items`: each gets its own outcome; a thrown error fails the transaction (the committer then retries them one by one). */
+  /**
+   * One transaction for `items`: each gets its own outcome; a thrown error fails the transaction (the committer then
+   * retries them one by one).
+   */
   private async commitBatch(items: readonly Submitted[]): Promise<Outcome<SaveOutcome>[]> {
     // A raw pooled connection (no ORM in the way): released, or destroyed when its state is unknown.
     const client = await pgPool(this.ds)

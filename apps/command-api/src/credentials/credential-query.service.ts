@@ -33,7 +33,8 @@ export class CredentialQueryService {
     );
     const missing = ids.find((i) => !found.has(i.id));
     if (missing) {
-      const head = await this.ds.transaction((m) => orgStreams.head(m, orgId)); // an unknown org is a 404 for the org, not the credential
+      // an unknown org is a 404 for the org, not the credential
+      const head = await this.ds.transaction((m) => orgStreams.head(m, orgId));
       if (expectedVersion !== undefined && head.version !== expectedVersion)
         throw new VersionConflictError(expectedVersion, head.version);
       throw new CredentialNotFoundError(missing.id, missing.field);

@@ -24,7 +24,10 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Ready only when Postgres answers with every migration applied, and each dependency check (Kafka in distributed mode) passes. */
+  /**
+   * Ready only when Postgres answers with every migration applied, and each dependency check (Kafka in distributed
+   * mode) passes.
+   */
   @Get('ready')
   @ApiRoute('ready', 'Postgres (with every migration) and each dependency answer')
   @ApiJson(200, 'Health')

@@ -18,7 +18,8 @@ describe('organizations (operators) and offboarding (real HTTP, sockets, two pro
   const probes: AgentProbe[] = [];
   beforeAll(async () => {
     t = await startTestApp({ masterKey: TEST_MASTER_KEY, auth: { jwtSecret: jwt }, ...generous });
-    other = await startTestApp({ masterKey: TEST_MASTER_KEY, auth: { jwtSecret: jwt }, ...generous }); // a second gateway process
+    // a second gateway process
+    other = await startTestApp({ masterKey: TEST_MASTER_KEY, auth: { jwtSecret: jwt }, ...generous });
     operator = await issueDevToken(jwt, { userId: 'ops-alice', orgId: '', role: 'operator', ttlSeconds: 900 });
   });
   afterEach(() => probes.splice(0).forEach((p) => p.close()));
@@ -214,7 +215,8 @@ describe('organizations (operators) and offboarding (real HTTP, sockets, two pro
     // No process can open the canary any more: not one with the same master key started afresh, not this one.
     for (const vault of [localSecretVault(t.ds, TEST_MASTER_KEY), localSecretVault(other.ds, TEST_MASTER_KEY)]) {
       await expect(vault.openSecret(sealed, ctx)).rejects.toBeInstanceOf(SecretShreddedError);
-      await expect(vault.fingerprint(orgId, canary)).rejects.toBeInstanceOf(OrgNotFoundError); // no fingerprint key can be made again
+      // no fingerprint key can be made again
+      await expect(vault.fingerprint(orgId, canary)).rejects.toBeInstanceOf(OrgNotFoundError);
     }
     expect(await t.ds.query(`SELECT count(*)::int AS n FROM data_keys WHERE org_id = $1`, [orgId])).toEqual([{ n: 0 }]);
     for (const table of [

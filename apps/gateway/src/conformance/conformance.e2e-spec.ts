@@ -165,7 +165,10 @@ describe('agent protocol conformance (distributed: command-api, projector, two g
       const agentsOf = async (o: OrgRun) =>
         [...(await fleet.views())].filter(([n]) => o.devices.includes(n)).map(([, v]) => v);
 
-      /** docs/operations.md "A rebuild": the projection is rebuilt from the log and cut over (forced: it is equal), bumping the epoch. */
+      /**
+       * docs/operations.md "A rebuild": the projection is rebuilt from the log and cut over (forced: it is equal),
+       * bumping the epoch.
+       */
       const epochChange = async (o: OrgRun) => {
         fleet.quiet.add(o.orgId);
         o.paused = true;

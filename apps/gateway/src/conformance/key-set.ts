@@ -56,7 +56,8 @@ export class KeySet {
       });
     }
     const held = this.credentials.get(c.credentialId);
-    if (!held) return { skipped: false, lostSecrets: false }; // "an edit of an id the agent does not hold changes nothing"
+    // "an edit of an id the agent does not hold changes nothing"
+    if (!held) return { skipped: false, lostSecrets: false };
     if (c.label !== undefined) held.label = c.label;
     mergeDelta(held.fields, c.fields);
     mergeDelta(held.secrets, c.secrets);

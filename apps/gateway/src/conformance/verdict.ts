@@ -12,7 +12,9 @@ export interface OrgTruth {
   credentials: RestCredential[];
 }
 
-/** Every agent holds exactly the REST key set at the org's head: same credentials, fields, fingerprints, last4 and hash. */
+/**
+ * Every agent holds exactly the REST key set at the org's head: same credentials, fields, fingerprints, last4 and hash.
+ */
 export function keySetMismatches(orgs: OrgTruth[], views: Map<string, AgentView>): unknown[] {
   const problems: unknown[] = [];
   for (const o of orgs) {
@@ -42,12 +44,17 @@ export function keySetMismatches(orgs: OrgTruth[], views: Map<string, AgentView>
   return problems;
 }
 
-/** Positions (org, version) that two agents held with different content: a snapshot not exactly the key set at its version. */
+/**
+ * Positions (org, version) that two agents held with different content: a snapshot not exactly the key set at its
+ * version.
+ */
 export function ledgerSplits(ledger: Map<string, Set<string>>): unknown[] {
   return [...ledger].filter(([, hashes]) => hashes.size > 1).map(([at, hashes]) => ({ at, hashes: [...hashes] }));
 }
 
-/** What REST shows of a credential (secrets as last4 + fingerprint), from either side: the agent holds plaintext values. */
+/**
+ * What REST shows of a credential (secrets as last4 + fingerprint), from either side: the agent holds plaintext values.
+ */
 function comparable(
   list: {
     id: string;

@@ -73,7 +73,10 @@ interface ShadowRow {
   readonly version: number;
 }
 
-/** The rebuilt key sets of the orgs as the last replay left them in the shadow tables; an org it did not rebuild is absent. */
+/**
+ * The rebuilt key sets of the orgs as the last replay left them in the shadow tables; an org it did not rebuild is
+ * absent.
+ */
 export async function readShadowKeySets(m: EntityManager, orgIds: readonly string[]): Promise<Map<string, KeySet>> {
   const heads: { org_id: string; version: number }[] = await m.query(
     `SELECT org_id, version FROM key_sets_shadow WHERE org_id = ANY($1::text[])`,

@@ -1,6 +1,9 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** Distributed mode: the transactional outbox, consumer positions kept with the projection, and set-aside poison messages. */
+/**
+ * Distributed mode: the transactional outbox, consumer positions kept with the projection, and set-aside poison
+ * messages.
+ */
 export class Distributed1764300000002 implements MigrationInterface {
   name = 'Distributed1764300000002';
 

@@ -55,7 +55,9 @@ export interface BatchWrites {
 export interface BatchStart {
   /** Locked heads; an org without a stream, or whose head another transaction holds, is missing. */
   readonly heads: Map<string, StreamHead>;
-  /** Orgs that exist but whose head (or projection head) another transaction holds locked right now (not waited for). */
+  /**
+   * Orgs that exist but whose head (or projection head) another transaction holds locked right now (not waited for).
+   */
   readonly busy: Set<string>;
   /** With `projection`: each locked org's projected key set head (embedded mode: always at the decision head). */
   readonly projections: Map<string, { epoch: number; version: number }>;

@@ -88,7 +88,9 @@ export class DataKeysRepository {
     return Number(n);
   }
 
-  /** Up to `limit` keys under one of `kekIds`, locked until the caller's transaction ends (a concurrent removal waits). */
+  /**
+   * Up to `limit` keys under one of `kekIds`, locked until the caller's transaction ends (a concurrent removal waits).
+   */
   async lockUnder(m: EntityManager, kekIds: readonly string[], limit: number): Promise<StaleKey[]> {
     const ring: { name: string; kek_id: string; wrapped: WrappedKey }[] = await m.query(
       `SELECT name, kek_id, wrapped FROM keyring WHERE kek_id = ANY($1::text[]) ORDER BY name, kek_id LIMIT $2 FOR UPDATE`,
@@ -156,7 +158,10 @@ export async function keyringReady(vault: SecretVault): Promise<void> {
   });
 }
 
-/** The vault every process uses: KEK from KEYSTREAM_MASTER_KEY (+ previous ones for unwrapping) via the local KMS adapter. */
+/**
+ * The vault every process uses: KEK from KEYSTREAM_MASTER_KEY (+ previous ones for unwrapping) via the local KMS
+ * adapter.
+ */
 export function localSecretVault(
   ds: DataSource,
   masterKey: Buffer,

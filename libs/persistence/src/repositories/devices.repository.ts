@@ -8,7 +8,10 @@ export interface DevicePosition {
   readonly epoch?: number;
   readonly appliedVersion?: number;
   readonly connected: boolean;
-  /** When the gateway saw it (ms since epoch; default: the write's time). Presence follows the latest event, not the latest write. */
+  /**
+   * When the gateway saw it (ms since epoch; default: the write's time). Presence follows the latest event, not the
+   * latest write.
+   */
   readonly at?: number;
 }
 

@@ -31,7 +31,9 @@ export interface OrgDeletion {
   readonly tombstone: EventEnvelope<OrganizationDeleted>;
 }
 
-/** Distributed mode: puts the tombstone in the outbox in the deletion's transaction (writeOutbox, outbox.repository.ts). */
+/**
+ * Distributed mode: puts the tombstone in the outbox in the deletion's transaction (writeOutbox, outbox.repository.ts).
+ */
 export type TombstonePublisher = (
   m: EntityManager,
   events: readonly EventEnvelope<OrganizationDeleted>[],
@@ -45,7 +47,9 @@ export type OrgAuditType = 'OrganizationCreated' | 'OrganizationDeleted' | 'Memb
 const TS = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 const VIEW = `id AS "orgId", CASE WHEN deleted_at IS NULL THEN 'active' ELSE 'deleted' END AS status, ${TS('created_at')} AS "createdAt", ${TS('deleted_at')} AS "deletedAt"`;
 
-/** Read models and caches of an org that hold its ciphertext, fingerprints, or its members' ids: emptied on deletion. */
+/**
+ * Read models and caches of an org that hold its ciphertext, fingerprints, or its members' ids: emptied on deletion.
+ */
 const ORG_TABLES = [
   'credential_state',
   'key_set_credentials',

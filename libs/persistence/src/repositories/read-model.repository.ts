@@ -45,7 +45,10 @@ export const readModel = {
     return rows[0];
   },
 
-  /** For each existing org of `orgIds`: its projected head (nulls before the first projection) and its log's last version. */
+  /**
+   * For each existing org of `orgIds`: its projected head (nulls before the first projection) and its log's last
+   * version.
+   */
   async orgPositions(q: Queryable, orgIds: readonly string[]): Promise<Map<string, OrgPositionRow>> {
     const rows: ({ id: string } & OrgPositionRow)[] = await q.query(
       `SELECT o.id, k.epoch, k.version, k.hash, (SELECT coalesce(max(e.version), 0) FROM events e WHERE e.org_id = o.id)::int AS "logHead"

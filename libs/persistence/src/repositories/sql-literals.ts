@@ -6,7 +6,9 @@ import { escapeLiteral } from 'pg';
  * command side's group commit and the outbox statement.
  */
 
-/** This process's dollar-quote tag. Safety does not rest on it being unknown: a text containing it is escaped instead. */
+/**
+ * This process's dollar-quote tag. Safety does not rest on it being unknown: a text containing it is escaped instead.
+ */
 export const DOLLAR_TAG = `$ks${randomBytes(9).toString('hex')}$`;
 
 /**
