@@ -41,7 +41,8 @@ export async function lockKeySetHeads(
   return heads;
 }
 
-interface CredentialRow {
+/** A row of key_set_credentials (or its shadow twin, same columns). */
+export interface CredentialRow {
   readonly org_id: string;
   readonly credential_id: string;
   readonly provider: StoredCredential['provider'];
@@ -50,6 +51,16 @@ interface CredentialRow {
   readonly secrets: StoredCredential['secrets'];
   readonly version: number;
 }
+
+/** The credential a key_set_credentials row (or a shadow row) holds. */
+export const storedCredential = (r: CredentialRow): StoredCredential => ({
+  id: r.credential_id,
+  provider: r.provider,
+  label: r.label,
+  fields: r.fields,
+  secrets: r.secrets,
+  version: r.version,
+});
 
 /** The projected credentials of the orgs, in one read; an org without rows gets an empty map. */
 export async function loadKeySetCredentials(
@@ -63,14 +74,7 @@ export async function loadKeySetCredentials(
     [orgIds],
   );
   for (const r of rows) {
-    out.get(r.org_id)?.set(r.credential_id, {
-      id: r.credential_id,
-      provider: r.provider,
-      label: r.label,
-      fields: r.fields,
-      secrets: r.secrets,
-      version: r.version,
-    });
+    out.get(r.org_id)?.set(r.credential_id, storedCredential(r));
   }
   return out;
 }

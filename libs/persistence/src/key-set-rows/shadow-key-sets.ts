@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { KeySet, StoredCredential } from '@keystream/credentials';
 import { copyRows } from './copy-rows';
+import { CredentialRow, storedCredential } from './key-set-heads';
 
 /** A key set rebuilt from the log, as the shadow tables hold it. */
 export interface ShadowKeySet {
@@ -63,16 +64,6 @@ export async function writeShadowKeySets(
   }
 }
 
-interface ShadowRow {
-  readonly org_id: string;
-  readonly credential_id: string;
-  readonly provider: StoredCredential['provider'];
-  readonly label: string;
-  readonly fields: StoredCredential['fields'];
-  readonly secrets: StoredCredential['secrets'];
-  readonly version: number;
-}
-
 /**
  * The rebuilt key sets of the orgs as the last replay left them in the shadow tables; an org it did not rebuild is
  * absent.
@@ -85,19 +76,12 @@ export async function readShadowKeySets(m: EntityManager, orgIds: readonly strin
   const out = new Map(
     heads.map((h) => [h.org_id, { version: h.version, credentials: new Map<string, StoredCredential>() }]),
   );
-  const rows: ShadowRow[] = await m.query(
+  const rows: CredentialRow[] = await m.query(
     `SELECT org_id, credential_id, provider, label, fields, secrets, version FROM key_set_credentials_shadow WHERE org_id = ANY($1::text[])`,
     [orgIds],
   );
   for (const r of rows) {
-    out.get(r.org_id)?.credentials.set(r.credential_id, {
-      id: r.credential_id,
-      provider: r.provider,
-      label: r.label,
-      fields: r.fields,
-      secrets: r.secrets,
-      version: r.version,
-    });
+    out.get(r.org_id)?.credentials.set(r.credential_id, storedCredential(r));
   }
   return out;
 }
